@@ -1,0 +1,63 @@
+# 助农集市 — the two commands most people need:
+#   make run    install what is missing, build the release app, serve http://127.0.0.1:3000
+#   make test   install what is missing, run every test layer (unit, integration on SQLite and,
+#               with TEST_DATABASE_URL, PostgreSQL, browser)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ENV := . scripts/env.sh &&
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+BIN := $(TARGET_DIR)/release/zhunong
+
+.PHONY: run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench clean-data
+
+run: setup build
+	@echo "==> serving on http://$${LEPTOS_SITE_ADDR:-127.0.0.1:3000} (Ctrl-C to stop)"
+	$(ENV) $(BIN) serve
+
+test: setup-test build unit integration e2e
+	@echo "==> all test layers passed"
+
+setup:
+	@scripts/setup.sh build
+
+setup-test:
+	@scripts/setup.sh test
+
+build:
+	@echo "==> cargo leptos build --release (server + WebAssembly)"
+	$(ENV) cargo leptos build --release $$LEPTOS_LIB_ARGS
+
+unit:
+	@echo "==> unit tests (domain types and rules)"
+	$(ENV) cargo test --release --features ssr --lib
+
+integration:
+	@echo "==> integration tests (real server on port 0; SQLite, and PostgreSQL when TEST_DATABASE_URL is set)"
+	$(ENV) cargo test --release --features ssr --test api
+
+e2e:
+	@echo "==> browser tests (headless Chromium)"
+	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) npm --prefix tests/e2e test
+
+lint: fmt-check clippy wasm-check
+
+fmt:
+	$(ENV) cargo fmt --all
+
+fmt-check:
+	@echo "==> cargo fmt --check"
+	$(ENV) cargo fmt --all -- --check
+
+clippy:
+	@echo "==> clippy (server build, warnings are errors)"
+	$(ENV) cargo clippy --release --features ssr --all-targets -- -D warnings
+
+wasm-check:
+	@echo "==> cargo check of the browser build (hydrate, wasm32)"
+	$(ENV) cargo check --release --lib --no-default-features --features hydrate --target wasm32-unknown-unknown $$WASM_CHECK_ARGS
+
+screenshots: build
+	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) node tests/e2e/screenshots.mjs
+
+clean-data:
+	rm -rf data/zhunong.db data/zhunong.db-wal data/zhunong.db-shm

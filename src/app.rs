@@ -1,0 +1,165 @@
+//! The HTML shell, the `<App/>` root, its router and layout.
+
+use crate::auth::api::{CurrentUser, Login, Logout, Register};
+use crate::auth::{AccountPage, LoginPage, RegisterPage};
+use crate::domain::role::Role;
+use crate::home::HomePage;
+use crate::i18n::{tr, LangSignal, T};
+use crate::official::HouseholdsPage;
+use crate::ui::NotFound;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+/// The document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = crate::i18n::current_lang();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.tag()>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="theme-color" content="#2d6a3e"/>
+                <meta name="description" content="助农集市：以购代捐，买农户的好货，每一笔销售都记入受益农户的收入台账。"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The session as the UI sees it: who is logged in, and the actions that change it.
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub user: Resource<Option<CurrentUser>>,
+    pub login: ServerAction<Login>,
+    pub register: ServerAction<Register>,
+    pub logout: ServerAction<Logout>,
+}
+
+pub fn use_session() -> Session {
+    expect_context::<Session>()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let lang = RwSignal::new(crate::i18n::initial_lang());
+    provide_context(LangSignal(lang));
+
+    let login = ServerAction::<Login>::new();
+    let register = ServerAction::<Register>::new();
+    let logout = ServerAction::<Logout>::new();
+    let user = Resource::new(
+        move || (login.version().get(), register.version().get(), logout.version().get()),
+        |_| async move { crate::auth::api::me().await.ok() },
+    );
+    provide_context(Session { user, login, register, logout });
+
+    // Keep <html lang> and the language cookie in step with the switch.
+    Effect::new(move |_| crate::i18n::remember_lang(lang.get()));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/zhunong.css"/>
+        <Title text=move || T::app_name.t(lang.get())/>
+        <Router>
+            <a class="skip-link" href="#main">{tr(T::skip_to_content)}</a>
+            <Header/>
+            <main id="main" class="page" tabindex="-1">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("") view=HomePage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/register") view=RegisterPage/>
+                    <Route path=path!("/account") view=AccountPage/>
+                    <Route path=path!("/households") view=HouseholdsPage/>
+                </Routes>
+            </main>
+            <footer class="site-footer">
+                <p>{tr(T::app_name)} " · " {tr(T::app_tagline)}</p>
+            </footer>
+        </Router>
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let lang = crate::i18n::use_lang();
+    let session = use_session();
+    let switch = move |_| lang.update(|l| *l = l.other());
+    view! {
+        <header class="site-header">
+            <A href="/" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"农"</span>
+                <span class="brand-name">{tr(T::app_name)}</span>
+            </A>
+            <nav class="site-nav" aria-label=tr(T::nav_main)>
+                <A href="/">{tr(T::nav_home)}</A>
+                <Transition fallback=|| ()>
+                    {move || session.user.get().map(|u| view! { <RoleNav user=u/> })}
+                </Transition>
+            </nav>
+            <button
+                type="button"
+                class="lang-switch"
+                data-testid="lang-switch"
+                aria-label=tr(T::lang_switch_label)
+                lang=move || lang.get().other().tag()
+                on:click=switch
+            >
+                {tr(T::lang_switch)}
+            </button>
+        </header>
+    }
+}
+
+#[component]
+fn RoleNav(user: Option<CurrentUser>) -> impl IntoView {
+    let session = use_session();
+    let navigate = leptos_router::hooks::use_navigate();
+    let logout = session.logout;
+    let v0 = logout.version().get_untracked();
+    Effect::new(move |_| {
+        if logout.version().get() > v0 {
+            navigate("/", Default::default());
+        }
+    });
+    match user {
+        None => view! {
+            <A href="/login">{tr(T::nav_login)}</A>
+            <A href="/register">{tr(T::nav_register)}</A>
+        }
+        .into_any(),
+        Some(u) => {
+            let sees_records = matches!(u.role, Role::Official | Role::Admin);
+            view! {
+                {sees_records.then(|| view! { <A href="/households">{tr(T::nav_households)}</A> })}
+                <A href="/account">
+                    <span class="nav-user" data-testid="nav-user">{u.display_name.clone()}</span>
+                </A>
+                <ActionForm action=logout attr:class="inline-form">
+                    <button type="submit" class="link-button">{tr(T::nav_logout)}</button>
+                </ActionForm>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// The label of a role in the current language.
+pub fn role_label(role: Role) -> T {
+    match role {
+        Role::Buyer => T::role_buyer,
+        Role::InstitutionBuyer => T::role_institution_buyer,
+        Role::Household => T::role_household,
+        Role::Cadre => T::role_cadre,
+        Role::OrgManager => T::role_org_manager,
+        Role::Official => T::role_official,
+        Role::Admin => T::role_admin,
+    }
+}

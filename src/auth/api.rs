@@ -1,0 +1,46 @@
+//! Account server functions: `/api/auth/register`, `/api/auth/login`, `/api/auth/logout` and
+//! `/api/auth/me`. Form-encoded POST in, JSON out; errors as [`AppError`] JSON with a 4xx status.
+
+use crate::domain::role::Role;
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Who is logged in, as the browser and API clients see it. No secrets here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+    /// For officials: the region they oversee. For households: their village.
+    pub region_code: Option<String>,
+    pub region_name: Option<String>,
+    pub organisation_id: Option<i64>,
+    pub organisation_name: Option<String>,
+    pub household_id: Option<i64>,
+}
+
+/// Creates a buyer account and logs it in.
+#[server(prefix = "/api", endpoint = "auth/register")]
+pub async fn register(login: String, password: String, display_name: String) -> Result<CurrentUser, AppError> {
+    crate::auth::server::register(&login, &password, &display_name).await
+}
+
+/// Logs in with a phone number or e-mail and a password. The session id is new at every log-in.
+#[server(prefix = "/api", endpoint = "auth/login")]
+pub async fn login(login: String, password: String) -> Result<CurrentUser, AppError> {
+    crate::auth::server::login(&login, &password).await
+}
+
+/// Ends the current session (if any) and clears the cookie.
+#[server(prefix = "/api", endpoint = "auth/logout")]
+pub async fn logout() -> Result<(), AppError> {
+    crate::auth::server::logout().await
+}
+
+/// Who am I: the logged-in user, or 401.
+#[server(prefix = "/api", endpoint = "auth/me")]
+pub async fn me() -> Result<CurrentUser, AppError> {
+    crate::auth::server::require_user().await
+}

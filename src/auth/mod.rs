@@ -1,0 +1,117 @@
+//! Accounts: log-in, registration and the account page.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+use crate::app::{role_label, use_session};
+use crate::error::AppError;
+use crate::i18n::{tr, use_lang, T};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// Goes home once the action succeeds after this page opened.
+fn go_home_on_success<A: Send + Sync + 'static, O: Send + Sync + 'static>(action: Action<A, Result<O, AppError>>) {
+    let navigate = leptos_router::hooks::use_navigate();
+    let v0 = action.version().get_untracked();
+    Effect::new(move |_| {
+        if action.version().get() > v0 && matches!(action.value().get(), Some(Ok(_))) {
+            navigate("/", Default::default());
+        }
+    });
+}
+
+/// The error of the last attempt, in the current language, announced to screen readers.
+#[component]
+fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <p class="form-error" role="alert" aria-live="assertive" data-testid="form-error">
+            {move || error.get().map(|e| e.code.text().t(lang.get()))}
+        </p>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = use_session().login;
+    go_home_on_success(action);
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <section class="card narrow">
+            <h1>{tr(T::login_title)}</h1>
+            <ActionForm action=action attr:class="form" attr:novalidate=false>
+                <label for="login">{tr(T::login_field)}</label>
+                <input id="login" name="login" type="text" inputmode="email" autocomplete="username" required
+                    aria-describedby="login-hint"/>
+                <small id="login-hint" class="hint">{tr(T::login_field_hint)}</small>
+                <label for="password">{tr(T::password_field)}</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required/>
+                <FormError error/>
+                <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                    {tr(T::login_submit)}
+                </button>
+            </ActionForm>
+            <p class="aside"><A href="/register">{tr(T::login_no_account)}</A></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let action = use_session().register;
+    go_home_on_success(action);
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <section class="card narrow">
+            <h1>{tr(T::register_title)}</h1>
+            <ActionForm action=action attr:class="form">
+                <label for="display_name">{tr(T::display_name_field)}</label>
+                <input id="display_name" name="display_name" type="text" autocomplete="nickname" required maxlength="40"/>
+                <label for="login">{tr(T::login_field)}</label>
+                <input id="login" name="login" type="text" inputmode="email" autocomplete="username" required
+                    aria-describedby="login-hint"/>
+                <small id="login-hint" class="hint">{tr(T::login_field_hint)}</small>
+                <label for="password">{tr(T::password_field)}</label>
+                <input id="password" name="password" type="password" autocomplete="new-password" required minlength="8"
+                    aria-describedby="password-hint"/>
+                <small id="password-hint" class="hint">{tr(T::password_hint)}</small>
+                <FormError error/>
+                <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                    {tr(T::register_submit)}
+                </button>
+            </ActionForm>
+            <p class="aside"><A href="/login">{tr(T::register_have_account)}</A></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let session = use_session();
+    let lang = use_lang();
+    view! {
+        <section class="card narrow">
+            <h1>{tr(T::account_title)}</h1>
+            <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
+                {move || session.user.get().map(|u| match u {
+                    None => view! {
+                        <p>{tr(T::account_need_login)} " " <A href="/login">{tr(T::nav_login)}</A></p>
+                    }.into_any(),
+                    Some(u) => {
+                        let role = role_label(u.role);
+                        view! {
+                            <p class="greeting">{tr(T::welcome)} {u.display_name.clone()}</p>
+                            <dl class="facts">
+                                <dt>{tr(T::account_login)}</dt><dd>{u.login.clone()}</dd>
+                                <dt>{tr(T::account_role)}</dt><dd data-testid="account-role">{move || role.t(lang.get())}</dd>
+                                {u.region_name.clone().map(|r| view! { <dt>{tr(T::account_region)}</dt><dd>{r}</dd> })}
+                                {u.organisation_name.clone().map(|o| view! { <dt>{tr(T::home_col_orgs)}</dt><dd>{o}</dd> })}
+                            </dl>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

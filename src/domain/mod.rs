@@ -1,0 +1,8 @@
+//! Pure domain types and rules, compiled for both the server and the browser. No IO here.
+//! Types parse their input (`parse`/`TryFrom`) so a value that exists is a valid one.
+
+pub mod account;
+pub mod income;
+pub mod money;
+pub mod region;
+pub mod role;

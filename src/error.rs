@@ -1,0 +1,156 @@
+//! One error type for the whole app. It travels from server functions to the browser (and to
+//! any HTTP client) as JSON: `{"code": "...", "status": 400, "message": "..."}`, with the message
+//! already in the caller's language. Database text never reaches the client; the cause goes to
+//! the log.
+
+use crate::domain::account::AccountInputError;
+use crate::i18n::{current_lang, Lang, T};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    InvalidLogin,
+    PasswordTooShort,
+    PasswordTooLong,
+    InvalidDisplayName,
+    AccountExists,
+    WrongCredentials,
+    TooManyAttempts,
+    Unauthenticated,
+    Forbidden,
+    OutOfRegion,
+    NotFound,
+    UnknownEndpoint,
+    InvalidRegion,
+    Internal,
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> u16 {
+        use ErrorCode::*;
+        match self {
+            BadRequest | InvalidLogin | PasswordTooShort | PasswordTooLong | InvalidDisplayName | InvalidRegion => 400,
+            WrongCredentials | Unauthenticated => 401,
+            Forbidden | OutOfRegion => 403,
+            NotFound | UnknownEndpoint => 404,
+            AccountExists => 409,
+            TooManyAttempts => 429,
+            Internal => 500,
+            Unavailable => 503,
+        }
+    }
+
+    pub fn text(self) -> T {
+        use ErrorCode::*;
+        match self {
+            BadRequest => T::err_bad_request,
+            InvalidLogin => T::err_invalid_login,
+            PasswordTooShort => T::err_password_short,
+            PasswordTooLong => T::err_password_long,
+            InvalidDisplayName => T::err_display_name,
+            AccountExists => T::err_account_exists,
+            WrongCredentials => T::err_wrong_credentials,
+            TooManyAttempts => T::err_too_many_attempts,
+            Unauthenticated => T::err_unauthenticated,
+            Forbidden => T::err_forbidden,
+            OutOfRegion => T::err_out_of_region,
+            NotFound => T::err_not_found,
+            UnknownEndpoint => T::err_unknown_endpoint,
+            InvalidRegion => T::err_invalid_region,
+            Internal => T::err_internal,
+            Unavailable => T::err_unavailable,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub status: u16,
+    pub message: String,
+    /// The form field the error is about, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl AppError {
+    /// An error in the language of the current request (server) or page (browser).
+    pub fn new(code: ErrorCode) -> AppError {
+        AppError::in_lang(code, current_lang())
+    }
+
+    pub fn in_lang(code: ErrorCode, lang: Lang) -> AppError {
+        AppError { code, status: code.status(), message: code.text().t(lang).to_owned(), field: None }
+    }
+
+    pub fn field(mut self, field: &str) -> AppError {
+        self.field = Some(field.to_owned());
+        self
+    }
+
+    /// Logs the cause on the server and returns a generic error to the caller.
+    pub fn internal(cause: impl std::fmt::Display) -> AppError {
+        #[cfg(feature = "ssr")]
+        tracing::error!(error = %cause, "internal error");
+        #[cfg(not(feature = "ssr"))]
+        let _ = cause;
+        AppError::new(ErrorCode::Internal)
+    }
+}
+
+impl From<AccountInputError> for AppError {
+    fn from(e: AccountInputError) -> AppError {
+        match e {
+            AccountInputError::InvalidLogin => AppError::new(ErrorCode::InvalidLogin).field("login"),
+            AccountInputError::PasswordTooShort => AppError::new(ErrorCode::PasswordTooShort).field("password"),
+            AccountInputError::PasswordTooLong => AppError::new(ErrorCode::PasswordTooLong).field("password"),
+            AccountInputError::InvalidDisplayName => AppError::new(ErrorCode::InvalidDisplayName).field("display_name"),
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // The request did not carry what the function expects.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::new(ErrorCode::BadRequest)
+            }
+            ServerFnErrorErr::UnsupportedRequestMethod(_) => AppError::new(ErrorCode::BadRequest),
+            ServerFnErrorErr::Registration(_) => AppError::new(ErrorCode::UnknownEndpoint),
+            // Network trouble seen from the browser.
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::new(ErrorCode::Unavailable),
+            other => AppError::internal(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_carry_status_and_language() {
+        let e = AppError::in_lang(ErrorCode::AccountExists, Lang::En);
+        assert_eq!(e.status, 409);
+        assert!(e.message.contains("already exists"));
+        let z = AppError::in_lang(ErrorCode::AccountExists, Lang::Zh);
+        assert!(z.message.contains("已注册"));
+        let json = serde_json::to_value(&z).unwrap();
+        assert_eq!(json["code"], "account_exists");
+    }
+
+    #[test]
+    fn malformed_requests_are_client_errors() {
+        let e = AppError::from_server_fn_error(ServerFnErrorErr::Args("x".into()));
+        assert_eq!(e.status, 400);
+    }
+}

@@ -1,0 +1,284 @@
+//! Interface strings in Simplified Chinese (default) and English.
+//!
+//! Every user-visible string lives in the table below: one key, its zh-CN text and its English
+//! text. Views read the current language from context ([`use_lang`]) so a switch re-renders in
+//! place; server code picks the language of the request (cookie `zn_lang`, then
+//! `Accept-Language`) so error messages reach API clients in their language too.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Name of the cookie that remembers the chosen language.
+pub const LANG_COOKIE: &str = "zn_lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, Hash)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// The BCP 47 tag used in `<html lang>` and in the cookie.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    /// Parses a cookie value or a language tag; anything that is not English means Chinese.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let t = tag.trim().to_ascii_lowercase();
+        if t.starts_with("en") {
+            Some(Lang::En)
+        } else if t.starts_with("zh") {
+            Some(Lang::Zh)
+        } else {
+            None
+        }
+    }
+
+    /// The language of a request: the `zn_lang` cookie wins, then the first language in
+    /// `Accept-Language` that we speak, else Chinese.
+    pub fn from_headers(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
+        if let Some(v) = cookie.and_then(|c| cookie_value(c, LANG_COOKIE)) {
+            if let Some(l) = Lang::from_tag(v) {
+                return l;
+            }
+        }
+        if let Some(al) = accept_language {
+            for part in al.split(',') {
+                let tag = part.split(';').next().unwrap_or("");
+                if let Some(l) = Lang::from_tag(tag) {
+                    return l;
+                }
+            }
+        }
+        Lang::Zh
+    }
+}
+
+/// Finds `name=value` in a `Cookie` header.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+macro_rules! messages {
+    ($($key:ident => $zh:literal, $en:literal;)*) => {
+        /// A user-visible string. `t(lang)` gives its text.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[allow(non_camel_case_types)]
+        pub enum T { $($key),* }
+
+        impl T {
+            pub fn t(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((T::$key, Lang::Zh) => $zh, (T::$key, Lang::En) => $en,)*
+                }
+            }
+        }
+
+        #[cfg(test)]
+        const ALL: &[T] = &[$(T::$key),*];
+    };
+}
+
+messages! {
+    app_name => "助农集市", "Zhunong Market";
+    app_tagline => "以购代捐 · 买农户的好货，助农户增收", "Buy instead of donate: your purchase becomes a rural household's income";
+    nav_home => "首页", "Home";
+    nav_login => "登录", "Log in";
+    nav_register => "注册", "Register";
+    nav_logout => "退出", "Log out";
+    nav_account => "我的账户", "My account";
+    nav_households => "农户台账", "Households";
+    nav_orders => "我的订单", "My orders";
+    nav_seller => "我的货品", "My produce";
+    nav_admin => "管理", "Admin";
+    nav_main => "主导航", "Main navigation";
+    lang_switch => "English", "中文";
+    lang_switch_label => "切换到英文", "Switch to Chinese";
+    skip_to_content => "跳到正文", "Skip to content";
+
+    home_counties_title => "帮扶县区", "Counties we work with";
+    home_counties_intro => "以下县区的农户与合作社正在集市上销售农产品。", "Households and co-ops in these counties sell their produce here.";
+    home_col_county => "县区", "County";
+    home_col_city => "所属市", "City";
+    home_col_households => "农户数", "Households";
+    home_col_orgs => "合作社/企业", "Co-ops & firms";
+    home_empty => "还没有县区数据。运行 zhunong seed --demo 载入演示数据。", "No counties yet. Run `zhunong seed --demo` to load the demo data.";
+    home_how_title => "以购代捐怎么做", "How purchase-in-lieu-of-donation works";
+    home_how_1 => "选购农户和合作社的农产品", "Choose produce from households and co-ops";
+    home_how_2 => "每一笔销售都记入受益农户的收入台账", "Every sale is posted to the income record of each household it benefits";
+    home_how_3 => "干部按辖区监测农户收入，防止返贫", "Officials monitor household incomes in their region to prevent relapse into poverty";
+
+    loading => "加载中…", "Loading…";
+    login_title => "登录", "Log in";
+    login_field => "手机号或邮箱", "Phone number or e-mail";
+    login_field_hint => "11 位手机号，或邮箱地址", "11-digit mobile number, or an e-mail address";
+    password_field => "密码", "Password";
+    password_hint => "至少 8 位", "At least 8 characters";
+    display_name_field => "称呼", "Display name";
+    login_submit => "登录", "Log in";
+    register_title => "注册账户", "Create an account";
+    register_submit => "注册", "Register";
+    register_have_account => "已有账户？去登录", "Already registered? Log in";
+    login_no_account => "还没有账户？注册", "No account yet? Register";
+    login_success => "登录成功", "Logged in";
+    register_success => "注册成功，已为你登录", "Registered and logged in";
+    welcome => "你好，", "Hello, ";
+    account_title => "我的账户", "My account";
+    account_role => "角色", "Role";
+    account_region => "辖区", "Region";
+    account_login => "登录名", "Log-in";
+    account_need_login => "请先登录。", "Please log in first.";
+
+    role_buyer => "买家", "Buyer";
+    role_institution_buyer => "单位采购人", "Institution buyer";
+    role_household => "农户", "Household";
+    role_cadre => "帮扶干部", "Paired cadre";
+    role_org_manager => "合作社/企业负责人", "Co-op / enterprise manager";
+    role_official => "监测干部", "Official";
+    role_admin => "管理员", "Administrator";
+
+    households_title => "辖区农户收入台账", "Household incomes in your region";
+    households_line => "监测线", "Monitoring line";
+    households_col_name => "户主", "Head of household";
+    households_col_village => "村", "Village";
+    households_col_members => "人口", "Members";
+    households_col_income => "上年人均收入", "Last year per capita";
+    households_col_status => "状态", "Status";
+    households_col_links => "利益联结", "Benefit links";
+    households_summary => "户，其中低于监测线", "households; below the monitoring line:";
+    status_below => "低于监测线", "Below line";
+    status_near => "接近监测线", "Near line";
+    status_above => "高于监测线", "Above line";
+    status_unknown => "无数据", "No data";
+    yuan_per_person_year => "元/人/年", "yuan per person per year";
+
+    not_found_title => "页面不存在", "Page not found";
+    not_found_body => "你要找的页面不存在或已移走。", "The page you are looking for does not exist or has moved.";
+    back_home => "返回首页", "Back to home";
+    error_title => "出错了", "Something went wrong";
+    demo_badge => "演示数据", "Demo data";
+
+    err_bad_request => "请求格式不正确", "The request is not in the expected form";
+    err_invalid_login => "请输入正确的 11 位手机号或邮箱地址", "Enter a valid 11-digit mobile number or e-mail address";
+    err_password_short => "密码至少需要 8 位", "The password must be at least 8 characters";
+    err_password_long => "密码不能超过 128 位", "The password must be at most 128 characters";
+    err_display_name => "称呼需为 1 到 40 个字符", "The display name must be 1 to 40 characters";
+    err_account_exists => "该手机号或邮箱已注册", "An account with this phone number or e-mail already exists";
+    err_wrong_credentials => "账户或密码不正确", "Wrong log-in or password";
+    err_too_many_attempts => "尝试次数过多，请稍后再试", "Too many attempts; please try again later";
+    err_unauthenticated => "请先登录", "Please log in first";
+    err_forbidden => "你没有权限执行此操作", "You are not allowed to do this";
+    err_out_of_region => "该农户不在你的辖区内", "This household is outside your region";
+    err_not_found => "找不到请求的内容", "Not found";
+    err_unknown_endpoint => "没有这个接口", "There is no such endpoint";
+    err_invalid_region => "行政区划代码不正确", "Invalid administrative division code";
+    err_internal => "服务器出错了，请稍后再试", "Server error; please try again later";
+    err_unavailable => "服务暂时不可用", "Service temporarily unavailable";
+}
+
+/// The current language as a reactive signal, provided by `<App/>`.
+#[derive(Clone, Copy)]
+pub struct LangSignal(pub RwSignal<Lang>);
+
+pub fn use_lang() -> RwSignal<Lang> {
+    use_context::<LangSignal>()
+        .map(|s| s.0)
+        .unwrap_or_else(|| RwSignal::new(Lang::default()))
+}
+
+/// A reactive text for a key, for use inside `view!`.
+pub fn tr(key: T) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let lang = use_lang();
+    move || key.t(lang.get())
+}
+
+/// The language of the request being served (server) or the one chosen in the page (browser).
+pub fn current_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(parts) = use_context::<http::request::Parts>() {
+            let h = |n: http::header::HeaderName| {
+                parts.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned)
+            };
+            return Lang::from_headers(
+                h(http::header::COOKIE).as_deref(),
+                h(http::header::ACCEPT_LANGUAGE).as_deref(),
+            );
+        }
+    }
+    use_context::<LangSignal>()
+        .map(|s| s.0.get_untracked())
+        .unwrap_or_default()
+}
+
+/// The language the page starts in: on the server, the request's; in the browser, the one the
+/// server rendered (`<html lang>`), so hydration sees the same text.
+pub fn initial_lang() -> Lang {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Some(tag) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+            .and_then(|e| e.get_attribute("lang"))
+        {
+            return Lang::from_tag(&tag).unwrap_or_default();
+        }
+    }
+    current_lang()
+}
+
+/// Remembers the chosen language in the browser (cookie for the server, `<html lang>` for
+/// assistive technology). Does nothing on the server.
+pub fn remember_lang(lang: Lang) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            if let Some(el) = doc.document_element() {
+                let _ = el.set_attribute("lang", lang.tag());
+            }
+            if let Ok(html) = doc.dyn_into::<web_sys::HtmlDocument>() {
+                let _ = html.set_cookie(&format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.tag()));
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = lang;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_both_languages() {
+        for k in ALL {
+            assert!(!k.t(Lang::Zh).is_empty(), "{k:?} zh");
+            assert!(!k.t(Lang::En).is_empty(), "{k:?} en");
+        }
+    }
+
+    #[test]
+    fn cookie_beats_accept_language() {
+        assert_eq!(Lang::from_headers(Some("a=1; zn_lang=en"), Some("zh-CN")), Lang::En);
+        assert_eq!(Lang::from_headers(Some("zn_lang=zh-CN"), Some("en-US")), Lang::Zh);
+        assert_eq!(Lang::from_headers(None, Some("fr, en-GB;q=0.8")), Lang::En);
+        assert_eq!(Lang::from_headers(None, Some("fr")), Lang::Zh);
+        assert_eq!(Lang::from_headers(Some("zn_lang=xx"), None), Lang::Zh);
+    }
+}

@@ -1,0 +1,78 @@
+//! `zhunong`: the 助农集市 server and its tools.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    use clap::{Parser, Subcommand};
+    use std::process::ExitCode;
+    use zhunong::server::{self, config::Settings, seed};
+
+    #[derive(Parser)]
+    #[command(name = "zhunong", version, about = "助农集市 — 以购代捐 marketplace and household income ledger")]
+    struct Cli {
+        #[command(subcommand)]
+        command: Option<Command>,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Serve the web app (the default). Creates, migrates and (when empty) seeds the database.
+        Serve,
+        /// Apply database migrations and exit.
+        Migrate,
+        /// Load data into the database.
+        Seed {
+            /// Load the deterministic demo data (idempotent: a second run changes nothing).
+            #[arg(long)]
+            demo: bool,
+        },
+    }
+
+    server::init_tracing();
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("zhunong: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result: Result<(), Box<dyn std::error::Error>> = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => server::run(settings).await,
+        Command::Migrate => async {
+            let db = server::open_database(&settings).await?;
+            println!("migrations applied ({})", db.backend.name());
+            Ok(())
+        }
+        .await,
+        Command::Seed { demo } => async {
+            if !demo {
+                return Err("nothing to seed: pass --demo".into());
+            }
+            let db = server::open_database(&settings).await?;
+            let r = seed::seed_demo(&db).await?;
+            if r.already_present {
+                println!("demo data already present; nothing changed");
+            } else {
+                println!(
+                    "demo data loaded: {} regions, {} organisations, {} households, {} benefit links, {} accounts (password {})",
+                    r.regions, r.organisations, r.households, r.links, r.users, seed::DEMO_PASSWORD
+                );
+            }
+            Ok(())
+        }
+        .await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zhunong: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The binary is built with `--features ssr`; the browser half is the library (`hydrate`).
+}

@@ -1,0 +1,149 @@
+use super::api::{BenefitLinkItem, HouseholdListItem, HouseholdSummary, RegionHouseholds};
+use crate::auth::server::{can_read_household, official_scope, require_user};
+use crate::domain::income::{self, MonitoringStatus};
+use crate::domain::money::Fen;
+use crate::domain::region::RegionCode;
+use crate::domain::role::Role;
+use crate::error::{AppError, ErrorCode};
+use crate::server::db::{current_year, Db};
+use crate::server::state::AppState;
+
+/// The most households one listing returns.
+const LIST_LIMIT: i64 = 2000;
+
+#[derive(sqlx::FromRow)]
+struct HouseholdRow {
+    id: i64,
+    head_name: String,
+    village_code: String,
+    village_name: String,
+    members: i64,
+    per_capita_fen: Option<i64>,
+    baseline_year: Option<i64>,
+    link_count: i64,
+}
+
+const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.head_name, h.region_code AS village_code, v.name AS village_name, h.members,
+        (SELECT b.per_capita_fen FROM household_baselines b WHERE b.household_id = h.id ORDER BY b.year DESC LIMIT 1) AS per_capita_fen,
+        (SELECT b.year FROM household_baselines b WHERE b.household_id = h.id ORDER BY b.year DESC LIMIT 1) AS baseline_year,
+        (SELECT COUNT(*) FROM benefit_links l WHERE l.household_id = h.id) AS link_count
+   FROM households h
+   JOIN regions v ON v.code = h.region_code";
+
+impl HouseholdRow {
+    fn into_item(self, line: Option<Fen>) -> HouseholdListItem {
+        let pc = self.per_capita_fen.map(Fen::new);
+        let status = match line {
+            Some(line) => income::status(pc, line),
+            None => MonitoringStatus::Unknown,
+        };
+        HouseholdListItem {
+            id: self.id,
+            head_name: self.head_name,
+            village_code: self.village_code,
+            village_name: self.village_name,
+            members: self.members,
+            per_capita_fen: self.per_capita_fen,
+            baseline_year: self.baseline_year,
+            status,
+            link_count: self.link_count,
+        }
+    }
+}
+
+/// The monitoring line in force in `year` (the latest set at or before it).
+pub async fn monitoring_line(db: &Db, year: i64) -> Result<Option<Fen>, AppError> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT per_capita_fen FROM monitoring_lines WHERE year <= $1 ORDER BY year DESC LIMIT 1")
+        .bind(year)
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(v.map(Fen::new))
+}
+
+async fn region_name(db: &Db, code: &RegionCode) -> Result<Option<String>, AppError> {
+    sqlx::query_scalar("SELECT name FROM regions WHERE code = $1")
+        .bind(code.as_str())
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(AppError::internal)
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn region_households(region: Option<&str>) -> Result<RegionHouseholds, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    if !user.role.sees_region_records() {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let requested = match region.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => RegionCode::parse(r).map_err(|_| AppError::new(ErrorCode::InvalidRegion).field("region"))?,
+        None if user.role == Role::Official => official_scope(&user)?,
+        None => RegionCode::parse("350000").map_err(AppError::internal)?,
+    };
+    if user.role == Role::Official && !official_scope(&user)?.contains(&requested) {
+        return Err(AppError::new(ErrorCode::OutOfRegion));
+    }
+    let name = region_name(&state.db, &requested).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let year = current_year();
+    let line = monitoring_line(&state.db, year).await?;
+    let rows = sqlx::query_as::<_, HouseholdRow>(&format!("{HOUSEHOLD_SELECT} WHERE h.region_code LIKE $1 ORDER BY h.id LIMIT $2"))
+        .bind(requested.like_pattern())
+        .bind(LIST_LIMIT)
+        .fetch_all(&state.db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    let mut households: Vec<HouseholdListItem> = rows.into_iter().map(|r| r.into_item(line)).collect();
+    // Most at risk first: lowest per-capita income, unknown last.
+    households.sort_by_key(|h| (h.per_capita_fen.is_none(), h.per_capita_fen, h.id));
+    let below = households.iter().filter(|h| h.status == MonitoringStatus::Below).count();
+    let near = households.iter().filter(|h| h.status == MonitoringStatus::Near).count();
+    Ok(RegionHouseholds {
+        region_code: requested.to_string(),
+        region_name: name,
+        year,
+        line_fen: line.map(Fen::fen),
+        households,
+        below,
+        near,
+    })
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    if !matches!(user.role, Role::Admin | Role::Official | Role::Household | Role::Cadre) {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let row = sqlx::query_as::<_, HouseholdRow>(&format!("{HOUSEHOLD_SELECT} WHERE h.id = $1"))
+        .bind(id)
+        .fetch_optional(&state.db.pool)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let village = RegionCode::parse(&row.village_code).map_err(AppError::internal)?;
+    if !can_read_household(&state.db, &user, id, &village).await? {
+        return Err(AppError::new(if user.role == Role::Official { ErrorCode::OutOfRegion } else { ErrorCode::Forbidden }));
+    }
+    let line = monitoring_line(&state.db, current_year()).await?;
+    let links = sqlx::query_as::<_, (String, String, String, i64)>(
+        "SELECT o.name, l.link_type, l.terms, l.since_year FROM benefit_links l
+           JOIN organisations o ON o.id = l.organisation_id
+          WHERE l.household_id = $1 ORDER BY l.id",
+    )
+    .bind(id)
+    .fetch_all(&state.db.pool)
+    .await
+    .map_err(AppError::internal)?
+    .into_iter()
+    .map(|(organisation, link_type, terms, since_year)| BenefitLinkItem { organisation, link_type, terms, since_year })
+    .collect();
+    let mut region_path = Vec::new();
+    for code in village.ancestors().iter().rev() {
+        if let Some(n) = region_name(&state.db, code).await? {
+            region_path.push(n);
+        }
+    }
+    Ok(HouseholdSummary { household: row.into_item(line), region_path, line_fen: line.map(Fen::fen), links })
+}

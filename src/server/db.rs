@@ -1,0 +1,169 @@
+//! The database: one `AnyPool` whose backend the URL's scheme chooses at start-up. Queries are
+//! written once in portable SQL (`$1` placeholders); dialect differences live in the migrations
+//! and in the few helpers here.
+
+use sqlx::any::{AnyPoolOptions, AnyPool};
+use sqlx::Executor;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL (use sqlite://path or postgres://…)")]
+    UnsupportedUrl,
+    #[error("cannot create the directory for the SQLite file {0}: {1}")]
+    Directory(String, std::io::Error),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).ok_or(DbError::UnsupportedUrl)?;
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10));
+        let options = if backend == Backend::Sqlite {
+            options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // Foreign keys on, wait for locks instead of failing, WAL for concurrent readers.
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let pool = options.connect(&url).await?;
+        Ok(Db { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers within two seconds.
+    pub async fn ping(&self) -> bool {
+        let q = sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT)").fetch_one(&self.pool);
+        matches!(tokio::time::timeout(Duration::from_secs(2), q).await, Ok(Ok(1)))
+    }
+}
+
+/// Creates the SQLite file's directory and asks for the file to be created if missing.
+fn sqlite_url(url: &str) -> Result<String, DbError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| DbError::Directory(path.to_owned(), e))?;
+        }
+    }
+    Ok(if query.contains("mode=") {
+        url.to_owned()
+    } else if query.is_empty() {
+        format!("{url}?mode=rwc")
+    } else {
+        format!("{url}&mode=rwc")
+    })
+}
+
+/// Seconds since the Unix epoch, the time type of every table.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The current calendar year in China (UTC+8).
+pub fn current_year() -> i64 {
+    year_of(now() + 8 * 3600)
+}
+
+/// The Gregorian year of a Unix time (days-from-civil, Howard Hinnant's algorithm).
+pub fn year_of(unix: i64) -> i64 {
+    let z = unix.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    yoe + era * 400 + i64::from(m <= 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn years_from_unix_time() {
+        assert_eq!(year_of(0), 1970);
+        assert_eq!(year_of(1_704_067_199), 2023); // 2023-12-31T23:59:59Z
+        assert_eq!(year_of(1_704_067_200), 2024);
+        assert_eq!(year_of(1_798_761_600), 2027); // 2027-01-01T00:00:00Z
+    }
+
+    #[test]
+    fn backend_from_scheme() {
+        assert_eq!(Backend::from_url("sqlite://data/x.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("postgresql://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("mysql://x"), None);
+    }
+
+    #[test]
+    fn sqlite_urls_ask_for_creation() {
+        assert_eq!(sqlite_url("sqlite::memory:").unwrap(), "sqlite::memory:?mode=rwc");
+        assert_eq!(sqlite_url("sqlite://x.db?mode=ro").unwrap(), "sqlite://x.db?mode=ro");
+    }
+}

@@ -1,0 +1,186 @@
+//! The server half: configuration, database, sessions, routing and the CLI's commands.
+
+pub mod config;
+pub mod db;
+pub mod ratelimit;
+pub mod seed;
+pub mod session;
+pub mod state;
+
+use crate::app::{shell, App};
+use crate::error::{AppError, ErrorCode};
+use crate::i18n::Lang;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use config::Settings;
+use db::Db;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use ratelimit::LoginLimiter;
+use secrecy::ExposeSecret;
+use state::AppState;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+
+/// Sets up logging once (`RUST_LOG` or `ZHUNONG_LOG`, default `info`).
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("ZHUNONG_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+/// Connects to the database the settings name and applies migrations.
+pub async fn open_database(settings: &Settings) -> Result<Db, db::DbError> {
+    let db = Db::connect(settings.database_url.expose_secret()).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// The Leptos options: site root and package names as cargo-leptos set them (environment), with
+/// the defaults of Cargo.toml's `[package.metadata.leptos]` when run directly.
+pub fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
+    let mut opts = leptos::config::get_configuration(None).map(|c| c.leptos_options).unwrap_or_else(|_| {
+        LeptosOptions::builder().output_name(env!("CARGO_PKG_NAME")).site_root("target/site").site_pkg_dir("pkg").build()
+    });
+    opts.site_addr = site_addr;
+    opts
+}
+
+/// Builds the whole app: pages, server functions under `/api/`, static files, `/healthz`.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let ctx_state = state.clone();
+    let shell_opts = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/{*rest}", any(unknown_endpoint))
+        .leptos_routes_with_context(&state, routes, move || provide_context(ctx_state.clone()), move || shell(shell_opts.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(api_errors))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+        )
+        .with_state(state)
+}
+
+/// Builds the state for `settings` on an open database.
+pub fn app_state(settings: Settings, db: Db) -> AppState {
+    let limiter = LoginLimiter::new(settings.login_max_failures_per_account, settings.login_max_failures_per_ip, settings.login_window_secs);
+    AppState { leptos_options: leptos_options(settings.site_addr), db, settings: Arc::new(settings), limiter: Arc::new(limiter) }
+}
+
+/// Serves the app on `listener` until the future `shutdown` completes.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+}
+
+/// `zhunong serve`: open (and if new, seed) the database, then serve until Ctrl-C or SIGTERM.
+pub async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let db = open_database(&settings).await?;
+    if settings.seed_demo_if_empty && seed::is_empty(&db).await? {
+        let r = seed::seed_demo(&db).await?;
+        tracing::info!(regions = r.regions, households = r.households, users = r.users, "first run: demo data loaded");
+    }
+    let addr = settings.site_addr;
+    let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(backend = db.backend.name(), "listening on http://{}", listener.local_addr()?);
+    serve(listener, app_state(settings, db), shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// `GET /healthz`: 200 with the backend when the database answers, 503 when it does not.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let ok = state.db.ping().await;
+    let body = serde_json::json!({
+        "status": if ok { "ok" } else { "unavailable" },
+        "database": { "backend": state.db.backend.name(), "ok": ok },
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+fn request_lang(headers: &HeaderMap) -> Lang {
+    let h = |n: header::HeaderName| headers.get(n).and_then(|v| v.to_str().ok());
+    Lang::from_headers(h(header::COOKIE), h(header::ACCEPT_LANGUAGE))
+}
+
+fn error_response(code: ErrorCode, status: StatusCode, lang: Lang) -> Response {
+    (status, Json(AppError::in_lang(code, lang))).into_response()
+}
+
+/// Any `/api/…` path that names no server function.
+async fn unknown_endpoint(headers: HeaderMap) -> Response {
+    error_response(ErrorCode::UnknownEndpoint, StatusCode::NOT_FOUND, request_lang(&headers))
+}
+
+/// The largest error body we re-read to take its status from.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Gives server-function errors their real status (server_fn answers every error with 500; our
+/// `AppError` JSON carries the right one) and turns an empty 405 into a JSON error.
+async fn api_errors(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let lang = request_lang(req.headers());
+    let res = next.run(req).await;
+    if !is_api {
+        return res;
+    }
+    if res.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let mut r = error_response(ErrorCode::BadRequest, StatusCode::METHOD_NOT_ALLOWED, lang);
+        if let Some(allow) = res.headers().get(header::ALLOW) {
+            r.headers_mut().insert(header::ALLOW, allow.clone());
+        }
+        return r;
+    }
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key("serverfnerror") {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = match tokio::time::timeout(Duration::from_secs(5), axum::body::to_bytes(body, ERROR_BODY_LIMIT)).await {
+        Ok(Ok(b)) => b,
+        _ => return error_response(ErrorCode::Internal, StatusCode::INTERNAL_SERVER_ERROR, lang),
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(err.status) {
+            parts.status = status;
+        }
+    }
+    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, Body::from(bytes))
+}

@@ -1,0 +1,120 @@
+// Browser tests: server rendering, hydration, language switch, log-in, 404 — and no console
+// errors or hydration warnings anywhere.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, watchConsole, untilTrue } from './harness.mjs';
+
+let server; let browser; let context; let page; let problems;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+beforeEach(async () => {
+  context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+  page = await context.newPage();
+  problems = watchConsole(page);
+});
+afterEach(async () => {
+  await context.close();
+  assert.deepEqual(problems, [], 'no console errors, warnings or page errors');
+});
+
+// Waits until the WebAssembly has hydrated the page (the switch reacts to a click).
+async function switchLanguage(to) {
+  const btn = page.getByTestId('lang-switch');
+  await untilTrue(async () => {
+    if ((await page.getAttribute('html', 'lang')) === to) return true;
+    await btn.click();
+    await page.waitForTimeout(150);
+    return (await page.getAttribute('html', 'lang')) === to;
+  });
+}
+
+test('home page is rendered on the server with the counties from the database', async () => {
+  const res = await fetch(`${server.base}/`);
+  assert.equal(res.status, 200);
+  const html = await res.text();
+  assert.match(html, /<html lang="zh-CN"/);
+  assert.match(html, /政和县/);
+  assert.match(html, /霞浦县/);
+  assert.match(html, /帮扶县区/);
+  await page.goto(`${server.base}/`);
+  await page.getByTestId('county-list').waitFor();
+  assert.equal(await page.locator('.county-card').count(), 9);
+});
+
+test('the page hydrates: the language switch works without a reload, and persists', async () => {
+  await page.goto(`${server.base}/`);
+  await page.evaluate(() => { window.__noReload = 'still here'; });
+  await switchLanguage('en');
+  await page.getByRole('heading', { name: 'Counties we work with' }).waitFor();
+  assert.equal(await page.evaluate(() => window.__noReload), 'still here', 'no page reload');
+  assert.ok(await page.getByText('Zhenghe County').isVisible());
+  // The choice survives a reload: the server renders English now.
+  await page.reload();
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  await page.getByRole('heading', { name: 'Counties we work with' }).waitFor();
+  await switchLanguage('zh-CN');
+  await page.getByRole('heading', { name: '帮扶县区' }).waitFor();
+});
+
+test('log-in works, shows errors in the page language, and officials see their households', async () => {
+  await page.goto(`${server.base}/login`);
+  await page.getByLabel('手机号或邮箱').fill('gov.zhenghe@demo.zhunong.cn');
+  await page.getByLabel('密码').fill('wrong-password');
+  // Retry the first submit until hydration has taken over the form (no full-page POST).
+  await untilTrue(async () => {
+    await page.getByRole('button', { name: '登录' }).last().click();
+    return /不正确/.test(await page.getByTestId('form-error').textContent({ timeout: 1000 }));
+  });
+  assert.equal(new URL(page.url()).pathname, '/login');
+  await page.getByLabel('密码').fill('zhunong2020');
+  await page.getByRole('button', { name: '登录' }).last().click();
+  await page.getByTestId('nav-user').waitFor();
+  assert.match(await page.getByTestId('nav-user').textContent(), /政和县监测干部/);
+  assert.equal(new URL(page.url()).pathname, '/');
+  await page.getByRole('link', { name: '农户台账' }).click();
+  await page.getByTestId('households-summary').waitFor();
+  assert.match(await page.getByTestId('households-summary').textContent(), /政和县/);
+  assert.ok((await page.locator('tbody tr').count()) > 10);
+  // Log out again.
+  await page.getByRole('button', { name: '退出' }).click();
+  await page.getByRole('link', { name: '登录' }).waitFor();
+});
+
+test('registration validates input and logs the new buyer in', async () => {
+  await page.goto(`${server.base}/register`);
+  await page.getByLabel('称呼').fill('测试买家');
+  await page.getByLabel('手机号或邮箱').fill('13812345678');
+  await page.getByLabel('密码').fill('a-long-password');
+  await untilTrue(async () => {
+    if (await page.getByTestId('nav-user').count()) return true;
+    await page.getByRole('button', { name: '注册' }).last().click();
+    await page.waitForTimeout(300);
+    return (await page.getByTestId('nav-user').count()) > 0;
+  });
+  assert.match(await page.getByTestId('nav-user').textContent(), /测试买家/);
+  // The same number again is refused with a clear message.
+  await page.getByRole('button', { name: '退出' }).click();
+  await page.getByRole('link', { name: '注册' }).waitFor();
+  await page.goto(`${server.base}/register`);
+  await page.getByLabel('称呼').fill('又一个');
+  await page.getByLabel('手机号或邮箱').fill('13812345678');
+  await page.getByLabel('密码').fill('a-long-password');
+  await untilTrue(async () => {
+    await page.getByRole('button', { name: '注册' }).last().click();
+    return /已注册/.test(await page.getByTestId('form-error').textContent({ timeout: 1000 }));
+  });
+});
+
+test('unknown pages show the 404 page with status 404', async () => {
+  const res = await page.goto(`${server.base}/no-such-page`);
+  assert.equal(res.status(), 404);
+  await page.getByTestId('not-found').waitFor();
+  assert.ok(await page.getByRole('heading', { name: '页面不存在' }).isVisible());
+});

@@ -1,0 +1,75 @@
+// Shared by the browser tests and the screenshot script: start the release server on a free
+// port with a fresh SQLite database (demo data loads on first run), and launch Debian's Chromium.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export async function startServer() {
+  const bin = process.env.ZHUNONG_BIN || join(root, 'target/release/zhunong');
+  const dir = mkdtempSync(join(tmpdir(), 'zhunong-e2e-'));
+  const child = spawn(bin, ['serve'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: `sqlite://${dir}/e2e.db`, LEPTOS_SITE_ADDR: '127.0.0.1:0', ZHUNONG_SEED_DEMO: '1', ZHUNONG_LOG: 'info', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const base = await new Promise((resolveBase, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${log}`)), 60_000);
+    const onData = (d) => {
+      log += d.toString();
+      const m = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) { clearTimeout(timer); resolveBase(m[1]); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}):\n${log}`)); });
+  });
+  return {
+    base,
+    log: () => log,
+    async stop() {
+      child.removeAllListeners('exit');
+      child.kill('SIGTERM');
+      await new Promise((r) => { if (child.exitCode !== null) r(); else child.on('exit', r); });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'zhunong-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', `--user-data-dir=${userDataDir}`,
+    ],
+  });
+  return browser;
+}
+
+// Collects console errors and warnings and page errors; a test fails if any appear.
+export function watchConsole(page) {
+  const problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  return problems;
+}
+
+// Hydration is asynchronous: retry an interaction until it takes effect.
+export async function untilTrue(fn, { timeout = 15_000, interval = 200 } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try { if (await fn()) return true; } catch (e) { last = e; }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  throw new Error(`condition not met in ${timeout} ms${last ? `: ${last.message}` : ''}`);
+}

@@ -1,0 +1,38 @@
+// Screenshots of the main pages at 375 px and 1280 px wide, into screenshots/ (for review).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, launchBrowser, root } from './harness.mjs';
+
+const out = join(root, 'screenshots');
+mkdirSync(out, { recursive: true });
+const server = await startServer();
+const browser = await launchBrowser();
+try {
+  for (const width of [375, 1280]) {
+    const context = await browser.newContext({ viewport: { width, height: 900 } });
+    const page = await context.newPage();
+    const shot = async (name) => {
+      await page.waitForTimeout(600);
+      await page.screenshot({ path: join(out, `${name}-${width}.png`), fullPage: true });
+    };
+    await page.goto(`${server.base}/`); await shot('home');
+    await page.goto(`${server.base}/login`); await shot('login');
+    await page.goto(`${server.base}/register`); await shot('register');
+    await page.goto(`${server.base}/nope`); await shot('404');
+    await page.goto(`${server.base}/login`);
+    await page.waitForTimeout(1500);
+    await page.getByLabel('手机号或邮箱').fill('gov.zhenghe@demo.zhunong.cn');
+    await page.getByLabel('密码').fill('zhunong2020');
+    await page.getByRole('button', { name: '登录' }).last().click();
+    await page.getByTestId('nav-user').waitFor();
+    await page.goto(`${server.base}/households`); await page.getByTestId('households-summary').waitFor(); await shot('households');
+    await page.goto(`${server.base}/account`); await shot('account');
+    await context.addCookies([{ name: 'zn_lang', value: 'en', url: server.base }]);
+    await page.goto(`${server.base}/`); await shot('home-en');
+    await context.close();
+  }
+  console.log(`screenshots in ${out}`);
+} finally {
+  await browser.close();
+  await server.stop();
+}
