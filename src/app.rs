@@ -58,7 +58,15 @@ pub fn App() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let user = Resource::new(
         move || (login.version().get(), register.version().get(), logout.version().get()),
-        |_| async move { crate::auth::api::me().await.ok() },
+        |_| async move {
+            match crate::auth::api::session().await {
+                Ok(user) => user,
+                Err(e) => {
+                    leptos::logging::error!("session: {e}");
+                    None
+                }
+            }
+        },
     );
     provide_context(Session { user, login, register, logout });
 

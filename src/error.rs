@@ -26,6 +26,7 @@ pub enum ErrorCode {
     NotFound,
     UnknownEndpoint,
     InvalidRegion,
+    TooLarge,
     Internal,
     Unavailable,
 }
@@ -39,6 +40,7 @@ impl ErrorCode {
             Forbidden | OutOfRegion => 403,
             NotFound | UnknownEndpoint => 404,
             AccountExists => 409,
+            TooLarge => 413,
             TooManyAttempts => 429,
             Internal => 500,
             Unavailable => 503,
@@ -62,6 +64,7 @@ impl ErrorCode {
             NotFound => T::err_not_found,
             UnknownEndpoint => T::err_unknown_endpoint,
             InvalidRegion => T::err_invalid_region,
+            TooLarge => T::err_too_large,
             Internal => T::err_internal,
             Unavailable => T::err_unavailable,
         }

@@ -187,6 +187,7 @@ messages! {
     err_not_found => "找不到请求的内容", "Not found";
     err_unknown_endpoint => "没有这个接口", "There is no such endpoint";
     err_invalid_region => "行政区划代码不正确", "Invalid administrative division code";
+    err_too_large => "请求内容过大", "The request is too large";
     err_internal => "服务器出错了，请稍后再试", "Server error; please try again later";
     err_unavailable => "服务暂时不可用", "Service temporarily unavailable";
 }

@@ -155,7 +155,8 @@ mod cases {
         assert!((400..500).contains(&r.status), "{} {}", r.status, r.body);
         let big = "x".repeat(3 * 1024 * 1024);
         let r = zh.post_form("/api/auth/login", &[("login", &big), ("password", &big)]).await;
-        assert!((400..500).contains(&r.status), "{} {}", r.status, &r.body[..r.body.len().min(200)]);
+        assert_eq!(r.status, 413, "{}", &r.body[..r.body.len().min(200)]);
+        assert_eq!(r.json()["code"], "too_large");
         assert_eq!(count(&app.db, "SELECT COUNT(*) FROM users").await, 0, "nothing was created");
         assert_eq!(count(&app.db, "SELECT COUNT(*) FROM sessions").await, 0);
     }

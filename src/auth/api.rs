@@ -39,6 +39,13 @@ pub async fn logout() -> Result<(), AppError> {
     crate::auth::server::logout().await
 }
 
+/// The session as the UI asks for it: the logged-in user, or `null` (never 401, so an anonymous
+/// page load makes no failed request).
+#[server(prefix = "/api", endpoint = "auth/session")]
+pub async fn session() -> Result<Option<CurrentUser>, AppError> {
+    crate::auth::server::current_user().await
+}
+
 /// Who am I: the logged-in user, or 401.
 #[server(prefix = "/api", endpoint = "auth/me")]
 pub async fn me() -> Result<CurrentUser, AppError> {

@@ -10,12 +10,12 @@ use crate::i18n::{tr, use_lang, T};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// Goes home once the action succeeds after this page opened.
-fn go_home_on_success<A: Send + Sync + 'static, O: Send + Sync + 'static>(action: Action<A, Result<O, AppError>>) {
+/// Goes home once the action (whose run count is `version`) succeeds after this page opened.
+fn go_home_after(version: RwSignal<usize>, succeeded: Signal<bool>) {
     let navigate = leptos_router::hooks::use_navigate();
-    let v0 = action.version().get_untracked();
+    let v0 = version.get_untracked();
     Effect::new(move |_| {
-        if action.version().get() > v0 && matches!(action.value().get(), Some(Ok(_))) {
+        if version.get() > v0 && succeeded.get() {
             navigate("/", Default::default());
         }
     });
@@ -35,7 +35,7 @@ fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let action = use_session().login;
-    go_home_on_success(action);
+    go_home_after(action.version(), Signal::derive(move || matches!(action.value().get(), Some(Ok(_)))));
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     view! {
         <section class="card narrow">
@@ -60,7 +60,7 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let action = use_session().register;
-    go_home_on_success(action);
+    go_home_after(action.version(), Signal::derive(move || matches!(action.value().get(), Some(Ok(_)))));
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     view! {
         <section class="card narrow">

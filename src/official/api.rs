@@ -20,7 +20,7 @@ pub struct HouseholdListItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RegionHouseholds {
+pub struct RegionHouseholdList {
     pub region_code: String,
     pub region_name: String,
     pub year: i64,
@@ -50,7 +50,7 @@ pub struct HouseholdSummary {
 /// The households of a region, most at risk first. `region` defaults to the official's own;
 /// asking for a region outside one's own is refused (403).
 #[server(prefix = "/api", endpoint = "official/households")]
-pub async fn region_households(region: Option<String>) -> Result<RegionHouseholds, AppError> {
+pub async fn region_households(region: Option<String>) -> Result<RegionHouseholdList, AppError> {
     crate::official::server::region_households(region.as_deref()).await
 }
 

@@ -1,4 +1,4 @@
-use super::api::{BenefitLinkItem, HouseholdListItem, HouseholdSummary, RegionHouseholds};
+use super::api::{BenefitLinkItem, HouseholdListItem, HouseholdSummary, RegionHouseholdList};
 use crate::auth::server::{can_read_household, official_scope, require_user};
 use crate::domain::income::{self, MonitoringStatus};
 use crate::domain::money::Fen;
@@ -70,7 +70,7 @@ async fn region_name(db: &Db, code: &RegionCode) -> Result<Option<String>, AppEr
 }
 
 #[tracing::instrument(skip_all, err)]
-pub async fn region_households(region: Option<&str>) -> Result<RegionHouseholds, AppError> {
+pub async fn region_households(region: Option<&str>) -> Result<RegionHouseholdList, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
     if !user.role.sees_region_records() {
@@ -98,7 +98,7 @@ pub async fn region_households(region: Option<&str>) -> Result<RegionHouseholds,
     households.sort_by_key(|h| (h.per_capita_fen.is_none(), h.per_capita_fen, h.id));
     let below = households.iter().filter(|h| h.status == MonitoringStatus::Below).count();
     let near = households.iter().filter(|h| h.status == MonitoringStatus::Near).count();
-    Ok(RegionHouseholds {
+    Ok(RegionHouseholdList {
         region_code: requested.to_string(),
         region_name: name,
         year,

@@ -2,7 +2,8 @@
 //! written once in portable SQL (`$1` placeholders); dialect differences live in the migrations
 //! and in the few helpers here.
 
-use sqlx::any::{AnyPoolOptions, AnyPool};
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
 use sqlx::Executor;
 use std::time::Duration;
 

@@ -29,6 +29,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
 /// Sets up logging once (`RUST_LOG` or `ZHUNONG_LOG`, default `info`).
@@ -59,6 +60,9 @@ pub fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
     opts
 }
 
+/// The largest request body accepted (413 above it).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// Builds the whole app: pages, server functions under `/api/`, static files, `/healthz`.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -70,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, move || provide_context(ctx_state.clone()), move || shell(shell_opts.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(api_errors))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
@@ -167,6 +172,9 @@ async fn api_errors(req: Request, next: Next) -> Response {
             r.headers_mut().insert(header::ALLOW, allow.clone());
         }
         return r;
+    }
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return error_response(ErrorCode::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, lang);
     }
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key("serverfnerror") {
         return res;

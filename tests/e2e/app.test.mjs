@@ -15,7 +15,7 @@ after(async () => {
   await server?.stop();
 });
 beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+  context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 375, height: 800 } });
   page = await context.newPage();
   problems = watchConsole(page);
 });
@@ -64,6 +64,7 @@ test('the page hydrates: the language switch works without a reload, and persist
 });
 
 test('log-in works, shows errors in the page language, and officials see their households', async () => {
+  problems.allowStatus(401); // the wrong password, on purpose
   await page.goto(`${server.base}/login`);
   await page.getByLabel('手机号或邮箱').fill('gov.zhenghe@demo.zhunong.cn');
   await page.getByLabel('密码').fill('wrong-password');
@@ -100,6 +101,7 @@ test('registration validates input and logs the new buyer in', async () => {
   });
   assert.match(await page.getByTestId('nav-user').textContent(), /测试买家/);
   // The same number again is refused with a clear message.
+  problems.allowStatus(409);
   await page.getByRole('button', { name: '退出' }).click();
   await page.getByRole('link', { name: '注册' }).waitFor();
   await page.goto(`${server.base}/register`);
@@ -113,6 +115,7 @@ test('registration validates input and logs the new buyer in', async () => {
 });
 
 test('unknown pages show the 404 page with status 404', async () => {
+  problems.allowStatus(404);
   const res = await page.goto(`${server.base}/no-such-page`);
   assert.equal(res.status(), 404);
   await page.getByTestId('not-found').waitFor();

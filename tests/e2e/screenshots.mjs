@@ -9,7 +9,7 @@ const server = await startServer();
 const browser = await launchBrowser();
 try {
   for (const width of [375, 1280]) {
-    const context = await browser.newContext({ viewport: { width, height: 900 } });
+    const context = await browser.newContext({ locale: 'zh-CN', viewport: { width, height: 900 } });
     const page = await context.newPage();
     const shot = async (name) => {
       await page.waitForTimeout(600);
