@@ -57,7 +57,13 @@ pub fn App() -> impl IntoView {
     let register = ServerAction::<Register>::new();
     let logout = ServerAction::<Logout>::new();
     let user = Resource::new(
-        move || (login.version().get(), register.version().get(), logout.version().get()),
+        move || {
+            (
+                login.version().get(),
+                register.version().get(),
+                logout.version().get(),
+            )
+        },
         |_| async move {
             match crate::auth::api::session().await {
                 Ok(user) => user,
@@ -68,7 +74,12 @@ pub fn App() -> impl IntoView {
             }
         },
     );
-    provide_context(Session { user, login, register, logout });
+    provide_context(Session {
+        user,
+        login,
+        register,
+        logout,
+    });
 
     // Keep <html lang> and the language cookie in step with the switch.
     Effect::new(move |_| crate::i18n::remember_lang(lang.get()));

@@ -35,7 +35,8 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            BadRequest | InvalidLogin | PasswordTooShort | PasswordTooLong | InvalidDisplayName | InvalidRegion => 400,
+            BadRequest | InvalidLogin | PasswordTooShort | PasswordTooLong | InvalidDisplayName
+            | InvalidRegion => 400,
             WrongCredentials | Unauthenticated => 401,
             Forbidden | OutOfRegion => 403,
             NotFound | UnknownEndpoint => 404,
@@ -89,7 +90,12 @@ impl AppError {
     }
 
     pub fn in_lang(code: ErrorCode, lang: Lang) -> AppError {
-        AppError { code, status: code.status(), message: code.text().t(lang).to_owned(), field: None }
+        AppError {
+            code,
+            status: code.status(),
+            message: code.text().t(lang).to_owned(),
+            field: None,
+        }
     }
 
     pub fn field(mut self, field: &str) -> AppError {
@@ -110,10 +116,18 @@ impl AppError {
 impl From<AccountInputError> for AppError {
     fn from(e: AccountInputError) -> AppError {
         match e {
-            AccountInputError::InvalidLogin => AppError::new(ErrorCode::InvalidLogin).field("login"),
-            AccountInputError::PasswordTooShort => AppError::new(ErrorCode::PasswordTooShort).field("password"),
-            AccountInputError::PasswordTooLong => AppError::new(ErrorCode::PasswordTooLong).field("password"),
-            AccountInputError::InvalidDisplayName => AppError::new(ErrorCode::InvalidDisplayName).field("display_name"),
+            AccountInputError::InvalidLogin => {
+                AppError::new(ErrorCode::InvalidLogin).field("login")
+            }
+            AccountInputError::PasswordTooShort => {
+                AppError::new(ErrorCode::PasswordTooShort).field("password")
+            }
+            AccountInputError::PasswordTooLong => {
+                AppError::new(ErrorCode::PasswordTooLong).field("password")
+            }
+            AccountInputError::InvalidDisplayName => {
+                AppError::new(ErrorCode::InvalidDisplayName).field("display_name")
+            }
         }
     }
 }
@@ -124,13 +138,15 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // The request did not carry what the function expects.
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
-                AppError::new(ErrorCode::BadRequest)
-            }
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_) => AppError::new(ErrorCode::BadRequest),
             ServerFnErrorErr::UnsupportedRequestMethod(_) => AppError::new(ErrorCode::BadRequest),
             ServerFnErrorErr::Registration(_) => AppError::new(ErrorCode::UnknownEndpoint),
             // Network trouble seen from the browser.
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::new(ErrorCode::Unavailable),
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
+                AppError::new(ErrorCode::Unavailable)
+            }
             other => AppError::internal(other),
         }
     }

@@ -165,7 +165,7 @@ messages! {
     status_near => "接近监测线", "Near line";
     status_above => "高于监测线", "Above line";
     status_unknown => "无数据", "No data";
-    yuan_per_person_year => "元/人/年", "yuan per person per year";
+    yuan_per_person_year => "每人每年", "per person per year";
 
     not_found_title => "页面不存在", "Page not found";
     not_found_body => "你要找的页面不存在或已移走。", "The page you are looking for does not exist or has moved.";
@@ -214,7 +214,11 @@ pub fn current_lang() -> Lang {
     {
         if let Some(parts) = use_context::<http::request::Parts>() {
             let h = |n: http::header::HeaderName| {
-                parts.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned)
+                parts
+                    .headers
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
             };
             return Lang::from_headers(
                 h(http::header::COOKIE).as_deref(),
@@ -254,7 +258,10 @@ pub fn remember_lang(lang: Lang) {
                 let _ = el.set_attribute("lang", lang.tag());
             }
             if let Ok(html) = doc.dyn_into::<web_sys::HtmlDocument>() {
-                let _ = html.set_cookie(&format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.tag()));
+                let _ = html.set_cookie(&format!(
+                    "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                    lang.tag()
+                ));
             }
         }
     }
@@ -276,8 +283,14 @@ mod tests {
 
     #[test]
     fn cookie_beats_accept_language() {
-        assert_eq!(Lang::from_headers(Some("a=1; zn_lang=en"), Some("zh-CN")), Lang::En);
-        assert_eq!(Lang::from_headers(Some("zn_lang=zh-CN"), Some("en-US")), Lang::Zh);
+        assert_eq!(
+            Lang::from_headers(Some("a=1; zn_lang=en"), Some("zh-CN")),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::from_headers(Some("zn_lang=zh-CN"), Some("en-US")),
+            Lang::Zh
+        );
         assert_eq!(Lang::from_headers(None, Some("fr, en-GB;q=0.8")), Lang::En);
         assert_eq!(Lang::from_headers(None, Some("fr")), Lang::Zh);
         assert_eq!(Lang::from_headers(Some("zn_lang=xx"), None), Lang::Zh);

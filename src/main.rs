@@ -8,7 +8,11 @@ async fn main() -> std::process::ExitCode {
     use zhunong::server::{self, config::Settings, seed};
 
     #[derive(Parser)]
-    #[command(name = "zhunong", version, about = "助农集市 — 以购代捐 marketplace and household income ledger")]
+    #[command(
+        name = "zhunong",
+        version,
+        about = "助农集市 — 以购代捐 marketplace and household income ledger"
+    )]
     struct Cli {
         #[command(subcommand)]
         command: Option<Command>,

@@ -48,7 +48,15 @@ mod cases {
     use super::*;
 
     async fn register(c: &mut Client, login: &str, password: &str, name: &str) -> common::Response {
-        c.post_form("/api/auth/register", &[("login", login), ("password", password), ("display_name", name)]).await
+        c.post_form(
+            "/api/auth/register",
+            &[
+                ("login", login),
+                ("password", password),
+                ("display_name", name),
+            ],
+        )
+        .await
     }
 
     pub async fn register_login_me_logout(app: TestApp) {
@@ -60,8 +68,16 @@ mod cases {
         assert_eq!(u["role"], "buyer");
         assert_eq!(u["login"], "13800138000");
         let cookie = r.header("set-cookie").expect("session cookie");
-        assert!(cookie.starts_with("zn_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-        assert!(!cookie.contains("Secure"), "plain http must not get a Secure cookie");
+        assert!(
+            cookie.starts_with("zn_session=")
+                && cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        assert!(
+            !cookie.contains("Secure"),
+            "plain http must not get a Secure cookie"
+        );
 
         let me = c.post_form("/api/auth/me", &[]).await;
         assert_eq!(me.status, 200, "{}", me.body);
@@ -73,50 +89,98 @@ mod cases {
         let me = c.post_form("/api/auth/me", &[]).await;
         assert_eq!(me.status, 401);
         assert_eq!(me.json()["code"], "unauthenticated");
-        assert_eq!(count(&app.db, "SELECT COUNT(*) FROM sessions").await, 0, "logout deletes the session");
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM sessions").await,
+            0,
+            "logout deletes the session"
+        );
 
         // Log in again, with the number written the way people write it.
-        let r = c.post_form("/api/auth/login", &[("login", "+86 138-0013-8000"), ("password", "correct horse")]).await;
+        let r = c
+            .post_form(
+                "/api/auth/login",
+                &[
+                    ("login", "+86 138-0013-8000"),
+                    ("password", "correct horse"),
+                ],
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let me = c.post_form("/api/auth/me", &[]).await;
         assert_eq!(me.json()["display_name"], "李明");
 
         // Behind an https proxy the cookie is Secure.
         let mut s = Client::new(&app);
-        s.extra_headers.push(("X-Forwarded-Proto".into(), "https".into()));
-        let r = s.post_form("/api/auth/login", &[("login", "13800138000"), ("password", "correct horse")]).await;
+        s.extra_headers
+            .push(("X-Forwarded-Proto".into(), "https".into()));
+        let r = s
+            .post_form(
+                "/api/auth/login",
+                &[("login", "13800138000"), ("password", "correct horse")],
+            )
+            .await;
         assert!(r.header("set-cookie").unwrap().contains("; Secure"));
     }
 
     pub async fn session_rotates_at_login(app: TestApp) {
         let mut c = Client::new(&app);
-        assert_eq!(register(&mut c, "a@example.cn", "password-1", "A").await.status, 200);
+        assert_eq!(
+            register(&mut c, "a@example.cn", "password-1", "A")
+                .await
+                .status,
+            200
+        );
         let first = c.cookies["zn_session"].clone();
-        let r = c.post_form("/api/auth/login", &[("login", "A@Example.cn"), ("password", "password-1")]).await;
+        let r = c
+            .post_form(
+                "/api/auth/login",
+                &[("login", "A@Example.cn"), ("password", "password-1")],
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let second = c.cookies["zn_session"].clone();
         assert_ne!(first, second, "log-in issues a new session id");
         let mut old = Client::new(&app);
         old.cookies.insert("zn_session".into(), first);
-        assert_eq!(old.post_form("/api/auth/me", &[]).await.status, 401, "the old session id is dead");
+        assert_eq!(
+            old.post_form("/api/auth/me", &[]).await.status,
+            401,
+            "the old session id is dead"
+        );
         assert_eq!(c.post_form("/api/auth/me", &[]).await.status, 200);
         assert_eq!(count(&app.db, "SELECT COUNT(*) FROM sessions").await, 1);
     }
 
     pub async fn duplicate_registration_is_refused(app: TestApp) {
         let mut c = Client::new(&app);
-        assert_eq!(register(&mut c, "li.ming@example.cn", "password-1", "李明").await.status, 200);
+        assert_eq!(
+            register(&mut c, "li.ming@example.cn", "password-1", "李明")
+                .await
+                .status,
+            200
+        );
         let mut d = Client::new(&app);
         let r = register(&mut d, "Li.Ming@EXAMPLE.cn", "password-2", "另一个").await;
         assert_eq!(r.status, 409, "{}", r.body);
         let e = r.json();
         assert_eq!(e["code"], "account_exists");
         assert!(e["message"].as_str().unwrap().contains("已注册"), "{e}");
-        assert!(d.cookies.is_empty(), "no session for a refused registration");
+        assert!(
+            d.cookies.is_empty(),
+            "no session for a refused registration"
+        );
         assert_eq!(count(&app.db, "SELECT COUNT(*) FROM users").await, 1);
         // The first password still works; the second was not stored.
         let mut e2 = Client::new(&app);
-        assert_eq!(e2.post_form("/api/auth/login", &[("login", "li.ming@example.cn"), ("password", "password-2")]).await.status, 401);
+        assert_eq!(
+            e2.post_form(
+                "/api/auth/login",
+                &[("login", "li.ming@example.cn"), ("password", "password-2")]
+            )
+            .await
+            .status,
+            401
+        );
     }
 
     pub async fn malformed_registration_changes_nothing(app: TestApp) {
@@ -124,9 +188,27 @@ mod cases {
         let mut en = Client::new(&app).english();
         let cases: &[(&str, &str, &str, &str, &str)] = &[
             ("1380013800", "password-1", "李明", "invalid_login", "login"),
-            ("not-an-email@", "password-1", "李明", "invalid_login", "login"),
-            ("13800138000", "short", "李明", "password_too_short", "password"),
-            ("13800138000", "password-1", "   ", "invalid_display_name", "display_name"),
+            (
+                "not-an-email@",
+                "password-1",
+                "李明",
+                "invalid_login",
+                "login",
+            ),
+            (
+                "13800138000",
+                "short",
+                "李明",
+                "password_too_short",
+                "password",
+            ),
+            (
+                "13800138000",
+                "password-1",
+                "   ",
+                "invalid_display_name",
+                "display_name",
+            ),
         ];
         for (login, pw, name, code, field) in cases {
             let r = register(&mut zh, login, pw, name).await;
@@ -134,69 +216,168 @@ mod cases {
             let e = r.json();
             assert_eq!(e["code"], *code);
             assert_eq!(e["field"], *field);
-            assert!(e["message"].as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "Chinese by default: {e}");
+            assert!(
+                e["message"]
+                    .as_str()
+                    .unwrap()
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "Chinese by default: {e}"
+            );
             let r = register(&mut en, login, pw, name).await;
             assert_eq!(r.status, 400);
-            assert!(r.json()["message"].as_str().unwrap().is_ascii(), "English when asked: {}", r.body);
+            assert!(
+                r.json()["message"].as_str().unwrap().is_ascii(),
+                "English when asked: {}",
+                r.body
+            );
         }
         // The language cookie wins over Accept-Language.
         let mut cookie_en = Client::new(&app);
         cookie_en.cookies.insert("zn_lang".into(), "en".into());
         let r = register(&mut cookie_en, "x", "password-1", "X").await;
-        assert!(r.json()["message"].as_str().unwrap().starts_with("Enter a valid"), "{}", r.body);
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Enter a valid"),
+            "{}",
+            r.body
+        );
 
         // Missing fields, a JSON body, garbage bytes, a huge body: 4xx, never 5xx.
-        let r = zh.post_form("/api/auth/register", &[("login", "13800138000")]).await;
+        let r = zh
+            .post_form("/api/auth/register", &[("login", "13800138000")])
+            .await;
         assert_eq!(r.status, 400, "{}", r.body);
         assert_eq!(r.json()["code"], "bad_request");
-        let r = zh.post_raw("/api/auth/register", "application/json", br#"{"login":"13800138000","password":"password-1","display_name":"x"}"#).await;
+        let r = zh
+            .post_raw(
+                "/api/auth/register",
+                "application/json",
+                br#"{"login":"13800138000","password":"password-1","display_name":"x"}"#,
+            )
+            .await;
         assert!((400..500).contains(&r.status), "{} {}", r.status, r.body);
-        let r = zh.post_raw("/api/auth/login", "application/x-www-form-urlencoded", &[0xff, 0xfe, b'%', b'%', 0]).await;
+        let r = zh
+            .post_raw(
+                "/api/auth/login",
+                "application/x-www-form-urlencoded",
+                &[0xff, 0xfe, b'%', b'%', 0],
+            )
+            .await;
         assert!((400..500).contains(&r.status), "{} {}", r.status, r.body);
         let big = "x".repeat(3 * 1024 * 1024);
-        let r = zh.post_form("/api/auth/login", &[("login", &big), ("password", &big)]).await;
+        let r = zh
+            .post_form("/api/auth/login", &[("login", &big), ("password", &big)])
+            .await;
         assert_eq!(r.status, 413, "{}", &r.body[..r.body.len().min(200)]);
         assert_eq!(r.json()["code"], "too_large");
-        assert_eq!(count(&app.db, "SELECT COUNT(*) FROM users").await, 0, "nothing was created");
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM users").await,
+            0,
+            "nothing was created"
+        );
         assert_eq!(count(&app.db, "SELECT COUNT(*) FROM sessions").await, 0);
     }
 
     pub async fn wrong_credentials_are_refused(app: TestApp) {
         let mut c = Client::new(&app);
-        assert_eq!(register(&mut c, "13900139000", "password-1", "王").await.status, 200);
+        assert_eq!(
+            register(&mut c, "13900139000", "password-1", "王")
+                .await
+                .status,
+            200
+        );
         let mut d = Client::new(&app);
-        let r = d.post_form("/api/auth/login", &[("login", "13900139000"), ("password", "password-2")]).await;
+        let r = d
+            .post_form(
+                "/api/auth/login",
+                &[("login", "13900139000"), ("password", "password-2")],
+            )
+            .await;
         assert_eq!(r.status, 401);
         assert_eq!(r.json()["code"], "wrong_credentials");
         assert!(r.json()["message"].as_str().unwrap().contains("不正确"));
         assert!(d.cookies.is_empty());
         // An account that does not exist gets the same answer.
-        let r = d.post_form("/api/auth/login", &[("login", "13700137000"), ("password", "password-1")]).await;
+        let r = d
+            .post_form(
+                "/api/auth/login",
+                &[("login", "13700137000"), ("password", "password-1")],
+            )
+            .await;
         assert_eq!(r.status, 401);
         assert_eq!(r.json()["code"], "wrong_credentials");
-        assert_eq!(count(&app.db, "SELECT COUNT(*) FROM sessions").await, 1, "only the registration's session");
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM sessions").await,
+            1,
+            "only the registration's session"
+        );
     }
 
     pub async fn login_failures_are_rate_limited(app: TestApp) {
         let mut c = Client::new(&app);
-        assert_eq!(register(&mut c, "13600136000", "password-1", "张").await.status, 200);
-        assert_eq!(register(&mut c, "13600136001", "password-1", "赵").await.status, 200);
+        assert_eq!(
+            register(&mut c, "13600136000", "password-1", "张")
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            register(&mut c, "13600136001", "password-1", "赵")
+                .await
+                .status,
+            200
+        );
         let mut d = Client::new(&app).english();
         for _ in 0..5 {
-            let r = d.post_form("/api/auth/login", &[("login", "13600136000"), ("password", "wrong-pass")]).await;
+            let r = d
+                .post_form(
+                    "/api/auth/login",
+                    &[("login", "13600136000"), ("password", "wrong-pass")],
+                )
+                .await;
             assert_eq!(r.status, 401);
         }
-        let r = d.post_form("/api/auth/login", &[("login", "13600136000"), ("password", "password-1")]).await;
-        assert_eq!(r.status, 429, "locked even with the right password: {}", r.body);
+        let r = d
+            .post_form(
+                "/api/auth/login",
+                &[("login", "13600136000"), ("password", "password-1")],
+            )
+            .await;
+        assert_eq!(
+            r.status, 429,
+            "locked even with the right password: {}",
+            r.body
+        );
         assert!(r.json()["message"].as_str().unwrap().contains("Too many"));
         // Another account from the same address is still allowed (under the per-address limit).
-        let r = d.post_form("/api/auth/login", &[("login", "13600136001"), ("password", "password-1")]).await;
+        let r = d
+            .post_form(
+                "/api/auth/login",
+                &[("login", "13600136001"), ("password", "password-1")],
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
         // Per address: 20 failures across accounts lock the address out.
         for i in 0..20 {
-            let _ = d.post_form("/api/auth/login", &[("login", &format!("1350013{i:04}")), ("password", "wrong-pass")]).await;
+            let _ = d
+                .post_form(
+                    "/api/auth/login",
+                    &[
+                        ("login", &format!("1350013{i:04}")),
+                        ("password", "wrong-pass"),
+                    ],
+                )
+                .await;
         }
-        let r = d.post_form("/api/auth/login", &[("login", "13600136001"), ("password", "password-1")]).await;
+        let r = d
+            .post_form(
+                "/api/auth/login",
+                &[("login", "13600136001"), ("password", "password-1")],
+            )
+            .await;
         assert_eq!(r.status, 429, "{}", r.body);
     }
 
@@ -213,8 +394,16 @@ mod cases {
 
     pub async fn expired_sessions_are_not_accepted(app: TestApp) {
         let mut c = Client::new(&app);
-        assert_eq!(register(&mut c, "13500135000", "password-1", "周").await.status, 200);
-        sqlx::query("UPDATE sessions SET expires_at = 1").execute(&app.db.pool).await.unwrap();
+        assert_eq!(
+            register(&mut c, "13500135000", "password-1", "周")
+                .await
+                .status,
+            200
+        );
+        sqlx::query("UPDATE sessions SET expires_at = 1")
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
         let r = c.post_form("/api/auth/me", &[]).await;
         assert_eq!(r.status, 401);
         // A forged token is no better.
@@ -224,11 +413,13 @@ mod cases {
     }
 
     async fn household_in(app: &TestApp, county: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>("SELECT id FROM households WHERE region_code LIKE $1 ORDER BY id LIMIT 1")
-            .bind(format!("{county}%"))
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap()
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM households WHERE region_code LIKE $1 ORDER BY id LIMIT 1",
+        )
+        .bind(format!("{county}%"))
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
     }
 
     pub async fn officials_see_only_their_region(app: TestApp) {
@@ -239,40 +430,78 @@ mod cases {
         let d = r.json();
         assert_eq!(d["region_code"], "350725");
         let list = d["households"].as_array().unwrap();
-        let in_db = count(&app.db, "SELECT COUNT(*) FROM households WHERE region_code LIKE '350725%'").await;
+        let in_db = count(
+            &app.db,
+            "SELECT COUNT(*) FROM households WHERE region_code LIKE '350725%'",
+        )
+        .await;
         assert_eq!(list.len() as i64, in_db);
         assert!(in_db > 0);
-        assert!(list.iter().all(|h| h["village_code"].as_str().unwrap().starts_with("350725")));
+        assert!(list
+            .iter()
+            .all(|h| h["village_code"].as_str().unwrap().starts_with("350725")));
         assert_eq!(d["line_fen"], 600_000);
-        let r = zhenghe.post_form("/api/official/households", &[("region", "350725101")]).await;
+        let r = zhenghe
+            .post_form("/api/official/households", &[("region", "350725101")])
+            .await;
         assert_eq!(r.status, 200, "a township inside the county: {}", r.body);
 
         // Another county: refused, nothing leaked.
-        let r = zhenghe.post_form("/api/official/households", &[("region", "350921")]).await;
+        let r = zhenghe
+            .post_form("/api/official/households", &[("region", "350921")])
+            .await;
         assert_eq!(r.status, 403, "{}", r.body);
         assert_eq!(r.json()["code"], "out_of_region");
         assert!(!r.body.contains("演示"), "no household data in the refusal");
         // The city above it, or the province: also outside a county official's scope.
-        assert_eq!(zhenghe.post_form("/api/official/households", &[("region", "350700")]).await.status, 403);
-        assert_eq!(zhenghe.post_form("/api/official/households", &[("region", "350000")]).await.status, 403);
-        let r = zhenghe.post_form("/api/official/households", &[("region", "35x")]).await;
+        assert_eq!(
+            zhenghe
+                .post_form("/api/official/households", &[("region", "350700")])
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            zhenghe
+                .post_form("/api/official/households", &[("region", "350000")])
+                .await
+                .status,
+            403
+        );
+        let r = zhenghe
+            .post_form("/api/official/households", &[("region", "35x")])
+            .await;
         assert_eq!(r.status, 400);
         assert_eq!(r.json()["code"], "invalid_region");
 
         // A household in another county, by id.
         let xiapu_household = household_in(&app, "350921").await;
-        let r = zhenghe.post_form("/api/households/get", &[("id", &xiapu_household.to_string())]).await;
+        let r = zhenghe
+            .post_form(
+                "/api/households/get",
+                &[("id", &xiapu_household.to_string())],
+            )
+            .await;
         assert_eq!(r.status, 403, "{}", r.body);
         let own = household_in(&app, "350725").await;
-        let r = zhenghe.post_form("/api/households/get", &[("id", &own.to_string())]).await;
+        let r = zhenghe
+            .post_form("/api/households/get", &[("id", &own.to_string())])
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.json()["household"]["id"], own);
 
         // The province official sees both counties.
         let mut fujian = demo_login(&app, "gov.fujian@demo.zhunong.cn").await;
-        let r = fujian.post_form("/api/official/households", &[("region", "350921")]).await;
+        let r = fujian
+            .post_form("/api/official/households", &[("region", "350921")])
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
-        let r = fujian.post_form("/api/households/get", &[("id", &xiapu_household.to_string())]).await;
+        let r = fujian
+            .post_form(
+                "/api/households/get",
+                &[("id", &xiapu_household.to_string())],
+            )
+            .await;
         assert_eq!(r.status, 200);
         let r = fujian.post_form("/api/official/households", &[]).await;
         assert_eq!(r.json()["households"].as_array().unwrap().len(), 200);
@@ -283,30 +512,87 @@ mod cases {
         let id = own.to_string();
         // Anonymous: 401. Buyer: 403, for one household and for listings.
         let mut anon = Client::new(&app);
-        assert_eq!(anon.post_form("/api/households/get", &[("id", &id)]).await.status, 401);
-        assert_eq!(anon.post_form("/api/official/households", &[]).await.status, 401);
+        assert_eq!(
+            anon.post_form("/api/households/get", &[("id", &id)])
+                .await
+                .status,
+            401
+        );
+        assert_eq!(
+            anon.post_form("/api/official/households", &[]).await.status,
+            401
+        );
         let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
         let r = buyer.post_form("/api/households/get", &[("id", &id)]).await;
         assert_eq!(r.status, 403);
         assert_eq!(r.json()["code"], "forbidden");
-        assert_eq!(buyer.post_form("/api/official/households", &[]).await.status, 403);
+        assert_eq!(
+            buyer
+                .post_form("/api/official/households", &[])
+                .await
+                .status,
+            403
+        );
         // The household itself sees its own record, not a neighbour's.
         let mut hh = demo_login(&app, "household@demo.zhunong.cn").await;
         let me = hh.post_form("/api/auth/me", &[]).await.json();
         let mine = me["household_id"].as_i64().unwrap();
-        assert_eq!(hh.post_form("/api/households/get", &[("id", &mine.to_string())]).await.status, 200);
+        assert_eq!(
+            hh.post_form("/api/households/get", &[("id", &mine.to_string())])
+                .await
+                .status,
+            200
+        );
         let other = household_in(&app, "350921").await;
-        assert_eq!(hh.post_form("/api/households/get", &[("id", &other.to_string())]).await.status, 403);
+        assert_eq!(
+            hh.post_form("/api/households/get", &[("id", &other.to_string())])
+                .await
+                .status,
+            403
+        );
         // The cadre sees the paired households only.
         let mut cadre = demo_login(&app, "cadre@demo.zhunong.cn").await;
-        let paired: i64 = sqlx::query_scalar("SELECT MIN(household_id) FROM cadre_pairings").fetch_one(&app.db.pool).await.unwrap();
-        assert_eq!(cadre.post_form("/api/households/get", &[("id", &paired.to_string())]).await.status, 200);
-        assert_eq!(cadre.post_form("/api/households/get", &[("id", &other.to_string())]).await.status, 403);
+        let paired: i64 = sqlx::query_scalar("SELECT MIN(household_id) FROM cadre_pairings")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            cadre
+                .post_form("/api/households/get", &[("id", &paired.to_string())])
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            cadre
+                .post_form("/api/households/get", &[("id", &other.to_string())])
+                .await
+                .status,
+            403
+        );
         // Ids that do not exist or are not numbers.
         let mut admin = demo_login(&app, "admin@demo.zhunong.cn").await;
-        assert_eq!(admin.post_form("/api/households/get", &[("id", "999999")]).await.status, 404);
-        assert_eq!(admin.post_form("/api/households/get", &[("id", "abc")]).await.status, 400);
-        assert_eq!(admin.post_form("/api/households/get", &[("id", &id)]).await.status, 200);
+        assert_eq!(
+            admin
+                .post_form("/api/households/get", &[("id", "999999")])
+                .await
+                .status,
+            404
+        );
+        assert_eq!(
+            admin
+                .post_form("/api/households/get", &[("id", "abc")])
+                .await
+                .status,
+            400
+        );
+        assert_eq!(
+            admin
+                .post_form("/api/households/get", &[("id", &id)])
+                .await
+                .status,
+            200
+        );
     }
 
     pub async fn home_counts_come_from_the_database(app: TestApp) {
@@ -322,11 +608,21 @@ mod cases {
         assert_eq!(zhenghe["name"], "政和县");
         assert_eq!(zhenghe["city_name"], "南平市");
         assert_eq!(zhenghe["organisations"], 2);
-        assert_eq!(zhenghe["households"].as_i64().unwrap(), count(&app.db, "SELECT COUNT(*) FROM households WHERE region_code LIKE '350725%'").await);
+        assert_eq!(
+            zhenghe["households"].as_i64().unwrap(),
+            count(
+                &app.db,
+                "SELECT COUNT(*) FROM households WHERE region_code LIKE '350725%'"
+            )
+            .await
+        );
         // And the page renders them on the server.
         let page = c.get("/").await;
         assert_eq!(page.status, 200);
-        assert!(page.body.contains("政和县") && page.body.contains("霞浦县"), "server-rendered counties");
+        assert!(
+            page.body.contains("政和县") && page.body.contains("霞浦县"),
+            "server-rendered counties"
+        );
         assert!(page.body.contains("<html lang=\"zh-CN\""));
         let mut en = Client::new(&app).english();
         let page = en.get("/").await;
@@ -351,14 +647,20 @@ mod cases {
         assert_eq!(before, after);
         assert_eq!(before.1, 200);
         // A third of the households are linked to co-ops.
-        let linked = count(&app.db, "SELECT COUNT(DISTINCT household_id) FROM benefit_links").await;
+        let linked = count(
+            &app.db,
+            "SELECT COUNT(DISTINCT household_id) FROM benefit_links",
+        )
+        .await;
         assert!((60..=70).contains(&linked), "{linked}");
         // Deterministic: a second, independent database gets exactly the same households.
         let other = spawn_app(Backend::Sqlite, true).await.unwrap();
         let q = "SELECT h.head_name, h.region_code, h.members, b.per_capita_fen FROM households h
                    JOIN household_baselines b ON b.household_id = h.id ORDER BY h.id";
-        let a: Vec<(String, String, i64, i64)> = sqlx::query_as(q).fetch_all(&app.db.pool).await.unwrap();
-        let b: Vec<(String, String, i64, i64)> = sqlx::query_as(q).fetch_all(&other.db.pool).await.unwrap();
+        let a: Vec<(String, String, i64, i64)> =
+            sqlx::query_as(q).fetch_all(&app.db.pool).await.unwrap();
+        let b: Vec<(String, String, i64, i64)> =
+            sqlx::query_as(q).fetch_all(&other.db.pool).await.unwrap();
         assert_eq!(a.len(), 200);
         assert_eq!(a, b);
         // Incomes spread around the 6,000 元 line: some below, most within reach of it.
@@ -366,7 +668,14 @@ mod cases {
         assert!((20..=120).contains(&below), "{below} below the line");
         // Invented places are marked as demo data; the real ones are not.
         assert_eq!(count(&app.db, "SELECT COUNT(*) FROM regions WHERE level IN ('township', 'village') AND is_demo = 0").await, 0);
-        assert_eq!(count(&app.db, "SELECT COUNT(*) FROM regions WHERE code = '350921' AND is_demo = 0").await, 1);
+        assert_eq!(
+            count(
+                &app.db,
+                "SELECT COUNT(*) FROM regions WHERE code = '350921' AND is_demo = 0"
+            )
+            .await,
+            1
+        );
     }
 
     pub async fn healthz_reports_the_database(app: TestApp) {
@@ -375,12 +684,22 @@ mod cases {
         assert_eq!(r.status, 200);
         let j = r.json();
         assert_eq!(j["database"]["ok"], true);
-        let expected = if app.backend == Backend::Sqlite { "sqlite" } else { "postgresql" };
+        let expected = if app.backend == Backend::Sqlite {
+            "sqlite"
+        } else {
+            "postgresql"
+        };
         assert_eq!(j["database"]["backend"], expected);
         if app.backend == Backend::Sqlite {
-            let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&app.db.pool).await.unwrap();
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
             assert_eq!(mode, "wal");
-            let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&app.db.pool).await.unwrap();
+            let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
             assert_eq!(fk, 1);
         }
         app.db.pool.close().await;
@@ -393,6 +712,10 @@ mod cases {
         let mut c = Client::new(&app);
         let r = c.get("/no/such/page").await;
         assert_eq!(r.status, 404);
-        assert!(r.body.contains("页面不存在"), "{}", &r.body[..r.body.len().min(500)]);
+        assert!(
+            r.body.contains("页面不存在"),
+            "{}",
+            &r.body[..r.body.len().min(500)]
+        );
     }
 }

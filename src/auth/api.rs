@@ -23,7 +23,11 @@ pub struct CurrentUser {
 
 /// Creates a buyer account and logs it in.
 #[server(prefix = "/api", endpoint = "auth/register")]
-pub async fn register(login: String, password: String, display_name: String) -> Result<CurrentUser, AppError> {
+pub async fn register(
+    login: String,
+    password: String,
+    display_name: String,
+) -> Result<CurrentUser, AppError> {
     crate::auth::server::register(&login, &password, &display_name).await
 }
 

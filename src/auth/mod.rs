@@ -35,7 +35,10 @@ fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let action = use_session().login;
-    go_home_after(action.version(), Signal::derive(move || matches!(action.value().get(), Some(Ok(_)))));
+    go_home_after(
+        action.version(),
+        Signal::derive(move || matches!(action.value().get(), Some(Ok(_)))),
+    );
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     view! {
         <section class="card narrow">
@@ -60,7 +63,10 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let action = use_session().register;
-    go_home_after(action.version(), Signal::derive(move || matches!(action.value().get(), Some(Ok(_)))));
+    go_home_after(
+        action.version(),
+        Signal::derive(move || matches!(action.value().get(), Some(Ok(_)))),
+    );
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     view! {
         <section class="card narrow">

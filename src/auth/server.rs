@@ -66,7 +66,9 @@ pub async fn hash_password(password: &Password) -> Result<String, AppError> {
     let pw = password.expose().to_owned();
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        Argon2::default().hash_password(pw.as_bytes(), &salt).map(|h| h.to_string())
+        Argon2::default()
+            .hash_password(pw.as_bytes(), &salt)
+            .map(|h| h.to_string())
     })
     .await
     .map_err(AppError::internal)?
@@ -81,11 +83,18 @@ async fn verify_password(password: String, hash: Option<String>) -> Result<bool,
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let dummy = DUMMY.get_or_init(|| {
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-            Argon2::default().hash_password(b"no such account", &salt).map(|h| h.to_string()).unwrap_or_default()
+            Argon2::default()
+                .hash_password(b"no such account", &salt)
+                .map(|h| h.to_string())
+                .unwrap_or_default()
         });
         let stored = hash.as_deref().unwrap_or(dummy);
         let ok = PasswordHash::new(stored)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false);
         ok && hash.is_some()
     })
@@ -108,7 +117,10 @@ fn session_token(parts: &Parts) -> Option<String> {
 }
 
 fn client_ip(parts: &Parts) -> Option<String> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string())
 }
 
 fn served_over_https(state: &AppState, parts: Option<&Parts>) -> bool {
@@ -120,7 +132,10 @@ fn served_over_https(state: &AppState, parts: Option<&Parts>) -> bool {
 }
 
 fn set_cookie(value: String) {
-    if let (Some(res), Ok(v)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&value)) {
+    if let (Some(res), Ok(v)) = (
+        use_context::<ResponseOptions>(),
+        HeaderValue::from_str(&value),
+    ) {
         res.append_header(SET_COOKIE, v);
     }
 }
@@ -138,7 +153,8 @@ struct UserRow {
     household_id: Option<i64>,
 }
 
-const USER_SELECT: &str = "SELECT u.id, u.login, u.display_name, u.role, u.region_code, r.name AS region_name,
+const USER_SELECT: &str =
+    "SELECT u.id, u.login, u.display_name, u.role, u.region_code, r.name AS region_name,
         u.organisation_id, o.name AS organisation_name, u.household_id
    FROM users u
    LEFT JOIN regions r ON r.code = u.region_code
@@ -146,7 +162,8 @@ const USER_SELECT: &str = "SELECT u.id, u.login, u.display_name, u.role, u.regio
 
 impl UserRow {
     fn into_user(self) -> Result<CurrentUser, AppError> {
-        let role = Role::parse(&self.role).ok_or_else(|| AppError::internal(format!("unknown role {:?}", self.role)))?;
+        let role = Role::parse(&self.role)
+            .ok_or_else(|| AppError::internal(format!("unknown role {:?}", self.role)))?;
         Ok(CurrentUser {
             id: self.id,
             login: self.login,
@@ -173,7 +190,9 @@ pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<CurrentUser>, AppErro
 /// The logged-in user of the current request, if the session cookie names a live session.
 pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     let state = AppState::get()?;
-    let Some(token) = request_parts().as_ref().and_then(session_token) else { return Ok(None) };
+    let Some(token) = request_parts().as_ref().and_then(session_token) else {
+        return Ok(None);
+    };
     let row = sqlx::query_as::<_, UserRow>(&format!(
         "{USER_SELECT} JOIN sessions s ON s.user_id = u.id WHERE s.token_hash = $1 AND s.expires_at > $2"
     ))
@@ -187,7 +206,9 @@ pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
 
 /// The logged-in user, or 401.
 pub async fn require_user() -> Result<CurrentUser, AppError> {
-    current_user().await?.ok_or_else(|| AppError::new(ErrorCode::Unauthenticated))
+    current_user()
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated))
 }
 
 /// Starts a new session for `user_id`, ending the one the request came with (session rotation).
@@ -211,12 +232,20 @@ async fn start_session(state: &AppState, user_id: i64) -> Result<(), AppError> {
         .execute(&state.db.pool)
         .await
         .map_err(AppError::internal)?;
-    set_cookie(session::cookie(Some(&token), max_age, served_over_https(state, parts.as_ref())));
+    set_cookie(session::cookie(
+        Some(&token),
+        max_age,
+        served_over_https(state, parts.as_ref()),
+    ));
     Ok(())
 }
 
 #[tracing::instrument(skip_all, err)]
-pub async fn register(login: &str, password: &str, display_name: &str) -> Result<CurrentUser, AppError> {
+pub async fn register(
+    login: &str,
+    password: &str,
+    display_name: &str,
+) -> Result<CurrentUser, AppError> {
     let state = AppState::get()?;
     let login = LoginId::parse(login)?;
     let password = Password::parse(password)?;
@@ -234,42 +263,54 @@ pub async fn register(login: &str, password: &str, display_name: &str) -> Result
     };
     let id = match insert_user(&state.db.pool, &new).await {
         Ok(id) => id,
-        Err(CreateUserError::Exists) => return Err(AppError::new(ErrorCode::AccountExists).field("login")),
+        Err(CreateUserError::Exists) => {
+            return Err(AppError::new(ErrorCode::AccountExists).field("login"))
+        }
         Err(CreateUserError::Db(e)) => return Err(AppError::internal(e)),
     };
     tracing::info!(user_id = id, "registered");
     start_session(&state, id).await?;
-    user_by_id(&state.db, id).await?.ok_or_else(|| AppError::internal("new user vanished"))
+    user_by_id(&state.db, id)
+        .await?
+        .ok_or_else(|| AppError::internal("new user vanished"))
 }
 
 #[tracing::instrument(skip_all, err)]
 pub async fn login(login: &str, password: &str) -> Result<CurrentUser, AppError> {
     let state = AppState::get()?;
     // A malformed log-in can match no account: same answer as a wrong password.
-    let key = LoginId::parse(login).map(|l| l.as_str().to_owned()).unwrap_or_else(|_| login.trim().to_lowercase());
+    let key = LoginId::parse(login)
+        .map(|l| l.as_str().to_owned())
+        .unwrap_or_else(|_| login.trim().to_lowercase());
     let ip = request_parts().as_ref().and_then(client_ip);
     let t = now();
     if !state.limiter.allowed(&key, ip.as_deref(), t) {
         tracing::warn!(ip = ?ip, "log-in rate limited");
         return Err(AppError::new(ErrorCode::TooManyAttempts));
     }
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE login = $1")
-        .bind(&key)
-        .fetch_optional(&state.db.pool)
-        .await
-        .map_err(AppError::internal)?;
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE login = $1")
+            .bind(&key)
+            .fetch_optional(&state.db.pool)
+            .await
+            .map_err(AppError::internal)?;
     let (id, hash) = match row {
         Some((id, h)) => (Some(id), Some(h)),
         None => (None, None),
     };
-    let pw = password.chars().take(Password::MAX_CHARS + 1).collect::<String>();
+    let pw = password
+        .chars()
+        .take(Password::MAX_CHARS + 1)
+        .collect::<String>();
     let ok = verify_password(pw, hash).await?;
     match (ok, id) {
         (true, Some(id)) => {
             state.limiter.record_success(&key);
             start_session(&state, id).await?;
             tracing::info!(user_id = id, "logged in");
-            user_by_id(&state.db, id).await?.ok_or_else(|| AppError::internal("user vanished"))
+            user_by_id(&state.db, id)
+                .await?
+                .ok_or_else(|| AppError::internal("user vanished"))
         }
         _ => {
             state.limiter.record_failure(&key, ip.as_deref(), t);
@@ -288,24 +329,35 @@ pub async fn logout() -> Result<(), AppError> {
             .await
             .map_err(AppError::internal)?;
     }
-    set_cookie(session::cookie(None, 0, served_over_https(&state, parts.as_ref())));
+    set_cookie(session::cookie(
+        None,
+        0,
+        served_over_https(&state, parts.as_ref()),
+    ));
     Ok(())
 }
 
 /// Whether `user` may read the income record of household `household_id` in `region`:
 /// admins; officials whose region contains it; the household itself; its paired cadres.
-pub async fn can_read_household(db: &Db, user: &CurrentUser, household_id: i64, region: &RegionCode) -> Result<bool, AppError> {
+pub async fn can_read_household(
+    db: &Db,
+    user: &CurrentUser,
+    household_id: i64,
+    region: &RegionCode,
+) -> Result<bool, AppError> {
     Ok(match user.role {
         Role::Admin => true,
         Role::Official => official_scope(user)?.contains(region),
         Role::Household => user.household_id == Some(household_id),
         Role::Cadre => {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cadre_pairings WHERE user_id = $1 AND household_id = $2")
-                .bind(user.id)
-                .bind(household_id)
-                .fetch_one(&db.pool)
-                .await
-                .map_err(AppError::internal)?;
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM cadre_pairings WHERE user_id = $1 AND household_id = $2",
+            )
+            .bind(user.id)
+            .bind(household_id)
+            .fetch_one(&db.pool)
+            .await
+            .map_err(AppError::internal)?;
             n > 0
         }
         _ => false,

@@ -32,7 +32,11 @@ impl LoginId {
             .or_else(|| digits.strip_prefix("0086"))
             .unwrap_or(&digits);
         let b = digits.as_bytes();
-        if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit) {
+        if b.len() == 11
+            && b[0] == b'1'
+            && (b'3'..=b'9').contains(&b[1])
+            && b.iter().all(u8::is_ascii_digit)
+        {
             Ok(LoginId::Phone(digits.to_owned()))
         } else {
             Err(AccountInputError::InvalidLogin)
@@ -58,19 +62,29 @@ fn parse_email(s: &str) -> Result<String, AccountInputError> {
     if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return bad;
     }
-    let Some((local, domain)) = s.rsplit_once('@') else { return bad };
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return bad;
+    };
     let local_ok = !local.is_empty()
         && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
         && labels.iter().all(|l| {
-            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-        && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
     if local_ok && domain_ok {
         Ok(s.to_ascii_lowercase())
     } else {
@@ -132,33 +146,81 @@ mod tests {
 
     #[test]
     fn phone_numbers_are_normalised() {
-        assert_eq!(LoginId::parse("13800138000"), Ok(LoginId::Phone("13800138000".into())));
-        assert_eq!(LoginId::parse(" +86 138-0013-8000 "), Ok(LoginId::Phone("13800138000".into())));
-        assert_eq!(LoginId::parse("008613800138000"), Ok(LoginId::Phone("13800138000".into())));
+        assert_eq!(
+            LoginId::parse("13800138000"),
+            Ok(LoginId::Phone("13800138000".into()))
+        );
+        assert_eq!(
+            LoginId::parse(" +86 138-0013-8000 "),
+            Ok(LoginId::Phone("13800138000".into()))
+        );
+        assert_eq!(
+            LoginId::parse("008613800138000"),
+            Ok(LoginId::Phone("13800138000".into()))
+        );
     }
 
     #[test]
     fn bad_phone_numbers_are_refused() {
-        for bad in ["1380013800", "138001380001", "12800138000", "23800138000", "1380013800a", "", "+1 4155550100", "１３８００１３８０００"] {
-            assert_eq!(LoginId::parse(bad), Err(AccountInputError::InvalidLogin), "{bad:?}");
+        for bad in [
+            "1380013800",
+            "138001380001",
+            "12800138000",
+            "23800138000",
+            "1380013800a",
+            "",
+            "+1 4155550100",
+            "１３８００１３８０００",
+        ] {
+            assert_eq!(
+                LoginId::parse(bad),
+                Err(AccountInputError::InvalidLogin),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(LoginId::parse("Li.Ming@Example.CN"), Ok(LoginId::Email("li.ming@example.cn".into())));
-        for bad in ["a@b", "@x.cn", "a@.cn", "a..b@x.cn", "a b@x.cn", "a@x.c", "a@-x.cn", "a@x.123", "张三@例子.中国"] {
-            assert_eq!(LoginId::parse(bad), Err(AccountInputError::InvalidLogin), "{bad:?}");
+        assert_eq!(
+            LoginId::parse("Li.Ming@Example.CN"),
+            Ok(LoginId::Email("li.ming@example.cn".into()))
+        );
+        for bad in [
+            "a@b",
+            "@x.cn",
+            "a@.cn",
+            "a..b@x.cn",
+            "a b@x.cn",
+            "a@x.c",
+            "a@-x.cn",
+            "a@x.123",
+            "张三@例子.中国",
+        ] {
+            assert_eq!(
+                LoginId::parse(bad),
+                Err(AccountInputError::InvalidLogin),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn password_length_counts_characters() {
-        assert_eq!(Password::parse("1234567").unwrap_err(), AccountInputError::PasswordTooShort);
+        assert_eq!(
+            Password::parse("1234567").unwrap_err(),
+            AccountInputError::PasswordTooShort
+        );
         assert!(Password::parse("12345678").is_ok());
         assert!(Password::parse("密码密码密码密码").is_ok());
-        assert_eq!(Password::parse(&"x".repeat(129)).unwrap_err(), AccountInputError::PasswordTooLong);
-        assert_eq!(format!("{:?}", Password::parse("secret-pass").unwrap()), "Password(***)");
+        assert_eq!(
+            Password::parse(&"x".repeat(129)).unwrap_err(),
+            AccountInputError::PasswordTooLong
+        );
+        assert_eq!(
+            format!("{:?}", Password::parse("secret-pass").unwrap()),
+            "Password(***)"
+        );
     }
 
     #[test]

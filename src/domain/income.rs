@@ -34,7 +34,11 @@ pub fn status(per_capita: Option<Fen>, line: Fen) -> MonitoringStatus {
         None => MonitoringStatus::Unknown,
         Some(pc) if pc < line => MonitoringStatus::Below,
         // pc * 100 <= line * 150, in i128 so no amount can overflow.
-        Some(pc) if (pc.fen() as i128) * 100 <= (line.fen() as i128) * (NEAR_LINE_PERCENT as i128) => MonitoringStatus::Near,
+        Some(pc)
+            if (pc.fen() as i128) * 100 <= (line.fen() as i128) * (NEAR_LINE_PERCENT as i128) =>
+        {
+            MonitoringStatus::Near
+        }
         Some(_) => MonitoringStatus::Above,
     }
 }
@@ -52,7 +56,10 @@ mod tests {
 
     #[test]
     fn per_capita_divides_and_rounds_down() {
-        assert_eq!(per_capita(Fen::from_yuan(18000), 3), Some(Fen::from_yuan(6000)));
+        assert_eq!(
+            per_capita(Fen::from_yuan(18000), 3),
+            Some(Fen::from_yuan(6000))
+        );
         assert_eq!(per_capita(Fen::new(1000), 3), Some(Fen::new(333)));
         assert_eq!(per_capita(Fen::new(-1000), 3), Some(Fen::new(-334)));
         assert_eq!(per_capita(Fen::from_yuan(100), 0), None);
@@ -60,17 +67,35 @@ mod tests {
 
     #[test]
     fn status_against_the_line() {
-        assert_eq!(status(Some(Fen::new(599_999)), LINE), MonitoringStatus::Below);
+        assert_eq!(
+            status(Some(Fen::new(599_999)), LINE),
+            MonitoringStatus::Below
+        );
         assert_eq!(status(Some(LINE), LINE), MonitoringStatus::Near);
-        assert_eq!(status(Some(Fen::from_yuan(9000)), LINE), MonitoringStatus::Near);
-        assert_eq!(status(Some(Fen::new(900_001)), LINE), MonitoringStatus::Above);
+        assert_eq!(
+            status(Some(Fen::from_yuan(9000)), LINE),
+            MonitoringStatus::Near
+        );
+        assert_eq!(
+            status(Some(Fen::new(900_001)), LINE),
+            MonitoringStatus::Above
+        );
         assert_eq!(status(None, LINE), MonitoringStatus::Unknown);
-        assert_eq!(status(Some(Fen::new(i64::MAX)), LINE), MonitoringStatus::Above);
+        assert_eq!(
+            status(Some(Fen::new(i64::MAX)), LINE),
+            MonitoringStatus::Above
+        );
     }
 
     #[test]
     fn distance_is_signed() {
-        assert_eq!(distance_to_line(Fen::from_yuan(5500), LINE), Fen::from_yuan(-500));
-        assert_eq!(distance_to_line(Fen::from_yuan(6500), LINE), Fen::from_yuan(500));
+        assert_eq!(
+            distance_to_line(Fen::from_yuan(5500), LINE),
+            Fen::from_yuan(-500)
+        );
+        assert_eq!(
+            distance_to_line(Fen::from_yuan(6500), LINE),
+            Fen::from_yuan(500)
+        );
     }
 }

@@ -164,7 +164,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_codes() {
-        for bad in ["", "35", "3509211", "35092a", "000000", "350921000", "350921101000", " 1234567 ", "３５００００"] {
+        for bad in [
+            "",
+            "35",
+            "3509211",
+            "35092a",
+            "000000",
+            "350921000",
+            "350921101000",
+            " 1234567 ",
+            "３５００００",
+        ] {
             assert!(RegionCode::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -173,7 +183,10 @@ mod tests {
     fn parent_chain_reaches_the_province() {
         let v = c("350921101201");
         let chain: Vec<String> = v.ancestors().into_iter().map(String::from).collect();
-        assert_eq!(chain, ["350921101201", "350921101", "350921", "350900", "350000"]);
+        assert_eq!(
+            chain,
+            ["350921101201", "350921101", "350921", "350900", "350000"]
+        );
         assert_eq!(c("350000").parent(), None);
     }
 

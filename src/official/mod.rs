@@ -18,7 +18,12 @@ pub fn HouseholdsPage() -> impl IntoView {
     let session = use_session();
     let query = use_query_map();
     let data = Resource::new(
-        move || (query.get().get("region"), session.user.get().flatten().map(|u| u.id)),
+        move || {
+            (
+                query.get().get("region"),
+                session.user.get().flatten().map(|u| u.id),
+            )
+        },
         |(region, user)| async move {
             match user {
                 Some(_) => Some(region_households(region).await),

@@ -53,11 +53,13 @@ impl HouseholdRow {
 
 /// The monitoring line in force in `year` (the latest set at or before it).
 pub async fn monitoring_line(db: &Db, year: i64) -> Result<Option<Fen>, AppError> {
-    let v: Option<i64> = sqlx::query_scalar("SELECT per_capita_fen FROM monitoring_lines WHERE year <= $1 ORDER BY year DESC LIMIT 1")
-        .bind(year)
-        .fetch_optional(&db.pool)
-        .await
-        .map_err(AppError::internal)?;
+    let v: Option<i64> = sqlx::query_scalar(
+        "SELECT per_capita_fen FROM monitoring_lines WHERE year <= $1 ORDER BY year DESC LIMIT 1",
+    )
+    .bind(year)
+    .fetch_optional(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
     Ok(v.map(Fen::new))
 }
 
@@ -77,27 +79,39 @@ pub async fn region_households(region: Option<&str>) -> Result<RegionHouseholdLi
         return Err(AppError::new(ErrorCode::Forbidden));
     }
     let requested = match region.map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => RegionCode::parse(r).map_err(|_| AppError::new(ErrorCode::InvalidRegion).field("region"))?,
+        Some(r) => RegionCode::parse(r)
+            .map_err(|_| AppError::new(ErrorCode::InvalidRegion).field("region"))?,
         None if user.role == Role::Official => official_scope(&user)?,
         None => RegionCode::parse("350000").map_err(AppError::internal)?,
     };
     if user.role == Role::Official && !official_scope(&user)?.contains(&requested) {
         return Err(AppError::new(ErrorCode::OutOfRegion));
     }
-    let name = region_name(&state.db, &requested).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let name = region_name(&state.db, &requested)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
     let year = current_year();
     let line = monitoring_line(&state.db, year).await?;
-    let rows = sqlx::query_as::<_, HouseholdRow>(&format!("{HOUSEHOLD_SELECT} WHERE h.region_code LIKE $1 ORDER BY h.id LIMIT $2"))
-        .bind(requested.like_pattern())
-        .bind(LIST_LIMIT)
-        .fetch_all(&state.db.pool)
-        .await
-        .map_err(AppError::internal)?;
-    let mut households: Vec<HouseholdListItem> = rows.into_iter().map(|r| r.into_item(line)).collect();
+    let rows = sqlx::query_as::<_, HouseholdRow>(&format!(
+        "{HOUSEHOLD_SELECT} WHERE h.region_code LIKE $1 ORDER BY h.id LIMIT $2"
+    ))
+    .bind(requested.like_pattern())
+    .bind(LIST_LIMIT)
+    .fetch_all(&state.db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let mut households: Vec<HouseholdListItem> =
+        rows.into_iter().map(|r| r.into_item(line)).collect();
     // Most at risk first: lowest per-capita income, unknown last.
     households.sort_by_key(|h| (h.per_capita_fen.is_none(), h.per_capita_fen, h.id));
-    let below = households.iter().filter(|h| h.status == MonitoringStatus::Below).count();
-    let near = households.iter().filter(|h| h.status == MonitoringStatus::Near).count();
+    let below = households
+        .iter()
+        .filter(|h| h.status == MonitoringStatus::Below)
+        .count();
+    let near = households
+        .iter()
+        .filter(|h| h.status == MonitoringStatus::Near)
+        .count();
     Ok(RegionHouseholdList {
         region_code: requested.to_string(),
         region_name: name,
@@ -113,7 +127,10 @@ pub async fn region_households(region: Option<&str>) -> Result<RegionHouseholdLi
 pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
-    if !matches!(user.role, Role::Admin | Role::Official | Role::Household | Role::Cadre) {
+    if !matches!(
+        user.role,
+        Role::Admin | Role::Official | Role::Household | Role::Cadre
+    ) {
         return Err(AppError::new(ErrorCode::Forbidden));
     }
     let row = sqlx::query_as::<_, HouseholdRow>(&format!("{HOUSEHOLD_SELECT} WHERE h.id = $1"))
@@ -124,7 +141,11 @@ pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
     let village = RegionCode::parse(&row.village_code).map_err(AppError::internal)?;
     if !can_read_household(&state.db, &user, id, &village).await? {
-        return Err(AppError::new(if user.role == Role::Official { ErrorCode::OutOfRegion } else { ErrorCode::Forbidden }));
+        return Err(AppError::new(if user.role == Role::Official {
+            ErrorCode::OutOfRegion
+        } else {
+            ErrorCode::Forbidden
+        }));
     }
     let line = monitoring_line(&state.db, current_year()).await?;
     let links = sqlx::query_as::<_, (String, String, String, i64)>(
@@ -137,7 +158,14 @@ pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
     .await
     .map_err(AppError::internal)?
     .into_iter()
-    .map(|(organisation, link_type, terms, since_year)| BenefitLinkItem { organisation, link_type, terms, since_year })
+    .map(
+        |(organisation, link_type, terms, since_year)| BenefitLinkItem {
+            organisation,
+            link_type,
+            terms,
+            since_year,
+        },
+    )
     .collect();
     let mut region_path = Vec::new();
     for code in village.ancestors().iter().rev() {
@@ -145,5 +173,10 @@ pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
             region_path.push(n);
         }
     }
-    Ok(HouseholdSummary { household: row.into_item(line), region_path, line_fen: line.map(Fen::fen), links })
+    Ok(HouseholdSummary {
+        household: row.into_item(line),
+        region_path,
+        line_fen: line.map(Fen::fen),
+        links,
+    })
 }

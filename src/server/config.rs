@@ -31,9 +31,17 @@ pub struct ConfigError {
     why: &'static str,
 }
 
-fn env_or<T: std::str::FromStr>(name: &'static str, default: T, why: &'static str) -> Result<T, ConfigError> {
+fn env_or<T: std::str::FromStr>(
+    name: &'static str,
+    default: T,
+    why: &'static str,
+) -> Result<T, ConfigError> {
     match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| ConfigError { name, value: v, why }),
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| ConfigError {
+            name,
+            value: v,
+            why,
+        }),
         _ => Ok(default),
     }
 }
@@ -44,7 +52,11 @@ fn env_bool(name: &'static str, default: bool) -> Result<bool, ConfigError> {
             "" => Ok(default),
             "1" | "true" | "yes" | "on" => Ok(true),
             "0" | "false" | "no" | "off" => Ok(false),
-            _ => Err(ConfigError { name, value: v, why: "expected 1/0, true/false, yes/no or on/off" }),
+            _ => Err(ConfigError {
+                name,
+                value: v,
+                why: "expected 1/0, true/false, yes/no or on/off",
+            }),
         },
         Err(_) => Ok(default),
     }
@@ -58,12 +70,28 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         Ok(Settings {
             database_url: SecretString::from(database_url),
-            site_addr: env_or("LEPTOS_SITE_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)), "expected host:port")?,
+            site_addr: env_or(
+                "LEPTOS_SITE_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 3000)),
+                "expected host:port",
+            )?,
             seed_demo_if_empty: env_bool("ZHUNONG_SEED_DEMO", true)?,
             secure_cookies: env_bool("ZHUNONG_SECURE_COOKIES", false)?,
-            session_days: env_or("ZHUNONG_SESSION_DAYS", 30, "expected a whole number of days")?,
-            login_max_failures_per_account: env_or("ZHUNONG_LOGIN_MAX_FAILURES", 5, "expected a whole number")?,
-            login_max_failures_per_ip: env_or("ZHUNONG_LOGIN_MAX_FAILURES_PER_IP", 20, "expected a whole number")?,
+            session_days: env_or(
+                "ZHUNONG_SESSION_DAYS",
+                30,
+                "expected a whole number of days",
+            )?,
+            login_max_failures_per_account: env_or(
+                "ZHUNONG_LOGIN_MAX_FAILURES",
+                5,
+                "expected a whole number",
+            )?,
+            login_max_failures_per_ip: env_or(
+                "ZHUNONG_LOGIN_MAX_FAILURES_PER_IP",
+                20,
+                "expected a whole number",
+            )?,
             login_window_secs: env_or("ZHUNONG_LOGIN_WINDOW_SECS", 15 * 60, "expected seconds")?,
         })
     }

@@ -95,7 +95,10 @@ impl Db {
     /// Whether the database answers within two seconds.
     pub async fn ping(&self) -> bool {
         let q = sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT)").fetch_one(&self.pool);
-        matches!(tokio::time::timeout(Duration::from_secs(2), q).await, Ok(Ok(1)))
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), q).await,
+            Ok(Ok(1))
+        )
     }
 }
 
@@ -104,7 +107,10 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path != ":memory:" && !path.is_empty() {
-        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir).map_err(|e| DbError::Directory(path.to_owned(), e))?;
         }
     }
@@ -156,15 +162,30 @@ mod tests {
 
     #[test]
     fn backend_from_scheme() {
-        assert_eq!(Backend::from_url("sqlite://data/x.db"), Some(Backend::Sqlite));
-        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("postgresql://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::from_url("sqlite://data/x.db"),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db"),
+            Some(Backend::Postgres)
+        );
         assert_eq!(Backend::from_url("mysql://x"), None);
     }
 
     #[test]
     fn sqlite_urls_ask_for_creation() {
-        assert_eq!(sqlite_url("sqlite::memory:").unwrap(), "sqlite::memory:?mode=rwc");
-        assert_eq!(sqlite_url("sqlite://x.db?mode=ro").unwrap(), "sqlite://x.db?mode=ro");
+        assert_eq!(
+            sqlite_url("sqlite::memory:").unwrap(),
+            "sqlite::memory:?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url("sqlite://x.db?mode=ro").unwrap(),
+            "sqlite://x.db?mode=ro"
+        );
     }
 }

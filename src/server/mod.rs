@@ -40,7 +40,10 @@ pub fn init_tracing() {
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
         .unwrap_or_else(|| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 /// Connects to the database the settings name and applies migrations.
@@ -53,9 +56,15 @@ pub async fn open_database(settings: &Settings) -> Result<Db, db::DbError> {
 /// The Leptos options: site root and package names as cargo-leptos set them (environment), with
 /// the defaults of Cargo.toml's `[package.metadata.leptos]` when run directly.
 pub fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
-    let mut opts = leptos::config::get_configuration(None).map(|c| c.leptos_options).unwrap_or_else(|_| {
-        LeptosOptions::builder().output_name(env!("CARGO_PKG_NAME")).site_root("target/site").site_pkg_dir("pkg").build()
-    });
+    let mut opts = leptos::config::get_configuration(None)
+        .map(|c| c.leptos_options)
+        .unwrap_or_else(|_| {
+            LeptosOptions::builder()
+                .output_name(env!("CARGO_PKG_NAME"))
+                .site_root("target/site")
+                .site_pkg_dir("pkg")
+                .build()
+        });
     opts.site_addr = site_addr;
     opts
 }
@@ -71,28 +80,55 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/{*rest}", any(unknown_endpoint))
-        .leptos_routes_with_context(&state, routes, move || provide_context(ctx_state.clone()), move || shell(shell_opts.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(ctx_state.clone()),
+            move || shell(shell_opts.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(api_errors))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
         )
         .with_state(state)
 }
 
 /// Builds the state for `settings` on an open database.
 pub fn app_state(settings: Settings, db: Db) -> AppState {
-    let limiter = LoginLimiter::new(settings.login_max_failures_per_account, settings.login_max_failures_per_ip, settings.login_window_secs);
-    AppState { leptos_options: leptos_options(settings.site_addr), db, settings: Arc::new(settings), limiter: Arc::new(limiter) }
+    let limiter = LoginLimiter::new(
+        settings.login_max_failures_per_account,
+        settings.login_max_failures_per_ip,
+        settings.login_window_secs,
+    );
+    AppState {
+        leptos_options: leptos_options(settings.site_addr),
+        db,
+        settings: Arc::new(settings),
+        limiter: Arc::new(limiter),
+    }
 }
 
 /// Serves the app on `listener` until the future `shutdown` completes.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// `zhunong serve`: open (and if new, seed) the database, then serve until Ctrl-C or SIGTERM.
@@ -100,11 +136,22 @@ pub async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let db = open_database(&settings).await?;
     if settings.seed_demo_if_empty && seed::is_empty(&db).await? {
         let r = seed::seed_demo(&db).await?;
-        tracing::info!(regions = r.regions, households = r.households, users = r.users, "first run: demo data loaded");
+        tracing::info!(
+            regions = r.regions,
+            households = r.households,
+            users = r.users,
+            "first run: demo data loaded"
+        );
     }
     let addr = settings.site_addr;
-    let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    tracing::info!(backend = db.backend.name(), "listening on http://{}", listener.local_addr()?);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(
+        backend = db.backend.name(),
+        "listening on http://{}",
+        listener.local_addr()?
+    );
     serve(listener, app_state(settings, db), shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
@@ -136,7 +183,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
         "database": { "backend": state.db.backend.name(), "ok": ok },
         "version": env!("CARGO_PKG_VERSION"),
     });
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 
@@ -151,7 +202,11 @@ fn error_response(code: ErrorCode, status: StatusCode, lang: Lang) -> Response {
 
 /// Any `/api/…` path that names no server function.
 async fn unknown_endpoint(headers: HeaderMap) -> Response {
-    error_response(ErrorCode::UnknownEndpoint, StatusCode::NOT_FOUND, request_lang(&headers))
+    error_response(
+        ErrorCode::UnknownEndpoint,
+        StatusCode::NOT_FOUND,
+        request_lang(&headers),
+    )
 }
 
 /// The largest error body we re-read to take its status from.
@@ -176,11 +231,18 @@ async fn api_errors(req: Request, next: Next) -> Response {
     if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return error_response(ErrorCode::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, lang);
     }
-    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key("serverfnerror") {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key("serverfnerror")
+    {
         return res;
     }
     let (mut parts, body) = res.into_parts();
-    let bytes = match tokio::time::timeout(Duration::from_secs(5), axum::body::to_bytes(body, ERROR_BODY_LIMIT)).await {
+    let bytes = match tokio::time::timeout(
+        Duration::from_secs(5),
+        axum::body::to_bytes(body, ERROR_BODY_LIMIT),
+    )
+    .await
+    {
         Ok(Ok(b)) => b,
         _ => return error_response(ErrorCode::Internal, StatusCode::INTERNAL_SERVER_ERROR, lang),
     };
@@ -189,6 +251,9 @@ async fn api_errors(req: Request, next: Next) -> Response {
             parts.status = status;
         }
     }
-    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     Response::from_parts(parts, Body::from(bytes))
 }

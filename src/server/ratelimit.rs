@@ -17,12 +17,19 @@ const PRUNE_ABOVE: usize = 10_000;
 
 impl LoginLimiter {
     pub fn new(per_account: u32, per_ip: u32, window_secs: i64) -> LoginLimiter {
-        LoginLimiter { per_account, per_ip, window_secs, failures: Mutex::new(HashMap::new()) }
+        LoginLimiter {
+            per_account,
+            per_ip,
+            window_secs,
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     fn count(&self, key: &str, now: i64) -> usize {
         let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key).map_or(0, |v| v.iter().filter(|t| **t > now - self.window_secs).count())
+        map.get(key).map_or(0, |v| {
+            v.iter().filter(|t| **t > now - self.window_secs).count()
+        })
     }
 
     /// Whether another attempt for this account from this address may go ahead.

@@ -21,50 +21,173 @@ const MARKER: &str = "demo_seeded";
 const REGIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ("350000", "福建省", "Fujian", "province", None),
     ("350100", "福州市", "Fuzhou", "city", Some("350000")),
-    ("350123", "罗源县", "Luoyuan County", "county", Some("350100")),
+    (
+        "350123",
+        "罗源县",
+        "Luoyuan County",
+        "county",
+        Some("350100"),
+    ),
     ("350300", "莆田市", "Putian", "city", Some("350000")),
-    ("350303", "涵江区", "Hanjiang District", "county", Some("350300")),
+    (
+        "350303",
+        "涵江区",
+        "Hanjiang District",
+        "county",
+        Some("350300"),
+    ),
     ("350400", "三明市", "Sanming", "city", Some("350000")),
     ("350426", "尤溪县", "Youxi County", "county", Some("350400")),
     ("350500", "泉州市", "Quanzhou", "city", Some("350000")),
     ("350582", "晋江市", "Jinjiang", "county", Some("350500")),
     ("350600", "漳州市", "Zhangzhou", "city", Some("350000")),
-    ("350625", "长泰县", "Changtai County", "county", Some("350600")),
+    (
+        "350625",
+        "长泰县",
+        "Changtai County",
+        "county",
+        Some("350600"),
+    ),
     ("350700", "南平市", "Nanping", "city", Some("350000")),
-    ("350725", "政和县", "Zhenghe County", "county", Some("350700")),
+    (
+        "350725",
+        "政和县",
+        "Zhenghe County",
+        "county",
+        Some("350700"),
+    ),
     ("350800", "龙岩市", "Longyan", "city", Some("350000")),
-    ("350823", "上杭县", "Shanghang County", "county", Some("350800")),
+    (
+        "350823",
+        "上杭县",
+        "Shanghang County",
+        "county",
+        Some("350800"),
+    ),
     ("350900", "宁德市", "Ningde", "city", Some("350000")),
     ("350921", "霞浦县", "Xiapu County", "county", Some("350900")),
-    ("350923", "屏南县", "Pingnan County", "county", Some("350900")),
+    (
+        "350923",
+        "屏南县",
+        "Pingnan County",
+        "county",
+        Some("350900"),
+    ),
 ];
 
-/// Demo counties: (code, pinyin for log-ins, invented townships with their invented villages).
-const COUNTIES: &[(&str, &str, &[(&str, &[&str])])] = &[
-    ("350123", "luoyuan", &[("凤山镇", &["演示岭头村", "演示溪口村"]), ("起步镇", &["演示上楼村", "演示西洋村"])]),
-    ("350303", "hanjiang", &[("白沙镇", &["演示坪盘村", "演示龙眼村"]), ("庄边镇", &["演示前张村", "演示山后村"])]),
-    ("350426", "youxi", &[("西城镇", &["演示金柑村", "演示麻洋村"]), ("洋中镇", &["演示后楼村", "演示桂峰村"])]),
-    ("350582", "jinjiang", &[("东石镇", &["演示萧下村", "演示井林村"]), ("深沪镇", &["演示运伙村", "演示华峰村"])]),
-    ("350625", "changtai", &[("岩溪镇", &["演示珪后村", "演示湖珠村"]), ("坂里乡", &["演示坂里村", "演示高层村"])]),
-    ("350725", "zhenghe", &[("石屯镇", &["演示石圳村", "演示松源村"]), ("澄源乡", &["演示澄源村", "演示上榕村"]), ("镇前镇", &["演示镇前村"])]),
-    ("350823", "shanghang", &[("古田镇", &["演示五龙村", "演示吴地村"]), ("步云乡", &["演示云辉村", "演示梨子村"])]),
-    ("350921", "xiapu", &[("三沙镇", &["演示东山村", "演示古镇村"]), ("沙江镇", &["演示竹江村", "演示小马村"])]),
-    ("350923", "pingnan", &[("熙岭乡", &["演示四坪村", "演示龙潭村"]), ("屏城乡", &["演示厦地村", "演示前汾溪村"])]),
+/// An invented township and its invented villages.
+type Township = (&'static str, &'static [&'static str]);
+
+/// Demo counties: (code, pinyin for log-ins, townships).
+const COUNTIES: &[(&str, &str, &[Township])] = &[
+    (
+        "350123",
+        "luoyuan",
+        &[
+            ("凤山镇", &["演示岭头村", "演示溪口村"]),
+            ("起步镇", &["演示上楼村", "演示西洋村"]),
+        ],
+    ),
+    (
+        "350303",
+        "hanjiang",
+        &[
+            ("白沙镇", &["演示坪盘村", "演示龙眼村"]),
+            ("庄边镇", &["演示前张村", "演示山后村"]),
+        ],
+    ),
+    (
+        "350426",
+        "youxi",
+        &[
+            ("西城镇", &["演示金柑村", "演示麻洋村"]),
+            ("洋中镇", &["演示后楼村", "演示桂峰村"]),
+        ],
+    ),
+    (
+        "350582",
+        "jinjiang",
+        &[
+            ("东石镇", &["演示萧下村", "演示井林村"]),
+            ("深沪镇", &["演示运伙村", "演示华峰村"]),
+        ],
+    ),
+    (
+        "350625",
+        "changtai",
+        &[
+            ("岩溪镇", &["演示珪后村", "演示湖珠村"]),
+            ("坂里乡", &["演示坂里村", "演示高层村"]),
+        ],
+    ),
+    (
+        "350725",
+        "zhenghe",
+        &[
+            ("石屯镇", &["演示石圳村", "演示松源村"]),
+            ("澄源乡", &["演示澄源村", "演示上榕村"]),
+            ("镇前镇", &["演示镇前村"]),
+        ],
+    ),
+    (
+        "350823",
+        "shanghang",
+        &[
+            ("古田镇", &["演示五龙村", "演示吴地村"]),
+            ("步云乡", &["演示云辉村", "演示梨子村"]),
+        ],
+    ),
+    (
+        "350921",
+        "xiapu",
+        &[
+            ("三沙镇", &["演示东山村", "演示古镇村"]),
+            ("沙江镇", &["演示竹江村", "演示小马村"]),
+        ],
+    ),
+    (
+        "350923",
+        "pingnan",
+        &[
+            ("熙岭乡", &["演示四坪村", "演示龙潭村"]),
+            ("屏城乡", &["演示厦地村", "演示前汾溪村"]),
+        ],
+    ),
 ];
 
 /// Co-ops and agri-enterprises named after the counties' real product lines:
 /// (name, kind, county, product line).
 const ORGANISATIONS: &[(&str, &str, &str, &str)] = &[
     ("政和白茶专业合作社（演示）", "coop", "350725", "政和白茶"),
-    ("政和县锦屏茶业有限公司（演示）", "enterprise", "350725", "政和白茶"),
+    (
+        "政和县锦屏茶业有限公司（演示）",
+        "enterprise",
+        "350725",
+        "政和白茶",
+    ),
     ("霞浦紫菜专业合作社（演示）", "coop", "350921", "霞浦紫菜"),
     ("霞浦海带养殖合作社（演示）", "coop", "350921", "霞浦海带"),
-    ("屏南高山蔬菜专业合作社（演示）", "coop", "350923", "屏南高山蔬菜"),
+    (
+        "屏南高山蔬菜专业合作社（演示）",
+        "coop",
+        "350923",
+        "屏南高山蔬菜",
+    ),
     ("上杭蜜柚专业合作社（演示）", "coop", "350823", "上杭蜜柚"),
     ("长泰芦柑专业合作社（演示）", "coop", "350625", "长泰芦柑"),
-    ("晋江胡萝卜农业发展有限公司（演示）", "enterprise", "350582", "晋江胡萝卜"),
+    (
+        "晋江胡萝卜农业发展有限公司（演示）",
+        "enterprise",
+        "350582",
+        "晋江胡萝卜",
+    ),
     ("涵江龙眼专业合作社（演示）", "coop", "350303", "涵江龙眼"),
-    ("罗源秀珍菇专业合作社（演示）", "coop", "350123", "罗源秀珍菇"),
+    (
+        "罗源秀珍菇专业合作社（演示）",
+        "coop",
+        "350123",
+        "罗源秀珍菇",
+    ),
     ("尤溪金柑专业合作社（演示）", "coop", "350426", "尤溪金柑"),
 ];
 
@@ -74,15 +197,33 @@ const INSTITUTIONS: &[(&str, &str, &str)] = &[
     ("三明市演示机关工会", "institution", "350400"),
 ];
 
-const SURNAMES: &[&str] = &["陈", "林", "黄", "张", "吴", "王", "郑", "李", "刘", "蔡", "杨", "许", "游", "叶", "潘", "魏"];
-const GIVEN: &[&str] = &["秀英", "建华", "明福", "春花", "金水", "玉兰", "志强", "丽珍", "德辉", "美玲", "永福", "桂香", "国平", "月娥", "长生", "淑芳", "文彬", "阿妹", "瑞金", "海燕"];
+const SURNAMES: &[&str] = &[
+    "陈", "林", "黄", "张", "吴", "王", "郑", "李", "刘", "蔡", "杨", "许", "游", "叶", "潘", "魏",
+];
+const GIVEN: &[&str] = &[
+    "秀英", "建华", "明福", "春花", "金水", "玉兰", "志强", "丽珍", "德辉", "美玲", "永福", "桂香",
+    "国平", "月娥", "长生", "淑芳", "文彬", "阿妹", "瑞金", "海燕",
+];
 const LINK_TYPES: &[(&str, &str)] = &[
     ("order_purchase", "订单收购：按合同价收购当季产品"),
-    ("guaranteed_purchase", "保底收购：市场价低于保底价时按保底价收购"),
+    (
+        "guaranteed_purchase",
+        "保底收购：市场价低于保底价时按保底价收购",
+    ),
     ("employment", "务工：基地务工，按日结算工资"),
     ("dividend", "入股分红：以土地或资金入股，年底分红"),
     ("land_transfer", "土地流转：流转土地，按年支付租金"),
 ];
+
+/// A demo account: (log-in, display name, role, region, organisation, household).
+type DemoAccount = (
+    String,
+    String,
+    Role,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
 
 /// A small deterministic generator (SplitMix64) so every seed run makes the same data.
 struct Rng(u64);
@@ -119,19 +260,30 @@ pub enum SeedError {
 
 /// Whether the database holds no regions yet (a fresh database).
 pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM regions").fetch_one(&db.pool).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM regions")
+        .fetch_one(&db.pool)
+        .await?;
     Ok(n == 0)
 }
 
 /// Loads the demo data once; a second run finds the marker and changes nothing.
 pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
-    let done: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(MARKER).fetch_optional(&db.pool).await?;
+    let done: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(MARKER)
+        .fetch_optional(&db.pool)
+        .await?;
     if done.is_some() {
-        return Ok(SeedReport { already_present: true, ..Default::default() });
+        return Ok(SeedReport {
+            already_present: true,
+            ..Default::default()
+        });
     }
     // Password hashing is slow; do it before the transaction holds the write lock.
-    let password = Password::parse(DEMO_PASSWORD).map_err(|e| SeedError::Other(format!("{e:?}")))?;
-    let hash = hash_password(&password).await.map_err(|e| SeedError::Other(e.message))?;
+    let password =
+        Password::parse(DEMO_PASSWORD).map_err(|e| SeedError::Other(format!("{e:?}")))?;
+    let hash = hash_password(&password)
+        .await
+        .map_err(|e| SeedError::Other(e.message))?;
 
     let mut report = SeedReport::default();
     let mut conn = db.pool.acquire().await?;
@@ -183,8 +335,10 @@ pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
 
     for year in [DEMO_BASELINE_YEAR, DEMO_BASELINE_YEAR + 1] {
         sqlx::query("INSERT INTO monitoring_lines (year, per_capita_fen) VALUES ($1, $2)")
-            .bind(year).bind(DEMO_LINE_FEN)
-            .execute(&mut *tx).await?;
+            .bind(year)
+            .bind(DEMO_LINE_FEN)
+            .execute(&mut *tx)
+            .await?;
     }
 
     // ~200 households, spread over the villages, incomes around the line.
@@ -192,14 +346,19 @@ pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
     let mut households: Vec<(i64, &str)> = Vec::new();
     for i in 0..200usize {
         let (village, county) = &villages[i % villages.len()];
-        let name = format!("{}{}", SURNAMES[rng.below(SURNAMES.len() as u64) as usize], GIVEN[rng.below(GIVEN.len() as u64) as usize]);
+        let name = format!(
+            "{}{}",
+            SURNAMES[rng.below(SURNAMES.len() as u64) as usize],
+            GIVEN[rng.below(GIVEN.len() as u64) as usize]
+        );
         let members = 1 + rng.below(6) as i64;
         // Per-capita income from 3,600 to 12,000 元, weighted towards the line.
         let a = rng.below(4_200) as i64;
         let b = rng.below(4_200) as i64;
         let per_capita = (3_600 + a + b) * 100 + rng.below(100) as i64;
         let story_consent = i64::from(i % 4 == 0);
-        let story = (story_consent == 1).then(|| format!("{name}家{members}口人，靠种养和务工为生。（演示）"));
+        let story = (story_consent == 1)
+            .then(|| format!("{name}家{members}口人，靠种养和务工为生。（演示）"));
         let id: i64 = sqlx::query_scalar("INSERT INTO households (region_code, head_name, members, story, story_consent, is_demo, created_at) VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id")
             .bind(village).bind(format!("{name}（演示）")).bind(members).bind(story).bind(story_consent).bind(t)
             .fetch_one(&mut *tx).await?;
@@ -215,8 +374,14 @@ pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
         if i % 3 != 0 {
             continue;
         }
-        let local: Vec<i64> = org_ids.iter().filter(|(_, c)| c == county).map(|(id, _)| *id).collect();
-        let Some(org) = local.get(i % local.len().max(1)).copied() else { continue };
+        let local: Vec<i64> = org_ids
+            .iter()
+            .filter(|(_, c)| c == county)
+            .map(|(id, _)| *id)
+            .collect();
+        let Some(org) = local.get(i % local.len().max(1)).copied() else {
+            continue;
+        };
         let (link_type, terms) = LINK_TYPES[(i / 3) % LINK_TYPES.len()];
         sqlx::query("INSERT INTO benefit_links (household_id, organisation_id, link_type, terms, since_year) VALUES ($1, $2, $3, $4, $5)")
             .bind(hid).bind(org).bind(link_type).bind(terms).bind(2020 + (i % 5) as i64)
@@ -225,24 +390,92 @@ pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
     }
 
     // Accounts.
-    let zhenghe_org = org_ids.iter().find(|(_, c)| *c == "350725").map(|(id, _)| *id);
-    let zhenghe_households: Vec<i64> = households.iter().filter(|(_, c)| *c == "350725").map(|(id, _)| *id).collect();
-    let mut accounts: Vec<(String, String, Role, Option<String>, Option<i64>, Option<i64>)> = vec![
-        ("admin@demo.zhunong.cn".into(), "管理员（演示）".into(), Role::Admin, None, None, None),
-        ("gov.fujian@demo.zhunong.cn".into(), "省级监测干部（演示）".into(), Role::Official, Some("350000".into()), None, None),
-        ("buyer@demo.zhunong.cn".into(), "爱心买家（演示）".into(), Role::Buyer, None, None, None),
-        ("school@demo.zhunong.cn".into(), "福州市演示中学采购员".into(), Role::InstitutionBuyer, None, institution_ids.first().copied(), None),
-        ("coop.zhenghe@demo.zhunong.cn".into(), "政和白茶合作社负责人（演示）".into(), Role::OrgManager, Some("350725".into()), zhenghe_org, None),
-        ("household@demo.zhunong.cn".into(), "政和演示农户".into(), Role::Household, None, None, zhenghe_households.first().copied()),
-        ("cadre@demo.zhunong.cn".into(), "政和帮扶干部（演示）".into(), Role::Cadre, Some("350725".into()), None, None),
+    let zhenghe_org = org_ids
+        .iter()
+        .find(|(_, c)| *c == "350725")
+        .map(|(id, _)| *id);
+    let zhenghe_households: Vec<i64> = households
+        .iter()
+        .filter(|(_, c)| *c == "350725")
+        .map(|(id, _)| *id)
+        .collect();
+    let mut accounts: Vec<DemoAccount> = vec![
+        (
+            "admin@demo.zhunong.cn".into(),
+            "管理员（演示）".into(),
+            Role::Admin,
+            None,
+            None,
+            None,
+        ),
+        (
+            "gov.fujian@demo.zhunong.cn".into(),
+            "省级监测干部（演示）".into(),
+            Role::Official,
+            Some("350000".into()),
+            None,
+            None,
+        ),
+        (
+            "buyer@demo.zhunong.cn".into(),
+            "爱心买家（演示）".into(),
+            Role::Buyer,
+            None,
+            None,
+            None,
+        ),
+        (
+            "school@demo.zhunong.cn".into(),
+            "福州市演示中学采购员".into(),
+            Role::InstitutionBuyer,
+            None,
+            institution_ids.first().copied(),
+            None,
+        ),
+        (
+            "coop.zhenghe@demo.zhunong.cn".into(),
+            "政和白茶合作社负责人（演示）".into(),
+            Role::OrgManager,
+            Some("350725".into()),
+            zhenghe_org,
+            None,
+        ),
+        (
+            "household@demo.zhunong.cn".into(),
+            "政和演示农户".into(),
+            Role::Household,
+            None,
+            None,
+            zhenghe_households.first().copied(),
+        ),
+        (
+            "cadre@demo.zhunong.cn".into(),
+            "政和帮扶干部（演示）".into(),
+            Role::Cadre,
+            Some("350725".into()),
+            None,
+            None,
+        ),
     ];
     for (county, pinyin, _) in COUNTIES {
-        let name = REGIONS.iter().find(|r| r.0 == *county).map(|r| r.1).unwrap_or(county);
-        accounts.push((format!("gov.{pinyin}@demo.zhunong.cn"), format!("{name}监测干部（演示）"), Role::Official, Some((*county).to_owned()), None, None));
+        let name = REGIONS
+            .iter()
+            .find(|r| r.0 == *county)
+            .map(|r| r.1)
+            .unwrap_or(county);
+        accounts.push((
+            format!("gov.{pinyin}@demo.zhunong.cn"),
+            format!("{name}监测干部（演示）"),
+            Role::Official,
+            Some((*county).to_owned()),
+            None,
+            None,
+        ));
     }
     let mut cadre_id = None;
     for (login, display, role, region, org, household) in &accounts {
-        let login = LoginId::parse(login).map_err(|e| SeedError::Other(format!("{login}: {e:?}")))?;
+        let login =
+            LoginId::parse(login).map_err(|e| SeedError::Other(format!("{login}: {e:?}")))?;
         let new = NewUser {
             login: &login,
             password_hash: &hash,
@@ -255,7 +488,9 @@ pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
         };
         let id = match insert_user(&mut *tx, &new).await {
             Ok(id) => id,
-            Err(CreateUserError::Exists) => return Err(SeedError::Other(format!("{login} exists"))),
+            Err(CreateUserError::Exists) => {
+                return Err(SeedError::Other(format!("{login} exists")))
+            }
             Err(CreateUserError::Db(e)) => return Err(SeedError::Db(e)),
         };
         if *role == Role::Cadre {
@@ -265,10 +500,18 @@ pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
     }
     if let Some(cadre) = cadre_id {
         for hid in zhenghe_households.iter().take(3) {
-            sqlx::query("INSERT INTO cadre_pairings (user_id, household_id) VALUES ($1, $2)").bind(cadre).bind(hid).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO cadre_pairings (user_id, household_id) VALUES ($1, $2)")
+                .bind(cadre)
+                .bind(hid)
+                .execute(&mut *tx)
+                .await?;
         }
     }
-    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)").bind(MARKER).bind(t.to_string()).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+        .bind(MARKER)
+        .bind(t.to_string())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(report)
 }

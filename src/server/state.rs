@@ -16,6 +16,7 @@ pub struct AppState {
 impl AppState {
     /// The state of the request being served, from the server function's context.
     pub fn get() -> Result<AppState, crate::error::AppError> {
-        leptos::prelude::use_context::<AppState>().ok_or_else(|| crate::error::AppError::internal("AppState missing from context"))
+        leptos::prelude::use_context::<AppState>()
+            .ok_or_else(|| crate::error::AppError::internal("AppState missing from context"))
     }
 }

@@ -38,7 +38,10 @@ static PG_CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new(
 
 fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     format!("{prefix}_{}_{n}_{nanos}", std::process::id())
 }
 
@@ -59,7 +62,9 @@ pub fn postgres_url() -> Option<String> {
 
 /// Replaces the database name in a PostgreSQL URL.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let after_scheme = base.find("://").map_or(0, |i| i + 3);
     let base = match base[after_scheme..].find('/') {
         Some(i) => &base[..after_scheme + i],
@@ -73,21 +78,30 @@ fn with_database(url: &str, name: &str) -> String {
 
 async fn fresh_postgres(admin_url: &str) -> String {
     sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(admin_url).await.expect("connect to TEST_DATABASE_URL");
+    let admin = sqlx::AnyPool::connect(admin_url)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
     // Once per test binary: drop databases left by earlier runs.
     PG_CLEANED
         .get_or_init(|| async {
-            let old: Vec<String> = sqlx::query_scalar("SELECT datname::TEXT FROM pg_database WHERE datname LIKE 'zn\\_test\\_%'")
-                .fetch_all(&admin)
-                .await
-                .expect("list test databases");
+            let old: Vec<String> = sqlx::query_scalar(
+                "SELECT datname::TEXT FROM pg_database WHERE datname LIKE 'zn\\_test\\_%'",
+            )
+            .fetch_all(&admin)
+            .await
+            .expect("list test databases");
             for name in old {
-                let _ = admin.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str()).await;
+                let _ = admin
+                    .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+                    .await;
             }
         })
         .await;
     let name = unique("zn_test");
-    admin.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await.expect("create test database");
+    admin
+        .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+        .await
+        .expect("create test database");
     admin.close().await;
     with_database(admin_url, &name)
 }
@@ -103,17 +117,28 @@ pub async fn spawn_app(backend: Backend, demo: bool) -> Option<TestApp> {
         Backend::Postgres => (fresh_postgres(&postgres_url()?).await, None),
     };
     let settings = Settings::for_database(&url);
-    let db = server::open_database(&settings).await.expect("open test database");
+    let db = server::open_database(&settings)
+        .await
+        .expect("open test database");
     if demo {
         server::seed::seed_demo(&db).await.expect("seed demo data");
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let state = server::app_state(settings, db.clone());
     tokio::spawn(async move {
-        server::serve(listener, state, std::future::pending()).await.expect("serve");
+        server::serve(listener, state, std::future::pending())
+            .await
+            .expect("serve");
     });
-    Some(TestApp { addr, db, backend, sqlite_dir })
+    Some(TestApp {
+        addr,
+        db,
+        backend,
+        sqlite_dir,
+    })
 }
 
 /// An HTTP response, body as text.
@@ -126,7 +151,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
@@ -144,14 +172,20 @@ pub struct Client {
 }
 
 pub fn form(fields: &[(&str, &str)]) -> String {
-    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -161,7 +195,12 @@ fn enc(s: &str) -> String {
 
 impl Client {
     pub fn new(app: &TestApp) -> Client {
-        Client { addr: app.addr, cookies: BTreeMap::new(), lang: None, extra_headers: Vec::new() }
+        Client {
+            addr: app.addr,
+            cookies: BTreeMap::new(),
+            lang: None,
+            extra_headers: Vec::new(),
+        }
     }
 
     pub fn english(mut self) -> Client {
@@ -176,20 +215,40 @@ impl Client {
     /// A form-encoded POST, as browsers and `curl -d` send.
     pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
         let body = form(fields);
-        self.send("POST", path, Some("application/x-www-form-urlencoded"), Some(body.as_bytes())).await
+        self.send(
+            "POST",
+            path,
+            Some("application/x-www-form-urlencoded"),
+            Some(body.as_bytes()),
+        )
+        .await
     }
 
     pub async fn post_raw(&mut self, path: &str, content_type: &str, body: &[u8]) -> Response {
-        self.send("POST", path, Some(content_type), Some(body)).await
+        self.send("POST", path, Some(content_type), Some(body))
+            .await
     }
 
-    pub async fn send(&mut self, method: &str, path: &str, content_type: Option<&str>, body: Option<&[u8]>) -> Response {
-        let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {}\r\nAccept: application/json\r\n", self.addr);
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Response {
+        let mut req = format!(
+            "{method} {path} HTTP/1.0\r\nHost: {}\r\nAccept: application/json\r\n",
+            self.addr
+        );
         if let Some(l) = self.lang {
             req.push_str(&format!("Accept-Language: {l}\r\n"));
         }
         if !self.cookies.is_empty() {
-            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             req.push_str(&format!("Cookie: {}\r\n", c.join("; ")));
         }
         for (k, v) in &self.extra_headers {
@@ -207,13 +266,29 @@ impl Client {
             assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write body: {e}");
         }
         let mut raw = Vec::new();
-        tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut raw)).await.expect("response in time").expect("read");
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            stream.read_to_end(&mut raw),
+        )
+        .await
+        .expect("response in time")
+        .expect("read");
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("header end");
         let head = String::from_utf8_lossy(&raw[..split]).to_string();
         let body = String::from_utf8_lossy(&raw[split + 4..]).to_string();
         let mut lines = head.split("\r\n");
-        let status: u16 = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
-        let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+        let status: u16 = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .expect("status line");
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
         for (k, v) in &headers {
             if k.eq_ignore_ascii_case("set-cookie") {
                 let pair = v.split(';').next().unwrap_or("");
@@ -226,18 +301,33 @@ impl Client {
                 }
             }
         }
-        Response { status, headers, body }
+        Response {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
 /// Logs in as a demo account (password from the seed).
 pub async fn demo_login(app: &TestApp, login: &str) -> Client {
     let mut c = Client::new(app);
-    let r = c.post_form("/api/auth/login", &[("login", login), ("password", zhunong::server::seed::DEMO_PASSWORD)]).await;
+    let r = c
+        .post_form(
+            "/api/auth/login",
+            &[
+                ("login", login),
+                ("password", zhunong::server::seed::DEMO_PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(r.status, 200, "demo log-in {login}: {}", r.body);
     c
 }
 
 pub async fn count(db: &Db, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sql).fetch_one(&db.pool).await.expect(sql)
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&db.pool)
+        .await
+        .expect(sql)
 }

@@ -21,7 +21,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await context.close();
-  assert.deepEqual(problems, [], 'no console errors, warnings or page errors');
+  assert.deepEqual([...problems], [], 'no console errors, warnings or page errors');
 });
 
 // Waits until the WebAssembly has hydrated the page (the switch reacts to a click).
