@@ -2,6 +2,7 @@
 //! Types parse their input (`parse`/`TryFrom`) so a value that exists is a valid one.
 
 pub mod account;
+pub mod allocation;
 pub mod income;
 pub mod money;
 pub mod region;

@@ -87,8 +87,10 @@ pub fn router(state: AppState) -> Router {
             move || shell(shell_opts.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(api_errors))
+        // Inner to outer: the body limit answers 413 before a handler reads a byte; api_errors
+        // (outside it) turns that, like every /api error, into JSON with the right status.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(api_errors))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
