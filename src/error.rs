@@ -27,6 +27,16 @@ pub enum ErrorCode {
     UnknownEndpoint,
     InvalidRegion,
     TooLarge,
+    InvalidQuantity,
+    EmptyCart,
+    ListingUnavailable,
+    OutOfStock,
+    InvalidListing,
+    InvalidTerms,
+    InvalidAmount,
+    InvalidOrderState,
+    BadSignature,
+    Replay,
     Internal,
     Unavailable,
 }
@@ -36,8 +46,11 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             BadRequest | InvalidLogin | PasswordTooShort | PasswordTooLong | InvalidDisplayName
-            | InvalidRegion => 400,
-            WrongCredentials | Unauthenticated => 401,
+            | InvalidRegion | InvalidQuantity | EmptyCart | InvalidListing | InvalidTerms
+            | InvalidAmount => 400,
+            WrongCredentials | Unauthenticated | BadSignature => 401,
+            ListingUnavailable => 404,
+            OutOfStock | InvalidOrderState | Replay => 409,
             Forbidden | OutOfRegion => 403,
             NotFound | UnknownEndpoint => 404,
             AccountExists => 409,
@@ -66,6 +79,16 @@ impl ErrorCode {
             UnknownEndpoint => T::err_unknown_endpoint,
             InvalidRegion => T::err_invalid_region,
             TooLarge => T::err_too_large,
+            InvalidQuantity => T::err_invalid_quantity,
+            EmptyCart => T::err_empty_cart,
+            ListingUnavailable => T::err_listing_unavailable,
+            OutOfStock => T::err_out_of_stock,
+            InvalidListing => T::err_invalid_listing,
+            InvalidTerms => T::err_invalid_terms,
+            InvalidAmount => T::err_invalid_amount,
+            InvalidOrderState => T::err_invalid_order_state,
+            BadSignature => T::err_bad_signature,
+            Replay => T::err_replay,
             Internal => T::err_internal,
             Unavailable => T::err_unavailable,
         }

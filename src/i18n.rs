@@ -188,6 +188,16 @@ messages! {
     err_unknown_endpoint => "没有这个接口", "There is no such endpoint";
     err_invalid_region => "行政区划代码不正确", "Invalid administrative division code";
     err_too_large => "请求内容过大", "The request is too large";
+    err_invalid_quantity => "数量需为 1 到 9999 的整数", "The quantity must be a whole number from 1 to 9999";
+    err_empty_cart => "购物车是空的", "The cart is empty";
+    err_listing_unavailable => "该货品不存在或已下架", "This listing does not exist or is no longer on sale";
+    err_out_of_stock => "库存不足，请减少数量", "Not enough stock; please order fewer";
+    err_invalid_listing => "货品信息不完整或不正确", "The listing details are incomplete or invalid";
+    err_invalid_terms => "利益联结分配不正确：受益农户须为本社联结农户，金额和比例不能超过售价", "Invalid benefit terms: households must be linked to your organisation and amounts may not exceed the price";
+    err_invalid_amount => "金额格式不正确", "Invalid amount";
+    err_invalid_order_state => "订单当前状态不允许此操作", "The order's current status does not allow this";
+    err_bad_signature => "签名无效", "Invalid signature";
+    err_replay => "该通知已处理过", "This notification was already processed";
     err_internal => "服务器出错了，请稍后再试", "Server error; please try again later";
     err_unavailable => "服务暂时不可用", "Service temporarily unavailable";
 }

@@ -9,7 +9,10 @@ pub mod domain;
 pub mod error;
 pub mod home;
 pub mod i18n;
+pub mod ledger;
+pub mod market;
 pub mod official;
+pub mod orders;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod ui;

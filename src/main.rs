@@ -24,6 +24,8 @@ async fn main() -> std::process::ExitCode {
         Serve,
         /// Apply database migrations and exit.
         Migrate,
+        /// Verify the income ledger against orders and allocations; non-zero exit on any imbalance.
+        CheckLedger,
         /// Load data into the database.
         Seed {
             /// Load the deterministic demo data (idempotent: a second run changes nothing).
@@ -49,6 +51,24 @@ async fn main() -> std::process::ExitCode {
             Ok(())
         }
         .await,
+        Command::CheckLedger => async {
+            let db = server::open_database(&settings).await?;
+            let c = zhunong::ledger::server::check_ledger(&db).await?;
+            println!(
+                "ledger: {} rows, {} households, {} fen in all; {} paid items and {} refunded items checked",
+                c.ledger_rows, c.households, c.total_fen, c.paid_items, c.refunded_items
+            );
+            if c.problems.is_empty() {
+                println!("balanced");
+                Ok(())
+            } else {
+                for p in &c.problems {
+                    println!("IMBALANCE: {p}");
+                }
+                Err(format!("{} imbalances", c.problems.len()).into())
+            }
+        }
+        .await,
         Command::Seed { demo } => async {
             if !demo {
                 return Err("nothing to seed: pass --demo".into());
@@ -59,8 +79,8 @@ async fn main() -> std::process::ExitCode {
                 println!("demo data already present; nothing changed");
             } else {
                 println!(
-                    "demo data loaded: {} regions, {} organisations, {} households, {} benefit links, {} accounts (password {})",
-                    r.regions, r.organisations, r.households, r.links, r.users, seed::DEMO_PASSWORD
+                    "demo data loaded: {} regions, {} organisations, {} households, {} benefit links, {} accounts (password {}), {} listings, {} orders, {} other-income rows",
+                    r.regions, r.organisations, r.households, r.links, r.users, seed::DEMO_PASSWORD, r.listings, r.orders, r.ledger_rows
                 );
             }
             Ok(())

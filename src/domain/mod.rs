@@ -4,6 +4,7 @@
 pub mod account;
 pub mod allocation;
 pub mod income;
+pub mod listing;
 pub mod money;
 pub mod region;
 pub mod role;

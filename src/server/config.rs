@@ -19,6 +19,9 @@ pub struct Settings {
     pub login_max_failures_per_account: u32,
     pub login_max_failures_per_ip: u32,
     pub login_window_secs: i64,
+    /// Shared secret of the payment provider's webhook (`ZHUNONG_PAYMENT_WEBHOOK_SECRET`); the
+    /// endpoint answers 503 until it is set.
+    pub payment_webhook_secret: Option<SecretString>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/zhunong.db";
@@ -93,6 +96,10 @@ impl Settings {
                 "expected a whole number",
             )?,
             login_window_secs: env_or("ZHUNONG_LOGIN_WINDOW_SECS", 15 * 60, "expected seconds")?,
+            payment_webhook_secret: std::env::var("ZHUNONG_PAYMENT_WEBHOOK_SECRET")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(SecretString::from),
         })
     }
 
@@ -107,6 +114,7 @@ impl Settings {
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
+            payment_webhook_secret: None,
         }
     }
 }

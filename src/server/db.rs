@@ -92,6 +92,16 @@ impl Db {
         Ok(())
     }
 
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing when a
+    /// read lock would have to be upgraded; PostgreSQL's row locks need no such care.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Whether the database answers within two seconds.
     pub async fn ping(&self) -> bool {
         let q = sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT)").fetch_one(&self.pool);
@@ -148,8 +158,80 @@ pub fn year_of(unix: i64) -> i64 {
     yoe + era * 400 + i64::from(m <= 2)
 }
 
+/// Unix time of 1 January of `year`, 00:00 China time (UTC+8).
+pub fn year_start(year: i64) -> i64 {
+    days_from_civil(year, 1, 1) * 86_400 - 8 * 3600
+}
+
+/// Unix time of the first day of `month` (1–12) of `year`, 00:00 China time.
+pub fn month_start(year: i64, month: i64) -> i64 {
+    days_from_civil(year, month, 1) * 86_400 - 8 * 3600
+}
+
+/// Today's date in China (UTC+8) as `YYYY-MM-DD`.
+pub fn today() -> String {
+    date_of(now())
+}
+
+/// The China-time date of a Unix time as `YYYY-MM-DD`.
+pub fn date_of(unix: i64) -> String {
+    let z = (unix + 8 * 3600).div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Whether `s` is a real calendar date written `YYYY-MM-DD`.
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let (Ok(y), Ok(m), Ok(d)) = (
+        s[0..4].parse::<i64>(),
+        s[5..7].parse::<i64>(),
+        s[8..10].parse::<i64>(),
+    ) else {
+        return false;
+    };
+    (1..=12).contains(&m) && d >= 1 && date_of(days_from_civil(y, m, d) * 86_400) == s
+}
+
+/// Days since 1970-01-01 of a Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn year_and_month_starts_in_china_time() {
+        assert_eq!(year_start(1970), -8 * 3600);
+        assert_eq!(year_start(2027), 1_798_761_600 - 8 * 3600);
+        assert_eq!(month_start(2026, 3), 1_772_323_200 - 8 * 3600); // 2026-03-01
+        assert_eq!(year_of(year_start(2026) + 8 * 3600), 2026);
+        assert_eq!(month_start(2026, 13 - 12), year_start(2026));
+        assert_eq!(date_of(1_798_761_600 - 8 * 3600), "2027-01-01");
+        assert!(
+            is_date("2024-02-29")
+                && !is_date("2025-02-29")
+                && !is_date("2025-13-01")
+                && !is_date("2025-1-01")
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -16,6 +16,7 @@ pub const DEMO_LINE_FEN: i64 = 600_000;
 /// The year the demo baselines describe, and the years the demo line is set for.
 pub const DEMO_BASELINE_YEAR: i64 = 2025;
 const MARKER: &str = "demo_seeded";
+const MARKET_MARKER: &str = "demo_market_seeded";
 
 /// Real regions: (code, name, English name, level, parent).
 const REGIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
@@ -248,6 +249,9 @@ pub struct SeedReport {
     pub households: usize,
     pub links: usize,
     pub users: usize,
+    pub listings: usize,
+    pub orders: usize,
+    pub ledger_rows: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -266,18 +270,40 @@ pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {
     Ok(n == 0)
 }
 
-/// Loads the demo data once; a second run finds the marker and changes nothing.
-pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
-    let done: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(MARKER)
+async fn marker(db: &Db, key: &str) -> Result<bool, sqlx::Error> {
+    let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(key)
         .fetch_optional(&db.pool)
         .await?;
-    if done.is_some() {
-        return Ok(SeedReport {
+    Ok(v.is_some())
+}
+
+/// Loads the demo data once; a second run finds the markers and changes nothing.
+pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
+    let mut report = if marker(db, MARKER).await? {
+        SeedReport {
             already_present: true,
             ..Default::default()
-        });
+        }
+    } else {
+        seed_base(db).await?
+    };
+    if !marker(db, MARKET_MARKER).await? {
+        report.already_present = false;
+        let m = super::seed_market::seed_market(db).await?;
+        report.listings = m.listings;
+        report.orders = m.orders;
+        report.ledger_rows = m.ledger_rows;
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+            .bind(MARKET_MARKER)
+            .bind(now().to_string())
+            .execute(&db.pool)
+            .await?;
     }
+    Ok(report)
+}
+
+async fn seed_base(db: &Db) -> Result<SeedReport, SeedError> {
     // Password hashing is slow; do it before the transaction holds the write lock.
     let password =
         Password::parse(DEMO_PASSWORD).map_err(|e| SeedError::Other(format!("{e:?}")))?;

@@ -108,6 +108,18 @@ async fn fresh_postgres(admin_url: &str) -> String {
 
 /// Starts the app on 127.0.0.1:0 with a fresh, migrated database. With `demo`, the demo data.
 pub async fn spawn_app(backend: Backend, demo: bool) -> Option<TestApp> {
+    spawn_app_with(backend, demo, |_| {}).await
+}
+
+/// The test secret of the payment webhook.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
+
+/// Like [`spawn_app`], with settings adjusted by `adjust`.
+pub async fn spawn_app_with(
+    backend: Backend,
+    demo: bool,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     let (url, sqlite_dir) = match backend {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join(unique("zhunong-test"));
@@ -116,7 +128,9 @@ pub async fn spawn_app(backend: Backend, demo: bool) -> Option<TestApp> {
         }
         Backend::Postgres => (fresh_postgres(&postgres_url()?).await, None),
     };
-    let settings = Settings::for_database(&url);
+    let mut settings = Settings::for_database(&url);
+    settings.payment_webhook_secret = Some(WEBHOOK_SECRET.to_owned().into());
+    adjust(&mut settings);
     let db = server::open_database(&settings)
         .await
         .expect("open test database");

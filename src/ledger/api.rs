@@ -1,0 +1,58 @@
+//! The income ledger (收入台账): a household's income record, and other income recorded by
+//! officials. Rows are append-only; corrections are new rows.
+
+use crate::domain::income::MonitoringStatus;
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerRow {
+    pub id: i64,
+    pub amount_fen: i64,
+    pub source_type: String,
+    pub note: Option<String>,
+    pub order_item_id: Option<i64>,
+    pub occurred_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncomeRecord {
+    pub household_id: i64,
+    pub head_name: String,
+    pub region_path: Vec<String>,
+    pub members: i64,
+    pub year: i64,
+    pub total_fen: i64,
+    /// (source type, amount) for this year, largest first.
+    pub by_source: Vec<(String, i64)>,
+    /// Twelve monthly totals for this year (January first).
+    pub by_month: Vec<i64>,
+    pub per_capita_fen: Option<i64>,
+    pub baseline_per_capita_fen: Option<i64>,
+    pub baseline_year: Option<i64>,
+    pub line_fen: Option<i64>,
+    /// This year's per-capita income minus the line (negative: below it).
+    pub distance_to_line_fen: Option<i64>,
+    pub status: MonitoringStatus,
+    pub recent: Vec<LedgerRow>,
+}
+
+/// A household's income record for this year. For the household, its paired cadres, officials
+/// whose region contains it, and admins.
+#[server(prefix = "/api", endpoint = "ledger/household")]
+pub async fn household_income(household_id: i64) -> Result<IncomeRecord, AppError> {
+    crate::ledger::server::household_income(household_id).await
+}
+
+/// Records other income (wages, subsidies, other business) for a household: an official whose
+/// region contains it, or an admin. `amount` in yuan; negative amounts correct earlier rows.
+#[server(prefix = "/api", endpoint = "ledger/record")]
+pub async fn record_income(
+    household_id: i64,
+    amount: String,
+    source_type: String,
+    note: Option<String>,
+) -> Result<LedgerRow, AppError> {
+    crate::ledger::server::record_income(household_id, &amount, &source_type, note.as_deref()).await
+}

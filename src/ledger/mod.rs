@@ -1,0 +1,5 @@
+//! 收入台账: the household income record.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod server;

@@ -1,0 +1,295 @@
+//! Ledger queries, other income, and the books check behind `zhunong check-ledger`.
+
+use super::api::{IncomeRecord, LedgerRow};
+use crate::auth::server::{can_read_household, require_user};
+use crate::domain::income;
+use crate::domain::money::Fen;
+use crate::domain::region::RegionCode;
+use crate::domain::role::Role;
+use crate::error::{AppError, ErrorCode};
+use crate::server::db::{current_year, month_start, now, year_start, Db};
+use crate::server::state::AppState;
+
+/// Source types an official may record by hand (sales come from orders only).
+pub const MANUAL_SOURCES: [&str; 4] = ["wages", "subsidy", "other_business", "other"];
+
+async fn household_region(db: &Db, id: i64) -> Result<(RegionCode, String, i64), AppError> {
+    let row: Option<(String, String, i64)> =
+        sqlx::query_as("SELECT region_code, head_name, members FROM households WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::internal)?;
+    let (code, name, members) = row.ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    Ok((
+        RegionCode::parse(&code).map_err(AppError::internal)?,
+        name,
+        members,
+    ))
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn household_income(household_id: i64) -> Result<IncomeRecord, AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let user = require_user().await?;
+    if !matches!(
+        user.role,
+        Role::Admin | Role::Official | Role::Household | Role::Cadre
+    ) {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let (region, head_name, members) = household_region(db, household_id).await?;
+    if !can_read_household(db, &user, household_id, &region).await? {
+        return Err(AppError::new(if user.role == Role::Official {
+            ErrorCode::OutOfRegion
+        } else {
+            ErrorCode::Forbidden
+        }));
+    }
+    let year = current_year();
+    let (from, to) = (year_start(year), year_start(year + 1));
+    let by_source: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT source_type, CAST(SUM(amount_fen) AS BIGINT) FROM ledger_entries
+          WHERE household_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+          GROUP BY source_type ORDER BY 2 DESC",
+    )
+    .bind(household_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let mut by_month = Vec::with_capacity(12);
+    for m in 1..=12 {
+        let end = if m == 12 {
+            to
+        } else {
+            month_start(year, m + 1)
+        };
+        let v: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM ledger_entries
+              WHERE household_id = $1 AND occurred_at >= $2 AND occurred_at < $3",
+        )
+        .bind(household_id)
+        .bind(month_start(year, m))
+        .bind(end)
+        .fetch_one(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+        by_month.push(v);
+    }
+    let total: i64 = by_source.iter().map(|s| s.1).sum();
+    let per_capita = income::per_capita(Fen::new(total), members);
+    let baseline: Option<(i64, i64)> =
+        sqlx::query_as("SELECT year, per_capita_fen FROM household_baselines WHERE household_id = $1 ORDER BY year DESC LIMIT 1")
+            .bind(household_id)
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::internal)?;
+    let line = crate::official::server::monitoring_line(db, year).await?;
+    let recent: Vec<LedgerRow> = sqlx::query_as::<
+        _,
+        (i64, i64, String, Option<String>, Option<i64>, i64),
+    >(
+        "SELECT id, amount_fen, source_type, note, order_item_id, occurred_at FROM ledger_entries
+          WHERE household_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT 50",
+    )
+    .bind(household_id)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::internal)?
+    .into_iter()
+    .map(
+        |(id, amount_fen, source_type, note, order_item_id, occurred_at)| LedgerRow {
+            id,
+            amount_fen,
+            source_type,
+            note,
+            order_item_id,
+            occurred_at,
+        },
+    )
+    .collect();
+    let mut region_path = Vec::new();
+    for code in region.ancestors().iter().rev() {
+        if let Some(n) = sqlx::query_scalar::<_, String>("SELECT name FROM regions WHERE code = $1")
+            .bind(code.as_str())
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::internal)?
+        {
+            region_path.push(n);
+        }
+    }
+    Ok(IncomeRecord {
+        household_id,
+        head_name,
+        region_path,
+        members,
+        year,
+        total_fen: total,
+        by_source,
+        by_month,
+        per_capita_fen: per_capita.map(Fen::fen),
+        baseline_per_capita_fen: baseline.map(|b| b.1),
+        baseline_year: baseline.map(|b| b.0),
+        line_fen: line.map(Fen::fen),
+        distance_to_line_fen: match (per_capita, line) {
+            (Some(pc), Some(l)) => Some(income::distance_to_line(pc, l).fen()),
+            _ => None,
+        },
+        status: match line {
+            Some(l) => income::status(per_capita, l),
+            None => income::MonitoringStatus::Unknown,
+        },
+        recent,
+    })
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn record_income(
+    household_id: i64,
+    amount: &str,
+    source: &str,
+    note: Option<&str>,
+) -> Result<LedgerRow, AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let user = require_user().await?;
+    if !matches!(user.role, Role::Official | Role::Admin) {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let (region, _, _) = household_region(db, household_id).await?;
+    if !can_read_household(db, &user, household_id, &region).await? {
+        return Err(AppError::new(ErrorCode::OutOfRegion));
+    }
+    if !MANUAL_SOURCES.contains(&source) {
+        return Err(AppError::new(ErrorCode::BadRequest).field("source_type"));
+    }
+    let amount = amount.trim();
+    let (negative, digits) = match amount.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, amount),
+    };
+    let fen = Fen::parse_yuan(digits)
+        .ok()
+        .filter(|f| f.fen() > 0)
+        .ok_or_else(|| AppError::new(ErrorCode::InvalidAmount).field("amount"))?;
+    let fen = if negative { -fen.fen() } else { fen.fen() };
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > 200) {
+        return Err(AppError::new(ErrorCode::BadRequest).field("note"));
+    }
+    let t = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO ledger_entries (household_id, amount_fen, source_type, note, recorded_by, occurred_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(household_id)
+    .bind(fen)
+    .bind(source)
+    .bind(note)
+    .bind(user.id)
+    .bind(t)
+    .fetch_one(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    Ok(LedgerRow {
+        id,
+        amount_fen: fen,
+        source_type: source.to_owned(),
+        note: note.map(str::to_owned),
+        order_item_id: None,
+        occurred_at: t,
+    })
+}
+
+/// What `zhunong check-ledger` found.
+#[derive(Debug, Default)]
+pub struct LedgerCheck {
+    pub paid_items: i64,
+    pub refunded_items: i64,
+    pub ledger_rows: i64,
+    pub households: i64,
+    pub total_fen: i64,
+    pub problems: Vec<String>,
+}
+
+/// Verifies the books: every paid item's posted rows equal its allocation; every refund is
+/// reversed exactly; unpaid orders have no rows; per-household totals equal the sum of their rows
+/// by source and by item.
+pub async fn check_ledger(db: &Db) -> Result<LedgerCheck, sqlx::Error> {
+    let mut c = LedgerCheck::default();
+    // Expected sale and reversal per (item, household) against what was posted.
+    let rows: Vec<(i64, i64, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT a.order_item_id, a.household_id, o.status, a.amount_fen,
+                CAST(COALESCE((SELECT SUM(e.amount_fen) FROM ledger_entries e
+                   WHERE e.order_item_id = a.order_item_id AND e.household_id = a.household_id AND e.source_type = 'sale'), 0) AS BIGINT),
+                CAST(COALESCE((SELECT SUM(e.amount_fen) FROM ledger_entries e
+                   WHERE e.order_item_id = a.order_item_id AND e.household_id = a.household_id AND e.source_type = 'sale_reversal'), 0) AS BIGINT)
+           FROM order_item_allocations a
+           JOIN order_items i ON i.id = a.order_item_id
+           JOIN orders o ON o.id = i.order_id
+          ORDER BY a.order_item_id, a.household_id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut paid_items = std::collections::BTreeSet::new();
+    let mut refunded_items = std::collections::BTreeSet::new();
+    for (item, household, status, expected, sale, reversal) in rows {
+        let (want_sale, want_reversal) = match status.as_str() {
+            "paid" | "shipped" | "delivered" => {
+                paid_items.insert(item);
+                (expected, 0)
+            }
+            "refunded" => {
+                refunded_items.insert(item);
+                (expected, -expected)
+            }
+            _ => (0, 0),
+        };
+        if sale != want_sale {
+            c.problems.push(format!("item {item}, household {household} ({status}): sale rows {sale} fen, allocation says {want_sale}"));
+        }
+        if reversal != want_reversal {
+            c.problems.push(format!("item {item}, household {household} ({status}): reversal rows {reversal} fen, expected {want_reversal}"));
+        }
+    }
+    // Rows that point at an item without a matching allocation.
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ledger_entries e WHERE e.order_item_id IS NOT NULL AND NOT EXISTS
+           (SELECT 1 FROM order_item_allocations a WHERE a.order_item_id = e.order_item_id AND a.household_id = e.household_id)",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    if orphans > 0 {
+        c.problems.push(format!(
+            "{orphans} ledger rows name an order item that allocated nothing to that household"
+        ));
+    }
+    // Per-household totals: the sum of rows equals the sums by source.
+    let totals: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT h.household_id, CAST(SUM(h.amount_fen) AS BIGINT),
+                CAST((SELECT SUM(s.t) FROM (SELECT SUM(e.amount_fen) AS t FROM ledger_entries e
+                        WHERE e.household_id = h.household_id GROUP BY e.source_type) s) AS BIGINT)
+           FROM ledger_entries h GROUP BY h.household_id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    for (household, total, by_source) in &totals {
+        if total != by_source {
+            c.problems.push(format!(
+                "household {household}: total {total} fen but sources add up to {by_source}"
+            ));
+        }
+        c.total_fen += total;
+    }
+    c.households = totals.len() as i64;
+    c.ledger_rows = sqlx::query_scalar("SELECT COUNT(*) FROM ledger_entries")
+        .fetch_one(&db.pool)
+        .await?;
+    c.paid_items = paid_items.len() as i64;
+    c.refunded_items = refunded_items.len() as i64;
+    Ok(c)
+}

@@ -1,0 +1,123 @@
+//! The market: the catalogue, a listing's page, and sellers' listings.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingCard {
+    pub id: i64,
+    pub title: String,
+    pub category: String,
+    pub unit: String,
+    pub price_fen: i64,
+    pub stock: i64,
+    pub status: String,
+    pub seller_name: String,
+    pub origin: String,
+    pub county: String,
+    pub stalled: bool,
+    pub stalled_reason: Option<String>,
+    pub certified: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceShare {
+    /// What the household is called to buyers: its name if it consented, else its village.
+    pub label: String,
+    /// Per unit sold.
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingDetail {
+    pub card: ListingCard,
+    pub description: String,
+    pub harvest_date: Option<String>,
+    /// "¥x of this ¥y goes to the household": the declared terms for one unit.
+    pub breakdown: Vec<PriceShare>,
+    pub to_households_per_unit_fen: i64,
+    /// Stories of the households it benefits that consented to share them.
+    pub stories: Vec<String>,
+    pub certificate: Option<String>,
+    /// How much this listing has added to household incomes so far (posted ledger rows).
+    pub added_to_incomes_fen: i64,
+    pub can_edit: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogueQuery {
+    pub q: Option<String>,
+    pub category: Option<String>,
+    pub county: Option<String>,
+    /// "1" for certified (扶贫产品) only.
+    pub certified: Option<String>,
+    /// "1" for stalled (滞销) produce only.
+    pub stalled: Option<String>,
+    /// newest (default), price_asc, price_desc, need.
+    pub sort: Option<String>,
+}
+
+/// The catalogue: stalled produce first unless another order is asked for. Public.
+#[server(prefix = "/api", endpoint = "market/catalogue")]
+pub async fn catalogue(#[server(default)] query: CatalogueQuery) -> Result<Vec<ListingCard>, AppError> {
+    crate::market::server::catalogue(&query).await
+}
+
+/// One listing. Drafts and withdrawn listings are visible to their seller only.
+#[server(prefix = "/api", endpoint = "market/listing")]
+pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
+    crate::market::server::listing(id).await
+}
+
+/// Creates (no `id`) or updates a listing. A household (or its cadre) lists its own produce; a
+/// co-op manager lists for linked households with `terms_kind` `per_unit` (`terms`:
+/// `household_id:yuan,…`) or `shares` (`household_id:percent,…`).
+#[server(prefix = "/api", endpoint = "market/save-listing")]
+pub async fn save_listing(form: ListingForm) -> Result<i64, AppError> {
+    crate::market::server::save_listing(&form).await
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingForm {
+    pub id: Option<i64>,
+    /// For a cadre acting for one of their households.
+    pub household_id: Option<i64>,
+    pub title: String,
+    pub category: String,
+    #[serde(default)]
+    pub description: String,
+    pub unit: String,
+    /// Price per unit in yuan, as typed (`128`, `128.50`).
+    pub price: String,
+    pub stock: i64,
+    pub origin_code: String,
+    pub harvest_date: Option<String>,
+    /// draft, on_sale, sold_out or withdrawn.
+    pub status: String,
+    pub terms_kind: Option<String>,
+    pub terms: Option<String>,
+}
+
+/// Raises or clears the 滞销 flag: the seller, or an official of the listing's county.
+#[server(prefix = "/api", endpoint = "market/stalled")]
+pub async fn set_stalled(
+    listing_id: i64,
+    stalled: bool,
+    reason: Option<String>,
+    quantity: Option<i64>,
+) -> Result<(), AppError> {
+    crate::market::server::set_stalled(listing_id, stalled, reason.as_deref(), quantity).await
+}
+
+/// Records a 扶贫产品 certificate: an official whose region contains the listing's origin.
+#[server(prefix = "/api", endpoint = "market/certify")]
+pub async fn certify(
+    listing_id: i64,
+    number: String,
+    valid_from: String,
+    valid_until: String,
+) -> Result<(), AppError> {
+    crate::market::server::certify(listing_id, &number, &valid_from, &valid_until).await
+}

@@ -1,0 +1,549 @@
+//! Listings and the catalogue on the server.
+
+use super::api::{CatalogueQuery, ListingCard, ListingDetail, ListingForm, PriceShare};
+use crate::auth::api::CurrentUser;
+use crate::auth::server::{current_user, official_scope, require_user};
+use crate::domain::allocation::{BenefitTerms, FULL_SHARE_BP};
+use crate::domain::listing::{Category, ListingStatus};
+use crate::domain::money::Fen;
+use crate::domain::region::RegionCode;
+use crate::domain::role::Role;
+use crate::error::{AppError, ErrorCode};
+use crate::server::db::{is_date, now, today, Db};
+use crate::server::state::AppState;
+
+/// A value bound to a numbered placeholder of a query built at run time.
+enum Bind {
+    Text(String),
+}
+
+const CARD_SELECT: &str = "SELECT l.id, l.title, l.category, l.unit, l.price_fen, l.stock, l.status,
+        COALESCE(org.name, hv.name || ' 农户') AS seller_name, origin.name AS origin, county.name AS county,
+        l.stalled, l.stalled_reason,
+        (SELECT COUNT(*) FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1) AS certified,
+        l.created_at
+   FROM listings l
+   LEFT JOIN organisations org ON org.id = l.organisation_id
+   LEFT JOIN households h ON h.id = l.household_id
+   LEFT JOIN regions hv ON hv.code = h.region_code
+   JOIN regions origin ON origin.code = l.origin_code
+   LEFT JOIN regions county ON county.code = substr(l.origin_code, 1, 6)";
+
+#[derive(sqlx::FromRow)]
+struct CardRow {
+    id: i64,
+    title: String,
+    category: String,
+    unit: String,
+    price_fen: i64,
+    stock: i64,
+    status: String,
+    seller_name: String,
+    origin: String,
+    county: Option<String>,
+    stalled: i64,
+    stalled_reason: Option<String>,
+    certified: i64,
+    created_at: i64,
+}
+
+impl From<CardRow> for ListingCard {
+    fn from(r: CardRow) -> ListingCard {
+        ListingCard {
+            id: r.id,
+            title: r.title,
+            category: r.category,
+            unit: r.unit,
+            price_fen: r.price_fen,
+            stock: r.stock,
+            status: r.status,
+            seller_name: r.seller_name,
+            origin: r.origin,
+            county: r.county.unwrap_or_default(),
+            stalled: r.stalled == 1,
+            stalled_reason: r.stalled_reason,
+            certified: r.certified > 0,
+            created_at: r.created_at,
+        }
+    }
+}
+
+fn flag(v: &Option<String>) -> bool {
+    matches!(v.as_deref().map(str::trim), Some("1" | "true" | "on"))
+}
+
+pub async fn catalogue(q: &CatalogueQuery) -> Result<Vec<ListingCard>, AppError> {
+    let state = AppState::get()?;
+    let mut conditions = vec!["l.status IN ('on_sale', 'sold_out')".to_owned()];
+    let mut binds = vec![Bind::Text(today())];
+    let next = |b: Bind, binds: &mut Vec<Bind>| {
+        binds.push(b);
+        format!("${}", binds.len())
+    };
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if text.chars().count() > 50 {
+            return Err(AppError::new(ErrorCode::BadRequest).field("q"));
+        }
+        // Matches Chinese or English text anywhere in the title, description, origin or category.
+        let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
+        let categories: Vec<&str> = Category::ALL
+            .into_iter()
+            .filter(|c| {
+                c.zh().contains(text) || c.en().to_lowercase().contains(&text.to_lowercase())
+            })
+            .map(Category::as_str)
+            .collect();
+        let p = next(Bind::Text(pattern), &mut binds);
+        let mut c = format!("(lower(l.title) LIKE {p} OR lower(l.description) LIKE {p} OR origin.name LIKE {p} OR county.name LIKE {p} OR lower(COALESCE(county.name_en, '')) LIKE {p} OR COALESCE(org.name, '') LIKE {p}");
+        for cat in categories {
+            let p = next(Bind::Text(cat.to_owned()), &mut binds);
+            c.push_str(&format!(" OR l.category = {p}"));
+        }
+        c.push(')');
+        conditions.push(c);
+    }
+    if let Some(cat) = q.category.as_deref().filter(|c| !c.is_empty()) {
+        let cat = Category::parse(cat)
+            .ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("category"))?;
+        let p = next(Bind::Text(cat.as_str().to_owned()), &mut binds);
+        conditions.push(format!("l.category = {p}"));
+    }
+    if let Some(county) = q.county.as_deref().filter(|c| !c.is_empty()) {
+        let code = RegionCode::parse(county)
+            .map_err(|_| AppError::new(ErrorCode::InvalidRegion).field("county"))?;
+        let p = next(Bind::Text(code.like_pattern()), &mut binds);
+        conditions.push(format!("l.origin_code LIKE {p}"));
+    }
+    if flag(&q.stalled) {
+        conditions.push("l.stalled = 1".into());
+    }
+    if flag(&q.certified) {
+        conditions.push("EXISTS (SELECT 1 FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1)".into());
+    }
+    let order = match q.sort.as_deref().unwrap_or("") {
+        "price_asc" => "l.price_fen ASC, l.id DESC",
+        "price_desc" => "l.price_fen DESC, l.id DESC",
+        "newest" => "l.created_at DESC, l.id DESC",
+        // Need: stalled first, then the most stock at risk, then newest.
+        "" | "need" => {
+            "l.stalled DESC, COALESCE(l.stalled_quantity, 0) DESC, l.created_at DESC, l.id DESC"
+        }
+        _ => return Err(AppError::new(ErrorCode::BadRequest).field("sort")),
+    };
+    let sql = format!(
+        "{CARD_SELECT} WHERE {} ORDER BY l.status = 'sold_out', {order} LIMIT 100",
+        conditions.join(" AND ")
+    );
+    let mut query = sqlx::query_as::<_, CardRow>(&sql);
+    for b in binds {
+        query = match b {
+            Bind::Text(s) => query.bind(s),
+        };
+    }
+    let rows = query
+        .fetch_all(&state.db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(rows.into_iter().map(ListingCard::from).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct ListingFacts {
+    household_id: Option<i64>,
+    organisation_id: Option<i64>,
+    origin_code: String,
+    status: String,
+    price_fen: i64,
+    benefit_terms: String,
+    description: String,
+    harvest_date: Option<String>,
+}
+
+async fn facts(db: &Db, id: i64) -> Result<ListingFacts, AppError> {
+    sqlx::query_as(
+        "SELECT household_id, organisation_id, origin_code, status, price_fen, benefit_terms, description, harvest_date
+           FROM listings WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await
+    .map_err(AppError::internal)?
+    .ok_or_else(|| AppError::new(ErrorCode::ListingUnavailable))
+}
+
+async fn paired(db: &Db, user_id: i64, household: i64) -> Result<bool, AppError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM cadre_pairings WHERE user_id = $1 AND household_id = $2",
+    )
+    .bind(user_id)
+    .bind(household)
+    .fetch_one(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    Ok(n > 0)
+}
+
+/// Whether `user` sells this listing: its household (or paired cadre), or its co-op's manager.
+async fn is_seller(
+    db: &Db,
+    user: &CurrentUser,
+    household: Option<i64>,
+    org: Option<i64>,
+) -> Result<bool, AppError> {
+    Ok(match (user.role, household, org) {
+        (Role::Household, Some(h), _) => user.household_id == Some(h),
+        (Role::Cadre, Some(h), _) => paired(db, user.id, h).await?,
+        (Role::OrgManager, _, Some(o)) => user.organisation_id == Some(o),
+        _ => false,
+    })
+}
+
+pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let f = facts(db, id).await?;
+    let user = current_user().await?;
+    let can_edit = match &user {
+        Some(u) => is_seller(db, u, f.household_id, f.organisation_id).await?,
+        None => false,
+    };
+    if !matches!(f.status.as_str(), "on_sale" | "sold_out") && !can_edit {
+        return Err(AppError::new(ErrorCode::ListingUnavailable));
+    }
+    let card: CardRow = sqlx::query_as(&format!("{CARD_SELECT} WHERE l.id = $2"))
+        .bind(today())
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    let terms: BenefitTerms = serde_json::from_str(&f.benefit_terms).map_err(AppError::internal)?;
+    let per_unit: Vec<(i64, i64)> = match &terms {
+        BenefitTerms::Direct { household_id } => vec![(*household_id, f.price_fen)],
+        BenefitTerms::PerUnit(v) => v.iter().map(|(h, a)| (*h, a.fen())).collect(),
+        BenefitTerms::Shares(v) => v
+            .iter()
+            .map(|(h, bp)| (*h, f.price_fen * bp / FULL_SHARE_BP))
+            .collect(),
+    };
+    let mut breakdown = Vec::new();
+    let mut stories = Vec::new();
+    for (hid, amount) in &per_unit {
+        let (name, village, consent, story): (String, String, i64, Option<String>) = sqlx::query_as(
+            "SELECT h.head_name, v.name, h.story_consent, h.story FROM households h JOIN regions v ON v.code = h.region_code WHERE h.id = $1",
+        )
+        .bind(hid)
+        .fetch_one(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+        let label = if consent == 1 {
+            name
+        } else {
+            format!("{village} 农户")
+        };
+        if consent == 1 {
+            stories.extend(story);
+        }
+        breakdown.push(PriceShare {
+            label,
+            amount_fen: *amount,
+        });
+    }
+    let certificate: Option<String> = sqlx::query_scalar(
+        "SELECT number || ' (' || valid_from || ' – ' || valid_until || ')' FROM certificates
+          WHERE listing_id = $1 AND valid_from <= $2 AND valid_until >= $2 ORDER BY valid_until DESC LIMIT 1",
+    )
+    .bind(id)
+    .bind(today())
+    .fetch_optional(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let added: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(e.amount_fen), 0) AS BIGINT) FROM ledger_entries e
+           JOIN order_items i ON i.id = e.order_item_id WHERE i.listing_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    Ok(ListingDetail {
+        card: card.into(),
+        description: f.description,
+        harvest_date: f.harvest_date,
+        to_households_per_unit_fen: per_unit.iter().map(|p| p.1).sum(),
+        breakdown,
+        stories,
+        certificate,
+        added_to_incomes_fen: added,
+        can_edit,
+    })
+}
+
+fn invalid(field: &str) -> AppError {
+    AppError::new(ErrorCode::InvalidListing).field(field)
+}
+
+/// Parses `household_id:value,…` terms for a co-op listing.
+fn parse_terms(kind: &str, text: &str) -> Result<BenefitTerms, AppError> {
+    let bad = || AppError::new(ErrorCode::InvalidTerms).field("terms");
+    let mut pairs = Vec::new();
+    for part in text
+        .split([',', '，'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (h, v) = part.split_once([':', '：']).ok_or_else(bad)?;
+        let h: i64 = h.trim().parse().map_err(|_| bad())?;
+        pairs.push((h, v.trim().to_owned()));
+    }
+    match kind {
+        "per_unit" => Ok(BenefitTerms::PerUnit(
+            pairs
+                .into_iter()
+                .map(|(h, v)| Fen::parse_yuan(&v).map(|f| (h, f)).map_err(|_| bad()))
+                .collect::<Result<_, _>>()?,
+        )),
+        "shares" => Ok(BenefitTerms::Shares(
+            // Percent with up to two decimals → basis points.
+            pairs
+                .into_iter()
+                .map(|(h, v)| Fen::parse_yuan(&v).map(|f| (h, f.fen())).map_err(|_| bad()))
+                .collect::<Result<_, _>>()?,
+        )),
+        _ => Err(bad()),
+    }
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let user = require_user().await?;
+    // Who sells: the household itself, a cadre for a paired household, or a co-op manager.
+    let (household, org) = match user.role {
+        Role::Household => (
+            Some(
+                user.household_id
+                    .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?,
+            ),
+            None,
+        ),
+        Role::Cadre => {
+            let h = form.household_id.ok_or_else(|| invalid("household_id"))?;
+            if !paired(db, user.id, h).await? {
+                return Err(AppError::new(ErrorCode::Forbidden));
+            }
+            (Some(h), None)
+        }
+        Role::OrgManager => (
+            None,
+            Some(
+                user.organisation_id
+                    .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?,
+            ),
+        ),
+        _ => return Err(AppError::new(ErrorCode::Forbidden)),
+    };
+    if let Some(id) = form.id {
+        let f = facts(db, id).await?;
+        if !is_seller(db, &user, f.household_id, f.organisation_id).await?
+            || f.household_id != household
+            || f.organisation_id != org
+        {
+            return Err(AppError::new(ErrorCode::Forbidden));
+        }
+    }
+    let title = form.title.trim();
+    if title.is_empty() || title.chars().count() > 60 {
+        return Err(invalid("title"));
+    }
+    let unit = form.unit.trim();
+    if unit.is_empty() || unit.chars().count() > 20 {
+        return Err(invalid("unit"));
+    }
+    if form.description.chars().count() > 2000 {
+        return Err(invalid("description"));
+    }
+    let category = Category::parse(&form.category).ok_or_else(|| invalid("category"))?;
+    let status = ListingStatus::parse(&form.status).ok_or_else(|| invalid("status"))?;
+    let price = Fen::parse_yuan(&form.price)
+        .ok()
+        .filter(|p| p.fen() > 0)
+        .ok_or_else(|| invalid("price"))?;
+    if !(0..=1_000_000).contains(&form.stock) {
+        return Err(invalid("stock"));
+    }
+    let harvest = form
+        .harvest_date
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    if harvest.is_some_and(|d| !is_date(d)) {
+        return Err(invalid("harvest_date"));
+    }
+    let origin = RegionCode::parse(&form.origin_code).map_err(|_| invalid("origin_code"))?;
+    let origin_known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM regions WHERE code = $1")
+        .bind(origin.as_str())
+        .fetch_one(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    if origin_known == 0 {
+        return Err(invalid("origin_code"));
+    }
+    let terms = match (household, org) {
+        (Some(h), _) => BenefitTerms::Direct { household_id: h },
+        (None, Some(o)) => {
+            let terms = parse_terms(
+                form.terms_kind.as_deref().unwrap_or(""),
+                form.terms.as_deref().unwrap_or(""),
+            )?;
+            terms
+                .validate(price)
+                .map_err(|_| AppError::new(ErrorCode::InvalidTerms).field("terms"))?;
+            let ids: Vec<i64> = match &terms {
+                BenefitTerms::PerUnit(v) => v.iter().map(|p| p.0).collect(),
+                BenefitTerms::Shares(v) => v.iter().map(|p| p.0).collect(),
+                BenefitTerms::Direct { .. } => Vec::new(),
+            };
+            // Only households linked to this co-op (利益联结) may be named.
+            for h in ids {
+                let linked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM benefit_links WHERE household_id = $1 AND organisation_id = $2")
+                    .bind(h)
+                    .bind(o)
+                    .fetch_one(&db.pool)
+                    .await
+                    .map_err(AppError::internal)?;
+                if linked == 0 {
+                    return Err(AppError::new(ErrorCode::InvalidTerms).field("terms"));
+                }
+            }
+            terms
+        }
+        (None, None) => return Err(AppError::new(ErrorCode::Forbidden)),
+    };
+    let terms_json = serde_json::to_string(&terms).map_err(AppError::internal)?;
+    let t = now();
+    let id = match form.id {
+        Some(id) => {
+            sqlx::query(
+                "UPDATE listings SET title = $1, category = $2, description = $3, unit = $4, price_fen = $5, stock = $6,
+                        origin_code = $7, harvest_date = $8, status = $9, benefit_terms = $10, updated_at = $11 WHERE id = $12",
+            )
+            .bind(title)
+            .bind(category.as_str())
+            .bind(form.description.trim())
+            .bind(unit)
+            .bind(price.fen())
+            .bind(form.stock)
+            .bind(origin.as_str())
+            .bind(harvest)
+            .bind(status.as_str())
+            .bind(&terms_json)
+            .bind(t)
+            .bind(id)
+            .execute(&db.pool)
+            .await
+            .map_err(AppError::internal)?;
+            id
+        }
+        None => sqlx::query_scalar(
+            "INSERT INTO listings (household_id, organisation_id, title, category, description, unit, price_fen, stock,
+                                   origin_code, harvest_date, status, benefit_terms, created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
+        )
+        .bind(household)
+        .bind(org)
+        .bind(title)
+        .bind(category.as_str())
+        .bind(form.description.trim())
+        .bind(unit)
+        .bind(price.fen())
+        .bind(form.stock)
+        .bind(origin.as_str())
+        .bind(harvest)
+        .bind(status.as_str())
+        .bind(&terms_json)
+        .bind(user.id)
+        .bind(t)
+        .fetch_one(&db.pool)
+        .await
+        .map_err(AppError::internal)?,
+    };
+    Ok(id)
+}
+
+pub async fn set_stalled(
+    listing_id: i64,
+    stalled: bool,
+    reason: Option<&str>,
+    quantity: Option<i64>,
+) -> Result<(), AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let user = require_user().await?;
+    let f = facts(db, listing_id).await?;
+    let origin = RegionCode::parse(&f.origin_code).map_err(AppError::internal)?;
+    let allowed = is_seller(db, &user, f.household_id, f.organisation_id).await?
+        || (user.role == Role::Official && official_scope(&user)?.contains(&origin))
+        || user.role == Role::Admin;
+    if !allowed {
+        return Err(AppError::new(if user.role == Role::Official {
+            ErrorCode::OutOfRegion
+        } else {
+            ErrorCode::Forbidden
+        }));
+    }
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if stalled && (reason.is_none() || reason.is_some_and(|r| r.chars().count() > 200)) {
+        return Err(invalid("reason"));
+    }
+    if quantity.is_some_and(|q| !(0..=10_000_000).contains(&q)) {
+        return Err(invalid("quantity"));
+    }
+    sqlx::query("UPDATE listings SET stalled = $1, stalled_reason = $2, stalled_quantity = $3, updated_at = $4 WHERE id = $5")
+        .bind(i64::from(stalled))
+        .bind(if stalled { reason } else { None })
+        .bind(if stalled { quantity } else { None })
+        .bind(now())
+        .bind(listing_id)
+        .execute(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(())
+}
+
+pub async fn certify(
+    listing_id: i64,
+    number: &str,
+    from: &str,
+    until: &str,
+) -> Result<(), AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let user = require_user().await?;
+    if user.role != Role::Official {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let f = facts(db, listing_id).await?;
+    let origin = RegionCode::parse(&f.origin_code).map_err(AppError::internal)?;
+    if !official_scope(&user)?.contains(&origin) {
+        return Err(AppError::new(ErrorCode::OutOfRegion));
+    }
+    let number = number.trim();
+    if number.is_empty() || number.chars().count() > 40 {
+        return Err(invalid("number"));
+    }
+    if !is_date(from) || !is_date(until) || from > until {
+        return Err(invalid("valid_until"));
+    }
+    sqlx::query("INSERT INTO certificates (listing_id, number, valid_from, valid_until, recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(listing_id)
+        .bind(number)
+        .bind(from)
+        .bind(until)
+        .bind(user.id)
+        .bind(now())
+        .execute(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Orders: checkout, the order lifecycle and the impact receipt.
+//! placed → paid → shipped → delivered; cancel before payment; refund after payment (not shipped).
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One cart line as the browser sends it. Prices and allocations are never taken from the
+/// client: a line that carries any other field is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartLine {
+    pub listing_id: i64,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderItemView {
+    pub listing_id: i64,
+    pub title: String,
+    pub unit: String,
+    pub quantity: i64,
+    pub unit_price_fen: i64,
+    pub line_total_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub id: i64,
+    pub checkout_id: i64,
+    pub status: String,
+    pub total_fen: i64,
+    pub seller_name: String,
+    pub buyer_name: String,
+    pub created_at: i64,
+    pub items: Vec<OrderItemView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutResult {
+    pub checkout_id: i64,
+    /// True when this key had already been used: the same orders are returned, nothing new made.
+    pub replayed: bool,
+    pub orders: Vec<OrderView>,
+}
+
+/// Where one order's money went, without names unless a household consented.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImpactReceipt {
+    pub order_id: i64,
+    pub status: String,
+    pub total_fen: i64,
+    /// Sum of what households receive (the rest is the co-op's costs and margin).
+    pub to_households_fen: i64,
+    pub households: i64,
+    pub villages: Vec<String>,
+    /// Households this purchase lifted past the monitoring line this year.
+    pub lifted_past_line: i64,
+    /// Names of the households that consented to be named.
+    pub named: Vec<String>,
+}
+
+/// Places the cart as orders (one per seller) in one transaction. The same `idempotency_key`
+/// sent twice makes one checkout.
+#[server(prefix = "/api", endpoint = "orders/checkout")]
+pub async fn checkout(
+    idempotency_key: String,
+    items: Vec<CartLine>,
+) -> Result<CheckoutResult, AppError> {
+    crate::orders::server::checkout(&idempotency_key, &items).await
+}
+
+/// The buyer's orders, newest first.
+#[server(prefix = "/api", endpoint = "orders/mine")]
+pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
+    crate::orders::server::my_orders().await
+}
+
+/// Orders to fulfil, for the seller (household, its cadre, co-op manager).
+#[server(prefix = "/api", endpoint = "orders/to-fulfil")]
+pub async fn seller_orders() -> Result<Vec<OrderView>, AppError> {
+    crate::orders::server::seller_orders().await
+}
+
+/// The seller confirms the buyer's transfer arrived: the order is paid and every household's
+/// share is posted to its income ledger.
+#[server(prefix = "/api", endpoint = "orders/confirm-payment")]
+pub async fn confirm_payment(order_id: i64) -> Result<OrderView, AppError> {
+    crate::orders::server::confirm_payment(order_id).await
+}
+
+#[server(prefix = "/api", endpoint = "orders/ship")]
+pub async fn ship(order_id: i64) -> Result<OrderView, AppError> {
+    crate::orders::server::advance(order_id, "paid", "shipped").await
+}
+
+#[server(prefix = "/api", endpoint = "orders/deliver")]
+pub async fn deliver(order_id: i64) -> Result<OrderView, AppError> {
+    crate::orders::server::advance(order_id, "shipped", "delivered").await
+}
+
+/// The buyer cancels before payment; stock returns.
+#[server(prefix = "/api", endpoint = "orders/cancel")]
+pub async fn cancel(order_id: i64) -> Result<OrderView, AppError> {
+    crate::orders::server::cancel(order_id).await
+}
+
+/// The seller refunds a paid order that has not shipped; stock returns and reversing rows are
+/// posted to the ledger.
+#[server(prefix = "/api", endpoint = "orders/refund")]
+pub async fn refund(order_id: i64) -> Result<OrderView, AppError> {
+    crate::orders::server::refund(order_id).await
+}
+
+/// The buyer's impact receipt for one order.
+#[server(prefix = "/api", endpoint = "orders/impact")]
+pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
+    crate::orders::server::impact(order_id).await
+}

@@ -1,0 +1,612 @@
+//! Orders on the server: the checkout transaction, the lifecycle, and posting to the ledger.
+
+use super::api::{CartLine, CheckoutResult, ImpactReceipt, OrderItemView, OrderView};
+use crate::auth::api::CurrentUser;
+use crate::auth::server::require_user;
+use crate::domain::allocation::BenefitTerms;
+use crate::domain::income;
+use crate::domain::listing::Quantity;
+use crate::domain::money::Fen;
+use crate::domain::role::Role;
+use crate::error::{AppError, ErrorCode};
+use crate::server::db::{current_year, now, year_start, Db};
+use crate::server::state::AppState;
+use sqlx::{Any, Transaction};
+use std::collections::BTreeMap;
+
+type Tx = Transaction<'static, Any>;
+
+/// The most distinct listings one checkout may hold.
+const MAX_LINES: usize = 50;
+
+fn valid_key(key: &str) -> bool {
+    (8..=100).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[derive(sqlx::FromRow)]
+struct Reserved {
+    price_fen: i64,
+    household_id: Option<i64>,
+    organisation_id: Option<i64>,
+    benefit_terms: String,
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn checkout(key: &str, items: &[CartLine]) -> Result<CheckoutResult, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    place(&state.db, &user, key, items, now()).await
+}
+
+/// Places a checkout for `user` at time `t` (the server function's body; the demo seed uses it
+/// too, with dates in the past).
+pub async fn place(
+    db: &Db,
+    user: &CurrentUser,
+    key: &str,
+    items: &[CartLine],
+    t: i64,
+) -> Result<CheckoutResult, AppError> {
+    let key = key.trim();
+    if !valid_key(key) {
+        return Err(AppError::new(ErrorCode::BadRequest).field("idempotency_key"));
+    }
+    if items.is_empty() {
+        return Err(AppError::new(ErrorCode::EmptyCart));
+    }
+    if items.len() > MAX_LINES {
+        return Err(AppError::new(ErrorCode::BadRequest).field("items"));
+    }
+    // Merge lines for the same listing; check every quantity (and the merged sums).
+    let mut lines: BTreeMap<i64, i64> = BTreeMap::new();
+    for line in items {
+        Quantity::new(line.quantity)
+            .map_err(|_| AppError::new(ErrorCode::InvalidQuantity).field("quantity"))?;
+        let q = lines.entry(line.listing_id).or_insert(0);
+        *q += line.quantity;
+        Quantity::new(*q)
+            .map_err(|_| AppError::new(ErrorCode::InvalidQuantity).field("quantity"))?;
+    }
+
+    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO checkouts (buyer_id, idempotency_key, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (buyer_id, idempotency_key) DO NOTHING RETURNING id",
+    )
+    .bind(user.id)
+    .bind(key)
+    .bind(t)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(AppError::internal)?;
+    let Some(checkout_id) = inserted else {
+        tx.rollback().await.map_err(AppError::internal)?;
+        let id: i64 = sqlx::query_scalar(
+            "SELECT id FROM checkouts WHERE buyer_id = $1 AND idempotency_key = $2",
+        )
+        .bind(user.id)
+        .bind(key)
+        .fetch_one(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+        let orders = orders_where(db, "o.checkout_id = $1", id).await?;
+        return Ok(CheckoutResult {
+            checkout_id: id,
+            replayed: true,
+            orders,
+        });
+    };
+
+    // Reserve stock with a conditional update, listing by listing (in id order).
+    let mut by_seller: BTreeMap<(Option<i64>, Option<i64>), Vec<(i64, i64, Reserved)>> =
+        BTreeMap::new();
+    for (&listing_id, &qty) in &lines {
+        let row: Option<Reserved> = sqlx::query_as(
+            "UPDATE listings
+                SET stock = stock - $1,
+                    status = CASE WHEN stock - $1 = 0 THEN 'sold_out' ELSE status END,
+                    updated_at = $2
+              WHERE id = $3 AND status = 'on_sale' AND stock >= $1
+          RETURNING price_fen, household_id, organisation_id, benefit_terms",
+        )
+        .bind(qty)
+        .bind(t)
+        .bind(listing_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(AppError::internal)?;
+        let Some(r) = row else {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM listings WHERE id = $1")
+                    .bind(listing_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(AppError::internal)?;
+            // Dropping the transaction rolls every reservation back.
+            return Err(match status.as_deref() {
+                Some("on_sale") | Some("sold_out") => AppError::new(ErrorCode::OutOfStock),
+                _ => AppError::new(ErrorCode::ListingUnavailable),
+            }
+            .field("items"));
+        };
+        by_seller
+            .entry((r.household_id, r.organisation_id))
+            .or_default()
+            .push((listing_id, qty, r));
+    }
+
+    let institution = if user.role == Role::InstitutionBuyer {
+        user.organisation_id
+    } else {
+        None
+    };
+    for ((seller_household, seller_org), lines) in by_seller {
+        let mut total = Fen::ZERO;
+        for (_, qty, r) in &lines {
+            let line = Fen::new(r.price_fen)
+                .checked_mul(*qty)
+                .ok_or_else(|| AppError::new(ErrorCode::InvalidQuantity))?;
+            total = total
+                .checked_add(line)
+                .ok_or_else(|| AppError::new(ErrorCode::InvalidQuantity))?;
+        }
+        let order_id: i64 = sqlx::query_scalar(
+            "INSERT INTO orders (checkout_id, buyer_id, institution_id, seller_household_id, seller_organisation_id,
+                                 status, total_fen, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'placed', $6, $7, $7) RETURNING id",
+        )
+        .bind(checkout_id)
+        .bind(user.id)
+        .bind(institution)
+        .bind(seller_household)
+        .bind(seller_org)
+        .bind(total.fen())
+        .bind(t)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(AppError::internal)?;
+        for (listing_id, qty, r) in lines {
+            let line_total = r.price_fen * qty;
+            let item_id: i64 = sqlx::query_scalar(
+                "INSERT INTO order_items (order_id, listing_id, quantity, unit_price_fen, line_total_fen)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(order_id)
+            .bind(listing_id)
+            .bind(qty)
+            .bind(r.price_fen)
+            .bind(line_total)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(AppError::internal)?;
+            let terms: BenefitTerms =
+                serde_json::from_str(&r.benefit_terms).map_err(AppError::internal)?;
+            let allocation = terms.allocate(Fen::new(r.price_fen), qty).map_err(|e| {
+                AppError::internal(format!(
+                    "listing {listing_id}: stored terms do not allocate: {e:?}"
+                ))
+            })?;
+            for a in allocation {
+                sqlx::query("INSERT INTO order_item_allocations (order_item_id, household_id, amount_fen) VALUES ($1, $2, $3)")
+                    .bind(item_id)
+                    .bind(a.household_id)
+                    .bind(a.amount.fen())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(AppError::internal)?;
+            }
+        }
+    }
+    tx.commit().await.map_err(AppError::internal)?;
+    tracing::info!(checkout_id, buyer = user.id, "checkout placed");
+    let orders = orders_where(db, "o.checkout_id = $1", checkout_id).await?;
+    Ok(CheckoutResult {
+        checkout_id,
+        replayed: false,
+        orders,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    checkout_id: i64,
+    status: String,
+    total_fen: i64,
+    seller_name: String,
+    buyer_name: String,
+    created_at: i64,
+}
+
+/// Orders matching a condition on `o` with one bound id, each with its items.
+async fn orders_where(db: &Db, condition: &str, id: i64) -> Result<Vec<OrderView>, AppError> {
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "SELECT o.id, o.checkout_id, o.status, o.total_fen,
+                COALESCE(org.name, v.name || ' 农户') AS seller_name, u.display_name AS buyer_name, o.created_at
+           FROM orders o
+           JOIN users u ON u.id = o.buyer_id
+           LEFT JOIN organisations org ON org.id = o.seller_organisation_id
+           LEFT JOIN households h ON h.id = o.seller_household_id
+           LEFT JOIN regions v ON v.code = h.region_code
+          WHERE {condition}
+          ORDER BY o.id DESC
+          LIMIT 200"
+    ))
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let items: Vec<(i64, String, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT i.listing_id, l.title, l.unit, i.quantity, i.unit_price_fen, i.line_total_fen
+               FROM order_items i JOIN listings l ON l.id = i.listing_id
+              WHERE i.order_id = $1 ORDER BY i.id",
+        )
+        .bind(r.id)
+        .fetch_all(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+        out.push(OrderView {
+            id: r.id,
+            checkout_id: r.checkout_id,
+            status: r.status,
+            total_fen: r.total_fen,
+            seller_name: r.seller_name,
+            buyer_name: r.buyer_name,
+            created_at: r.created_at,
+            items: items
+                .into_iter()
+                .map(
+                    |(listing_id, title, unit, quantity, unit_price_fen, line_total_fen)| {
+                        OrderItemView {
+                            listing_id,
+                            title,
+                            unit,
+                            quantity,
+                            unit_price_fen,
+                            line_total_fen,
+                        }
+                    },
+                )
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+async fn order_view(db: &Db, id: i64) -> Result<OrderView, AppError> {
+    orders_where(db, "o.id = $1", id)
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound))
+}
+
+pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    orders_where(&state.db, "o.buyer_id = $1", user.id).await
+}
+
+pub async fn seller_orders() -> Result<Vec<OrderView>, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    match user.role {
+        Role::OrgManager => {
+            let org = user
+                .organisation_id
+                .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?;
+            orders_where(&state.db, "o.seller_organisation_id = $1", org).await
+        }
+        Role::Household => {
+            let h = user
+                .household_id
+                .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?;
+            orders_where(&state.db, "o.seller_household_id = $1", h).await
+        }
+        Role::Cadre => orders_where(
+            &state.db,
+            "o.seller_household_id IN (SELECT household_id FROM cadre_pairings WHERE user_id = $1)",
+            user.id,
+        )
+        .await,
+        _ => Err(AppError::new(ErrorCode::Forbidden)),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderFacts {
+    buyer_id: i64,
+    seller_household_id: Option<i64>,
+    seller_organisation_id: Option<i64>,
+    status: String,
+}
+
+async fn order_facts(db: &Db, id: i64) -> Result<OrderFacts, AppError> {
+    sqlx::query_as("SELECT buyer_id, seller_household_id, seller_organisation_id, status FROM orders WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound))
+}
+
+/// Whether `user` may act for the seller of an order: the co-op's manager, the household, its
+/// paired cadre, or an admin.
+async fn acts_for_seller(db: &Db, user: &CurrentUser, o: &OrderFacts) -> Result<bool, AppError> {
+    Ok(match user.role {
+        Role::Admin => true,
+        Role::OrgManager => {
+            o.seller_organisation_id.is_some() && o.seller_organisation_id == user.organisation_id
+        }
+        Role::Household => {
+            o.seller_household_id.is_some() && o.seller_household_id == user.household_id
+        }
+        Role::Cadre => {
+            match o.seller_household_id {
+                Some(h) => {
+                    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cadre_pairings WHERE user_id = $1 AND household_id = $2")
+                    .bind(user.id)
+                    .bind(h)
+                    .fetch_one(&db.pool)
+                    .await
+                    .map_err(AppError::internal)?;
+                    n > 0
+                }
+                None => false,
+            }
+        }
+        _ => false,
+    })
+}
+
+/// Moves an order from one status to another if it is still in the first; false if it was not.
+async fn transition(tx: &mut Tx, id: i64, from: &str, to: &str, t: i64) -> Result<bool, AppError> {
+    let r =
+        sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+            .bind(to)
+            .bind(t)
+            .bind(id)
+            .bind(from)
+            .execute(&mut **tx)
+            .await
+            .map_err(AppError::internal)?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Marks a placed order paid and posts each household's share to the ledger, in `tx`.
+/// Returns false if the order was not in `placed`.
+pub async fn mark_paid(
+    tx: &mut Tx,
+    order_id: i64,
+    confirmed_by: Option<i64>,
+    t: i64,
+) -> Result<bool, AppError> {
+    if !transition(tx, order_id, "placed", "paid", t).await? {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE orders SET paid_at = $1, paid_by = $2 WHERE id = $3")
+        .bind(t)
+        .bind(confirmed_by)
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(AppError::internal)?;
+    post_allocations(tx, order_id, "sale", 1, confirmed_by, t).await?;
+    Ok(true)
+}
+
+/// Posts one ledger row per household per item of the order: the allocation times `sign`.
+async fn post_allocations(
+    tx: &mut Tx,
+    order_id: i64,
+    source: &str,
+    sign: i64,
+    by: Option<i64>,
+    t: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO ledger_entries (household_id, amount_fen, source_type, order_item_id, recorded_by, occurred_at, created_at)
+         SELECT a.household_id, a.amount_fen * $1, $2, a.order_item_id, $3, $4, $4
+           FROM order_item_allocations a JOIN order_items i ON i.id = a.order_item_id
+          WHERE i.order_id = $5",
+    )
+    .bind(sign)
+    .bind(source)
+    .bind(by)
+    .bind(t)
+    .bind(order_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(AppError::internal)?;
+    Ok(())
+}
+
+/// Puts the order's units back on sale (a sold-out listing goes back on sale).
+async fn restore_stock(tx: &mut Tx, order_id: i64, t: i64) -> Result<(), AppError> {
+    let items: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT listing_id, quantity FROM order_items WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(AppError::internal)?;
+    for (listing_id, qty) in items {
+        sqlx::query(
+            "UPDATE listings SET stock = stock + $1, status = CASE WHEN status = 'sold_out' THEN 'on_sale' ELSE status END,
+                    updated_at = $2 WHERE id = $3",
+        )
+        .bind(qty)
+        .bind(t)
+        .bind(listing_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(AppError::internal)?;
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn confirm_payment(order_id: i64) -> Result<OrderView, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let facts = order_facts(&state.db, order_id).await?;
+    if !acts_for_seller(&state.db, &user, &facts).await? {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    pay(&state.db, order_id, Some(user.id), now()).await?;
+    tracing::info!(order_id, by = user.id, "payment confirmed, ledger posted");
+    order_view(&state.db, order_id).await
+}
+
+/// Pays a placed order at `t` (409 if it is not placed).
+pub async fn pay(db: &Db, order_id: i64, by: Option<i64>, t: i64) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    if !mark_paid(&mut tx, order_id, by, t).await? {
+        return Err(AppError::new(ErrorCode::InvalidOrderState));
+    }
+    tx.commit().await.map_err(AppError::internal)
+}
+
+/// Moves an order along at `t` (409 if it is not in `from`).
+pub async fn move_order(
+    db: &Db,
+    order_id: i64,
+    from: &str,
+    to: &str,
+    t: i64,
+) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    if !transition(&mut tx, order_id, from, to, t).await? {
+        return Err(AppError::new(ErrorCode::InvalidOrderState));
+    }
+    tx.commit().await.map_err(AppError::internal)
+}
+
+/// Refunds a paid order at `t`: stock returns, reversing rows are posted (409 if not paid).
+pub async fn refund_order(db: &Db, order_id: i64, by: Option<i64>, t: i64) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    if !transition(&mut tx, order_id, "paid", "refunded", t).await? {
+        return Err(AppError::new(ErrorCode::InvalidOrderState));
+    }
+    restore_stock(&mut tx, order_id, t).await?;
+    post_allocations(&mut tx, order_id, "sale_reversal", -1, by, t).await?;
+    tx.commit().await.map_err(AppError::internal)
+}
+
+/// Ship (seller) or deliver (seller or buyer).
+pub async fn advance(order_id: i64, from: &str, to: &str) -> Result<OrderView, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let facts = order_facts(&state.db, order_id).await?;
+    let is_seller = acts_for_seller(&state.db, &user, &facts).await?;
+    let allowed = is_seller || (to == "delivered" && facts.buyer_id == user.id);
+    if !allowed {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    move_order(&state.db, order_id, from, to, now()).await?;
+    order_view(&state.db, order_id).await
+}
+
+pub async fn cancel(order_id: i64) -> Result<OrderView, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let facts = order_facts(&state.db, order_id).await?;
+    if facts.buyer_id != user.id && user.role != Role::Admin {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let t = now();
+    let mut tx = state.db.begin_write().await.map_err(AppError::internal)?;
+    if !transition(&mut tx, order_id, "placed", "cancelled", t).await? {
+        return Err(AppError::new(ErrorCode::InvalidOrderState));
+    }
+    restore_stock(&mut tx, order_id, t).await?;
+    tx.commit().await.map_err(AppError::internal)?;
+    order_view(&state.db, order_id).await
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn refund(order_id: i64) -> Result<OrderView, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let facts = order_facts(&state.db, order_id).await?;
+    if !acts_for_seller(&state.db, &user, &facts).await? {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    refund_order(&state.db, order_id, Some(user.id), now()).await?;
+    tracing::info!(order_id, by = user.id, "refunded, reversing rows posted");
+    order_view(&state.db, order_id).await
+}
+
+pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let facts = order_facts(&state.db, order_id).await?;
+    if facts.buyer_id != user.id && user.role != Role::Admin {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let db = &state.db;
+    let total: i64 = sqlx::query_scalar("SELECT total_fen FROM orders WHERE id = $1")
+        .bind(order_id)
+        .fetch_one(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    // Per household: its share of this order, members, village, consent.
+    let rows: Vec<(i64, i64, i64, String, String, i64)> = sqlx::query_as(
+        "SELECT a.household_id, CAST(SUM(a.amount_fen) AS BIGINT), h.members, v.name, h.head_name, h.story_consent
+           FROM order_item_allocations a
+           JOIN order_items i ON i.id = a.order_item_id
+           JOIN households h ON h.id = a.household_id
+           JOIN regions v ON v.code = h.region_code
+          WHERE i.order_id = $1
+          GROUP BY a.household_id, h.members, v.name, h.head_name, h.story_consent
+          ORDER BY a.household_id",
+    )
+    .bind(order_id)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let year = current_year();
+    let line = crate::official::server::monitoring_line(db, year).await?;
+    let posted = matches!(facts.status.as_str(), "paid" | "shipped" | "delivered");
+    let mut lifted = 0;
+    let mut villages: Vec<String> = Vec::new();
+    let mut named = Vec::new();
+    for (hid, share, members, village, name, consent) in &rows {
+        if !villages.contains(village) {
+            villages.push(village.clone());
+        }
+        if *consent == 1 {
+            named.push(name.clone());
+        }
+        if let (true, Some(line)) = (posted, line) {
+            let this_year: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM ledger_entries
+                  WHERE household_id = $1 AND occurred_at >= $2 AND occurred_at < $3",
+            )
+            .bind(hid)
+            .bind(year_start(year))
+            .bind(year_start(year + 1))
+            .fetch_one(&db.pool)
+            .await
+            .map_err(AppError::internal)?;
+            let after = income::per_capita(Fen::new(this_year), *members);
+            let before = income::per_capita(Fen::new(this_year - share), *members);
+            if matches!((before, after), (Some(b), Some(a)) if b < line && a >= line) {
+                lifted += 1;
+            }
+        }
+    }
+    Ok(ImpactReceipt {
+        order_id,
+        status: facts.status,
+        total_fen: total,
+        to_households_fen: rows.iter().map(|r| r.1).sum(),
+        households: rows.len() as i64,
+        villages,
+        lifted_past_line: lifted,
+        named,
+    })
+}

@@ -1,0 +1,1054 @@
+//! Integration tests of the money path: checkout, payment, refunds, the ledger, and the books.
+//! Every case runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
+
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::{count, demo_login, spawn_app, Backend, Client, TestApp};
+
+macro_rules! on_both_backends {
+    ($($case:ident;)*) => {$(
+        mod $case {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let app = spawn_app(Backend::Sqlite, true).await.expect("sqlite app");
+                super::cases::$case(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(app) = spawn_app(Backend::Postgres, true).await {
+                    super::cases::$case(app).await;
+                }
+            }
+        }
+    )*};
+}
+
+on_both_backends! {
+    sale_is_posted_to_each_household_ledger;
+    bad_quantities_change_nothing;
+    unavailable_listings_and_exhausted_stock;
+    tampered_prices_and_allocations_are_refused;
+    strangers_cannot_touch_orders_listings_or_incomes;
+    cancel_and_refund_restore_stock_and_reverse_the_ledger;
+    idempotency_key_makes_one_order;
+    fifty_buyers_race_for_ten_units;
+    payment_webhook_checks_signature_and_replays;
+    ledger_is_append_only_and_checked;
+    catalogue_filters_and_sorts;
+    sellers_list_produce_for_linked_households;
+}
+
+mod cases {
+    use super::*;
+    use zhunong::ledger::server::check_ledger;
+
+    async fn listing_by_title(app: &TestApp, title: &str) -> (i64, i64, i64) {
+        sqlx::query_as("SELECT id, price_fen, stock FROM listings WHERE title = $1")
+            .bind(title)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{title}: {e}"))
+    }
+
+    async fn stock(app: &TestApp, id: i64) -> i64 {
+        sqlx::query_scalar("SELECT stock FROM listings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn checkout(c: &mut Client, key: &str, lines: &[(i64, &str)]) -> common::Response {
+        let mut fields: Vec<(String, String)> = vec![("idempotency_key".into(), key.into())];
+        for (i, (id, q)) in lines.iter().enumerate() {
+            fields.push((format!("items[{i}][listing_id]"), id.to_string()));
+            fields.push((format!("items[{i}][quantity]"), q.to_string()));
+        }
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        c.post_form("/api/orders/checkout", &refs).await
+    }
+
+    async fn totals(app: &TestApp) -> (i64, i64, i64, i64) {
+        (
+            count(&app.db, "SELECT COUNT(*) FROM orders").await,
+            count(&app.db, "SELECT COUNT(*) FROM checkouts").await,
+            count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
+            count(&app.db, "SELECT CAST(SUM(stock) AS BIGINT) FROM listings").await,
+        )
+    }
+
+    pub async fn sale_is_posted_to_each_household_ledger(app: TestApp) {
+        let (id, price, stock0) = listing_by_title(&app, "政和白茶·白牡丹（演示）").await;
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let r = checkout(&mut buyer, "test-checkout-0001", &[(id, "2")]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let j = r.json();
+        let order = &j["orders"][0];
+        assert_eq!(order["status"], "placed");
+        assert_eq!(order["total_fen"], price * 2);
+        let order_id = order["id"].as_i64().unwrap();
+        assert_eq!(stock(&app, id).await, stock0 - 2);
+        let rows_before = count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await;
+
+        // The co-op confirms the transfer: one ledger row per household per item, equal to the allocation.
+        let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
+        let r = coop
+            .post_form(
+                "/api/orders/confirm-payment",
+                &[("order_id", &order_id.to_string())],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["status"], "paid");
+        let posted: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT e.household_id, e.amount_fen FROM ledger_entries e JOIN order_items i ON i.id = e.order_item_id
+              WHERE i.order_id = $1 AND e.source_type = 'sale' ORDER BY e.household_id",
+        )
+        .bind(order_id)
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+        let allocated: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT a.household_id, a.amount_fen FROM order_item_allocations a JOIN order_items i ON i.id = a.order_item_id
+              WHERE i.order_id = $1 ORDER BY a.household_id",
+        )
+        .bind(order_id)
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+        assert!(!posted.is_empty());
+        assert_eq!(posted, allocated);
+        assert!(posted.iter().map(|p| p.1).sum::<i64>() <= price * 2);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
+            rows_before + posted.len() as i64
+        );
+        // Confirming twice changes nothing.
+        let again = coop
+            .post_form(
+                "/api/orders/confirm-payment",
+                &[("order_id", &order_id.to_string())],
+            )
+            .await;
+        assert_eq!(again.status, 409);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
+            rows_before + posted.len() as i64
+        );
+
+        // The household's income record, as the county official sees it, holds the sale.
+        let (hid, amount) = posted[0];
+        let mut official = demo_login(&app, "gov.zhenghe@demo.zhunong.cn").await;
+        let r = official
+            .post_form(
+                "/api/ledger/household",
+                &[("household_id", &hid.to_string())],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let rec = r.json();
+        let sale_total: i64 = rec["by_source"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s[0] == "sale")
+            .map(|s| s[1].as_i64().unwrap())
+            .sum();
+        assert!(sale_total >= amount, "{rec}");
+        let months: i64 = rec["by_month"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_i64().unwrap())
+            .sum();
+        assert_eq!(
+            months,
+            rec["total_fen"].as_i64().unwrap(),
+            "months add up to the year"
+        );
+
+        // The buyer's impact receipt.
+        let r = buyer
+            .post_form("/api/orders/impact", &[("order_id", &order_id.to_string())])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let receipt = r.json();
+        assert_eq!(
+            receipt["to_households_fen"].as_i64().unwrap(),
+            posted.iter().map(|p| p.1).sum::<i64>()
+        );
+        assert_eq!(receipt["households"].as_i64().unwrap(), posted.len() as i64);
+        assert!(!receipt["villages"].as_array().unwrap().is_empty());
+
+        // Ship and deliver; the books balance.
+        assert_eq!(
+            coop.post_form("/api/orders/ship", &[("order_id", &order_id.to_string())])
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            buyer
+                .post_form(
+                    "/api/orders/deliver",
+                    &[("order_id", &order_id.to_string())]
+                )
+                .await
+                .status,
+            200
+        );
+        let c = check_ledger(&app.db).await.unwrap();
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+    }
+
+    pub async fn bad_quantities_change_nothing(app: TestApp) {
+        let (id, _, _) = listing_by_title(&app, "霞浦头水紫菜（演示）").await;
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let before = totals(&app).await;
+        for q in ["0", "-1", "10000"] {
+            let r = checkout(&mut buyer, "test-checkout-bad-q", &[(id, q)]).await;
+            assert_eq!(r.status, 400, "{q}: {}", r.body);
+            assert_eq!(r.json()["code"], "invalid_quantity", "{q}");
+            assert!(r.json()["message"].as_str().unwrap().contains("数量"));
+        }
+        for q in ["1.5", "abc", "99999999999999999999", ""] {
+            let r = checkout(&mut buyer, "test-checkout-bad-q", &[(id, q)]).await;
+            assert_eq!(r.status, 400, "{q}: {}", r.body);
+        }
+        // Two lines for the same listing that together exceed the limit.
+        let r = checkout(
+            &mut buyer,
+            "test-checkout-bad-q",
+            &[(id, "9000"), (id, "1000")],
+        )
+        .await;
+        assert_eq!(r.status, 400);
+        let r = checkout(&mut buyer, "test-checkout-bad-q", &[]).await;
+        assert_eq!(r.status, 400);
+        let r = checkout(&mut buyer, "short", &[(id, "1")]).await;
+        assert_eq!(r.status, 400, "idempotency key too short");
+        assert_eq!(totals(&app).await, before);
+    }
+
+    pub async fn unavailable_listings_and_exhausted_stock(app: TestApp) {
+        let (id, _, stock0) = listing_by_title(&app, "霞浦淡干海带（演示）").await;
+        let (other, _, other_stock) = listing_by_title(&app, "霞浦头水紫菜（演示）").await;
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await.english();
+        let before = totals(&app).await;
+        let r = checkout(&mut buyer, "test-checkout-none-1", &[(999_999, "1")]).await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.json()["code"], "listing_unavailable");
+        assert!(r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("no longer on sale"));
+        // More than there is: refused, and the other line of the same cart is not kept either.
+        let r = checkout(
+            &mut buyer,
+            "test-checkout-none-2",
+            &[(other, "1"), (id, &(stock0 + 1).to_string())],
+        )
+        .await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(r.json()["code"], "out_of_stock");
+        assert_eq!(
+            stock(&app, other).await,
+            other_stock,
+            "the whole checkout rolled back"
+        );
+        // Withdrawn: gone for buyers.
+        sqlx::query("UPDATE listings SET status = 'withdrawn' WHERE id = $1")
+            .bind(id)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        let r = checkout(&mut buyer, "test-checkout-none-3", &[(id, "1")]).await;
+        assert_eq!(r.status, 404);
+        let mut anon = Client::new(&app);
+        assert_eq!(
+            anon.post_form("/api/market/listing", &[("id", &id.to_string())])
+                .await
+                .status,
+            404
+        );
+        assert_eq!(totals(&app).await, before);
+        // Anonymous and expired sessions cannot check out.
+        assert_eq!(
+            checkout(&mut anon, "test-checkout-none-4", &[(other, "1")])
+                .await
+                .status,
+            401
+        );
+        sqlx::query("UPDATE sessions SET expires_at = 1")
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            checkout(&mut buyer, "test-checkout-none-5", &[(other, "1")])
+                .await
+                .status,
+            401
+        );
+        assert_eq!(totals(&app).await, before);
+    }
+
+    pub async fn tampered_prices_and_allocations_are_refused(app: TestApp) {
+        let (id, _, _) = listing_by_title(&app, "上杭红心蜜柚（演示）").await;
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let before = totals(&app).await;
+        for extra in ["unit_price_fen", "price", "allocation", "line_total_fen"] {
+            let r = buyer
+                .post_form(
+                    "/api/orders/checkout",
+                    &[
+                        ("idempotency_key", "test-checkout-tamper"),
+                        ("items[0][listing_id]", &id.to_string()),
+                        ("items[0][quantity]", "1"),
+                        (&format!("items[0][{extra}]"), "1"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, 400, "{extra}: {}", r.body);
+            assert_eq!(r.json()["code"], "bad_request");
+        }
+        assert_eq!(totals(&app).await, before);
+    }
+
+    pub async fn strangers_cannot_touch_orders_listings_or_incomes(app: TestApp) {
+        let (tea, _, _) = listing_by_title(&app, "政和白茶·白牡丹（演示）").await;
+        let (seaweed, _, _) = listing_by_title(&app, "霞浦头水紫菜（演示）").await;
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let r = checkout(&mut buyer, "test-checkout-stranger", &[(tea, "1")]).await;
+        let order_id = r.json()["orders"][0]["id"].as_i64().unwrap().to_string();
+        let rows = count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await;
+        // A buyer confirming payment; another co-op confirming; a different buyer cancelling.
+        let r = buyer
+            .post_form("/api/orders/confirm-payment", &[("order_id", &order_id)])
+            .await;
+        assert_eq!(r.status, 403);
+        assert!(r.json()["message"].as_str().unwrap().contains("权限"));
+        let mut xiapu_official = demo_login(&app, "gov.xiapu@demo.zhunong.cn").await;
+        assert_eq!(
+            xiapu_official
+                .post_form("/api/orders/confirm-payment", &[("order_id", &order_id)])
+                .await
+                .status,
+            403
+        );
+        let mut school = demo_login(&app, "school@demo.zhunong.cn").await;
+        assert_eq!(
+            school
+                .post_form("/api/orders/cancel", &[("order_id", &order_id)])
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            school
+                .post_form("/api/orders/impact", &[("order_id", &order_id)])
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
+            rows
+        );
+        let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+            .bind(order_id.parse::<i64>().unwrap())
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(status, "placed");
+        // A seller editing another seller's listing.
+        let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
+        let r = coop
+            .post_form(
+                "/api/market/save-listing",
+                &[
+                    ("form[id]", &seaweed.to_string()),
+                    ("form[title]", "改掉"),
+                    ("form[category]", "aquatic"),
+                    ("form[unit]", "1袋"),
+                    ("form[price]", "1"),
+                    ("form[stock]", "1"),
+                    ("form[origin_code]", "350921"),
+                    ("form[status]", "on_sale"),
+                    ("form[terms_kind]", "shares"),
+                    ("form[terms]", "1:10"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        let title: String = sqlx::query_scalar("SELECT title FROM listings WHERE id = $1")
+            .bind(seaweed)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(title, "霞浦头水紫菜（演示）");
+        // An official of another county reading a household's income.
+        let zhenghe_household: i64 = sqlx::query_scalar(
+            "SELECT id FROM households WHERE region_code LIKE '350725%' ORDER BY id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let r = xiapu_official
+            .post_form(
+                "/api/ledger/household",
+                &[("household_id", &zhenghe_household.to_string())],
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        assert_eq!(r.json()["code"], "out_of_region");
+        let r = xiapu_official
+            .post_form(
+                "/api/ledger/record",
+                &[
+                    ("household_id", &zhenghe_household.to_string()),
+                    ("amount", "100"),
+                    ("source_type", "wages"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            buyer
+                .post_form(
+                    "/api/ledger/household",
+                    &[("household_id", &zhenghe_household.to_string())]
+                )
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
+            rows
+        );
+        // The right official records other income; bad amounts are refused.
+        let mut zhenghe = demo_login(&app, "gov.zhenghe@demo.zhunong.cn").await;
+        for bad in ["abc", "0", "1.234", ""] {
+            let r = zhenghe
+                .post_form(
+                    "/api/ledger/record",
+                    &[
+                        ("household_id", &zhenghe_household.to_string()),
+                        ("amount", bad),
+                        ("source_type", "wages"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, 400, "{bad}");
+        }
+        let r = zhenghe
+            .post_form(
+                "/api/ledger/record",
+                &[
+                    ("household_id", &zhenghe_household.to_string()),
+                    ("amount", "100"),
+                    ("source_type", "sale"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 400, "sales come from orders only");
+        let r = zhenghe
+            .post_form(
+                "/api/ledger/record",
+                &[
+                    ("household_id", &zhenghe_household.to_string()),
+                    ("amount", "1200.50"),
+                    ("source_type", "wages"),
+                    ("note", "十月工资"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["amount_fen"], 120_050);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
+            rows + 1
+        );
+    }
+
+    pub async fn cancel_and_refund_restore_stock_and_reverse_the_ledger(app: TestApp) {
+        let (id, _, stock0) = listing_by_title(&app, "政和工夫红茶（演示）").await;
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
+        // Cancel before payment.
+        let r = checkout(&mut buyer, "test-checkout-cancel", &[(id, "3")]).await;
+        let o1 = r.json()["orders"][0]["id"].as_i64().unwrap().to_string();
+        assert_eq!(stock(&app, id).await, stock0 - 3);
+        let r = buyer
+            .post_form("/api/orders/cancel", &[("order_id", &o1)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["status"], "cancelled");
+        assert_eq!(stock(&app, id).await, stock0);
+        assert_eq!(
+            coop.post_form("/api/orders/confirm-payment", &[("order_id", &o1)])
+                .await
+                .status,
+            409,
+            "a cancelled order cannot be paid"
+        );
+        // Refund after payment: stock back, reversing rows.
+        let r = checkout(&mut buyer, "test-checkout-refund", &[(id, "2")]).await;
+        let o2 = r.json()["orders"][0]["id"].as_i64().unwrap();
+        assert_eq!(
+            coop.post_form(
+                "/api/orders/confirm-payment",
+                &[("order_id", &o2.to_string())]
+            )
+            .await
+            .status,
+            200
+        );
+        assert_eq!(
+            buyer
+                .post_form("/api/orders/cancel", &[("order_id", &o2.to_string())])
+                .await
+                .status,
+            409,
+            "no cancel after payment"
+        );
+        let r = coop
+            .post_form("/api/orders/refund", &[("order_id", &o2.to_string())])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(stock(&app, id).await, stock0);
+        let net: i64 = sqlx::query_scalar(
+            "SELECT CAST(SUM(e.amount_fen) AS BIGINT) FROM ledger_entries e JOIN order_items i ON i.id = e.order_item_id WHERE i.order_id = $1",
+        )
+        .bind(o2)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(net, 0, "the refund reverses the sale exactly");
+        let reversals = count(&app.db, &format!("SELECT COUNT(*) FROM ledger_entries e JOIN order_items i ON i.id = e.order_item_id WHERE i.order_id = {o2} AND e.source_type = 'sale_reversal'")).await;
+        assert!(reversals > 0);
+        // No refund after shipping.
+        let r = checkout(&mut buyer, "test-checkout-shipped", &[(id, "1")]).await;
+        let o3 = r.json()["orders"][0]["id"].as_i64().unwrap().to_string();
+        assert_eq!(
+            coop.post_form("/api/orders/confirm-payment", &[("order_id", &o3)])
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            coop.post_form("/api/orders/ship", &[("order_id", &o3)])
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            coop.post_form("/api/orders/refund", &[("order_id", &o3)])
+                .await
+                .status,
+            409
+        );
+        assert_eq!(
+            buyer
+                .post_form("/api/orders/refund", &[("order_id", &o3)])
+                .await
+                .status,
+            403
+        );
+        let c = check_ledger(&app.db).await.unwrap();
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+    }
+
+    pub async fn idempotency_key_makes_one_order(app: TestApp) {
+        let (id, _, stock0) = listing_by_title(&app, "尤溪金柑（演示）").await;
+        let buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let before = count(&app.db, "SELECT COUNT(*) FROM orders").await;
+        let mut a = buyer.clone();
+        let first = checkout(&mut a, "test-checkout-same-key", &[(id, "2")]).await;
+        assert_eq!(first.status, 200);
+        let mut b = buyer.clone();
+        let second = checkout(&mut b, "test-checkout-same-key", &[(id, "2")]).await;
+        assert_eq!(second.status, 200);
+        assert_eq!(second.json()["replayed"], true);
+        assert_eq!(first.json()["checkout_id"], second.json()["checkout_id"]);
+        assert_eq!(
+            first.json()["orders"][0]["id"],
+            second.json()["orders"][0]["id"]
+        );
+        // The same key sent concurrently, five times.
+        let mut tasks = Vec::new();
+        for _ in 0..5 {
+            let mut c = buyer.clone();
+            tasks.push(tokio::spawn(async move {
+                checkout(&mut c, "test-checkout-race-key", &[(id, "1")])
+                    .await
+                    .status
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 200);
+        }
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM orders").await,
+            before + 2
+        );
+        assert_eq!(stock(&app, id).await, stock0 - 3);
+    }
+
+    pub async fn fifty_buyers_race_for_ten_units(app: TestApp) {
+        let (id, _, _) = listing_by_title(&app, "涵江龙眼干（演示）").await;
+        sqlx::query("UPDATE listings SET stock = 10 WHERE id = $1")
+            .bind(id)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        let mut buyers = Vec::new();
+        for i in 0..50 {
+            let mut c = Client::new(&app);
+            let r = c
+                .post_form(
+                    "/api/auth/register",
+                    &[
+                        ("login", &format!("1390000{i:04}")),
+                        ("password", "password-1"),
+                        ("display_name", "买家"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            buyers.push(c);
+        }
+        let mut tasks = Vec::new();
+        for (i, mut c) in buyers.into_iter().enumerate() {
+            tasks.push(tokio::spawn(async move {
+                checkout(&mut c, &format!("race-checkout-{i:04}"), &[(id, "1")]).await
+            }));
+        }
+        let mut sold = 0;
+        let mut order_ids = Vec::new();
+        for t in tasks {
+            let r = t.await.unwrap();
+            match r.status {
+                200 => {
+                    sold += 1;
+                    order_ids.push(r.json()["orders"][0]["id"].as_i64().unwrap());
+                }
+                409 => assert_eq!(r.json()["code"], "out_of_stock"),
+                s => panic!("unexpected {s}: {}", r.body),
+            }
+        }
+        assert_eq!(sold, 10, "exactly ten units sold");
+        assert_eq!(stock(&app, id).await, 0, "no negative stock");
+        let status: String = sqlx::query_scalar("SELECT status FROM listings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(status, "sold_out");
+        let units = count(&app.db, &format!("SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM order_items WHERE listing_id = {id} AND order_id IN (SELECT id FROM orders WHERE created_at > 0 AND checkout_id IN (SELECT id FROM checkouts WHERE idempotency_key LIKE 'race-%'))")).await;
+        assert_eq!(units, 10);
+        // Pay them all, concurrently too, and the books balance.
+        let coop_org: i64 =
+            sqlx::query_scalar("SELECT organisation_id FROM listings WHERE id = $1")
+                .bind(id)
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        let admin = demo_login(&app, "admin@demo.zhunong.cn").await;
+        let _ = coop_org;
+        let mut tasks = Vec::new();
+        for o in order_ids {
+            let mut c = admin.clone();
+            tasks.push(tokio::spawn(async move {
+                c.post_form(
+                    "/api/orders/confirm-payment",
+                    &[("order_id", &o.to_string())],
+                )
+                .await
+                .status
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 200);
+        }
+        let c = check_ledger(&app.db).await.unwrap();
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+    }
+
+    pub async fn payment_webhook_checks_signature_and_replays(app: TestApp) {
+        let (id, price, _) = listing_by_title(&app, "屏南高山蔬菜礼盒（演示）").await;
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let r = checkout(&mut buyer, "test-checkout-webhook", &[(id, "1")]).await;
+        let order_id = r.json()["orders"][0]["id"].as_i64().unwrap();
+        let rows = count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await;
+        let body = format!(r#"{{"event_id":"evt-1","order_id":{order_id},"amount_fen":{price}}}"#);
+        let sig = zhunong::server::sign_webhook(common::WEBHOOK_SECRET.as_bytes(), body.as_bytes());
+        let mut hook = Client::new(&app);
+        // Bad signature: refused, nothing changes.
+        hook.extra_headers = vec![(
+            "X-Zhunong-Signature".into(),
+            zhunong::server::sign_webhook(b"wrong secret", body.as_bytes()),
+        )];
+        let r = hook
+            .post_raw("/api/payments/webhook", "application/json", body.as_bytes())
+            .await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        hook.extra_headers = vec![];
+        assert_eq!(
+            hook.post_raw("/api/payments/webhook", "application/json", body.as_bytes())
+                .await
+                .status,
+            401,
+            "no signature"
+        );
+        // A signed body that was altered.
+        hook.extra_headers = vec![("X-Zhunong-Signature".into(), sig.clone())];
+        let altered = body.replace("evt-1", "evt-2");
+        assert_eq!(
+            hook.post_raw(
+                "/api/payments/webhook",
+                "application/json",
+                altered.as_bytes()
+            )
+            .await
+            .status,
+            401
+        );
+        // The wrong amount, correctly signed.
+        let wrong = format!(r#"{{"event_id":"evt-3","order_id":{order_id},"amount_fen":1}}"#);
+        hook.extra_headers = vec![(
+            "X-Zhunong-Signature".into(),
+            zhunong::server::sign_webhook(common::WEBHOOK_SECRET.as_bytes(), wrong.as_bytes()),
+        )];
+        assert_eq!(
+            hook.post_raw(
+                "/api/payments/webhook",
+                "application/json",
+                wrong.as_bytes()
+            )
+            .await
+            .status,
+            400
+        );
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
+            rows
+        );
+        // The real notice: paid and posted.
+        hook.extra_headers = vec![("X-Zhunong-Signature".into(), sig)];
+        let r = hook
+            .post_raw("/api/payments/webhook", "application/json", body.as_bytes())
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(status, "paid");
+        let after = count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await;
+        assert!(after > rows);
+        // Replayed: refused, nothing posted twice.
+        let r = hook
+            .post_raw("/api/payments/webhook", "application/json", body.as_bytes())
+            .await;
+        assert_eq!(r.status, 409);
+        assert_eq!(r.json()["code"], "replay");
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
+            after
+        );
+    }
+
+    pub async fn ledger_is_append_only_and_checked(app: TestApp) {
+        let c = check_ledger(&app.db).await.unwrap();
+        assert!(
+            c.problems.is_empty(),
+            "the demo books balance: {:?}",
+            c.problems
+        );
+        assert!(c.paid_items > 0 && c.refunded_items > 0, "{c:?}");
+        assert!(
+            sqlx::query("UPDATE ledger_entries SET amount_fen = amount_fen + 1")
+                .execute(&app.db.pool)
+                .await
+                .is_err(),
+            "no updates"
+        );
+        assert!(
+            sqlx::query("DELETE FROM ledger_entries")
+                .execute(&app.db.pool)
+                .await
+                .is_err(),
+            "no deletes"
+        );
+        // A stray row for a paid item is caught.
+        let (item, household): (i64, i64) = sqlx::query_as(
+            "SELECT a.order_item_id, a.household_id FROM order_item_allocations a JOIN order_items i ON i.id = a.order_item_id
+               JOIN orders o ON o.id = i.order_id WHERE o.status = 'delivered' ORDER BY a.order_item_id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO ledger_entries (household_id, amount_fen, source_type, order_item_id, occurred_at, created_at) VALUES ($1, -1, 'sale_reversal', $2, 1, 1)")
+            .bind(household)
+            .bind(item)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        let c = check_ledger(&app.db).await.unwrap();
+        assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    }
+
+    pub async fn catalogue_filters_and_sorts(app: TestApp) {
+        let mut anon = Client::new(&app);
+        let all = anon.post_form("/api/market/catalogue", &[]).await;
+        assert_eq!(all.status, 200, "{}", all.body);
+        let all = all.json();
+        let list = all.as_array().unwrap();
+        assert!(list.len() >= 10);
+        assert_eq!(list[0]["stalled"], true, "stalled produce first");
+        let q = |fields: &'static [(&'static str, &'static str)]| {
+            let mut c = Client::new(&app);
+            async move { c.post_form("/api/market/catalogue", fields).await.json() }
+        };
+        let tea = q(&[("query[category]", "tea")]).await;
+        assert!(
+            tea.as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l["category"] == "tea")
+                && !tea.as_array().unwrap().is_empty()
+        );
+        let zh = q(&[("query[q]", "紫菜")]).await;
+        assert!(zh
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["title"].as_str().unwrap().contains("紫菜")));
+        let en = q(&[("query[q]", "xiapu")]).await;
+        assert!(
+            !en.as_array().unwrap().is_empty(),
+            "English county names match"
+        );
+        let by_cat = q(&[("query[q]", "茶叶")]).await;
+        assert!(
+            by_cat
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l["category"] == "tea")
+                && !by_cat.as_array().unwrap().is_empty()
+        );
+        let certified = q(&[("query[certified]", "1")]).await;
+        let titles: Vec<&str> = certified
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["title"].as_str().unwrap())
+            .collect();
+        assert!(titles.contains(&"政和白茶·白牡丹（演示）"));
+        assert!(
+            !titles.contains(&"屏南高山蔬菜礼盒（演示）"),
+            "an expired certificate no longer shows"
+        );
+        let stalled = q(&[("query[stalled]", "1")]).await;
+        assert_eq!(stalled.as_array().unwrap().len(), 2);
+        let county = q(&[("query[county]", "350921")]).await;
+        assert!(county
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["county"] == "霞浦县"));
+        let cheap = q(&[("query[sort]", "price_asc")]).await;
+        let prices: Vec<i64> = cheap
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["status"] == "on_sale")
+            .map(|l| l["price_fen"].as_i64().unwrap())
+            .collect();
+        assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{prices:?}");
+        assert_eq!(
+            anon.post_form("/api/market/catalogue", &[("query[sort]", "cheapest")])
+                .await
+                .status,
+            400
+        );
+        assert_eq!(
+            anon.post_form("/api/market/catalogue", &[("query[category]", "gold")])
+                .await
+                .status,
+            400
+        );
+        // A listing's page: price breakdown and what it has added to incomes.
+        let (id, price, _) = listing_by_title(&app, "政和白茶·白牡丹（演示）").await;
+        let d = anon
+            .post_form("/api/market/listing", &[("id", &id.to_string())])
+            .await
+            .json();
+        let per_unit: i64 = d["breakdown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["amount_fen"].as_i64().unwrap())
+            .sum();
+        assert_eq!(d["to_households_per_unit_fen"].as_i64().unwrap(), per_unit);
+        assert!(per_unit > 0 && per_unit <= price);
+        assert!(
+            d["added_to_incomes_fen"].as_i64().unwrap() > 0,
+            "demo orders were paid"
+        );
+        assert!(d["certificate"].is_string());
+    }
+
+    pub async fn sellers_list_produce_for_linked_households(app: TestApp) {
+        let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
+        let org: i64 = sqlx::query_scalar(
+            "SELECT id FROM organisations WHERE name = '政和白茶专业合作社（演示）'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let linked: i64 = sqlx::query_scalar("SELECT household_id FROM benefit_links WHERE organisation_id = $1 ORDER BY household_id LIMIT 1").bind(org).fetch_one(&app.db.pool).await.unwrap();
+        let unlinked: i64 = sqlx::query_scalar("SELECT id FROM households WHERE id NOT IN (SELECT household_id FROM benefit_links WHERE organisation_id = $1) ORDER BY id LIMIT 1").bind(org).fetch_one(&app.db.pool).await.unwrap();
+        let form = |terms: String, price: &'static str| {
+            vec![
+                ("form[title]".to_owned(), "政和白茶·寿眉".to_owned()),
+                ("form[category]".into(), "tea".into()),
+                ("form[unit]".into(), "300克/饼".into()),
+                ("form[price]".into(), price.into()),
+                ("form[stock]".into(), "50".into()),
+                ("form[origin_code]".into(), "350725".into()),
+                ("form[status]".into(), "on_sale".into()),
+                ("form[terms_kind]".into(), "per_unit".into()),
+                ("form[terms]".into(), terms),
+            ]
+        };
+        let send = |c: &mut Client, f: Vec<(String, String)>| {
+            let mut c = c.clone();
+            async move {
+                let refs: Vec<(&str, &str)> =
+                    f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                c.post_form("/api/market/save-listing", &refs).await
+            }
+        };
+        let before = count(&app.db, "SELECT COUNT(*) FROM listings").await;
+        let r = send(&mut coop, form(format!("{unlinked}:30"), "98")).await;
+        assert_eq!(r.status, 400, "an unlinked household: {}", r.body);
+        assert_eq!(r.json()["code"], "invalid_terms");
+        let r = send(&mut coop, form(format!("{linked}:120"), "98")).await;
+        assert_eq!(r.status, 400, "more than the price");
+        let r = send(&mut coop, form(format!("{linked}:30"), "-5")).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["code"], "invalid_listing");
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM listings").await,
+            before
+        );
+        let r = send(&mut coop, form(format!("{linked}:30"), "98")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let id = r.json().as_i64().unwrap();
+        let d = Client::new(&app)
+            .post_form("/api/market/listing", &[("id", &id.to_string())])
+            .await
+            .json();
+        assert_eq!(d["breakdown"][0]["amount_fen"], 3000);
+        assert_eq!(d["card"]["price_fen"], 9800);
+        // Buyers cannot list; a household lists its own produce directly.
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        assert_eq!(
+            send(&mut buyer, form(format!("{linked}:30"), "98"))
+                .await
+                .status,
+            403
+        );
+        let mut hh = demo_login(&app, "household@demo.zhunong.cn").await;
+        let mut f = form(String::new(), "20");
+        f.retain(|(k, _)| !k.contains("terms"));
+        let r = send(&mut hh, f).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        // 滞销 and certificates.
+        let mut zhenghe = demo_login(&app, "gov.zhenghe@demo.zhunong.cn").await;
+        let r = zhenghe
+            .post_form(
+                "/api/market/stalled",
+                &[
+                    ("listing_id", &id.to_string()),
+                    ("stalled", "true"),
+                    ("reason", "雨季滞销"),
+                    ("quantity", "300"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let mut xiapu = demo_login(&app, "gov.xiapu@demo.zhunong.cn").await;
+        assert_eq!(
+            xiapu
+                .post_form(
+                    "/api/market/stalled",
+                    &[("listing_id", &id.to_string()), ("stalled", "false")]
+                )
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            xiapu
+                .post_form(
+                    "/api/market/certify",
+                    &[
+                        ("listing_id", &id.to_string()),
+                        ("number", "X-1"),
+                        ("valid_from", "2026-01-01"),
+                        ("valid_until", "2027-12-31")
+                    ]
+                )
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            zhenghe
+                .post_form(
+                    "/api/market/certify",
+                    &[
+                        ("listing_id", &id.to_string()),
+                        ("number", "X-1"),
+                        ("valid_from", "2026-13-01"),
+                        ("valid_until", "2027-12-31")
+                    ]
+                )
+                .await
+                .status,
+            400
+        );
+        assert_eq!(
+            zhenghe
+                .post_form(
+                    "/api/market/certify",
+                    &[
+                        ("listing_id", &id.to_string()),
+                        ("number", "闽扶认-1"),
+                        ("valid_from", "2000-01-01"),
+                        ("valid_until", "2999-12-31")
+                    ]
+                )
+                .await
+                .status,
+            200
+        );
+        let d = Client::new(&app)
+            .post_form("/api/market/listing", &[("id", &id.to_string())])
+            .await
+            .json();
+        assert_eq!(d["card"]["stalled"], true);
+        assert_eq!(d["card"]["certified"], true);
+    }
+}
