@@ -5,7 +5,10 @@ use crate::auth::{AccountPage, LoginPage, RegisterPage};
 use crate::domain::role::Role;
 use crate::home::HomePage;
 use crate::i18n::{tr, LangSignal, T};
+use crate::ledger::IncomePage;
+use crate::market::{ListingPage, MarketPage};
 use crate::official::HouseholdsPage;
+use crate::orders::{CartPage, OrdersPage, SellerOrdersPage};
 use crate::ui::NotFound;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -80,6 +83,7 @@ pub fn App() -> impl IntoView {
         register,
         logout,
     });
+    crate::orders::cart::provide_cart();
 
     // Keep <html lang> and the language cookie in step with the switch.
     Effect::new(move |_| crate::i18n::remember_lang(lang.get()));
@@ -97,6 +101,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=RegisterPage/>
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/households") view=HouseholdsPage/>
+                    <Route path=path!("/households/:id") view=IncomePage/>
+                    <Route path=path!("/market") view=MarketPage/>
+                    <Route path=path!("/listing/:id") view=ListingPage/>
+                    <Route path=path!("/cart") view=CartPage/>
+                    <Route path=path!("/orders") view=OrdersPage/>
+                    <Route path=path!("/seller/orders") view=SellerOrdersPage/>
                 </Routes>
             </main>
             <footer class="site-footer">
@@ -110,6 +120,7 @@ pub fn App() -> impl IntoView {
 fn Header() -> impl IntoView {
     let lang = crate::i18n::use_lang();
     let session = use_session();
+    let cart = crate::orders::cart::use_cart();
     let switch = move |_| lang.update(|l| *l = l.other());
     view! {
         <header class="site-header">
@@ -119,6 +130,11 @@ fn Header() -> impl IntoView {
             </A>
             <nav class="site-nav" aria-label=tr(T::nav_main)>
                 <A href="/">{tr(T::nav_home)}</A>
+                <A href="/market">{tr(T::nav_market)}</A>
+                <A href="/cart">
+                    {tr(T::nav_cart)}
+                    <span class="cart-count" data-testid="cart-count">{move || { let n = cart.count(); (n > 0).then(|| format!(" ({n})")) }}</span>
+                </A>
                 <Transition fallback=|| ()>
                     {move || session.user.get().map(|u| view! { <RoleNav user=u/> })}
                 </Transition>
@@ -156,7 +172,15 @@ fn RoleNav(user: Option<CurrentUser>) -> impl IntoView {
         .into_any(),
         Some(u) => {
             let sees_records = matches!(u.role, Role::Official | Role::Admin);
+            let sells = matches!(u.role, Role::OrgManager | Role::Household | Role::Cadre);
+            let own_record = u
+                .household_id
+                .filter(|_| u.role == Role::Household)
+                .map(|h| format!("/households/{h}"));
             view! {
+                <A href="/orders">{tr(T::nav_orders)}</A>
+                {sells.then(|| view! { <A href="/seller/orders">{tr(T::nav_seller_orders)}</A> })}
+                {own_record.map(|href| view! { <A href=href>{tr(T::income_title)}</A> })}
                 {sees_records.then(|| view! { <A href="/households">{tr(T::nav_households)}</A> })}
                 <A href="/account">
                     <span class="nav-user" data-testid="nav-user">{u.display_name.clone()}</span>

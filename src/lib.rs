@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! 助农集市 (Zhunong): 以购代捐 — buy the produce of rural households instead of donating, and
 //! record every sale against the income of each household it benefits.
 //!

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod allocation;
+pub mod calendar;
 pub mod income;
 pub mod listing;
 pub mod money;

@@ -61,7 +61,9 @@ pub struct CatalogueQuery {
 
 /// The catalogue: stalled produce first unless another order is asked for. Public.
 #[server(prefix = "/api", endpoint = "market/catalogue")]
-pub async fn catalogue(#[server(default)] query: CatalogueQuery) -> Result<Vec<ListingCard>, AppError> {
+pub async fn catalogue(
+    #[server(default)] query: CatalogueQuery,
+) -> Result<Vec<ListingCard>, AppError> {
     crate::market::server::catalogue(&query).await
 }
 

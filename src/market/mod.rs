@@ -3,3 +3,234 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod server;
+
+use crate::domain::listing::Category;
+use crate::i18n::{tr, use_lang, Lang, T};
+use crate::orders::cart::{use_cart, CartItem};
+use crate::ui::{ErrorNotice, Money};
+use api::{catalogue, listing, CatalogueQuery, ListingCard};
+use leptos::prelude::*;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+pub fn category_label(code: &str, lang: Lang) -> &'static str {
+    match (Category::parse(code), lang) {
+        (Some(c), Lang::Zh) => c.zh(),
+        (Some(c), Lang::En) => c.en(),
+        (None, _) => "",
+    }
+}
+
+#[component]
+pub fn ListingCardView(card: ListingCard) -> impl IntoView {
+    let lang = use_lang();
+    let category = card.category.clone();
+    let href = format!("/listing/{}", card.id);
+    view! {
+        <li class="listing-card" class:is-stalled=card.stalled data-testid="listing-card">
+            <a class="listing-link" href=href>
+                <div class="listing-art" aria-hidden="true" data-category=card.category.clone()>
+                    {move || category_label(&category, lang.get()).chars().next().map(String::from)}
+                </div>
+                <div class="listing-body">
+                    <h3 class="listing-title">{card.title.clone()}</h3>
+                    <p class="listing-meta">{card.county.clone()} " · " {card.seller_name.clone()}</p>
+                    <p class="listing-price"><Money fen=card.price_fen/> <span class="unit">" / " {card.unit.clone()}</span></p>
+                    <p class="badges">
+                        {card.stalled.then(|| view! { <span class="badge badge-below">{tr(T::badge_stalled)}</span> })}
+                        {card.certified.then(|| view! { <span class="badge badge-above">{tr(T::badge_certified)}</span> })}
+                        {(card.status == "sold_out").then(|| view! { <span class="badge">{tr(T::sold_out)}</span> })}
+                    </p>
+                    {card.stalled_reason.clone().map(|r| view! { <p class="stalled-reason">{r}</p> })}
+                </div>
+            </a>
+        </li>
+    }
+}
+
+/// Home-page sections: stalled produce first, then the rest.
+#[component]
+pub fn HomeMarket() -> impl IntoView {
+    let cards = Resource::new(|| (), |_| catalogue(CatalogueQuery::default()));
+    view! {
+        <Suspense fallback=move || view! { <p>{tr(T::loading)}</p> }>
+            {move || cards.get().map(|r| match r {
+                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                Ok(list) => {
+                    let (stalled, rest): (Vec<_>, Vec<_>) = list.into_iter().partition(|c| c.stalled);
+                    view! {
+                        {(!stalled.is_empty()).then(|| view! {
+                            <section class="section urgent" aria-labelledby="stalled-title">
+                                <h2 id="stalled-title">{tr(T::home_stalled_title)}</h2>
+                                <ul class="listing-grid">
+                                    {stalled.into_iter().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
+                                </ul>
+                            </section>
+                        })}
+                        <section class="section" aria-labelledby="featured-title">
+                            <h2 id="featured-title">{tr(T::home_featured_title)}</h2>
+                            <ul class="listing-grid">
+                                {rest.into_iter().take(8).map(|c| view! { <ListingCardView card=c/> }).collect_view()}
+                            </ul>
+                            <p><A href="/market">{tr(T::home_see_all)}</A></p>
+                        </section>
+                    }.into_any()
+                }
+            })}
+        </Suspense>
+    }
+}
+
+const COUNTIES: &[(&str, &str, &str)] = &[
+    ("350123", "罗源县", "Luoyuan"),
+    ("350303", "涵江区", "Hanjiang"),
+    ("350426", "尤溪县", "Youxi"),
+    ("350582", "晋江市", "Jinjiang"),
+    ("350625", "长泰县", "Changtai"),
+    ("350725", "政和县", "Zhenghe"),
+    ("350823", "上杭县", "Shanghang"),
+    ("350921", "霞浦县", "Xiapu"),
+    ("350923", "屏南县", "Pingnan"),
+];
+
+#[component]
+pub fn MarketPage() -> impl IntoView {
+    let lang = use_lang();
+    let query = use_query_map();
+    let q = move |k: &str| query.with(|m| m.get(k)).filter(|v| !v.is_empty());
+    let results = Resource::new(
+        move || CatalogueQuery {
+            q: q("q"),
+            category: q("category"),
+            county: q("county"),
+            certified: q("certified"),
+            stalled: q("stalled"),
+            sort: q("sort"),
+        },
+        catalogue,
+    );
+    view! {
+        <section class="section">
+            <h1>{tr(T::market_title)}</h1>
+            <Form method="GET" action="" attr:class="filters" attr:role="search">
+                <label class="visually-hidden" for="q">{tr(T::market_search)}</label>
+                <input id="q" name="q" type="search" placeholder=tr(T::market_search) prop:value=move || q("q").unwrap_or_default()/>
+                <label class="visually-hidden" for="category">{tr(T::market_all_categories)}</label>
+                <select id="category" name="category">
+                    <option value="">{tr(T::market_all_categories)}</option>
+                    {Category::ALL.into_iter().map(|c| view! {
+                        <option value=c.as_str() selected=move || q("category").as_deref() == Some(c.as_str())>
+                            {move || match lang.get() { Lang::Zh => c.zh(), Lang::En => c.en() }}
+                        </option>
+                    }).collect_view()}
+                </select>
+                <label class="visually-hidden" for="county">{tr(T::market_all_counties)}</label>
+                <select id="county" name="county">
+                    <option value="">{tr(T::market_all_counties)}</option>
+                    {COUNTIES.iter().map(|(code, zh, en)| view! {
+                        <option value=*code selected=move || q("county").as_deref() == Some(*code)>
+                            {move || match lang.get() { Lang::Zh => *zh, Lang::En => *en }}
+                        </option>
+                    }).collect_view()}
+                </select>
+                <label class="visually-hidden" for="sort">{tr(T::market_sort)}</label>
+                <select id="sort" name="sort">
+                    {[("need", T::sort_need), ("newest", T::sort_newest), ("price_asc", T::sort_price_asc), ("price_desc", T::sort_price_desc)]
+                        .into_iter()
+                        .map(|(v, t)| view! { <option value=v selected=move || q("sort").as_deref() == Some(v)>{tr(t)}</option> })
+                        .collect_view()}
+                </select>
+                <label class="check"><input type="checkbox" name="certified" value="1" prop:checked=move || q("certified").is_some()/> {tr(T::market_only_certified)}</label>
+                <label class="check"><input type="checkbox" name="stalled" value="1" prop:checked=move || q("stalled").is_some()/> {tr(T::market_only_stalled)}</label>
+                <button type="submit" class="button primary">{tr(T::market_search_button)}</button>
+            </Form>
+            <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
+                {move || results.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty">{tr(T::market_empty)}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="listing-grid" data-testid="catalogue">
+                            {list.into_iter().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+pub fn ListingPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let detail = Resource::new(id, listing);
+    let cart = use_cart();
+    let quantity = RwSignal::new(1i64);
+    let added = RwSignal::new(false);
+    view! {
+        <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
+            {move || detail.get().map(|r| match r {
+                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                Ok(d) => {
+                    let c = d.card.clone();
+                    let item = CartItem { listing_id: c.id, title: c.title.clone(), unit: c.unit.clone(), price_fen: c.price_fen, quantity: 1 };
+                    let on_sale = c.status == "on_sale";
+                    let add = move |_| {
+                        cart.add(CartItem { quantity: quantity.get_untracked(), ..item.clone() });
+                        added.set(true);
+                    };
+                    view! {
+                        <article class="listing-page">
+                            <div class="listing-hero" aria-hidden="true" data-category=c.category.clone()></div>
+                            <div class="listing-main">
+                                <h1>{c.title.clone()}</h1>
+                                <p class="badges">
+                                    {c.stalled.then(|| view! { <span class="badge badge-below">{tr(T::badge_stalled)}</span> })}
+                                    {c.certified.then(|| view! { <span class="badge badge-above">{tr(T::badge_certified)}</span> })}
+                                </p>
+                                {c.stalled_reason.clone().map(|r| view! { <p class="notice notice-warn">{r}</p> })}
+                                <p class="price-big"><Money fen=c.price_fen/> <span class="unit">" / " {c.unit.clone()}</span></p>
+                                <dl class="facts">
+                                    <dt>{tr(T::listing_seller)}</dt><dd>{c.seller_name.clone()}</dd>
+                                    <dt>{tr(T::listing_origin)}</dt><dd>{c.county.clone()} " " {c.origin.clone()}</dd>
+                                    {d.harvest_date.clone().map(|h| view! { <dt>{tr(T::listing_harvest)}</dt><dd>{h}</dd> })}
+                                    <dt>{tr(T::in_stock)}</dt><dd>{c.stock}</dd>
+                                </dl>
+                                {on_sale.then(|| view! {
+                                    <div class="buy-row">
+                                        <label for="qty">{tr(T::quantity)}</label>
+                                        <input id="qty" type="number" min="1" max="9999" inputmode="numeric"
+                                            prop:value=move || quantity.get().to_string()
+                                            on:input=move |ev| quantity.set(event_target_value(&ev).parse::<i64>().unwrap_or(1).clamp(1, 9_999))/>
+                                        <button type="button" class="button primary" data-testid="add-to-cart" on:click=add>{tr(T::add_to_cart)}</button>
+                                    </div>
+                                    <p class="added" role="status">{move || added.get().then(|| tr(T::added_to_cart)())}</p>
+                                })}
+                                <section class="breakdown" aria-labelledby="breakdown-title">
+                                    <h2 id="breakdown-title">{tr(T::listing_breakdown)}</h2>
+                                    <p>{tr(T::listing_breakdown_lead)} " " <strong><Money fen=d.to_households_per_unit_fen/></strong> " / " <Money fen=c.price_fen/></p>
+                                    <ul>
+                                        {d.breakdown.iter().map(|b| view! { <li><Money fen=b.amount_fen/> " " {tr(T::listing_goes_to)} " " {b.label.clone()}</li> }).collect_view()}
+                                    </ul>
+                                    <p>{tr(T::listing_added)} " " <strong data-testid="added-to-incomes"><Money fen=d.added_to_incomes_fen/></strong></p>
+                                </section>
+                                {d.certificate.clone().map(|cert| view! { <p class="muted">{tr(T::listing_certificate)} ": " {cert}</p> })}
+                                {(!d.description.is_empty()).then(|| view! { <p>{d.description.clone()}</p> })}
+                                {(!d.stories.is_empty()).then(|| view! {
+                                    <section><h2>{tr(T::listing_stories)}</h2>
+                                        {d.stories.iter().map(|s| view! { <p class="story">{s.clone()}</p> }).collect_view()}
+                                    </section>
+                                })}
+                            </div>
+                        </article>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}

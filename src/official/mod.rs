@@ -62,7 +62,7 @@ pub fn HouseholdsPage() -> impl IntoView {
                                 <tbody>
                                     {d.households.into_iter().map(|h| view! {
                                         <tr>
-                                            <td>{h.head_name}</td>
+                                            <td><A href=format!("/households/{}", h.id)>{h.head_name}</A></td>
                                             <td>{h.village_name}</td>
                                             <td class="num">{h.members}</td>
                                             <td class="num">{h.per_capita_fen.map(|f| Fen::new(f).to_string()).unwrap_or_else(|| "—".into())}</td>

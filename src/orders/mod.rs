@@ -1,5 +1,227 @@
 //! Orders: cart, checkout, order lists and the impact receipt.
 
 pub mod api;
+pub mod cart;
 #[cfg(feature = "ssr")]
 pub mod server;
+
+use crate::app::use_session;
+use crate::i18n::{tr, T};
+use crate::ui::{ErrorNotice, Money};
+use api::{
+    impact, my_orders, seller_orders, Cancel, Checkout, ConfirmPayment, Deliver, OrderView, Refund,
+    Ship,
+};
+use cart::{checkout_key, forget_checkout_key, use_cart};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+pub fn status_text(status: &str) -> T {
+    match status {
+        "placed" => T::status_placed,
+        "paid" => T::status_paid,
+        "shipped" => T::status_shipped,
+        "delivered" => T::status_delivered,
+        "cancelled" => T::status_cancelled,
+        _ => T::status_refunded,
+    }
+}
+
+#[component]
+pub fn CartPage() -> impl IntoView {
+    let cart = use_cart();
+    let session = use_session();
+    let action = ServerAction::<Checkout>::new();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            forget_checkout_key();
+            cart.clear();
+            navigate("/orders", Default::default());
+        }
+    });
+    let place = move |_| {
+        let items = cart
+            .0
+            .get_untracked()
+            .iter()
+            .map(|i| api::CartLine {
+                listing_id: i.listing_id,
+                quantity: i.quantity,
+            })
+            .collect();
+        action.dispatch(Checkout {
+            idempotency_key: checkout_key(),
+            items,
+        });
+    };
+    let total = move || {
+        cart.0
+            .with(|items| items.iter().map(|i| i.price_fen * i.quantity).sum::<i64>())
+    };
+    view! {
+        <section class="card">
+            <h1>{tr(T::cart_title)}</h1>
+            {move || if cart.0.with(Vec::is_empty) {
+                view! { <p class="empty" data-testid="cart-empty">{tr(T::cart_empty)} " " <A href="/market">{tr(T::home_see_all)}</A></p> }.into_any()
+            } else {
+                view! {
+                    <ul class="cart-lines" data-testid="cart-lines">
+                        {move || cart.0.get().into_iter().map(|i| {
+                            let id = i.listing_id;
+                            let qid = format!("cart-qty-{id}");
+                            view! {
+                                <li class="cart-line">
+                                    <div>
+                                        <a href=format!("/listing/{id}")>{i.title.clone()}</a>
+                                        <p class="muted"><Money fen=i.price_fen/> " / " {i.unit.clone()}</p>
+                                    </div>
+                                    <label class="visually-hidden" for=qid.clone()>{tr(T::quantity)}</label>
+                                    <input id=qid type="number" min="1" max="9999" class="qty" prop:value=i.quantity.to_string()
+                                        on:change=move |ev| cart.set_quantity(id, event_target_value(&ev).parse().unwrap_or(1))/>
+                                    <button type="button" class="link-button" on:click=move |_| cart.remove(id)>{tr(T::cart_remove)}</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    <p class="cart-total">{tr(T::cart_total)} " " <strong><Money fen=total()/></strong></p>
+                    <p class="muted">{tr(T::cart_note)}</p>
+                    <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+                    <Transition fallback=|| ()>
+                        {move || session.user.get().map(|u| match u {
+                            Some(_) => view! {
+                                <button type="button" class="button primary" data-testid="checkout" on:click=place disabled=move || action.pending().get()>{tr(T::checkout)}</button>
+                            }.into_any(),
+                            None => view! { <A href="/login" attr:class="button primary">{tr(T::checkout_login)}</A> }.into_any(),
+                        })}
+                    </Transition>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// One order with the actions the viewer may take.
+#[component]
+fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> impl IntoView {
+    let id = order.id;
+    let status = order.status.clone();
+    let cancel = ServerAction::<Cancel>::new();
+    let deliver = ServerAction::<Deliver>::new();
+    let confirm = ServerAction::<ConfirmPayment>::new();
+    let ship = ServerAction::<Ship>::new();
+    let refund = ServerAction::<Refund>::new();
+    let bump = move |v: usize| {
+        if v > 0 {
+            refresh.update(|n| *n += 1)
+        }
+    };
+    Effect::new(move |_| {
+        bump(
+            cancel.version().get()
+                + deliver.version().get()
+                + confirm.version().get()
+                + ship.version().get()
+                + refund.version().get(),
+        )
+    });
+    let impact_open = RwSignal::new(false);
+    let receipt = Resource::new(
+        move || impact_open.get(),
+        move |open| async move {
+            if open {
+                Some(impact(id).await)
+            } else {
+                None
+            }
+        },
+    );
+    let s = status.clone();
+    view! {
+        <li class="order-card" data-testid="order">
+            <header class="order-head">
+                <span>{tr(T::order_no)} " #" {id}</span>
+                <span class="badge" data-testid="order-status">{tr(status_text(&s))}</span>
+            </header>
+            <p class="muted">
+                {if seller_view { view! { {tr(T::order_buyer)} ": " {order.buyer_name.clone()} }.into_any() } else { view! { {tr(T::order_seller)} ": " {order.seller_name.clone()} }.into_any() }}
+            </p>
+            <ul class="order-items">
+                {order.items.iter().map(|i| view! {
+                    <li>{i.title.clone()} " × " {i.quantity} " " <Money fen=i.line_total_fen/></li>
+                }).collect_view()}
+            </ul>
+            <p class="cart-total">{tr(T::cart_total)} " " <strong><Money fen=order.total_fen/></strong></p>
+            {(!seller_view && status == "placed").then(|| view! { <p class="muted">{tr(T::order_pay_hint)}</p> })}
+            <div class="actions">
+                {match (seller_view, status.as_str()) {
+                    (false, "placed") => view! { <button type="button" class="button" on:click=move |_| { cancel.dispatch(Cancel { order_id: id }); }>{tr(T::order_cancel)}</button> }.into_any(),
+                    (false, "shipped") => view! { <button type="button" class="button" on:click=move |_| { deliver.dispatch(Deliver { order_id: id }); }>{tr(T::order_confirm_delivery)}</button> }.into_any(),
+                    (true, "placed") => view! { <button type="button" class="button primary" data-testid="confirm-payment" on:click=move |_| { confirm.dispatch(ConfirmPayment { order_id: id }); }>{tr(T::order_confirm_payment)}</button> }.into_any(),
+                    (true, "paid") => view! {
+                        <button type="button" class="button primary" on:click=move |_| { ship.dispatch(Ship { order_id: id }); }>{tr(T::order_ship)}</button>
+                        <button type="button" class="button" on:click=move |_| { refund.dispatch(Refund { order_id: id }); }>{tr(T::order_refund)}</button>
+                    }.into_any(),
+                    _ => ().into_any(),
+                }}
+                {(!seller_view).then(|| view! {
+                    <button type="button" class="button" data-testid="impact" on:click=move |_| impact_open.set(true)>{tr(T::order_impact)}</button>
+                })}
+            </div>
+            <Transition fallback=|| ()>
+                {move || receipt.get().flatten().map(|r| match r {
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Ok(r) => view! {
+                        <div class="impact" data-testid="impact-receipt">
+                            {if r.status == "placed" { view! { <p>{tr(T::impact_pending)}</p> }.into_any() } else { ().into_any() }}
+                            <p>{tr(T::impact_lead)} " " <strong><Money fen=r.to_households_fen/></strong></p>
+                            <p>{r.households} " " {tr(T::impact_households)} " " {r.villages.join("、")}</p>
+                            <p>{r.lifted_past_line} " " {tr(T::impact_lifted)}</p>
+                            {(!r.named.is_empty()).then(|| view! { <p class="muted">{r.named.join("、")}</p> })}
+                        </div>
+                    }.into_any(),
+                })}
+            </Transition>
+        </li>
+    }
+}
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let refresh = RwSignal::new(0usize);
+    let orders = Resource::new(move || refresh.get(), |_| my_orders());
+    view! {
+        <section class="section">
+            <h1>{tr(T::orders_title)}</h1>
+            <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
+                {move || orders.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty">{tr(T::orders_empty)}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="order-list">{list.into_iter().map(|o| view! { <OrderCard order=o seller_view=false refresh/> }).collect_view()}</ul>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+pub fn SellerOrdersPage() -> impl IntoView {
+    let refresh = RwSignal::new(0usize);
+    let orders = Resource::new(move || refresh.get(), |_| seller_orders());
+    view! {
+        <section class="section">
+            <h1>{tr(T::seller_orders_title)}</h1>
+            <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
+                {move || orders.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty">{tr(T::orders_empty)}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="order-list">{list.into_iter().map(|o| view! { <OrderCard order=o seller_view=true refresh/> }).collect_view()}</ul>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -146,17 +146,8 @@ pub fn current_year() -> i64 {
     year_of(now() + 8 * 3600)
 }
 
-/// The Gregorian year of a Unix time (days-from-civil, Howard Hinnant's algorithm).
-pub fn year_of(unix: i64) -> i64 {
-    let z = unix.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    yoe + era * 400 + i64::from(m <= 2)
-}
+use crate::domain::calendar::days_from_civil;
+pub use crate::domain::calendar::{date_of, is_date, year_of};
 
 /// Unix time of 1 January of `year`, 00:00 China time (UTC+8).
 pub fn year_start(year: i64) -> i64 {
@@ -171,47 +162,6 @@ pub fn month_start(year: i64, month: i64) -> i64 {
 /// Today's date in China (UTC+8) as `YYYY-MM-DD`.
 pub fn today() -> String {
     date_of(now())
-}
-
-/// The China-time date of a Unix time as `YYYY-MM-DD`.
-pub fn date_of(unix: i64) -> String {
-    let z = (unix + 8 * 3600).div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Whether `s` is a real calendar date written `YYYY-MM-DD`.
-pub fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let (Ok(y), Ok(m), Ok(d)) = (
-        s[0..4].parse::<i64>(),
-        s[5..7].parse::<i64>(),
-        s[8..10].parse::<i64>(),
-    ) else {
-        return false;
-    };
-    (1..=12).contains(&m) && d >= 1 && date_of(days_from_civil(y, m, d) * 86_400) == s
-}
-
-/// Days since 1970-01-01 of a Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

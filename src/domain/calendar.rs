@@ -1,0 +1,83 @@
+//! Calendar arithmetic on Unix times, in China time (UTC+8) where a date is meant. Pure and
+//! shared by both targets, so a date renders the same on the server and in the browser.
+
+/// The Gregorian year of a Unix time, in UTC (days-from-civil, Howard Hinnant's algorithm).
+pub fn year_of(unix: i64) -> i64 {
+    civil_from_days(unix.div_euclid(86_400)).0
+}
+
+/// The China-time date of a Unix time as `YYYY-MM-DD`.
+pub fn date_of(unix: i64) -> String {
+    let (y, m, d) = civil_from_days((unix + 8 * 3600).div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Whether `s` is a real calendar date written `YYYY-MM-DD`.
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let (Ok(y), Ok(m), Ok(d)) = (
+        s[0..4].parse::<i64>(),
+        s[5..7].parse::<i64>(),
+        s[8..10].parse::<i64>(),
+    ) else {
+        return false;
+    };
+    (1..=12).contains(&m) && d >= 1 && civil_from_days(days_from_civil(y, m, d)) == (y, m, d)
+}
+
+/// (year, month, day) of a count of days since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Days since 1970-01-01 of a Gregorian date.
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        for days in [-1, 0, 59, 60, 365, 11_016, 20_000, 20_454] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(date_of(1_798_761_600 - 8 * 3600), "2027-01-01");
+        assert_eq!(year_of(1_704_067_199), 2023);
+    }
+
+    #[test]
+    fn only_real_dates_parse() {
+        assert!(is_date("2024-02-29"));
+        for bad in [
+            "2025-02-29",
+            "2025-13-01",
+            "2025-1-01",
+            "2025-00-10",
+            "20250101",
+            "2025-01-32",
+        ] {
+            assert!(!is_date(bad), "{bad}");
+        }
+    }
+}

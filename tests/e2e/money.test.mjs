@@ -1,0 +1,100 @@
+// Browser test of the whole money path: a buyer searches, adds to the cart (which survives a
+// reload), checks out; the co-op confirms payment; the official sees the new income on the
+// household's income page. No console errors anywhere.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, watchConsole, untilTrue } from './harness.mjs';
+
+let server; let browser;
+before(async () => { server = await startServer(); browser = await launchBrowser(); });
+after(async () => { await browser?.close(); await server?.stop(); });
+
+async function loggedIn(login) {
+  const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 375, height: 800 } });
+  const page = await context.newPage();
+  const problems = watchConsole(page);
+  const r = await context.request.post(`${server.base}/api/auth/login`, { form: { login, password: 'zhunong2020' } });
+  assert.equal(r.status(), 200, await r.text());
+  return { context, page, problems };
+}
+
+// Sale income per household of a county, as the official reads it through the API.
+async function saleIncome(official, householdIds) {
+  const out = new Map();
+  for (const id of householdIds) {
+    const r = await official.context.request.post(`${server.base}/api/ledger/household`, { form: { household_id: String(id) } });
+    assert.equal(r.status(), 200);
+    const rec = await r.json();
+    out.set(id, rec.by_source.filter(([s]) => s === 'sale').reduce((a, [, v]) => a + v, 0));
+  }
+  return out;
+}
+
+test('buyer buys, co-op confirms, official sees the income', async () => {
+  const official = await loggedIn('gov.zhenghe@demo.zhunong.cn');
+  const list = await (await official.context.request.post(`${server.base}/api/official/households`, { form: {} })).json();
+  const ids = list.households.map((h) => h.id);
+  const before = await saleIncome(official, ids);
+
+  // The buyer searches and adds two units to the cart.
+  const buyer = await loggedIn('buyer@demo.zhunong.cn');
+  const page = buyer.page;
+  await page.goto(`${server.base}/market`);
+  await page.getByRole('searchbox').fill('白牡丹');
+  await page.getByRole('button', { name: '搜索' }).click();
+  await untilTrue(async () => new URL(page.url()).searchParams.get('q') === '白牡丹');
+  const card = page.getByTestId('listing-card').filter({ hasText: '白牡丹' });
+  await card.first().waitFor();
+  assert.equal(await page.getByTestId('listing-card').count(), 1);
+  await card.first().getByRole('link').click();
+  await page.getByTestId('add-to-cart').waitFor();
+  await page.getByLabel('数量').fill('2');
+  await untilTrue(async () => {
+    await page.getByTestId('add-to-cart').click();
+    return /\(\d+\)/.test(await page.getByTestId('cart-count').textContent());
+  });
+  // The cart survives a reload.
+  await page.goto(`${server.base}/cart`);
+  await page.reload();
+  await page.getByTestId('cart-lines').waitFor();
+  assert.match(await page.getByTestId('cart-lines').textContent(), /白牡丹/);
+  await page.getByTestId('checkout').click();
+  await page.waitForURL(`${server.base}/orders`);
+  const order = page.getByTestId('order').first();
+  await order.waitFor();
+  assert.match(await order.getByTestId('order-status').textContent(), /待付款/);
+  assert.equal(await page.evaluate(() => localStorage.getItem('zn_cart')), '[]', 'the cart is emptied');
+
+  // The co-op confirms the transfer.
+  const coop = await loggedIn('coop.zhenghe@demo.zhunong.cn');
+  await coop.page.goto(`${server.base}/seller/orders`);
+  const pending = coop.page.getByTestId('order').filter({ hasText: '待付款' }).first();
+  await pending.waitFor();
+  await untilTrue(async () => {
+    if (await coop.page.getByTestId('order').first().getByTestId('order-status').textContent() === '已付款') return true;
+    await pending.getByTestId('confirm-payment').click({ timeout: 1000 });
+    await coop.page.waitForTimeout(300);
+    return (await coop.page.getByTestId('order').first().getByTestId('order-status').textContent()) === '已付款';
+  });
+
+  // The official sees the new income on the household's income page.
+  const after = await saleIncome(official, ids);
+  const gained = ids.filter((id) => after.get(id) > before.get(id));
+  assert.ok(gained.length > 0, 'some household gained sale income');
+  const h = gained[0];
+  await official.page.goto(`${server.base}/households/${h}`);
+  await official.page.getByTestId('income-total').waitFor();
+  assert.match(await official.page.getByTestId('ledger-rows').textContent(), /农产品销售/);
+  assert.ok(await official.page.locator('svg.chart rect.bar').count() > 0, 'the monthly chart is drawn');
+
+  // The buyer's impact receipt.
+  await page.reload();
+  await page.getByTestId('order').first().getByTestId('impact').click();
+  await page.getByTestId('impact-receipt').waitFor();
+  assert.match(await page.getByTestId('impact-receipt').textContent(), /户农户受益/);
+
+  for (const who of [official, buyer, coop]) {
+    assert.deepEqual([...who.problems], [], 'no console errors');
+    await who.context.close();
+  }
+});
