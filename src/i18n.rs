@@ -249,7 +249,10 @@ messages! {
     source_other_business => "其他经营", "Other business";
     source_other => "其他", "Other";
     view => "查看", "View";
-    month_suffix => "月", "";
+    pledge_title => "以购代捐承诺", "Purchase pledge";
+    pledge_progress => "今年已采购", "Purchased this year";
+    pledge_of => "，承诺", " of a pledge of";
+    pledge_none => "今年尚未登记承诺金额。", "No pledge recorded for this year.";
     not_found_title => "页面不存在", "Page not found";
     not_found_body => "你要找的页面不存在或已移走。", "The page you are looking for does not exist or has moved.";
     back_home => "返回首页", "Back to home";
@@ -283,6 +286,19 @@ messages! {
     err_replay => "该通知已处理过", "This notification was already processed";
     err_internal => "服务器出错了，请稍后再试", "Server error; please try again later";
     err_unavailable => "服务暂时不可用", "Service temporarily unavailable";
+}
+
+/// A month's short name: `3月`, `Mar`.
+pub fn month_name(month: usize, lang: Lang) -> String {
+    const EN: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    match lang {
+        Lang::Zh => format!("{month}月"),
+        Lang::En => EN
+            .get(month.wrapping_sub(1))
+            .map_or_else(|| month.to_string(), |m| (*m).to_owned()),
+    }
 }
 
 /// The current language as a reactive signal, provided by `<App/>`.

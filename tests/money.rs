@@ -39,6 +39,7 @@ on_both_backends! {
     ledger_is_append_only_and_checked;
     catalogue_filters_and_sorts;
     sellers_list_produce_for_linked_households;
+    institution_purchases_count_toward_the_pledge;
 }
 
 mod cases {
@@ -1050,5 +1051,51 @@ mod cases {
             .json();
         assert_eq!(d["card"]["stalled"], true);
         assert_eq!(d["card"]["certified"], true);
+    }
+
+    pub async fn institution_purchases_count_toward_the_pledge(app: TestApp) {
+        let mut school = demo_login(&app, "school@demo.zhunong.cn").await;
+        let before = school.post_form("/api/orders/pledge", &[]).await;
+        assert_eq!(before.status, 200, "{}", before.body);
+        let before = before.json();
+        assert_eq!(before["pledge_fen"], 5_000_000);
+        let in_db = count(&app.db, "SELECT CAST(COALESCE(SUM(total_fen), 0) AS BIGINT) FROM orders o JOIN organisations g ON g.id = o.institution_id WHERE g.name = '福州市演示中学' AND o.status IN ('paid', 'shipped', 'delivered')").await;
+        assert_eq!(before["purchased_fen"].as_i64().unwrap(), in_db);
+        assert!(in_db > 0, "the demo school has bought");
+        let (tea, price, _) = listing_by_title(&app, "政和白茶·白牡丹（演示）").await;
+        let r = checkout(&mut school, "test-checkout-school", &[(tea, "3")]).await;
+        let order = r.json()["orders"][0]["id"].as_i64().unwrap().to_string();
+        let unpaid = school.post_form("/api/orders/pledge", &[]).await.json();
+        assert_eq!(
+            unpaid["purchased_fen"], before["purchased_fen"],
+            "unpaid orders do not count"
+        );
+        let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
+        assert_eq!(
+            coop.post_form("/api/orders/confirm-payment", &[("order_id", &order)])
+                .await
+                .status,
+            200
+        );
+        let after = school.post_form("/api/orders/pledge", &[]).await.json();
+        assert_eq!(after["purchased_fen"].as_i64().unwrap(), in_db + 3 * price);
+        // Other buyers have no pledge; another institution's is not the school's to read.
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        assert_eq!(buyer.post_form("/api/orders/pledge", &[]).await.status, 403);
+        let union: i64 =
+            sqlx::query_scalar("SELECT id FROM organisations WHERE name = '三明市演示机关工会'")
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            school
+                .post_form(
+                    "/api/orders/pledge",
+                    &[("institution_id", &union.to_string())]
+                )
+                .await
+                .status,
+            403
+        );
     }
 }

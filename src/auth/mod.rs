@@ -114,6 +114,42 @@ pub fn AccountPage() -> impl IntoView {
                                 {u.region_name.clone().map(|r| view! { <dt>{tr(T::account_region)}</dt><dd>{r}</dd> })}
                                 {u.organisation_name.clone().map(|o| view! { <dt>{tr(T::home_col_orgs)}</dt><dd>{o}</dd> })}
                             </dl>
+                            {(u.role == crate::domain::role::Role::InstitutionBuyer).then(|| view! { <PledgePanel/> })}
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// An institution buyer's progress against the annual pledge.
+#[component]
+fn PledgePanel() -> impl IntoView {
+    let progress = Resource::new(|| (), |_| crate::orders::api::pledge_progress(None));
+    view! {
+        <section class="pledge" aria-labelledby="pledge-title">
+            <h2 id="pledge-title">{tr(T::pledge_title)}</h2>
+            <Transition fallback=|| ()>
+                {move || progress.get().map(|r| match r {
+                    Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+                    Ok(p) => {
+                        let percent = p.pledge_fen.filter(|v| *v > 0).map(|v| (p.purchased_fen * 100 / v).min(100));
+                        view! {
+                            <p class="muted">{p.institution.clone()} " · " {p.year}</p>
+                            <p data-testid="pledge-progress">
+                                {tr(T::pledge_progress)} " " <strong><crate::ui::Money fen=p.purchased_fen/></strong>
+                                {p.pledge_fen.map(|v| view! { {tr(T::pledge_of)} " " <crate::ui::Money fen=v/> })}
+                            </p>
+                            {match percent {
+                                Some(pc) => view! {
+                                    <div class="meter" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=pc>
+                                        <span style=format!("width: {pc}%")></span>
+                                    </div>
+                                    <p class="muted">{pc} "%"</p>
+                                }.into_any(),
+                                None => view! { <p class="muted">{tr(T::pledge_none)}</p> }.into_any(),
+                            }}
                         }.into_any()
                     }
                 })}

@@ -24,6 +24,7 @@ pub fn source_text(source: &str) -> T {
 /// Monthly income as an SVG bar chart (negative months drawn below the axis).
 #[component]
 fn MonthChart(months: Vec<i64>) -> impl IntoView {
+    let lang = use_lang();
     let max = months.iter().map(|m| m.abs()).max().unwrap_or(0).max(1);
     let (w, h, pad) = (600.0_f64, 220.0_f64, 24.0_f64);
     let bar = (w - 2.0 * pad) / 12.0;
@@ -37,7 +38,7 @@ fn MonthChart(months: Vec<i64>) -> impl IntoView {
                 let bh = (m.abs() as f64 * scale).max(if *m != 0 { 1.0 } else { 0.0 });
                 let x = pad + i as f64 * bar + bar * 0.15;
                 let y = if *m >= 0 { base - bh } else { base };
-                let label = format!("{}", i + 1);
+                let month = i + 1;
                 let bw = bar * 0.7;
                 let class = if *m >= 0 { "bar" } else { "bar negative" };
                 let tx = x + bar * 0.35;
@@ -48,7 +49,7 @@ fn MonthChart(months: Vec<i64>) -> impl IntoView {
                             <title>{crate::domain::money::Fen::new(*m).to_string()}</title>
                         </rect>
                         <text x=tx y=ty text-anchor="middle" class="tick">
-                            {move || format!("{label}{}", tr(T::month_suffix)())}
+                            {move || crate::i18n::month_name(month, lang.get())}
                         </text>
                     </g>
                 }

@@ -186,7 +186,9 @@ pub fn ListingPage() -> impl IntoView {
                     };
                     view! {
                         <article class="listing-page">
-                            <div class="listing-hero" aria-hidden="true" data-category=c.category.clone()></div>
+                            <div class="listing-hero" aria-hidden="true" data-category=c.category.clone()>
+                                {let cat = c.category.clone(); move || category_label(&cat, use_lang().get()).to_owned()}
+                            </div>
                             <div class="listing-main">
                                 <h1>{c.title.clone()}</h1>
                                 <p class="badges">

@@ -117,3 +117,20 @@ pub async fn refund(order_id: i64) -> Result<OrderView, AppError> {
 pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
     crate::orders::server::impact(order_id).await
 }
+
+/// An institution's progress against its annual pledge (以购代捐承诺).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PledgeStatus {
+    pub institution: String,
+    pub year: i64,
+    pub pledge_fen: Option<i64>,
+    /// Paid purchases by the institution's members this year (refunds excluded).
+    pub purchased_fen: i64,
+    pub orders: i64,
+}
+
+/// The pledge progress of the caller's institution (institution buyers; admins name one).
+#[server(prefix = "/api", endpoint = "orders/pledge")]
+pub async fn pledge_progress(institution_id: Option<i64>) -> Result<PledgeStatus, AppError> {
+    crate::orders::server::pledge_progress(institution_id).await
+}

@@ -1,6 +1,6 @@
 //! Orders on the server: the checkout transaction, the lifecycle, and posting to the ledger.
 
-use super::api::{CartLine, CheckoutResult, ImpactReceipt, OrderItemView, OrderView};
+use super::api::{CartLine, CheckoutResult, ImpactReceipt, OrderItemView, OrderView, PledgeStatus};
 use crate::auth::api::CurrentUser;
 use crate::auth::server::require_user;
 use crate::domain::allocation::BenefitTerms;
@@ -608,5 +608,51 @@ pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
         villages,
         lifted_past_line: lifted,
         named,
+    })
+}
+
+pub async fn pledge_progress(institution_id: Option<i64>) -> Result<PledgeStatus, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let org = match (user.role, institution_id) {
+        (Role::InstitutionBuyer, None) => user.organisation_id,
+        (Role::InstitutionBuyer, Some(id)) if user.organisation_id == Some(id) => Some(id),
+        (Role::Admin, Some(id)) => Some(id),
+        _ => return Err(AppError::new(ErrorCode::Forbidden)),
+    }
+    .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?;
+    let db = &state.db;
+    let year = current_year();
+    let name: String =
+        sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1 AND kind = 'institution'")
+            .bind(org)
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let pledge: Option<i64> = sqlx::query_scalar(
+        "SELECT amount_fen FROM pledges WHERE organisation_id = $1 AND year = $2",
+    )
+    .bind(org)
+    .bind(year)
+    .fetch_optional(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let (purchased, orders): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(total_fen), 0) AS BIGINT), COUNT(*) FROM orders
+          WHERE institution_id = $1 AND status IN ('paid', 'shipped', 'delivered') AND paid_at >= $2 AND paid_at < $3",
+    )
+    .bind(org)
+    .bind(year_start(year))
+    .bind(year_start(year + 1))
+    .fetch_one(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    Ok(PledgeStatus {
+        institution: name,
+        year,
+        pledge_fen: pledge,
+        purchased_fen: purchased,
+        orders,
     })
 }

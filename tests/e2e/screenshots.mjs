@@ -19,6 +19,13 @@ try {
     await page.goto(`${server.base}/login`); await shot('login');
     await page.goto(`${server.base}/register`); await shot('register');
     await page.goto(`${server.base}/nope`); await shot('404');
+    await page.goto(`${server.base}/market`); await shot('market');
+    await page.goto(`${server.base}/market?q=${encodeURIComponent('白牡丹')}`);
+    await page.getByTestId('listing-card').first().getByRole('link').click();
+    await page.getByTestId('add-to-cart').waitFor(); await shot('listing');
+    await page.waitForTimeout(1000);
+    await page.getByTestId('add-to-cart').click();
+    await page.goto(`${server.base}/cart`); await page.getByTestId('cart-lines').waitFor(); await shot('cart');
     await page.goto(`${server.base}/login`);
     await page.waitForTimeout(1500);
     await page.getByLabel('手机号或邮箱').fill('gov.zhenghe@demo.zhunong.cn');
@@ -27,6 +34,9 @@ try {
     await page.getByTestId('nav-user').waitFor();
     await page.goto(`${server.base}/households`); await page.getByTestId('households-summary').waitFor(); await shot('households');
     await page.goto(`${server.base}/account`); await shot('account');
+    await page.goto(`${server.base}/households`); await page.getByTestId('households-summary').waitFor();
+    const first = await page.locator('tbody tr a').first().getAttribute('href');
+    await page.goto(`${server.base}${first}`); await page.getByTestId('income-total').waitFor(); await shot('income');
     await context.addCookies([{ name: 'zn_lang', value: 'en', url: server.base }]);
     await page.goto(`${server.base}/`); await shot('home-en');
     await context.close();
