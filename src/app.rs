@@ -6,7 +6,7 @@ use crate::domain::role::Role;
 use crate::home::HomePage;
 use crate::i18n::{tr, LangSignal, T};
 use crate::ledger::IncomePage;
-use crate::market::{ListingPage, MarketPage};
+use crate::market::{ListingPage, MarketPage, SellerPage};
 use crate::official::HouseholdsPage;
 use crate::orders::{CartPage, OrdersPage, SellerOrdersPage};
 use crate::ui::NotFound;
@@ -107,6 +107,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/cart") view=CartPage/>
                     <Route path=path!("/orders") view=OrdersPage/>
                     <Route path=path!("/seller/orders") view=SellerOrdersPage/>
+                    <Route path=path!("/seller/listings") view=SellerPage/>
                 </Routes>
             </main>
             <footer class="site-footer">
@@ -179,7 +180,10 @@ fn RoleNav(user: Option<CurrentUser>) -> impl IntoView {
                 .map(|h| format!("/households/{h}"));
             view! {
                 <A href="/orders">{tr(T::nav_orders)}</A>
-                {sells.then(|| view! { <A href="/seller/orders">{tr(T::nav_seller_orders)}</A> })}
+                {sells.then(|| view! {
+                    <A href="/seller/listings">{tr(T::nav_seller)}</A>
+                    <A href="/seller/orders">{tr(T::nav_seller_orders)}</A>
+                })}
                 {own_record.map(|href| view! { <A href=href>{tr(T::income_title)}</A> })}
                 {sees_records.then(|| view! { <A href="/households">{tr(T::nav_households)}</A> })}
                 <A href="/account">

@@ -940,6 +940,26 @@ mod cases {
                 c.post_form("/api/market/save-listing", &refs).await
             }
         };
+        let desk = coop.post_form("/api/market/seller-desk", &[]).await;
+        assert_eq!(desk.status, 200, "{}", desk.body);
+        let desk = desk.json();
+        assert!(desk["households"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["household_id"] == linked));
+        assert!(desk["listings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["seller_name"] == "政和白茶专业合作社（演示）"));
+        assert_eq!(
+            Client::new(&app)
+                .post_form("/api/market/seller-desk", &[])
+                .await
+                .status,
+            401
+        );
         let before = count(&app.db, "SELECT COUNT(*) FROM listings").await;
         let r = send(&mut coop, form(format!("{unlinked}:30"), "98")).await;
         assert_eq!(r.status, 400, "an unlinked household: {}", r.body);

@@ -123,3 +123,28 @@ pub async fn certify(
 ) -> Result<(), AppError> {
     crate::market::server::certify(listing_id, &number, &valid_from, &valid_until).await
 }
+
+/// A household the caller may list for: a co-op's linked households, a cadre's paired ones, or
+/// the household account itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellableFor {
+    pub household_id: i64,
+    pub label: String,
+    pub village_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellerDeskView {
+    /// "household", "cadre" or "organisation".
+    pub seller_kind: String,
+    pub households: Vec<SellableFor>,
+    pub listings: Vec<ListingCard>,
+    /// Where a new listing's produce comes from by default.
+    pub default_origin: Option<String>,
+}
+
+/// The seller's own listings and the households they may list for.
+#[server(prefix = "/api", endpoint = "market/seller-desk")]
+pub async fn seller_desk() -> Result<SellerDeskView, AppError> {
+    crate::market::server::seller_desk().await
+}

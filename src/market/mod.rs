@@ -236,3 +236,90 @@ pub fn ListingPage() -> impl IntoView {
         </Transition>
     }
 }
+
+/// The seller's desk: their listings, and a form to list new produce.
+#[component]
+pub fn SellerPage() -> impl IntoView {
+    let save = ServerAction::<api::SaveListing>::new();
+    let desk = Resource::new(move || save.version().get(), |_| api::seller_desk());
+    let lang = use_lang();
+    let error = move || save.value().get().and_then(Result::err);
+    let navigate = leptos_router::hooks::use_navigate();
+    let v0 = save.version().get_untracked();
+    Effect::new(move |_| {
+        if save.version().get() > v0 {
+            if let Some(Ok(id)) = save.value().get() {
+                navigate(&format!("/listing/{id}"), Default::default());
+            }
+        }
+    });
+    view! {
+        <section class="section">
+            <h1>{tr(T::seller_title)}</h1>
+            <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
+                {move || desk.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Ok(d) => {
+                        let is_org = d.seller_kind == "organisation";
+                        let is_cadre = d.seller_kind == "cadre";
+                        let ids = d.households.iter().map(|h| format!("{} {}", h.household_id, h.label)).collect::<Vec<_>>().join("；");
+                        view! {
+                            <ul class="listing-grid" data-testid="my-listings">
+                                {d.listings.into_iter().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
+                            </ul>
+                            <section class="card" aria-labelledby="new-listing">
+                                <h2 id="new-listing">{tr(T::seller_new)}</h2>
+                                <ActionForm action=save attr:class="form" attr:data-testid="listing-form">
+                                    {is_cadre.then(|| view! {
+                                        <label for="household_id">{tr(T::seller_for_household)}</label>
+                                        <select id="household_id" name="form[household_id]">
+                                            {d.households.iter().map(|h| view! { <option value=h.household_id>{h.label.clone()}</option> }).collect_view()}
+                                        </select>
+                                    })}
+                                    <label for="title">{tr(T::field_title)}</label>
+                                    <input id="title" name="form[title]" required maxlength="60"/>
+                                    <label for="category">{tr(T::field_category)}</label>
+                                    <select id="category" name="form[category]">
+                                        {Category::ALL.into_iter().map(|c| view! {
+                                            <option value=c.as_str()>{move || match lang.get() { Lang::Zh => c.zh(), Lang::En => c.en() }}</option>
+                                        }).collect_view()}
+                                    </select>
+                                    <label for="unit">{tr(T::field_unit)}</label>
+                                    <input id="unit" name="form[unit]" required maxlength="20" aria-describedby="unit-hint"/>
+                                    <small id="unit-hint" class="hint">{tr(T::field_unit_hint)}</small>
+                                    <label for="price">{tr(T::field_price)}</label>
+                                    <input id="price" name="form[price]" required inputmode="decimal"/>
+                                    <label for="stock">{tr(T::field_stock)}</label>
+                                    <input id="stock" name="form[stock]" type="number" min="0" required value="0"/>
+                                    <label for="origin">{tr(T::field_origin)}</label>
+                                    <input id="origin" name="form[origin_code]" required inputmode="numeric" value=d.default_origin.clone().unwrap_or_default()/>
+                                    <label for="harvest">{tr(T::field_harvest)}</label>
+                                    <input id="harvest" name="form[harvest_date]" type="date"/>
+                                    <label for="description">{tr(T::field_description)}</label>
+                                    <textarea id="description" name="form[description]" rows="3" maxlength="2000"></textarea>
+                                    {is_org.then(|| view! {
+                                        <label for="terms_kind">{tr(T::field_terms_kind)}</label>
+                                        <select id="terms_kind" name="form[terms_kind]">
+                                            <option value="per_unit">{tr(T::terms_per_unit)}</option>
+                                            <option value="shares">{tr(T::terms_shares)}</option>
+                                        </select>
+                                        <label for="terms">{tr(T::field_terms)}</label>
+                                        <input id="terms" name="form[terms]" required aria-describedby="terms-hint"/>
+                                        <small id="terms-hint" class="hint">{tr(T::field_terms_hint)} " " {ids.clone()}</small>
+                                    })}
+                                    <label for="status">{tr(T::field_status)}</label>
+                                    <select id="status" name="form[status]">
+                                        <option value="on_sale">{tr(T::listing_status_on_sale)}</option>
+                                        <option value="draft">{tr(T::listing_status_draft)}</option>
+                                    </select>
+                                    <p class="form-error" role="alert">{move || error().map(|e| view! { <ErrorNotice error=e/> })}</p>
+                                    <button type="submit" class="button primary" disabled=move || save.pending().get()>{tr(T::save)}</button>
+                                </ActionForm>
+                            </section>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

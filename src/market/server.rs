@@ -1,6 +1,9 @@
 //! Listings and the catalogue on the server.
 
-use super::api::{CatalogueQuery, ListingCard, ListingDetail, ListingForm, PriceShare};
+use super::api::{
+    CatalogueQuery, ListingCard, ListingDetail, ListingForm, PriceShare, SellableFor,
+    SellerDeskView,
+};
 use crate::auth::api::CurrentUser;
 use crate::auth::server::{current_user, official_scope, require_user};
 use crate::domain::allocation::{BenefitTerms, FULL_SHARE_BP};
@@ -546,4 +549,57 @@ pub async fn certify(
         .await
         .map_err(AppError::internal)?;
     Ok(())
+}
+
+pub async fn seller_desk() -> Result<SellerDeskView, AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let user = require_user().await?;
+    let (kind, households_sql, bind, listings_cond) = match user.role {
+        Role::Household => (
+            "household",
+            "SELECT h.id, h.head_name, h.region_code FROM households h WHERE h.id = $1",
+            user.household_id.ok_or_else(|| AppError::new(ErrorCode::Forbidden))?,
+            "l.household_id = $2",
+        ),
+        Role::Cadre => (
+            "cadre",
+            "SELECT h.id, h.head_name, h.region_code FROM households h JOIN cadre_pairings p ON p.household_id = h.id WHERE p.user_id = $1 ORDER BY h.id",
+            user.id,
+            "l.household_id IN (SELECT household_id FROM cadre_pairings WHERE user_id = $2)",
+        ),
+        Role::OrgManager => (
+            "organisation",
+            "SELECT DISTINCT h.id, h.head_name, h.region_code FROM households h JOIN benefit_links b ON b.household_id = h.id WHERE b.organisation_id = $1 ORDER BY h.id",
+            user.organisation_id.ok_or_else(|| AppError::new(ErrorCode::Forbidden))?,
+            "l.organisation_id = $2",
+        ),
+        _ => return Err(AppError::new(ErrorCode::Forbidden)),
+    };
+    let households: Vec<SellableFor> = sqlx::query_as::<_, (i64, String, String)>(households_sql)
+        .bind(bind)
+        .fetch_all(&db.pool)
+        .await
+        .map_err(AppError::internal)?
+        .into_iter()
+        .map(|(household_id, label, village_code)| SellableFor {
+            household_id,
+            label,
+            village_code,
+        })
+        .collect();
+    let listings: Vec<CardRow> = sqlx::query_as(&format!(
+        "{CARD_SELECT} WHERE {listings_cond} ORDER BY l.id DESC LIMIT 200"
+    ))
+    .bind(today())
+    .bind(bind)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    Ok(SellerDeskView {
+        seller_kind: kind.to_owned(),
+        default_origin: households.first().map(|h| h.village_code.clone()),
+        households,
+        listings: listings.into_iter().map(ListingCard::from).collect(),
+    })
 }

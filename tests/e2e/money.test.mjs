@@ -98,3 +98,29 @@ test('buyer buys, co-op confirms, official sees the income', async () => {
     await who.context.close();
   }
 });
+
+test('a co-op lists new produce for its linked households through the form', async () => {
+  const coop = await loggedIn('coop.zhenghe@demo.zhunong.cn');
+  const desk = await (await coop.context.request.post(`${server.base}/api/market/seller-desk`, { form: {} })).json();
+  const household = desk.households[0].household_id;
+  const page = coop.page;
+  await page.goto(`${server.base}/seller/listings`);
+  await page.getByTestId('listing-form').waitFor();
+  await page.getByLabel('品名').fill('政和白茶·寿眉饼');
+  await page.getByLabel('品类').selectOption('tea');
+  await page.getByLabel('销售单位').fill('300克/饼');
+  await page.getByLabel('单价（元）').fill('98');
+  await page.getByLabel('库存').fill('40');
+  await page.getByLabel('利益联结方式').selectOption('per_unit');
+  await page.getByLabel('受益农户及金额').fill(`${household}:30`);
+  await untilTrue(async () => {
+    if (/\/listing\/\d+$/.test(page.url())) return true;
+    await page.getByRole('button', { name: '保存' }).click({ timeout: 1000 });
+    await page.waitForTimeout(500);
+    return /\/listing\/\d+$/.test(page.url());
+  });
+  await page.getByRole('heading', { name: '政和白茶·寿眉饼' }).waitFor();
+  assert.match(await page.locator('.breakdown').textContent(), /¥30\.00/);
+  assert.deepEqual([...coop.problems], [], 'no console errors');
+  await coop.context.close();
+});
