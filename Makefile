@@ -56,6 +56,9 @@ wasm-check:
 	@echo "==> cargo check of the browser build (hydrate, wasm32)"
 	$(ENV) cargo check --release --lib --no-default-features --features hydrate --target wasm32-unknown-unknown $$WASM_CHECK_ARGS
 
+bench: build
+	scripts/bench.sh
+
 screenshots: build
 	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) node tests/e2e/screenshots.mjs
 

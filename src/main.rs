@@ -24,6 +24,17 @@ async fn main() -> std::process::ExitCode {
         Serve,
         /// Apply database migrations and exit.
         Migrate,
+        /// Benchmark helpers (scripts/bench.sh): generate a catalogue, or time raw inserts.
+        #[command(hide = true)]
+        Bench {
+            #[arg(long, default_value_t = 0)]
+            households: usize,
+            #[arg(long, default_value_t = 0)]
+            listings: usize,
+            /// Time this many raw checkout-shaped insert transactions and print the rate.
+            #[arg(long, default_value_t = 0)]
+            raw_inserts: usize,
+        },
         /// Verify the income ledger against orders and allocations; non-zero exit on any imbalance.
         CheckLedger,
         /// Load data into the database.
@@ -48,6 +59,20 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => async {
             let db = server::open_database(&settings).await?;
             println!("migrations applied ({})", db.backend.name());
+            Ok(())
+        }
+        .await,
+        Command::Bench { households, listings, raw_inserts } => async {
+            let db = server::open_database(&settings).await?;
+            if households + listings > 0 {
+                seed::seed_demo(&db).await?;
+                server::bench::seed_catalogue(&db, households, listings).await?;
+                println!("generated {households} households and {listings} listings");
+            }
+            if raw_inserts > 0 {
+                let rate = server::bench::raw_insert_loop(&db, raw_inserts).await?;
+                println!("raw insert loop: {rate:.0} checkout-shaped transactions/s ({raw_inserts} rounds, one connection)");
+            }
             Ok(())
         }
         .await,

@@ -17,11 +17,13 @@ pub async fn county_summaries() -> Result<Vec<CountySummary>, AppError> {
     let state = AppState::get()?;
     let rows = sqlx::query_as::<_, CountyRow>(
         "SELECT c.code, c.name, c.name_en, p.name AS city_name, p.name_en AS city_name_en,
-                (SELECT COUNT(*) FROM households h WHERE substr(h.region_code, 1, 6) = c.code) AS households,
+                COALESCE(hc.n, 0) AS households,
                 (SELECT COUNT(*) FROM organisations o
                   WHERE substr(o.region_code, 1, 6) = c.code AND o.kind IN ('coop', 'enterprise')) AS organisations
            FROM regions c
            LEFT JOIN regions p ON p.code = c.parent_code
+           LEFT JOIN (SELECT substr(region_code, 1, 6) AS county, COUNT(*) AS n FROM households GROUP BY substr(region_code, 1, 6)) hc
+                  ON hc.county = c.code
           WHERE c.level = 'county'
           ORDER BY c.code",
     )

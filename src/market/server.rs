@@ -32,6 +32,11 @@ const CARD_SELECT: &str = "SELECT l.id, l.title, l.category, l.unit, l.price_fen
    JOIN regions origin ON origin.code = l.origin_code
    LEFT JOIN regions county ON county.code = substr(l.origin_code, 1, 6)";
 
+/// The joins the search conditions refer to (organisation, origin and county names).
+const CARD_JOINS: &str = "LEFT JOIN organisations org ON org.id = l.organisation_id
+   JOIN regions origin ON origin.code = l.origin_code
+   LEFT JOIN regions county ON county.code = substr(l.origin_code, 1, 6)";
+
 #[derive(sqlx::FromRow)]
 struct CardRow {
     id: i64,
@@ -133,8 +138,16 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Vec<ListingCard>, AppError>
         }
         _ => return Err(AppError::new(ErrorCode::BadRequest).field("sort")),
     };
+    // Pick the page's ids from the listings table alone (joining only when the search text needs
+    // the names), then build the cards for those hundred rows.
+    let joins = if q.q.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        CARD_JOINS
+    } else {
+        ""
+    };
     let sql = format!(
-        "{CARD_SELECT} WHERE {} ORDER BY l.status = 'sold_out', {order} LIMIT 100",
+        "{CARD_SELECT} WHERE l.id IN (SELECT l.id FROM listings l {joins} WHERE {} ORDER BY l.status = 'sold_out', {order} LIMIT 100)
+          ORDER BY l.status = 'sold_out', {order}",
         conditions.join(" AND ")
     );
     let mut query = sqlx::query_as::<_, CardRow>(&sql);

@@ -1,5 +1,6 @@
 //! The server half: configuration, database, sessions, routing and the CLI's commands.
 
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod ratelimit;

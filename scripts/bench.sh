@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): a generated catalogue of 10,000 listings and 100,000 households, then
+# wrk on loopback against
+#   1. the server-rendered catalogue page (/market), with its ceiling: the same HTML served by
+#      axum as a static file;
+#   2. the checkout server function, with its ceiling: a raw sqlx loop inserting the same rows
+#      without any checks.
+# Prints requests/s for each and the two ratios. Uses the release binary (make build first).
+# BENCH_SECONDS (default 10) and BENCH_CONNECTIONS (default 32) tune the load.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+BIN="${ZHUNONG_BIN:-${CARGO_TARGET_DIR:-target}/release/zhunong}"
+SECS="${BENCH_SECONDS:-10}"
+CONNS="${BENCH_CONNECTIONS:-32}"
+[ -x "$BIN" ] || { echo "no release binary at $BIN: run make build" >&2; exit 1; }
+if ! command -v wrk >/dev/null; then
+  echo "==> apt-get install wrk"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk
+fi
+dir=$(mktemp -d)
+export DATABASE_URL="sqlite://$dir/bench.db"
+cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir" target/site/bench-static.html; }
+trap cleanup EXIT
+
+echo "==> generating the catalogue (100,000 households, 10,000 listings)"
+/usr/bin/time -f "    %es, %MkB peak" "$BIN" bench --households 100000 --listings 10000
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+ZHUNONG_LOG=warn ZHUNONG_SEED_DEMO=0 LEPTOS_SITE_ADDR="127.0.0.1:$port" "$BIN" serve &
+pid=$!
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
+
+rps() { awk '/Requests\/sec/ {print $2}'; }
+curl -sf "$base/market" -o target/site/bench-static.html
+echo "==> catalogue page: $(wc -c < target/site/bench-static.html) bytes of HTML"
+ssr=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "$base/market" | rps)
+static=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "$base/bench-static.html" | rps)
+echo "    server-rendered /market: $ssr req/s; the same HTML as a static file: $static req/s"
+
+cookie=$(curl -s -i -d login=buyer@demo.zhunong.cn -d password=zhunong2020 "$base/api/auth/login" | awk -F'[:;] *' 'tolower($1)=="set-cookie" {print $2; exit}')
+listing=$(curl -s -X POST -d 'query[q]=bench item' "$base/api/market/catalogue" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+checkout=$(BENCH_COOKIE="$cookie" BENCH_LISTING="$listing" wrk -t2 -c"$CONNS" -d"${SECS}s" -s scripts/bench-checkout.lua "$base" | rps)
+echo "    checkout server function: $checkout req/s"
+rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+raw=$("$BIN" bench --raw-inserts 3000 | awk '/raw insert loop/ {print $4}')
+echo "    raw sqlx insert loop: $raw transactions/s"
+python3 - "$ssr" "$static" "$checkout" "$raw" "$rss" <<'PY'
+import sys
+ssr, static, checkout, raw, rss = map(float, sys.argv[1:])
+print(f"==> catalogue SSR / static ceiling: {ssr / static:.1%}")
+print(f"==> checkout / raw insert ceiling: {checkout / raw:.1%}")
+print(f"==> server RSS after the runs: {rss / 1024:.1f} MB")
+PY

@@ -1,0 +1,126 @@
+//! Benchmark support (`scripts/bench.sh`): a generated catalogue and a raw insert loop, the
+//! ceiling the checkout server function is compared with. Never part of the demo data.
+
+use super::db::{now, Db};
+use std::time::Instant;
+
+/// Adds `households` households and `listings` on-sale listings (each a household's own, with
+/// ample stock) to a database that already holds the demo regions and users.
+pub async fn seed_catalogue(
+    db: &Db,
+    households: usize,
+    listings: usize,
+) -> Result<(), sqlx::Error> {
+    let villages: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM regions WHERE level = 'village' ORDER BY code")
+            .fetch_all(&db.pool)
+            .await?;
+    let admin: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' ORDER BY id LIMIT 1")
+            .fetch_one(&db.pool)
+            .await?;
+    let t = now();
+    let first: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM households")
+            .fetch_one(&db.pool)
+            .await?;
+    const CHUNK: usize = 500;
+    let mut tx = db.begin_write().await?;
+    for start in (0..households).step_by(CHUNK) {
+        let n = CHUNK.min(households - start);
+        let values: Vec<String> = (0..n)
+            .map(|i| {
+                let k = start + i;
+                format!(
+                    "('{}', '压测农户{k}', {}, 0, 1, {t})",
+                    villages[k % villages.len()],
+                    1 + k % 5
+                )
+            })
+            .collect();
+        sqlx::query(&format!("INSERT INTO households (region_code, head_name, members, story_consent, is_demo, created_at) VALUES {}", values.join(",")))
+            .execute(&mut *tx)
+            .await?;
+    }
+    let categories = [
+        "tea",
+        "vegetables",
+        "fruit",
+        "grain_oil",
+        "aquatic",
+        "livestock",
+        "handicraft",
+        "other",
+    ];
+    for start in (0..listings).step_by(CHUNK) {
+        let n = CHUNK.min(listings - start);
+        let values: Vec<String> = (0..n)
+            .map(|i| {
+                let k = start + i;
+                let hid = first + 1 + (k % households.max(1)) as i64;
+                let terms = format!(r#"{{"kind":"direct","terms":{{"household_id":{hid}}}}}"#);
+                format!(
+                    "({hid}, '压测货品{k} bench item', '{}', '', '1箱', {}, 1000000, '{}', 'on_sale', '{terms}', {}, 1, {admin}, {}, {})",
+                    categories[k % categories.len()],
+                    1000 + (k % 200) * 100,
+                    villages[k % villages.len()],
+                    i64::from(k % 97 == 0),
+                    t - k as i64,
+                    t - k as i64
+                )
+            })
+            .collect();
+        sqlx::query(&format!(
+            "INSERT INTO listings (household_id, title, category, description, unit, price_fen, stock, origin_code, status, benefit_terms, stalled, is_demo, created_by, created_at, updated_at) VALUES {}",
+            values.join(",")
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The ceiling for checkout: `rounds` transactions that each insert what a one-line checkout
+/// inserts (checkout, order, item, allocation) with no checks at all. Returns transactions/s.
+pub async fn raw_insert_loop(db: &Db, rounds: usize) -> Result<f64, sqlx::Error> {
+    let buyer: i64 = sqlx::query_scalar("SELECT id FROM users ORDER BY id LIMIT 1")
+        .fetch_one(&db.pool)
+        .await?;
+    let (listing, household): (i64, i64) = sqlx::query_as(
+        "SELECT id, household_id FROM listings WHERE household_id IS NOT NULL ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    let started = Instant::now();
+    let t = now();
+    for i in 0..rounds {
+        let mut tx = db.begin_write().await?;
+        let c: i64 = sqlx::query_scalar("INSERT INTO checkouts (buyer_id, idempotency_key, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(buyer)
+            .bind(format!("raw-insert-{t}-{i}"))
+            .bind(t)
+            .fetch_one(&mut *tx)
+            .await?;
+        let o: i64 = sqlx::query_scalar(
+            "INSERT INTO orders (checkout_id, buyer_id, seller_household_id, status, total_fen, created_at, updated_at) VALUES ($1, $2, $3, 'placed', 100, $4, $4) RETURNING id",
+        )
+        .bind(c)
+        .bind(buyer)
+        .bind(household)
+        .bind(t)
+        .fetch_one(&mut *tx)
+        .await?;
+        let item: i64 = sqlx::query_scalar("INSERT INTO order_items (order_id, listing_id, quantity, unit_price_fen, line_total_fen) VALUES ($1, $2, 1, 100, 100) RETURNING id")
+            .bind(o)
+            .bind(listing)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO order_item_allocations (order_item_id, household_id, amount_fen) VALUES ($1, $2, 100)")
+            .bind(item)
+            .bind(household)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(rounds as f64 / started.elapsed().as_secs_f64())
+}
