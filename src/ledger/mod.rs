@@ -8,7 +8,6 @@ use crate::i18n::{tr, use_lang, T};
 use crate::ui::{ErrorNotice, Money, StatusBadge};
 use api::household_income;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 pub fn source_text(source: &str) -> T {
     match source {
@@ -61,13 +60,7 @@ fn MonthChart(months: Vec<i64>) -> impl IntoView {
 
 #[component]
 pub fn IncomePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .with(|p| p.get("id"))
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = crate::ui::use_id_param();
     let record = Resource::new(id, household_income);
     let lang = use_lang();
     view! {

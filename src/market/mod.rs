@@ -11,7 +11,7 @@ use crate::ui::{ErrorNotice, Money};
 use api::{catalogue, listing, CatalogueQuery, ListingCard};
 use leptos::prelude::*;
 use leptos_router::components::{Form, A};
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 pub fn category_label(code: &str, lang: Lang) -> &'static str {
     match (Category::parse(code), lang) {
@@ -161,13 +161,7 @@ pub fn MarketPage() -> impl IntoView {
 
 #[component]
 pub fn ListingPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .with(|p| p.get("id"))
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = crate::ui::use_id_param();
     let detail = Resource::new(id, listing);
     let cart = use_cart();
     let quantity = RwSignal::new(1i64);

@@ -26,6 +26,9 @@ fn valid_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// A seller: (household, organisation), exactly one of them set.
+type Seller = (Option<i64>, Option<i64>);
+
 #[derive(sqlx::FromRow)]
 struct Reserved {
     price_fen: i64,
@@ -101,8 +104,7 @@ pub async fn place(
     };
 
     // Reserve stock with a conditional update, listing by listing (in id order).
-    let mut by_seller: BTreeMap<(Option<i64>, Option<i64>), Vec<(i64, i64, Reserved)>> =
-        BTreeMap::new();
+    let mut by_seller: BTreeMap<Seller, Vec<(i64, i64, Reserved)>> = BTreeMap::new();
     for (&listing_id, &qty) in &lines {
         let row: Option<Reserved> = sqlx::query_as(
             "UPDATE listings

@@ -7,6 +7,18 @@ use crate::i18n::{tr, use_lang, T};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+/// The numeric `:id` of the current route; 0 when it is missing or not a number (the server
+/// answers that with 404).
+pub fn use_id_param() -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+    }
+}
+
 /// An amount in fen shown as yuan.
 #[component]
 pub fn Money(fen: i64) -> impl IntoView {
