@@ -8,7 +8,7 @@ export PATH="$ZHUNONG_CACHE/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/
 # cargo-leptos bakes this into the server at compile time; plain cargo builds need the same value
 # or they would rebuild leptos.
 export LEPTOS_OUTPUT_NAME=zhunong
-ZHUNONG_TOOLCHAIN="$(cat "$ZHUNONG_CACHE/toolchain" 2>/dev/null || echo rustup)"
+ZHUNONG_TOOLCHAIN="${ZHUNONG_TOOLCHAIN:-$(cat "$ZHUNONG_CACHE/toolchain" 2>/dev/null || echo rustup)}"
 if [ "$ZHUNONG_TOOLCHAIN" = debian ]; then
   export PATH="/usr/bin:$PATH"
   export RUSTC_BOOTSTRAP=1

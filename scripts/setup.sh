@@ -49,7 +49,9 @@ has_wasm_std() {
   [ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown/lib" ]
 }
 mode=""
-if command -v rustc >/dev/null && has_wasm_std; then
+if [ "${ZHUNONG_TOOLCHAIN:-}" = debian ]; then
+  ok "ZHUNONG_TOOLCHAIN=debian: using Debian's rustc-web with -Zbuild-std"
+elif command -v rustc >/dev/null && has_wasm_std; then
   mode=rustup
   ok "the toolchain on PATH has wasm32-unknown-unknown"
 elif command -v rustup >/dev/null && ! [ -f "$ZHUNONG_CACHE/rustup-target-unavailable" ]; then

@@ -37,6 +37,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Sets `data-hydrated` on `<body>` once the WebAssembly has taken over the page.
+fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    if let Some(Err(e)) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+        .map(|b| b.set_attribute("data-hydrated", "1"))
+    {
+        leptos::logging::warn!("cannot mark the page hydrated: {e:?}");
+    }
+}
+
 /// The session as the UI sees it: who is logged in, and the actions that change it.
 #[derive(Clone, Copy)]
 pub struct Session {
@@ -84,6 +96,9 @@ pub fn App() -> impl IntoView {
         logout,
     });
     crate::orders::cart::provide_cart();
+
+    // Tell tests (and anyone curious) that the page is now interactive.
+    Effect::new(move |_| mark_hydrated());
 
     // Keep <html lang> and the language cookie in step with the switch.
     Effect::new(move |_| crate::i18n::remember_lang(lang.get()));

@@ -61,7 +61,12 @@ fn MonthChart(months: Vec<i64>) -> impl IntoView {
 #[component]
 pub fn IncomePage() -> impl IntoView {
     let id = crate::ui::use_id_param();
-    let record = Resource::new(id, household_income);
+    let record_action = ServerAction::<api::RecordIncome>::new();
+    let record = Resource::new(
+        move || (id(), record_action.version().get()),
+        |(id, _)| household_income(id),
+    );
+    let session = crate::app::use_session();
     let lang = use_lang();
     view! {
         <section class="section">
@@ -88,6 +93,11 @@ pub fn IncomePage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        <Transition fallback=|| ()>
+                            {move || session.user.get().flatten().filter(|u| matches!(u.role, crate::domain::role::Role::Official | crate::domain::role::Role::Admin)).map(|_| view! {
+                                <RecordIncomeForm household_id=id() action=record_action/>
+                            })}
+                        </Transition>
                         <h2>{tr(T::income_recent)}</h2>
                         <table class="table" data-testid="ledger-rows">
                             <tbody>
@@ -107,6 +117,30 @@ pub fn IncomePage() -> impl IntoView {
                     }.into_any(),
                 })}
             </Transition>
+        </section>
+    }
+}
+
+/// Officials record wages, subsidies and other income (or corrections) for a household.
+#[component]
+fn RecordIncomeForm(household_id: i64, action: ServerAction<api::RecordIncome>) -> impl IntoView {
+    view! {
+        <section class="card tools" aria-labelledby="record-income">
+            <h2 id="record-income">{tr(T::record_title)}</h2>
+            <ActionForm action=action attr:class="form">
+                <input type="hidden" name="household_id" value=household_id/>
+                <label for="record-amount">{tr(T::record_amount)}</label>
+                <input id="record-amount" name="amount" required inputmode="decimal"/>
+                <label for="record-source">{tr(T::record_source)}</label>
+                <select id="record-source" name="source_type">
+                    {["wages", "subsidy", "other_business", "other"].into_iter().map(|s| view! { <option value=s>{tr(source_text(s))}</option> }).collect_view()}
+                </select>
+                <label for="record-note">{tr(T::record_note)}</label>
+                <input id="record-note" name="note" maxlength="200"/>
+                <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+                <p class="added" role="status">{move || matches!(action.value().get(), Some(Ok(_))).then(|| tr(T::saved)())}</p>
+                <button type="submit" class="button primary" disabled=move || action.pending().get()>{tr(T::save)}</button>
+            </ActionForm>
         </section>
     }
 }

@@ -44,6 +44,8 @@ pub struct ListingDetail {
     /// How much this listing has added to household incomes so far (posted ledger rows).
     pub added_to_incomes_fen: i64,
     pub can_edit: bool,
+    /// An official whose region holds the origin: may flag it stalled and record certificates.
+    pub can_moderate: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -162,7 +162,8 @@ pub fn MarketPage() -> impl IntoView {
 #[component]
 pub fn ListingPage() -> impl IntoView {
     let id = crate::ui::use_id_param();
-    let detail = Resource::new(id, listing);
+    let refresh = RwSignal::new(0usize);
+    let detail = Resource::new(move || (id(), refresh.get()), |(id, _)| listing(id));
     let cart = use_cart();
     let quantity = RwSignal::new(1i64);
     let added = RwSignal::new(false);
@@ -216,6 +217,8 @@ pub fn ListingPage() -> impl IntoView {
                                     <p>{tr(T::listing_added)} " " <strong data-testid="added-to-incomes"><Money fen=d.added_to_incomes_fen/></strong></p>
                                 </section>
                                 {d.certificate.clone().map(|cert| view! { <p class="muted">{tr(T::listing_certificate)} ": " {cert}</p> })}
+                                {(d.can_edit || d.can_moderate).then(|| view! { <StalledForm listing_id=c.id stalled=c.stalled refresh=refresh/> })}
+                                {d.can_moderate.then(|| view! { <CertifyForm listing_id=c.id refresh=refresh/> })}
                                 {(!d.description.is_empty()).then(|| view! { <p>{d.description.clone()}</p> })}
                                 {(!d.stories.is_empty()).then(|| view! {
                                     <section><h2>{tr(T::listing_stories)}</h2>
@@ -314,6 +317,68 @@ pub fn SellerPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+        </section>
+    }
+}
+
+/// Raise or clear the 滞销 flag (the seller, or an official of the county).
+#[component]
+fn StalledForm(listing_id: i64, stalled: bool, refresh: RwSignal<usize>) -> impl IntoView {
+    let action = ServerAction::<api::SetStalled>::new();
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
+            refresh.update(|n| *n += 1);
+        }
+    });
+    view! {
+        <section class="card tools" aria-labelledby="stalled-form">
+            <h2 id="stalled-form">{tr(T::stalled_form_title)}</h2>
+            <ActionForm action=action attr:class="form">
+                <input type="hidden" name="listing_id" value=listing_id/>
+                {if stalled {
+                    view! {
+                        <input type="hidden" name="stalled" value="false"/>
+                        <button type="submit" class="button">{tr(T::stalled_clear)}</button>
+                    }.into_any()
+                } else {
+                    view! {
+                        <input type="hidden" name="stalled" value="true"/>
+                        <label for="stalled-reason">{tr(T::stalled_reason_field)}</label>
+                        <input id="stalled-reason" name="reason" required maxlength="200"/>
+                        <label for="stalled-qty">{tr(T::stalled_quantity_field)}</label>
+                        <input id="stalled-qty" name="quantity" type="number" min="0"/>
+                        <button type="submit" class="button primary">{tr(T::save)}</button>
+                    }.into_any()
+                }}
+                <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Record a 扶贫产品 certificate (an official of the county).
+#[component]
+fn CertifyForm(listing_id: i64, refresh: RwSignal<usize>) -> impl IntoView {
+    let action = ServerAction::<api::Certify>::new();
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
+            refresh.update(|n| *n += 1);
+        }
+    });
+    view! {
+        <section class="card tools" aria-labelledby="certify-form">
+            <h2 id="certify-form">{tr(T::certify_title)}</h2>
+            <ActionForm action=action attr:class="form">
+                <input type="hidden" name="listing_id" value=listing_id/>
+                <label for="cert-number">{tr(T::certify_number)}</label>
+                <input id="cert-number" name="number" required maxlength="40"/>
+                <label for="cert-from">{tr(T::certify_from)}</label>
+                <input id="cert-from" name="valid_from" type="date" required/>
+                <label for="cert-until">{tr(T::certify_until)}</label>
+                <input id="cert-until" name="valid_until" type="date" required/>
+                <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+                <button type="submit" class="button primary">{tr(T::save)}</button>
+            </ActionForm>
         </section>
     }
 }

@@ -223,6 +223,10 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
         Some(u) => is_seller(db, u, f.household_id, f.organisation_id).await?,
         None => false,
     };
+    let can_moderate = match (&user, RegionCode::parse(&f.origin_code)) {
+        (Some(u), Ok(origin)) if u.role == Role::Official => official_scope(u)?.contains(&origin),
+        _ => false,
+    };
     if !matches!(f.status.as_str(), "on_sale" | "sold_out") && !can_edit {
         return Err(AppError::new(ErrorCode::ListingUnavailable));
     }
@@ -291,6 +295,7 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
         certificate,
         added_to_incomes_fen: added,
         can_edit,
+        can_moderate,
     })
 }
 

@@ -86,6 +86,14 @@ test('buyer buys, co-op confirms, official sees the income', async () => {
   await official.page.getByTestId('income-total').waitFor();
   assert.match(await official.page.getByTestId('ledger-rows').textContent(), /农产品销售/);
   assert.ok(await official.page.locator('svg.chart rect.bar').count() > 0, 'the monthly chart is drawn');
+  // The official records other income there; the record updates in place.
+  await official.page.locator('body[data-hydrated]').waitFor();
+  const totalBefore = await official.page.getByTestId('income-total').textContent();
+  await official.page.getByLabel('金额（元，负数为更正）').fill('100');
+  await official.page.getByLabel('收入类型').selectOption('wages');
+  await official.page.getByRole('button', { name: '保存' }).click();
+  await untilTrue(async () => (await official.page.getByTestId('income-total').textContent()) !== totalBefore);
+  assert.equal(new URL(official.page.url()).pathname, `/households/${h}`);
 
   // The buyer's impact receipt.
   await page.reload();
