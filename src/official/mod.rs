@@ -17,28 +17,28 @@ use leptos_router::hooks::use_query_map;
 pub fn HouseholdsPage() -> impl IntoView {
     let session = use_session();
     let query = use_query_map();
+    // Not keyed on the session resource: on the server that is still pending while this one is
+    // created. The server function checks who is asking; log-in and log-out refetch.
     let data = Resource::new(
         move || {
             (
                 query.get().get("region"),
-                session.user.get().flatten().map(|u| u.id),
+                session.login.version().get(),
+                session.logout.version().get(),
             )
         },
-        |(region, user)| async move {
-            match user {
-                Some(_) => Some(region_households(region).await),
-                None => None,
-            }
-        },
+        |(region, _, _)| region_households(region),
     );
     view! {
         <section class="section">
             <h1>{tr(T::households_title)}</h1>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || data.get().map(|r| match r {
-                    None => view! { <p>{tr(T::account_need_login)} " " <A href="/login">{tr(T::nav_login)}</A></p> }.into_any(),
-                    Some(Err(e)) => view! { <ErrorNotice error=e/> }.into_any(),
-                    Some(Ok(d)) => view! {
+                    Err(e) if e.code == crate::error::ErrorCode::Unauthenticated => {
+                        view! { <p>{tr(T::account_need_login)} " " <A href="/login">{tr(T::nav_login)}</A></p> }.into_any()
+                    }
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Ok(d) => view! {
                         <p class="summary" data-testid="households-summary">
                             <strong>{d.region_name.clone()}</strong> " · "
                             {d.households.len()} " " {tr(T::households_summary)} " " <strong>{d.below}</strong>

@@ -83,6 +83,9 @@ test('log-in works, shows errors in the page language, and officials see their h
   await page.getByTestId('households-summary').waitFor();
   assert.match(await page.getByTestId('households-summary').textContent(), /政和县/);
   assert.ok((await page.locator('tbody tr').count()) > 10);
+  // The same page loaded directly (rendered on the server) shows the data too.
+  await page.goto(`${server.base}/households`);
+  await page.getByTestId('households-summary').waitFor();
   // Log out again.
   await page.getByRole('button', { name: '退出' }).click();
   await page.getByRole('link', { name: '登录' }).waitFor();
