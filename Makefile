@@ -33,7 +33,7 @@ unit:
 
 integration:
 	@echo "==> integration tests (real server on port 0; SQLite, and PostgreSQL when TEST_DATABASE_URL is set)"
-	$(ENV) cargo test --release --features ssr --test api --test money
+	$(ENV) cargo test --release --features ssr --test api --test money --test market
 
 e2e:
 	@echo "==> browser tests (headless Chromium)"

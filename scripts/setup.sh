@@ -79,8 +79,19 @@ if cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
   ok "already installed"
 else
   ok "building it (about 20 minutes on two cores, once)"
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION" --features no_downloads
+  export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+  if ! cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION" --features no_downloads; then
+    # Its lockfile names cargo-util-schemas 0.14.2, which needs rustc 1.96. On an older rustc,
+    # build the same source (now unpacked in cargo's registry) with only that crate moved back
+    # to 0.14.1, the newest release this rustc supports; every other version stays as locked.
+    ok "retrying with cargo-util-schemas 0.14.1 for $(rustc --version)"
+    src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cargo-leptos-"$CARGO_LEPTOS_VERSION" | head -n 1)
+    work="$ZHUNONG_CACHE/build/cargo-leptos-$CARGO_LEPTOS_VERSION"
+    rm -rf "$work" && mkdir -p "$ZHUNONG_CACHE/build" && cp -r "$src" "$work"
+    (cd "$work" && cargo update -p cargo-util-schemas --precise 0.14.1)
+    cargo install --path "$work" --locked --features no_downloads
+  fi
+  unset CARGO_PROFILE_RELEASE_LTO CARGO_PROFILE_RELEASE_CODEGEN_UNITS
 fi
 
 step "wasm-bindgen-cli $WASM_BINDGEN_VERSION"
@@ -88,7 +99,8 @@ if wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
   ok "already installed"
 else
   # Not --locked: its lockfile names a webpki-roots release the registry no longer has.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  # On an older rustc, pick the newest dependency releases it supports.
+  CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
 step "wasm-opt (npm binaryen@$BINARYEN_VERSION)"

@@ -6,7 +6,7 @@ use crate::domain::role::Role;
 use crate::home::HomePage;
 use crate::i18n::{tr, LangSignal, T};
 use crate::ledger::IncomePage;
-use crate::market::{ListingPage, MarketPage, SellerPage};
+use crate::market::{ListingEditPage, ListingPage, MarketPage, SellerPage};
 use crate::official::HouseholdsPage;
 use crate::orders::{CartPage, OrdersPage, SellerOrdersPage};
 use crate::ui::NotFound;
@@ -119,6 +119,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/households/:id") view=IncomePage/>
                     <Route path=path!("/market") view=MarketPage/>
                     <Route path=path!("/listing/:id") view=ListingPage/>
+                    <Route path=path!("/listing/:id/edit") view=ListingEditPage/>
                     <Route path=path!("/cart") view=CartPage/>
                     <Route path=path!("/orders") view=OrdersPage/>
                     <Route path=path!("/seller/orders") view=SellerOrdersPage/>

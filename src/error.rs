@@ -37,6 +37,11 @@ pub enum ErrorCode {
     InvalidOrderState,
     BadSignature,
     Replay,
+    PhotoType,
+    PhotoTooLarge,
+    PhotoUnreadable,
+    TooManyPhotos,
+    NoPhoto,
     Internal,
     Unavailable,
 }
@@ -47,18 +52,33 @@ impl ErrorCode {
         match self {
             BadRequest | InvalidLogin | PasswordTooShort | PasswordTooLong | InvalidDisplayName
             | InvalidRegion | InvalidQuantity | EmptyCart | InvalidListing | InvalidTerms
-            | InvalidAmount => 400,
+            | InvalidAmount | PhotoUnreadable | NoPhoto => 400,
             WrongCredentials | Unauthenticated | BadSignature => 401,
             ListingUnavailable => 404,
             OutOfStock | InvalidOrderState | Replay => 409,
             Forbidden | OutOfRegion => 403,
             NotFound | UnknownEndpoint => 404,
             AccountExists => 409,
-            TooLarge => 413,
+            TooLarge | PhotoTooLarge => 413,
+            PhotoType => 415,
+            TooManyPhotos => 409,
             TooManyAttempts => 429,
             Internal => 500,
             Unavailable => 503,
         }
+    }
+
+    /// The code as it travels (`out_of_stock`), e.g. in a redirect's query.
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The code named by [`ErrorCode::as_str`].
+    pub fn parse(s: &str) -> Option<ErrorCode> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
     }
 
     pub fn text(self) -> T {
@@ -89,6 +109,11 @@ impl ErrorCode {
             InvalidOrderState => T::err_invalid_order_state,
             BadSignature => T::err_bad_signature,
             Replay => T::err_replay,
+            PhotoType => T::err_photo_type,
+            PhotoTooLarge => T::err_photo_too_large,
+            PhotoUnreadable => T::err_photo_unreadable,
+            TooManyPhotos => T::err_too_many_photos,
+            NoPhoto => T::err_no_photo,
             Internal => T::err_internal,
             Unavailable => T::err_unavailable,
         }

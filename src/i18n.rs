@@ -177,6 +177,17 @@ messages! {
     market_all_counties => "全部县区", "All counties";
     market_only_certified => "只看扶贫产品", "Certified only";
     market_only_stalled => "只看滞销", "Stalled only";
+    market_only_monitored => "惠及监测户", "Helps households under monitoring";
+    listing_edit => "编辑商品", "Edit listing";
+    listing_view => "查看商品页", "View the listing";
+    listing_details => "商品信息", "Listing details";
+    photos_title => "照片", "Photos";
+    photos_choose => "选择照片（可多选）", "Choose photos (several at once)";
+    photos_hint => "每件商品最多 6 张；JPEG、PNG 或 WebP，每张不超过 5 MB。照片会自动裁出缩略图，并去除拍摄位置等信息。", "Up to 6 per listing; JPEG, PNG or WebP, at most 5 MB each. Thumbnails are made for you, and location and camera data are removed.";
+    photos_upload => "上传照片", "Upload photos";
+    photos_added => "照片已上传", "Photos uploaded";
+    photo_label => "照片", "Photo";
+    photo_delete => "删除", "Delete";
     market_sort => "排序", "Sort";
     sort_need => "最需要帮助", "Most in need";
     sort_newest => "最新上架", "Newest";
@@ -295,6 +306,11 @@ messages! {
     error_title => "出错了", "Something went wrong";
     demo_badge => "演示数据", "Demo data";
 
+    err_photo_type => "只能上传 JPEG、PNG 或 WebP 格式的照片", "Photos must be JPEG, PNG or WebP images";
+    err_photo_too_large => "每张照片不能超过 5 MB", "Each photo must be at most 5 MB";
+    err_photo_unreadable => "无法读取这张照片，请换一张再试", "This photo cannot be read; please try another";
+    err_too_many_photos => "每件商品最多 6 张照片", "A listing can have at most 6 photos";
+    err_no_photo => "请选择要上传的照片", "Choose a photo to upload";
     err_bad_request => "请求格式不正确", "The request is not in the expected form";
     err_invalid_login => "请输入正确的 11 位手机号或邮箱地址", "Enter a valid 11-digit mobile number or e-mail address";
     err_password_short => "密码至少需要 8 位", "The password must be at least 8 characters";

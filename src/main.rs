@@ -100,6 +100,10 @@ async fn main() -> std::process::ExitCode {
             }
             let db = server::open_database(&settings).await?;
             let r = seed::seed_demo(&db).await?;
+            let pictures = zhunong::server::seed_market::seed_pictures(&db, &settings.upload_dir).await?;
+            if pictures > 0 {
+                println!("demo pictures painted: {pictures} (in {})", settings.upload_dir.display());
+            }
             if r.already_present {
                 println!("demo data already present; nothing changed");
             } else {

@@ -3,29 +3,10 @@
 
 #![cfg(feature = "ssr")]
 
+#[macro_use]
 mod common;
 
 use common::{count, demo_login, spawn_app, Backend, Client, TestApp};
-
-/// Defines `<case>::sqlite` and `<case>::postgres`, each with its own fresh app.
-macro_rules! on_both_backends {
-    ($($case:ident(demo = $demo:expr);)*) => {$(
-        mod $case {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let app = spawn_app(Backend::Sqlite, $demo).await.expect("sqlite app");
-                super::cases::$case(app).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(app) = spawn_app(Backend::Postgres, $demo).await {
-                    super::cases::$case(app).await;
-                }
-            }
-        }
-    )*};
-}
 
 on_both_backends! {
     register_login_me_logout(demo = false);

@@ -3,28 +3,10 @@
 
 #![cfg(feature = "ssr")]
 
+#[macro_use]
 mod common;
 
-use common::{count, demo_login, spawn_app, Backend, Client, TestApp};
-
-macro_rules! on_both_backends {
-    ($($case:ident;)*) => {$(
-        mod $case {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let app = spawn_app(Backend::Sqlite, true).await.expect("sqlite app");
-                super::cases::$case(app).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                if let Some(app) = spawn_app(Backend::Postgres, true).await {
-                    super::cases::$case(app).await;
-                }
-            }
-        }
-    )*};
-}
+use common::{count, demo_login, Client, TestApp};
 
 on_both_backends! {
     sale_is_posted_to_each_household_ledger;

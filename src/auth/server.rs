@@ -13,7 +13,7 @@ use argon2::Argon2;
 use axum::extract::ConnectInfo;
 use http::header::{COOKIE, SET_COOKIE};
 use http::request::Parts;
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use std::net::SocketAddr;
@@ -106,9 +106,8 @@ fn request_parts() -> Option<Parts> {
     use_context::<Parts>()
 }
 
-fn session_token(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -190,7 +189,19 @@ pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<CurrentUser>, AppErro
 /// The logged-in user of the current request, if the session cookie names a live session.
 pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     let state = AppState::get()?;
-    let Some(token) = request_parts().as_ref().and_then(session_token) else {
+    match request_parts() {
+        Some(parts) => user_of_request(&state.db, &parts.headers).await,
+        None => Ok(None),
+    }
+}
+
+/// The user whose live session the request's cookie names: for plain axum handlers, which have
+/// the request but no server-function context.
+pub async fn user_of_request(
+    db: &Db,
+    headers: &HeaderMap,
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some(token) = session_token(headers) else {
         return Ok(None);
     };
     let row = sqlx::query_as::<_, UserRow>(&format!(
@@ -198,7 +209,7 @@ pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     ))
     .bind(session::hash_token(&token))
     .bind(now())
-    .fetch_optional(&state.db.pool)
+    .fetch_optional(&db.pool)
     .await
     .map_err(AppError::internal)?;
     row.map(UserRow::into_user).transpose()
@@ -214,7 +225,7 @@ pub async fn require_user() -> Result<CurrentUser, AppError> {
 /// Starts a new session for `user_id`, ending the one the request came with (session rotation).
 async fn start_session(state: &AppState, user_id: i64) -> Result<(), AppError> {
     let parts = request_parts();
-    if let Some(old) = parts.as_ref().and_then(session_token) {
+    if let Some(old) = parts.as_ref().and_then(|p| session_token(&p.headers)) {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(session::hash_token(&old))
             .execute(&state.db.pool)
@@ -322,7 +333,7 @@ pub async fn login(login: &str, password: &str) -> Result<CurrentUser, AppError>
 pub async fn logout() -> Result<(), AppError> {
     let state = AppState::get()?;
     let parts = request_parts();
-    if let Some(token) = parts.as_ref().and_then(session_token) {
+    if let Some(token) = parts.as_ref().and_then(|p| session_token(&p.headers)) {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(session::hash_token(&token))
             .execute(&state.db.pool)

@@ -76,6 +76,16 @@ impl Fen {
         Ok(v)
     }
 
+    /// Yuan as typed into a form, the inverse of [`Fen::parse_yuan`]: `128`, `128.50`, `-0.05`.
+    pub fn plain_yuan(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        match abs % 100 {
+            0 => format!("{sign}{}", abs / 100),
+            c => format!("{sign}{}.{c:02}", abs / 100),
+        }
+    }
+
     /// Whole yuan, rounded half away from zero (for summaries: "6,000 元").
     pub fn round_yuan(self) -> i64 {
         let q = self.0 / 100;
@@ -154,5 +164,15 @@ mod tests {
     fn checked_arithmetic_reports_overflow() {
         assert_eq!(Fen(i64::MAX).checked_add(Fen(1)), None);
         assert_eq!(Fen(3).checked_mul(4), Some(Fen(12)));
+    }
+
+    #[test]
+    fn plain_yuan_round_trips_through_parse() {
+        for fen in [0, 5, 50, 100, 12_850, 1_000_000_00] {
+            let text = Fen::new(fen).plain_yuan();
+            assert_eq!(Fen::parse_yuan(&text), Ok(Fen::new(fen)), "{text}");
+        }
+        assert_eq!(Fen::new(12_850).plain_yuan(), "128.50");
+        assert_eq!(Fen::new(-5).plain_yuan(), "-0.05");
     }
 }

@@ -4,6 +4,11 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// Photos one listing may have.
+pub const MAX_PHOTOS: usize = 6;
+/// Where a seller's browser posts photos (multipart: `listing_id`, then `photo` files).
+pub const PHOTO_UPLOAD_PATH: &str = "/api/market/photos";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListingCard {
     pub id: i64,
@@ -20,6 +25,16 @@ pub struct ListingCard {
     pub stalled_reason: Option<String>,
     pub certified: bool,
     pub created_at: i64,
+    /// The first photo's thumbnail (480×360), if the listing has photos.
+    pub photo: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoView {
+    pub id: i64,
+    /// The display copy (at most 1600 px on its longest side).
+    pub url: String,
+    pub thumb_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +56,7 @@ pub struct ListingDetail {
     /// Stories of the households it benefits that consented to share them.
     pub stories: Vec<String>,
     pub certificate: Option<String>,
+    pub photos: Vec<PhotoView>,
     /// How much this listing has added to household incomes so far (posted ledger rows).
     pub added_to_incomes_fen: i64,
     pub can_edit: bool,
@@ -57,6 +73,8 @@ pub struct CatalogueQuery {
     pub certified: Option<String>,
     /// "1" for stalled (滞销) produce only.
     pub stalled: Option<String>,
+    /// "1" for produce benefiting households near or below the monitoring line (监测户) only.
+    pub monitored: Option<String>,
     /// newest (default), price_asc, price_desc, need.
     pub sort: Option<String>,
 }
@@ -149,4 +167,24 @@ pub struct SellerDeskView {
 #[server(prefix = "/api", endpoint = "market/seller-desk")]
 pub async fn seller_desk() -> Result<SellerDeskView, AppError> {
     crate::market::server::seller_desk().await
+}
+
+/// A listing as its seller edits it: the form's current values and the photos.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingEditView {
+    pub form: ListingForm,
+    pub photos: Vec<PhotoView>,
+    pub desk: SellerDeskView,
+}
+
+/// The seller's view of one of their listings, to edit it.
+#[server(prefix = "/api", endpoint = "market/editable-listing")]
+pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
+    crate::market::server::editable_listing(id).await
+}
+
+/// Removes one of a listing's photos: its seller only.
+#[server(prefix = "/api", endpoint = "market/delete-photo")]
+pub async fn delete_photo(photo_id: i64) -> Result<(), AppError> {
+    crate::market::server::delete_photo(photo_id).await
 }

@@ -2,13 +2,18 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod photos;
+#[cfg(feature = "ssr")]
 pub mod server;
 
 use crate::domain::listing::Category;
+use crate::error::{AppError, ErrorCode};
 use crate::i18n::{tr, use_lang, Lang, T};
 use crate::orders::cart::{use_cart, CartItem};
 use crate::ui::{ErrorNotice, Money};
-use api::{catalogue, listing, CatalogueQuery, ListingCard};
+use api::{
+    catalogue, listing, CatalogueQuery, ListingCard, ListingForm, PhotoView, SellerDeskView,
+};
 use leptos::prelude::*;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
@@ -29,9 +34,16 @@ pub fn ListingCardView(card: ListingCard) -> impl IntoView {
     view! {
         <li class="listing-card" class:is-stalled=card.stalled data-testid="listing-card">
             <a class="listing-link" href=href>
-                <div class="listing-art" aria-hidden="true" data-category=card.category.clone()>
-                    {move || category_label(&category, lang.get()).chars().next().map(String::from)}
-                </div>
+                {match card.photo.clone() {
+                    Some(src) => view! {
+                        <img class="listing-photo" src=src alt="" width="480" height="360" loading="lazy" decoding="async"/>
+                    }.into_any(),
+                    None => view! {
+                        <div class="listing-art" aria-hidden="true" data-category=card.category.clone()>
+                            {move || category_label(&category, lang.get()).chars().next().map(String::from)}
+                        </div>
+                    }.into_any(),
+                }}
                 <div class="listing-body">
                     <h3 class="listing-title">{card.title.clone()}</h3>
                     <p class="listing-meta">{card.county.clone()} " · " {card.seller_name.clone()}</p>
@@ -105,6 +117,7 @@ pub fn MarketPage() -> impl IntoView {
             county: q("county"),
             certified: q("certified"),
             stalled: q("stalled"),
+            monitored: q("monitored"),
             sort: q("sort"),
         },
         catalogue,
@@ -142,6 +155,7 @@ pub fn MarketPage() -> impl IntoView {
                 </select>
                 <label class="check"><input type="checkbox" name="certified" value="1" prop:checked=move || q("certified").is_some()/> {tr(T::market_only_certified)}</label>
                 <label class="check"><input type="checkbox" name="stalled" value="1" prop:checked=move || q("stalled").is_some()/> {tr(T::market_only_stalled)}</label>
+                <label class="check"><input type="checkbox" name="monitored" value="1" prop:checked=move || q("monitored").is_some()/> {tr(T::market_only_monitored)}</label>
                 <button type="submit" class="button primary">{tr(T::market_search_button)}</button>
             </Form>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
@@ -181,11 +195,12 @@ pub fn ListingPage() -> impl IntoView {
                     };
                     view! {
                         <article class="listing-page">
-                            <div class="listing-hero" aria-hidden="true" data-category=c.category.clone()>
-                                {let cat = c.category.clone(); move || category_label(&cat, use_lang().get()).to_owned()}
-                            </div>
+                            <Gallery photos=d.photos.clone() title=c.title.clone() category=c.category.clone()/>
                             <div class="listing-main">
                                 <h1>{c.title.clone()}</h1>
+                                {d.can_edit.then(|| view! {
+                                    <p class="page-actions"><A href=format!("/listing/{}/edit", c.id) attr:class="button" attr:data-testid="edit-listing">{tr(T::listing_edit)}</A></p>
+                                })}
                                 <p class="badges">
                                     {c.stalled.then(|| view! { <span class="badge badge-below">{tr(T::badge_stalled)}</span> })}
                                     {c.certified.then(|| view! { <span class="badge badge-above">{tr(T::badge_certified)}</span> })}
@@ -239,17 +254,6 @@ pub fn ListingPage() -> impl IntoView {
 pub fn SellerPage() -> impl IntoView {
     let save = ServerAction::<api::SaveListing>::new();
     let desk = Resource::new(move || save.version().get(), |_| api::seller_desk());
-    let lang = use_lang();
-    let error = move || save.value().get().and_then(Result::err);
-    let navigate = leptos_router::hooks::use_navigate();
-    let v0 = save.version().get_untracked();
-    Effect::new(move |_| {
-        if save.version().get() > v0 {
-            if let Some(Ok(id)) = save.value().get() {
-                navigate(&format!("/listing/{id}"), Default::default());
-            }
-        }
-    });
     view! {
         <section class="section">
             <h1>{tr(T::seller_title)}</h1>
@@ -257,61 +261,17 @@ pub fn SellerPage() -> impl IntoView {
                 {move || desk.get().map(|r| match r {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     Ok(d) => {
-                        let is_org = d.seller_kind == "organisation";
-                        let is_cadre = d.seller_kind == "cadre";
-                        let ids = d.households.iter().map(|h| format!("{} {}", h.household_id, h.label)).collect::<Vec<_>>().join("；");
                         view! {
                             <ul class="listing-grid" data-testid="my-listings">
-                                {d.listings.into_iter().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
+                                {d.listings.iter().cloned().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
                             </ul>
                             <section class="card" aria-labelledby="new-listing">
                                 <h2 id="new-listing">{tr(T::seller_new)}</h2>
-                                <ActionForm action=save attr:class="form" attr:data-testid="listing-form">
-                                    {is_cadre.then(|| view! {
-                                        <label for="household_id">{tr(T::seller_for_household)}</label>
-                                        <select id="household_id" name="form[household_id]">
-                                            {d.households.iter().map(|h| view! { <option value=h.household_id>{h.label.clone()}</option> }).collect_view()}
-                                        </select>
-                                    })}
-                                    <label for="title">{tr(T::field_title)}</label>
-                                    <input id="title" name="form[title]" required maxlength="60"/>
-                                    <label for="category">{tr(T::field_category)}</label>
-                                    <select id="category" name="form[category]">
-                                        {Category::ALL.into_iter().map(|c| view! {
-                                            <option value=c.as_str()>{move || match lang.get() { Lang::Zh => c.zh(), Lang::En => c.en() }}</option>
-                                        }).collect_view()}
-                                    </select>
-                                    <label for="unit">{tr(T::field_unit)}</label>
-                                    <input id="unit" name="form[unit]" required maxlength="20" aria-describedby="unit-hint"/>
-                                    <small id="unit-hint" class="hint">{tr(T::field_unit_hint)}</small>
-                                    <label for="price">{tr(T::field_price)}</label>
-                                    <input id="price" name="form[price]" required inputmode="decimal"/>
-                                    <label for="stock">{tr(T::field_stock)}</label>
-                                    <input id="stock" name="form[stock]" type="number" min="0" required value="0"/>
-                                    <label for="origin">{tr(T::field_origin)}</label>
-                                    <input id="origin" name="form[origin_code]" required inputmode="numeric" value=d.default_origin.clone().unwrap_or_default()/>
-                                    <label for="harvest">{tr(T::field_harvest)}</label>
-                                    <input id="harvest" name="form[harvest_date]" type="date"/>
-                                    <label for="description">{tr(T::field_description)}</label>
-                                    <textarea id="description" name="form[description]" rows="3" maxlength="2000"></textarea>
-                                    {is_org.then(|| view! {
-                                        <label for="terms_kind">{tr(T::field_terms_kind)}</label>
-                                        <select id="terms_kind" name="form[terms_kind]">
-                                            <option value="per_unit">{tr(T::terms_per_unit)}</option>
-                                            <option value="shares">{tr(T::terms_shares)}</option>
-                                        </select>
-                                        <label for="terms">{tr(T::field_terms)}</label>
-                                        <input id="terms" name="form[terms]" required aria-describedby="terms-hint"/>
-                                        <small id="terms-hint" class="hint">{tr(T::field_terms_hint)} " " {ids.clone()}</small>
-                                    })}
-                                    <label for="status">{tr(T::field_status)}</label>
-                                    <select id="status" name="form[status]">
-                                        <option value="on_sale">{tr(T::listing_status_on_sale)}</option>
-                                        <option value="draft">{tr(T::listing_status_draft)}</option>
-                                    </select>
-                                    <p class="form-error" role="alert">{move || error().map(|e| view! { <ErrorNotice error=e/> })}</p>
-                                    <button type="submit" class="button primary" disabled=move || save.pending().get()>{tr(T::save)}</button>
-                                </ActionForm>
+                                <ListingFields save=save initial=ListingForm {
+                                    status: "on_sale".into(),
+                                    origin_code: d.default_origin.clone().unwrap_or_default(),
+                                    ..Default::default()
+                                } desk=d.clone()/>
                             </section>
                         }.into_any()
                     }
@@ -379,6 +339,207 @@ fn CertifyForm(listing_id: i64, refresh: RwSignal<usize>) -> impl IntoView {
                 <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
                 <button type="submit" class="button primary">{tr(T::save)}</button>
             </ActionForm>
+        </section>
+    }
+}
+
+/// The listing's photos: a large one and, when there are several, buttons to show each.
+#[component]
+fn Gallery(photos: Vec<PhotoView>, title: String, category: String) -> impl IntoView {
+    if photos.is_empty() {
+        let code = category.clone();
+        return view! {
+            <div class="listing-hero" aria-hidden="true" data-category=code>
+                {move || category_label(&category, use_lang().get()).to_owned()}
+            </div>
+        }
+        .into_any();
+    }
+    let shown = RwSignal::new(0usize);
+    let urls: Vec<String> = photos.iter().map(|p| p.url.clone()).collect();
+    let count = photos.len();
+    view! {
+        <div class="gallery">
+            <img class="gallery-main" data-testid="gallery-main" width="1200" height="900" alt=title.clone()
+                src=move || urls.get(shown.get()).cloned().unwrap_or_default()/>
+            {(count > 1).then(|| view! {
+                <ul class="gallery-thumbs">
+                    {photos.into_iter().enumerate().map(|(i, p)| view! {
+                        <li>
+                            <button type="button" aria-pressed=move || (shown.get() == i).to_string()
+                                aria-label=move || format!("{} {}", tr(T::photo_label)(), i + 1)
+                                on:click=move |_| shown.set(i)>
+                                <img src=p.thumb_url alt="" width="480" height="360" loading="lazy"/>
+                            </button>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            })}
+        </div>
+    }
+    .into_any()
+}
+
+/// The listing form, for new produce (`initial.id` is `None`) and for editing. On success it
+/// opens the listing's page.
+#[component]
+fn ListingFields(
+    save: ServerAction<api::SaveListing>,
+    initial: ListingForm,
+    desk: SellerDeskView,
+) -> impl IntoView {
+    let lang = use_lang();
+    let error = move || save.value().get().and_then(Result::err);
+    let navigate = leptos_router::hooks::use_navigate();
+    let v0 = save.version().get_untracked();
+    Effect::new(move |_| {
+        if save.version().get() > v0 {
+            if let Some(Ok(id)) = save.value().get() {
+                navigate(&format!("/listing/{id}"), Default::default());
+            }
+        }
+    });
+    let editing = initial.id.is_some();
+    let is_org = desk.seller_kind == "organisation";
+    let is_cadre = desk.seller_kind == "cadre";
+    let ids = desk
+        .households
+        .iter()
+        .map(|h| format!("{} {}", h.household_id, h.label))
+        .collect::<Vec<_>>()
+        .join("；");
+    let f = initial;
+    let statuses: &[(&str, T)] = if editing {
+        &[
+            ("on_sale", T::listing_status_on_sale),
+            ("draft", T::listing_status_draft),
+            ("sold_out", T::listing_status_sold_out),
+            ("withdrawn", T::listing_status_withdrawn),
+        ]
+    } else {
+        &[
+            ("on_sale", T::listing_status_on_sale),
+            ("draft", T::listing_status_draft),
+        ]
+    };
+    let terms_kind = f.terms_kind.clone().unwrap_or_else(|| "per_unit".into());
+    view! {
+        <ActionForm action=save attr:class="form" attr:data-testid="listing-form">
+            {f.id.map(|id| view! { <input type="hidden" name="form[id]" value=id/> })}
+            {match (is_cadre, editing) {
+                (true, false) => Some(view! {
+                    <label for="household_id">{tr(T::seller_for_household)}</label>
+                    <select id="household_id" name="form[household_id]">
+                        {desk.households.iter().map(|h| view! { <option value=h.household_id>{h.label.clone()}</option> }).collect_view()}
+                    </select>
+                }.into_any()),
+                (true, true) => f.household_id.map(|h| view! { <input type="hidden" name="form[household_id]" value=h/> }.into_any()),
+                _ => None,
+            }}
+            <label for="title">{tr(T::field_title)}</label>
+            <input id="title" name="form[title]" required maxlength="60" value=f.title.clone()/>
+            <label for="category">{tr(T::field_category)}</label>
+            <select id="category" name="form[category]">
+                {Category::ALL.into_iter().map(|c| view! {
+                    <option value=c.as_str() selected=f.category == c.as_str()>{move || match lang.get() { Lang::Zh => c.zh(), Lang::En => c.en() }}</option>
+                }).collect_view()}
+            </select>
+            <label for="unit">{tr(T::field_unit)}</label>
+            <input id="unit" name="form[unit]" required maxlength="20" aria-describedby="unit-hint" value=f.unit.clone()/>
+            <small id="unit-hint" class="hint">{tr(T::field_unit_hint)}</small>
+            <label for="price">{tr(T::field_price)}</label>
+            <input id="price" name="form[price]" required inputmode="decimal" value=f.price.clone()/>
+            <label for="stock">{tr(T::field_stock)}</label>
+            <input id="stock" name="form[stock]" type="number" min="0" required value=f.stock/>
+            <label for="origin">{tr(T::field_origin)}</label>
+            <input id="origin" name="form[origin_code]" required inputmode="numeric" value=f.origin_code.clone()/>
+            <label for="harvest">{tr(T::field_harvest)}</label>
+            <input id="harvest" name="form[harvest_date]" type="date" value=f.harvest_date.clone().unwrap_or_default()/>
+            <label for="description">{tr(T::field_description)}</label>
+            <textarea id="description" name="form[description]" rows="3" maxlength="2000">{f.description.clone()}</textarea>
+            {is_org.then(|| view! {
+                <label for="terms_kind">{tr(T::field_terms_kind)}</label>
+                <select id="terms_kind" name="form[terms_kind]">
+                    <option value="per_unit" selected=terms_kind == "per_unit">{tr(T::terms_per_unit)}</option>
+                    <option value="shares" selected=terms_kind == "shares">{tr(T::terms_shares)}</option>
+                </select>
+                <label for="terms">{tr(T::field_terms)}</label>
+                <input id="terms" name="form[terms]" required aria-describedby="terms-hint" value=f.terms.clone().unwrap_or_default()/>
+                <small id="terms-hint" class="hint">{tr(T::field_terms_hint)} " " {ids.clone()}</small>
+            })}
+            <label for="status">{tr(T::field_status)}</label>
+            <select id="status" name="form[status]">
+                {statuses.iter().map(|(v, t)| view! { <option value=*v selected=f.status == *v>{tr(*t)}</option> }).collect_view()}
+            </select>
+            <p class="form-error" role="alert">{move || error().map(|e| view! { <ErrorNotice error=e/> })}</p>
+            <button type="submit" class="button primary" disabled=move || save.pending().get()>{tr(T::save)}</button>
+        </ActionForm>
+    }
+}
+
+/// `/listing/:id/edit`: the seller edits a listing and manages its photos.
+#[component]
+pub fn ListingEditPage() -> impl IntoView {
+    let id = crate::ui::use_id_param();
+    let save = ServerAction::<api::SaveListing>::new();
+    let remove = ServerAction::<api::DeletePhoto>::new();
+    let data = Resource::new(
+        move || (id(), remove.version().get()),
+        |(id, _)| api::editable_listing(id),
+    );
+    let query = use_query_map();
+    let photo_error = move || {
+        query
+            .with(|m| m.get("photo_error"))
+            .and_then(|c| ErrorCode::parse(&c))
+            .map(AppError::new)
+    };
+    let photos_added = move || query.with(|m| m.get("photos_added")).is_some();
+    view! {
+        <section class="section">
+            <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
+                {move || data.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Ok(e) => {
+                        let listing_id = e.form.id.unwrap_or_default();
+                        let room = e.photos.len() < api::MAX_PHOTOS;
+                        view! {
+                            <h1>{tr(T::listing_edit)} " · " {e.form.title.clone()}</h1>
+                            <p class="page-actions"><A href=format!("/listing/{listing_id}")>{tr(T::listing_view)}</A></p>
+                            <section class="card" id="photos" aria-labelledby="photos-title">
+                                <h2 id="photos-title">{tr(T::photos_title)} " (" {e.photos.len()} "/" {api::MAX_PHOTOS} ")"</h2>
+                                <ul class="photo-manager" data-testid="photo-manager">
+                                    {e.photos.into_iter().enumerate().map(|(i, p)| view! {
+                                        <li>
+                                            <img src=p.thumb_url alt=move || format!("{} {}", tr(T::photo_label)(), i + 1) width="480" height="360"/>
+                                            <ActionForm action=remove>
+                                                <input type="hidden" name="photo_id" value=p.id/>
+                                                <button type="submit" class="button" aria-label=move || format!("{} {} {}", tr(T::photo_delete)(), tr(T::photo_label)(), i + 1)>{tr(T::photo_delete)}</button>
+                                            </ActionForm>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                                <p class="form-error" role="alert">{move || remove.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+                                {room.then(|| view! {
+                                    <form class="form" method="post" action=api::PHOTO_UPLOAD_PATH enctype="multipart/form-data" data-testid="photo-upload">
+                                        <input type="hidden" name="listing_id" value=listing_id/>
+                                        <label for="photo">{tr(T::photos_choose)}</label>
+                                        <input id="photo" name="photo" type="file" accept="image/jpeg,image/png,image/webp" multiple required aria-describedby="photo-hint"/>
+                                        <small id="photo-hint" class="hint">{tr(T::photos_hint)}</small>
+                                        <button type="submit" class="button primary">{tr(T::photos_upload)}</button>
+                                    </form>
+                                })}
+                                <p role="status" class="added">{move || photos_added().then(|| tr(T::photos_added)())}</p>
+                                <p class="form-error" role="alert" data-testid="photo-error">{move || photo_error().map(|e| view! { <ErrorNotice error=e/> })}</p>
+                            </section>
+                            <section class="card" aria-labelledby="details-title">
+                                <h2 id="details-title">{tr(T::listing_details)}</h2>
+                                <ListingFields save=save initial=e.form desk=e.desk/>
+                            </section>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
         </section>
     }
 }

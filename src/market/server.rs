@@ -1,39 +1,39 @@
 //! Listings and the catalogue on the server.
 
 use super::api::{
-    CatalogueQuery, ListingCard, ListingDetail, ListingForm, PriceShare, SellableFor,
-    SellerDeskView,
+    CatalogueQuery, ListingCard, ListingDetail, ListingEditView, ListingForm, PhotoView,
+    PriceShare, SellableFor, SellerDeskView,
 };
+use super::photos::public_url;
 use crate::auth::api::CurrentUser;
 use crate::auth::server::{current_user, official_scope, require_user};
 use crate::domain::allocation::{BenefitTerms, FULL_SHARE_BP};
+use crate::domain::income;
 use crate::domain::listing::{Category, ListingStatus};
 use crate::domain::money::Fen;
 use crate::domain::region::RegionCode;
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
-use crate::server::db::{is_date, now, today, Db};
+use crate::official::server::monitoring_line;
+use crate::server::db::{current_year, is_date, now, today, Backend, Db};
 use crate::server::state::AppState;
 
 /// A value bound to a numbered placeholder of a query built at run time.
 enum Bind {
     Text(String),
+    Int(i64),
 }
 
 const CARD_SELECT: &str = "SELECT l.id, l.title, l.category, l.unit, l.price_fen, l.stock, l.status,
         COALESCE(org.name, hv.name || ' 农户') AS seller_name, origin.name AS origin, county.name AS county,
         l.stalled, l.stalled_reason,
         (SELECT COUNT(*) FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1) AS certified,
-        l.created_at
+        l.created_at,
+        (SELECT p.thumb_path FROM listing_photos p WHERE p.listing_id = l.id ORDER BY p.position LIMIT 1) AS photo
    FROM listings l
    LEFT JOIN organisations org ON org.id = l.organisation_id
    LEFT JOIN households h ON h.id = l.household_id
    LEFT JOIN regions hv ON hv.code = h.region_code
-   JOIN regions origin ON origin.code = l.origin_code
-   LEFT JOIN regions county ON county.code = substr(l.origin_code, 1, 6)";
-
-/// The joins the search conditions refer to (organisation, origin and county names).
-const CARD_JOINS: &str = "LEFT JOIN organisations org ON org.id = l.organisation_id
    JOIN regions origin ON origin.code = l.origin_code
    LEFT JOIN regions county ON county.code = substr(l.origin_code, 1, 6)";
 
@@ -53,6 +53,7 @@ struct CardRow {
     stalled_reason: Option<String>,
     certified: i64,
     created_at: i64,
+    photo: Option<String>,
 }
 
 impl From<CardRow> for ListingCard {
@@ -72,8 +73,18 @@ impl From<CardRow> for ListingCard {
             stalled_reason: r.stalled_reason,
             certified: r.certified > 0,
             created_at: r.created_at,
+            photo: r.photo.as_deref().map(public_url),
         }
     }
+}
+
+/// The words of a search, lower-cased, without LIKE wildcards or escapes; at most five.
+fn search_words(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '，' | '、' | '。'))
+        .map(|w| w.to_lowercase().replace(['%', '_', '\\'], ""))
+        .filter(|w| !w.is_empty())
+        .take(5)
+        .collect()
 }
 
 fn flag(v: &Option<String>) -> bool {
@@ -92,23 +103,38 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Vec<ListingCard>, AppError>
         if text.chars().count() > 50 {
             return Err(AppError::new(ErrorCode::BadRequest).field("q"));
         }
-        // Matches Chinese or English text anywhere in the title, description, origin or category.
-        let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
-        let categories: Vec<&str> = Category::ALL
-            .into_iter()
-            .filter(|c| {
-                c.zh().contains(text) || c.en().to_lowercase().contains(&text.to_lowercase())
-            })
-            .map(Category::as_str)
-            .collect();
-        let p = next(Bind::Text(pattern), &mut binds);
-        let mut c = format!("(lower(l.title) LIKE {p} OR lower(l.description) LIKE {p} OR origin.name LIKE {p} OR county.name LIKE {p} OR lower(COALESCE(county.name_en, '')) LIKE {p} OR COALESCE(org.name, '') LIKE {p}");
-        for cat in categories {
-            let p = next(Bind::Text(cat.to_owned()), &mut binds);
-            c.push_str(&format!(" OR l.category = {p}"));
+        // Every word must match the listing's search document (title, unit, description,
+        // origin, county and co-op names) or name its category, in Chinese or English.
+        for word in search_words(text) {
+            let categories: Vec<&str> = Category::ALL
+                .into_iter()
+                .filter(|c| c.zh().contains(&word) || c.en().to_lowercase().contains(&word))
+                .map(Category::as_str)
+                .collect();
+            let (sql, value) = match state.db.backend {
+                // Three or more characters use the trigram index; fewer scan the documents.
+                Backend::Sqlite if word.chars().count() >= 3 => (
+                    "SELECT rowid FROM listing_search WHERE listing_search MATCH",
+                    format!("doc:\"{}\"", word.replace('"', "\"\"")),
+                ),
+                Backend::Sqlite => (
+                    "SELECT rowid FROM listing_search WHERE doc LIKE",
+                    format!("%{word}%"),
+                ),
+                Backend::Postgres => (
+                    "SELECT listing_id FROM listing_search WHERE doc ILIKE",
+                    format!("%{word}%"),
+                ),
+            };
+            let p = next(Bind::Text(value), &mut binds);
+            let mut c = format!("(l.id IN ({sql} {p})");
+            for cat in categories {
+                let p = next(Bind::Text(cat.to_owned()), &mut binds);
+                c.push_str(&format!(" OR l.category = {p}"));
+            }
+            c.push(')');
+            conditions.push(c);
         }
-        c.push(')');
-        conditions.push(c);
     }
     if let Some(cat) = q.category.as_deref().filter(|c| !c.is_empty()) {
         let cat = Category::parse(cat)
@@ -125,6 +151,19 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Vec<ListingCard>, AppError>
     if flag(&q.stalled) {
         conditions.push("l.stalled = 1".into());
     }
+    if flag(&q.monitored) {
+        // Benefits a household at or below 1.5× the monitoring line (the officials' "near or
+        // below"), judged on its latest baseline per-capita income.
+        let limit = match monitoring_line(&state.db, current_year()).await? {
+            Some(line) => line.fen().saturating_mul(income::NEAR_LINE_PERCENT),
+            None => -1,
+        };
+        let p = next(Bind::Int(limit), &mut binds);
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM listing_beneficiaries lb WHERE lb.listing_id = l.id
+                AND (SELECT b.per_capita_fen FROM household_baselines b WHERE b.household_id = lb.household_id ORDER BY b.year DESC LIMIT 1) * 100 <= {p})"
+        ));
+    }
     if flag(&q.certified) {
         conditions.push("EXISTS (SELECT 1 FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1)".into());
     }
@@ -138,15 +177,9 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Vec<ListingCard>, AppError>
         }
         _ => return Err(AppError::new(ErrorCode::BadRequest).field("sort")),
     };
-    // Pick the page's ids from the listings table alone (joining only when the search text needs
-    // the names), then build the cards for those hundred rows.
-    let joins = if q.q.as_deref().is_some_and(|t| !t.trim().is_empty()) {
-        CARD_JOINS
-    } else {
-        ""
-    };
+    // Pick the page's ids from the listings table alone, then build the cards for those rows.
     let sql = format!(
-        "{CARD_SELECT} WHERE l.id IN (SELECT l.id FROM listings l {joins} WHERE {} ORDER BY l.status = 'sold_out', {order} LIMIT 100)
+        "{CARD_SELECT} WHERE l.id IN (SELECT l.id FROM listings l WHERE {} ORDER BY l.status = 'sold_out', {order} LIMIT 100)
           ORDER BY l.status = 'sold_out', {order}",
         conditions.join(" AND ")
     );
@@ -154,6 +187,7 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Vec<ListingCard>, AppError>
     for b in binds {
         query = match b {
             Bind::Text(s) => query.bind(s),
+            Bind::Int(n) => query.bind(n),
         };
     }
     let rows = query
@@ -277,6 +311,7 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
     .fetch_optional(&db.pool)
     .await
     .map_err(AppError::internal)?;
+    let photos = photos_of(db, id).await?;
     let added: i64 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(e.amount_fen), 0) AS BIGINT) FROM ledger_entries e
            JOIN order_items i ON i.id = e.order_item_id WHERE i.listing_id = $1",
@@ -293,10 +328,104 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
         breakdown,
         stories,
         certificate,
+        photos,
         added_to_incomes_fen: added,
         can_edit,
         can_moderate,
     })
+}
+
+async fn photos_of(db: &Db, listing_id: i64) -> Result<Vec<PhotoView>, AppError> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, path, thumb_path FROM listing_photos WHERE listing_id = $1 ORDER BY position",
+    )
+    .bind(listing_id)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, path, thumb)| PhotoView {
+            id,
+            url: public_url(&path),
+            thumb_url: public_url(&thumb),
+        })
+        .collect())
+}
+
+/// Passes when `user` sells listing `id`; 404 for no such listing, 403 for someone else's.
+pub async fn require_seller(db: &Db, user: &CurrentUser, id: i64) -> Result<(), AppError> {
+    let f = facts(db, id).await?;
+    if is_seller(db, user, f.household_id, f.organisation_id).await? {
+        Ok(())
+    } else {
+        Err(AppError::new(ErrorCode::Forbidden))
+    }
+}
+
+pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let user = require_user().await?;
+    require_seller(db, &user, id).await?;
+    let f = facts(db, id).await?;
+    let (title, category, unit, stock): (String, String, String, i64) =
+        sqlx::query_as("SELECT title, category, unit, stock FROM listings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .map_err(AppError::internal)?;
+    let terms: BenefitTerms = serde_json::from_str(&f.benefit_terms).map_err(AppError::internal)?;
+    let pairs = |v: Vec<(i64, Fen)>| {
+        v.into_iter()
+            .map(|(h, x)| format!("{h}:{}", x.plain_yuan()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (terms_kind, terms_text) = match terms {
+        BenefitTerms::Direct { .. } => (None, None),
+        BenefitTerms::PerUnit(v) => (Some("per_unit"), Some(pairs(v))),
+        BenefitTerms::Shares(v) => (
+            Some("shares"),
+            Some(pairs(
+                v.into_iter().map(|(h, bp)| (h, Fen::new(bp))).collect(),
+            )),
+        ),
+    };
+    let form = ListingForm {
+        id: Some(id),
+        household_id: f.household_id,
+        title,
+        category,
+        description: f.description,
+        unit,
+        price: Fen::new(f.price_fen).plain_yuan(),
+        stock,
+        origin_code: f.origin_code,
+        harvest_date: f.harvest_date,
+        status: f.status,
+        terms_kind: terms_kind.map(str::to_owned),
+        terms: terms_text,
+    };
+    Ok(ListingEditView {
+        form,
+        photos: photos_of(db, id).await?,
+        desk: seller_desk().await?,
+    })
+}
+
+pub async fn delete_photo(photo_id: i64) -> Result<(), AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let user = require_user().await?;
+    let listing: i64 = sqlx::query_scalar("SELECT listing_id FROM listing_photos WHERE id = $1")
+        .bind(photo_id)
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    require_seller(db, &user, listing).await?;
+    super::photos::remove(db, &state.settings.upload_dir, photo_id).await
 }
 
 fn invalid(field: &str) -> AppError {

@@ -3,6 +3,7 @@
 
 use secrecy::SecretString;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -22,9 +23,12 @@ pub struct Settings {
     /// Shared secret of the payment provider's webhook (`ZHUNONG_PAYMENT_WEBHOOK_SECRET`); the
     /// endpoint answers 503 until it is set.
     pub payment_webhook_secret: Option<SecretString>,
+    /// Where listing photos and their thumbnails are stored (`ZHUNONG_UPLOAD_DIR`).
+    pub upload_dir: PathBuf,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/zhunong.db";
+pub const DEFAULT_UPLOAD_DIR: &str = "data/uploads";
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid value for {name}: {value:?} ({why})")]
@@ -100,6 +104,9 @@ impl Settings {
                 .ok()
                 .filter(|v| !v.trim().is_empty())
                 .map(SecretString::from),
+            upload_dir: std::env::var_os("ZHUNONG_UPLOAD_DIR")
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| PathBuf::from(DEFAULT_UPLOAD_DIR), PathBuf::from),
         })
     }
 
@@ -115,6 +122,7 @@ impl Settings {
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
             payment_webhook_secret: None,
+            upload_dir: PathBuf::from(DEFAULT_UPLOAD_DIR),
         }
     }
 }

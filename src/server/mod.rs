@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod config;
 pub mod db;
+pub mod demo_art;
 pub mod ratelimit;
 pub mod seed;
 pub mod seed_market;
@@ -12,8 +13,10 @@ pub mod state;
 use crate::app::{shell, App};
 use crate::error::{AppError, ErrorCode};
 use crate::i18n::Lang;
+use crate::market::photos;
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::HeaderValue;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +35,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
 /// Sets up logging once (`RUST_LOG` or `ZHUNONG_LOG`, default `info`).
@@ -96,6 +101,24 @@ pub fn router(state: AppState) -> Router {
         // Inner to outer: the body limit answers 413 before a handler reads a byte; api_errors
         // (outside it) turns that, like every /api error, into JSON with the right status.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Added after the 1 MiB limit, so only their own limits apply: photo uploads, and the
+        // stored photos (immutable: every file has a fresh random name).
+        .route(
+            photos::UPLOAD_PATH,
+            axum::routing::post(photos::upload).layer((
+                axum::extract::DefaultBodyLimit::disable(),
+                RequestBodyLimitLayer::new(photos::MAX_UPLOAD_BYTES),
+            )),
+        )
+        .nest_service(
+            photos::PUBLIC_PREFIX.trim_end_matches('/'),
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                ))
+                .service(ServeDir::new(&state.settings.upload_dir)),
+        )
         .layer(middleware::from_fn(api_errors))
         .layer(
             TraceLayer::new_for_http()
@@ -151,6 +174,12 @@ pub async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
             "first run: demo data loaded"
         );
     }
+    if settings.seed_demo_if_empty {
+        let pictures = seed_market::seed_pictures(&db, &settings.upload_dir).await?;
+        if pictures > 0 {
+            tracing::info!(pictures, dir = %settings.upload_dir.display(), "demo pictures painted");
+        }
+    }
     let addr = settings.site_addr;
     let listener = TcpListener::bind(addr)
         .await
@@ -199,7 +228,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn request_lang(headers: &HeaderMap) -> Lang {
+/// The language a plain (non-server-function) request asks for: cookie, then Accept-Language.
+pub fn request_lang(headers: &HeaderMap) -> Lang {
     let h = |n: header::HeaderName| headers.get(n).and_then(|v| v.to_str().ok());
     Lang::from_headers(h(header::COOKIE), h(header::ACCEPT_LANGUAGE))
 }
@@ -356,7 +386,11 @@ async fn api_errors(req: Request, next: Next) -> Response {
         }
         return r;
     }
-    if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
         return error_response(ErrorCode::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, lang);
     }
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR

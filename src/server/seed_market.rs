@@ -452,3 +452,34 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
     }
     Ok(report)
 }
+
+/// Gives every demo listing without photos two pictures painted by [`super::demo_art`] (no
+/// downloads), stored like uploads. Returns how many pictures it added; a second run adds none.
+pub async fn seed_pictures(db: &Db, upload_dir: &std::path::Path) -> Result<usize, SeedError> {
+    let bare: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT l.id, l.category FROM listings l
+          WHERE l.is_demo = 1 AND NOT EXISTS (SELECT 1 FROM listing_photos p WHERE p.listing_id = l.id)
+          ORDER BY l.id LIMIT 100",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut added = 0;
+    for (id, category) in bare {
+        let pictures = tokio::task::spawn_blocking(move || {
+            (0..2u32)
+                .map(|k| {
+                    let img = super::demo_art::paint(&category, id as u32 * 2 + k, 1200, 900);
+                    crate::market::photos::encode_image(&image::DynamicImage::ImageRgb8(img))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| SeedError::Other(e.to_string()))?
+        .map_err(|e| SeedError::Other(e.to_string()))?;
+        crate::market::photos::store(db, upload_dir, id, &pictures)
+            .await
+            .map_err(err)?;
+        added += pictures.len();
+    }
+    Ok(added)
+}

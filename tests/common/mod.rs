@@ -12,6 +12,31 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use zhunong::server::{self, config::Settings, db::Db};
 
+/// Defines `<case>::sqlite` and `<case>::postgres` for each case (a function in the test file's
+/// `cases` module taking a [`TestApp`]), each test with its own fresh app; with the demo data
+/// unless a case says `(demo = false)`.
+macro_rules! on_both_backends {
+    ($($case:ident;)*) => { on_both_backends! { $($case(demo = true);)* } };
+    ($($case:ident(demo = $demo:expr);)*) => {$(
+        mod $case {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let app = common::spawn_app(common::Backend::Sqlite, $demo)
+                    .await
+                    .expect("sqlite app");
+                super::cases::$case(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(app) = common::spawn_app(common::Backend::Postgres, $demo).await {
+                    super::cases::$case(app).await;
+                }
+            }
+        }
+    )*};
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -22,14 +47,14 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
     pub backend: Backend,
-    sqlite_dir: Option<PathBuf>,
+    /// Where this app stores photos (inside its own temporary directory).
+    pub upload_dir: PathBuf,
+    temp_dir: PathBuf,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(dir) = &self.sqlite_dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+        let _ = std::fs::remove_dir_all(&self.temp_dir);
     }
 }
 
@@ -120,16 +145,17 @@ pub async fn spawn_app_with(
     demo: bool,
     adjust: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
-    let (url, sqlite_dir) = match backend {
-        Backend::Sqlite => {
-            let dir = std::env::temp_dir().join(unique("zhunong-test"));
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            (format!("sqlite://{}/test.db", dir.display()), Some(dir))
-        }
-        Backend::Postgres => (fresh_postgres(&postgres_url()?).await, None),
+    let url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_postgres(&postgres_url()?).await),
     };
+    let temp_dir = std::env::temp_dir().join(unique("zhunong-test"));
+    std::fs::create_dir_all(&temp_dir).expect("temp dir");
+    let url = url.unwrap_or_else(|| format!("sqlite://{}/test.db", temp_dir.display()));
     let mut settings = Settings::for_database(&url);
     settings.payment_webhook_secret = Some(WEBHOOK_SECRET.to_owned().into());
+    settings.upload_dir = temp_dir.join("uploads");
+    let upload_dir = settings.upload_dir.clone();
     adjust(&mut settings);
     let db = server::open_database(&settings)
         .await
@@ -151,7 +177,8 @@ pub async fn spawn_app_with(
         addr,
         db,
         backend,
-        sqlite_dir,
+        upload_dir,
+        temp_dir,
     })
 }
 
@@ -161,6 +188,7 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Response {
@@ -183,6 +211,33 @@ pub struct Client {
     pub lang: Option<&'static str>,
     /// The client address the server sees (always loopback here; kept for clarity).
     pub extra_headers: Vec<(String, String)>,
+    /// What the client accepts: JSON like a script, or `text/html` like a browser's form.
+    pub accept: &'static str,
+}
+
+/// One file of a multipart form: field name, file name, content type, bytes.
+pub type FilePart<'a> = (&'a str, &'a str, &'a str, &'a [u8]);
+
+/// A `multipart/form-data` body: text fields first, then the files.
+pub fn multipart(fields: &[(&str, &str)], files: &[FilePart<'_>]) -> (String, Vec<u8>) {
+    let boundary = "----zhunong-test-boundary-7d1f";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, file_name, content_type, bytes) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 pub fn form(fields: &[(&str, &str)]) -> String {
@@ -214,6 +269,7 @@ impl Client {
             cookies: BTreeMap::new(),
             lang: None,
             extra_headers: Vec::new(),
+            accept: "application/json",
         }
     }
 
@@ -238,6 +294,17 @@ impl Client {
         .await
     }
 
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[FilePart<'_>],
+    ) -> Response {
+        let (content_type, body) = multipart(fields, files);
+        self.send("POST", path, Some(&content_type), Some(&body))
+            .await
+    }
+
     pub async fn post_raw(&mut self, path: &str, content_type: &str, body: &[u8]) -> Response {
         self.send("POST", path, Some(content_type), Some(body))
             .await
@@ -251,8 +318,8 @@ impl Client {
         body: Option<&[u8]>,
     ) -> Response {
         let mut req = format!(
-            "{method} {path} HTTP/1.0\r\nHost: {}\r\nAccept: application/json\r\n",
-            self.addr
+            "{method} {path} HTTP/1.0\r\nHost: {}\r\nAccept: {}\r\n",
+            self.addr, self.accept
         );
         if let Some(l) = self.lang {
             req.push_str(&format!("Accept-Language: {l}\r\n"));
@@ -292,7 +359,8 @@ impl Client {
             .position(|w| w == b"\r\n\r\n")
             .expect("header end");
         let head = String::from_utf8_lossy(&raw[..split]).to_string();
-        let body = String::from_utf8_lossy(&raw[split + 4..]).to_string();
+        let bytes = raw[split + 4..].to_vec();
+        let body = String::from_utf8_lossy(&bytes).to_string();
         let mut lines = head.split("\r\n");
         let status: u16 = lines
             .next()
@@ -319,6 +387,7 @@ impl Client {
             status,
             headers,
             body,
+            bytes,
         }
     }
 }

@@ -14,7 +14,7 @@ export async function startServer() {
   const dir = mkdtempSync(join(tmpdir(), 'zhunong-e2e-'));
   const child = spawn(bin, ['serve'], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: `sqlite://${dir}/e2e.db`, LEPTOS_SITE_ADDR: '127.0.0.1:0', ZHUNONG_SEED_DEMO: '1', ZHUNONG_LOG: 'info', NO_COLOR: '1' },
+    env: { ...process.env, DATABASE_URL: `sqlite://${dir}/e2e.db`, ZHUNONG_UPLOAD_DIR: join(dir, 'uploads'), LEPTOS_SITE_ADDR: '127.0.0.1:0', ZHUNONG_SEED_DEMO: '1', ZHUNONG_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

@@ -129,6 +129,50 @@ test('a co-op lists new produce for its linked households through the form', asy
   });
   await page.getByRole('heading', { name: '政和白茶·寿眉饼' }).waitFor();
   assert.match(await page.locator('.breakdown').textContent(), /¥30\.00/);
+  const listingUrl = page.url();
+
+  // The co-op adds a photo (a picture the browser itself takes) and edits the price.
+  const picture = await page.screenshot({ type: 'jpeg', quality: 80 });
+  await page.getByTestId('edit-listing').click();
+  await page.getByTestId('photo-upload').waitFor();
+  await page.getByLabel('选择照片（可多选）').setInputFiles({ name: 'shoumei.jpg', mimeType: 'image/jpeg', buffer: picture });
+  await page.getByRole('button', { name: '上传照片' }).click();
+  await untilTrue(async () => new URL(page.url()).searchParams.get('photos_added') === '1');
+  await page.getByTestId('photo-manager').locator('img').first().waitFor();
+  assert.equal(await page.getByTestId('photo-manager').locator('img').count(), 1);
+  await page.locator('body[data-hydrated]').waitFor();
+  await page.getByLabel('单价（元）').fill('88');
+  await untilTrue(async () => {
+    if (page.url() === listingUrl) return true;
+    await page.getByRole('button', { name: '保存' }).click({ timeout: 1000 });
+    await page.waitForTimeout(500);
+    return page.url() === listingUrl;
+  });
+  await untilTrue(async () => /¥88\.00/.test(await page.locator('.price-big').textContent()));
+  const main = page.getByTestId('gallery-main');
+  await main.waitFor();
+  await untilTrue(async () => main.evaluate((img) => img.complete && img.naturalWidth > 0));
   assert.deepEqual([...coop.problems], [], 'no console errors');
   await coop.context.close();
+});
+
+test('the catalogue shows photos and filters produce of households under monitoring', async () => {
+  const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = watchConsole(page);
+  await page.goto(`${server.base}/market`);
+  const photos = page.locator('img.listing-photo');
+  await photos.first().waitFor();
+  await untilTrue(async () => photos.first().evaluate((img) => img.complete && img.naturalWidth === 480));
+  const all = await page.getByTestId('listing-card').count();
+  await page.locator('body[data-hydrated]').waitFor();
+  await page.getByLabel('惠及监测户').check();
+  await page.getByRole('button', { name: '搜索' }).click();
+  await untilTrue(async () => new URL(page.url()).searchParams.get('monitored') === '1');
+  await untilTrue(async () => {
+    const n = await page.getByTestId('listing-card').count();
+    return n > 0 && n < all;
+  });
+  assert.deepEqual([...problems], [], 'no console errors');
+  await context.close();
 });

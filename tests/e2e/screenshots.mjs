@@ -37,8 +37,21 @@ try {
     await page.goto(`${server.base}/households`); await page.getByTestId('households-summary').waitFor();
     const first = await page.locator('tbody tr a').first().getAttribute('href');
     await page.goto(`${server.base}${first}`); await page.getByTestId('income-total').waitFor(); await shot('income');
+    // The co-op's edit page for the same listing (photos and the form).
+    const coop = await browser.newContext({ locale: 'zh-CN', viewport: { width, height: 900 } });
+    const r = await coop.request.post(`${server.base}/api/auth/login`, { form: { login: 'coop.zhenghe@demo.zhunong.cn', password: 'zhunong2020' } });
+    if (r.status() !== 200) throw new Error(`co-op log-in: ${r.status()}`);
+    const coopPage = await coop.newPage();
+    await coopPage.goto(`${server.base}/seller/listings`);
+    await coopPage.getByTestId('listing-card').filter({ hasText: '白牡丹' }).first().getByRole('link').click();
+    await coopPage.getByTestId('edit-listing').click();
+    await coopPage.getByTestId('photo-manager').waitFor();
+    await coopPage.waitForTimeout(600);
+    await coopPage.screenshot({ path: join(out, `listing-edit-${width}.png`), fullPage: true });
+    await coop.close();
     await context.addCookies([{ name: 'zn_lang', value: 'en', url: server.base }]);
     await page.goto(`${server.base}/`); await shot('home-en');
+    await page.goto(`${server.base}/market`); await shot('market-en');
     await context.close();
   }
   console.log(`screenshots in ${out}`);

@@ -1,0 +1,437 @@
+//! Listing photos: upload (type and size checked), a display copy and a thumbnail, files under the
+//! upload directory, removal. Every stored file is a fresh JPEG encoded here, so nothing of the
+//! uploaded file but its pixels (no EXIF, e.g. no GPS position of a household's home) reaches a
+//! buyer.
+//!
+//! `POST /api/market/photos` (multipart: `listing_id`, then one or more `photo` files) is a plain
+//! axum route rather than a server function: it streams a body far larger than the 1 MiB every
+//! other endpoint accepts. A browser form posting to it (no script needed) is sent back to the
+//! listing's edit page; any other client gets JSON.
+
+use crate::auth::server::user_of_request;
+use crate::error::{AppError, ErrorCode};
+use crate::server::db::{now, Db};
+use crate::server::state::AppState;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+pub use super::api::MAX_PHOTOS;
+/// The largest file accepted.
+pub const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
+/// The largest upload request: six largest files and the form's other fields.
+pub const MAX_UPLOAD_BYTES: usize = MAX_PHOTOS * MAX_PHOTO_BYTES + 64 * 1024;
+pub use super::api::PHOTO_UPLOAD_PATH as UPLOAD_PATH;
+/// Where stored files are served.
+pub const PUBLIC_PREFIX: &str = "/uploads/";
+/// The display copy's longest side, in pixels.
+const FULL_MAX_SIDE: u32 = 1600;
+/// Thumbnails are cropped to 4:3.
+pub const THUMB_WIDTH: u32 = 480;
+pub const THUMB_HEIGHT: u32 = 360;
+/// Larger images are refused before they are decoded (a decompression bomb needs no big file).
+const MAX_SIDE: u32 = 10_000;
+
+/// A photo ready to store: the display copy and the thumbnail, both JPEG.
+pub struct Encoded {
+    pub full: Vec<u8>,
+    pub thumb: Vec<u8>,
+}
+
+/// Decodes an uploaded JPEG, PNG or WebP (judged by its bytes, not its name or declared type),
+/// turns it upright, and encodes the display copy and thumbnail. CPU-bound: call it from a
+/// blocking thread.
+pub fn encode_upload(bytes: &[u8]) -> Result<Encoded, ErrorCode> {
+    if bytes.len() > MAX_PHOTO_BYTES {
+        return Err(ErrorCode::PhotoTooLarge);
+    }
+    let format = image::guess_format(bytes).map_err(|_| ErrorCode::PhotoType)?;
+    if !matches!(
+        format,
+        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP
+    ) {
+        return Err(ErrorCode::PhotoType);
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(limits);
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|_| ErrorCode::PhotoUnreadable)?;
+    let orientation = decoder.orientation().ok();
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|_| ErrorCode::PhotoUnreadable)?;
+    if let Some(o) = orientation {
+        img.apply_orientation(o);
+    }
+    encode_image(&img).map_err(|_| ErrorCode::PhotoUnreadable)
+}
+
+/// The display copy and thumbnail of a picture (transparent parts on white).
+pub fn encode_image(img: &DynamicImage) -> Result<Encoded, image::ImageError> {
+    let rgb = on_white(img);
+    let (w, h) = rgb.dimensions();
+    let full = if w.max(h) > FULL_MAX_SIDE {
+        DynamicImage::ImageRgb8(rgb).resize(
+            FULL_MAX_SIDE,
+            FULL_MAX_SIDE,
+            image::imageops::FilterType::Triangle,
+        )
+    } else {
+        DynamicImage::ImageRgb8(rgb)
+    };
+    let thumb = full.resize_to_fill(
+        THUMB_WIDTH,
+        THUMB_HEIGHT,
+        image::imageops::FilterType::Triangle,
+    );
+    Ok(Encoded {
+        full: jpeg(&full, 85)?,
+        thumb: jpeg(&thumb, 80)?,
+    })
+}
+
+fn on_white(img: &DynamicImage) -> RgbImage {
+    if !img.color().has_alpha() {
+        return img.to_rgb8();
+    }
+    let rgba = img.to_rgba8();
+    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let p = rgba.get_pixel(x, y).0;
+        let a = u16::from(p[3]);
+        let c = |v: u8| ((u16::from(v) * a + 255 * (255 - a)) / 255) as u8;
+        image::Rgb([c(p[0]), c(p[1]), c(p[2])])
+    })
+}
+
+fn jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, image::ImageError> {
+    let mut out = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
+    img.to_rgb8().write_with_encoder(encoder)?;
+    Ok(out)
+}
+
+/// A stored photo as buyers see it.
+pub fn public_url(path: &str) -> String {
+    format!("{PUBLIC_PREFIX}{path}")
+}
+
+/// Files written for one photo, relative to the upload directory.
+struct Written {
+    path: String,
+    thumb_path: String,
+}
+
+fn random_name() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("part");
+    tokio::fs::write(&tmp, bytes).await?;
+    tokio::fs::rename(&tmp, path).await
+}
+
+async fn remove_files(dir: &Path, written: &[Written]) {
+    for w in written {
+        for p in [&w.path, &w.thumb_path] {
+            if let Err(e) = tokio::fs::remove_file(dir.join(p)).await {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(path = %p, error = %e, "could not remove a photo file");
+                }
+            }
+        }
+    }
+}
+
+/// Writes the photos' files and records them after the listing's existing photos, all or none:
+/// more than [`MAX_PHOTOS`] in all is refused and leaves nothing behind. Returns the new ids.
+pub async fn store(
+    db: &Db,
+    dir: &Path,
+    listing_id: i64,
+    photos: &[Encoded],
+) -> Result<Vec<i64>, AppError> {
+    let folder = format!("listings/{listing_id}");
+    tokio::fs::create_dir_all(dir.join(&folder))
+        .await
+        .map_err(AppError::internal)?;
+    let mut written = Vec::new();
+    for p in photos {
+        let name = random_name();
+        let w = Written {
+            path: format!("{folder}/{name}.jpg"),
+            thumb_path: format!("{folder}/{name}-thumb.jpg"),
+        };
+        let r = async {
+            write_atomically(&dir.join(&w.path), &p.full).await?;
+            write_atomically(&dir.join(&w.thumb_path), &p.thumb).await
+        }
+        .await;
+        written.push(w);
+        if let Err(e) = r {
+            remove_files(dir, &written).await;
+            return Err(AppError::internal(e));
+        }
+    }
+    match record(db, listing_id, &written).await {
+        Ok(ids) => Ok(ids),
+        Err(e) => {
+            remove_files(dir, &written).await;
+            Err(e)
+        }
+    }
+}
+
+async fn record(db: &Db, listing_id: i64, written: &[Written]) -> Result<Vec<i64>, AppError> {
+    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    // Touching the listing locks its row (PostgreSQL), so two uploads cannot both pass the count.
+    let touched = sqlx::query("UPDATE listings SET updated_at = $1 WHERE id = $2")
+        .bind(now())
+        .bind(listing_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::internal)?;
+    if touched.rows_affected() == 0 {
+        return Err(AppError::new(ErrorCode::ListingUnavailable));
+    }
+    let (count, last): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(MAX(position), 0) AS BIGINT) FROM listing_photos WHERE listing_id = $1",
+    )
+    .bind(listing_id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(AppError::internal)?;
+    if count as usize + written.len() > MAX_PHOTOS {
+        return Err(AppError::new(ErrorCode::TooManyPhotos));
+    }
+    let mut ids = Vec::new();
+    for (i, w) in written.iter().enumerate() {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO listing_photos (listing_id, position, path, thumb_path) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(listing_id)
+        .bind(last + 1 + i as i64)
+        .bind(&w.path)
+        .bind(&w.thumb_path)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(AppError::internal)?;
+        ids.push(id);
+    }
+    tx.commit().await.map_err(AppError::internal)?;
+    Ok(ids)
+}
+
+/// Removes a photo: its row, then its files.
+pub async fn remove(db: &Db, dir: &Path, photo_id: i64) -> Result<(), AppError> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("DELETE FROM listing_photos WHERE id = $1 RETURNING path, thumb_path")
+            .bind(photo_id)
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::internal)?;
+    let (path, thumb_path) = row.ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    remove_files(dir, &[Written { path, thumb_path }]).await;
+    Ok(())
+}
+
+/// Where a browser's form is sent back to.
+fn back_to(listing_id: Option<i64>, outcome: Result<usize, ErrorCode>) -> Response {
+    let base = match listing_id {
+        Some(id) => format!("/listing/{id}/edit"),
+        None => "/seller".to_owned(),
+    };
+    let target = match outcome {
+        Ok(n) => format!("{base}?photos_added={n}#photos"),
+        Err(code) => format!("{base}?photo_error={}#photos", code.as_str()),
+    };
+    Redirect::to(&target).into_response()
+}
+
+/// `POST /api/market/photos`.
+pub async fn upload(State(state): State<AppState>, request: Request) -> Response {
+    let headers = request.headers().clone();
+    let lang = crate::server::request_lang(&headers);
+    let from_form = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let mut listing_id = None;
+    let result = receive(&state, &headers, request, &mut listing_id).await;
+    match (from_form, result) {
+        (true, r) => back_to(listing_id, r.map_err(|e| e.code)),
+        (false, Ok(n)) => Json(serde_json::json!({ "added": n })).into_response(),
+        (false, Err(e)) => {
+            let e = AppError {
+                field: e.field,
+                ..AppError::in_lang(e.code, lang)
+            };
+            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, Json(e)).into_response()
+        }
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: Request,
+    listing_id: &mut Option<i64>,
+) -> Result<usize, AppError> {
+    let mut form = Multipart::from_request(request, state)
+        .await
+        .map_err(|_| AppError::new(ErrorCode::BadRequest))?;
+    let result = receive_fields(state, headers, &mut form, listing_id).await;
+    if result.is_err() {
+        // Read what the client is still sending (the body limit bounds it), so that it gets
+        // this answer rather than a connection reset mid-upload.
+        while let Ok(Some(mut field)) = form.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    }
+    result
+}
+
+async fn receive_fields(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &mut Multipart,
+    listing_id: &mut Option<i64>,
+) -> Result<usize, AppError> {
+    let user = user_of_request(&state.db, headers)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated))?;
+    let mut files = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(field_error)? {
+        match field.name() {
+            Some("listing_id") => {
+                let text = field.text().await.map_err(field_error)?;
+                let id = text
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| AppError::new(ErrorCode::BadRequest).field("listing_id"))?;
+                // Only the listing's seller adds photos: checked before any file is read.
+                super::server::require_seller(&state.db, &user, id).await?;
+                *listing_id = Some(id);
+            }
+            Some("photo") => {
+                if listing_id.is_none() {
+                    return Err(AppError::new(ErrorCode::BadRequest).field("listing_id"));
+                }
+                let bytes = read_limited(field).await?;
+                // A file input left empty still sends an empty part.
+                if !bytes.is_empty() {
+                    if files.len() == MAX_PHOTOS {
+                        return Err(AppError::new(ErrorCode::TooManyPhotos));
+                    }
+                    files.push(bytes);
+                }
+            }
+            _ => {}
+        }
+    }
+    let id = listing_id.ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("listing_id"))?;
+    if files.is_empty() {
+        return Err(AppError::new(ErrorCode::NoPhoto).field("photo"));
+    }
+    let encoded = tokio::task::spawn_blocking(move || {
+        files
+            .iter()
+            .map(|f| encode_upload(f))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(|code| AppError::new(code).field("photo"))?;
+    let dir: PathBuf = state.settings.upload_dir.clone();
+    store(&state.db, &dir, id, &encoded).await?;
+    tracing::info!(listing_id = id, added = encoded.len(), "photos added");
+    Ok(encoded.len())
+}
+
+/// Reads one file, refusing it as soon as it passes [`MAX_PHOTO_BYTES`].
+async fn read_limited(mut field: axum::extract::multipart::Field<'_>) -> Result<Vec<u8>, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(field_error)? {
+        if bytes.len() + chunk.len() > MAX_PHOTO_BYTES {
+            return Err(AppError::new(ErrorCode::PhotoTooLarge).field("photo"));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+fn field_error(e: axum::extract::multipart::MultipartError) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::new(ErrorCode::TooLarge)
+    } else {
+        AppError::new(ErrorCode::BadRequest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbaImage::from_fn(w, h, |x, y| {
+            image::Rgba([
+                (x % 256) as u8,
+                (y % 256) as u8,
+                90,
+                if x < w / 2 { 0 } else { 255 },
+            ])
+        });
+        let mut out = Vec::new();
+        DynamicImage::ImageRgba8(img)
+            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+            .expect("encode png");
+        out
+    }
+
+    #[test]
+    fn a_png_becomes_a_jpeg_and_a_4_by_3_thumbnail() {
+        let e = encode_upload(&png(2000, 500)).expect("encoded");
+        let full = image::load_from_memory(&e.full).expect("full decodes");
+        assert_eq!((full.width(), full.height()), (1600, 400));
+        assert_eq!(image::guess_format(&e.full).ok(), Some(ImageFormat::Jpeg));
+        let thumb = image::load_from_memory(&e.thumb).expect("thumb decodes");
+        assert_eq!((thumb.width(), thumb.height()), (THUMB_WIDTH, THUMB_HEIGHT));
+        // The transparent half was put on white, not black.
+        let p = full.to_rgb8().get_pixel(10, 200).0;
+        assert!(p.iter().all(|&c| c > 200), "{p:?}");
+    }
+
+    #[test]
+    fn other_files_are_refused_by_their_bytes() {
+        assert_eq!(
+            encode_upload(b"GIF89a....").err(),
+            Some(ErrorCode::PhotoType)
+        );
+        assert_eq!(
+            encode_upload(b"<svg xmlns='http://www.w3.org/2000/svg'/>").err(),
+            Some(ErrorCode::PhotoType)
+        );
+        // A PNG signature with nothing behind it.
+        let mut broken = png(8, 8);
+        broken.truncate(20);
+        assert_eq!(
+            encode_upload(&broken).err(),
+            Some(ErrorCode::PhotoUnreadable)
+        );
+        assert_eq!(
+            encode_upload(&vec![0xFF; MAX_PHOTO_BYTES + 1]).err(),
+            Some(ErrorCode::PhotoTooLarge)
+        );
+    }
+}

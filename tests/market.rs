@@ -1,0 +1,497 @@
+//! Integration tests of the market's catalogue and listings: full-text search, the "households
+//! under monitoring" filter, photo uploads, and editing a listing. Every case runs on SQLite, and
+//! on PostgreSQL when `TEST_DATABASE_URL` is set.
+
+#![cfg(feature = "ssr")]
+
+#[macro_use]
+mod common;
+
+use common::{count, demo_login, Client, TestApp};
+use serde_json::Value;
+
+on_both_backends! {
+    search_matches_words_in_chinese_and_english;
+    search_follows_edits;
+    monitored_filter_follows_the_households_incomes;
+    photos_are_checked_resized_and_served;
+    photo_limits_and_strangers_change_nothing;
+    sellers_edit_their_own_listings;
+}
+
+const COOP: &str = "coop.zhenghe@demo.zhunong.cn";
+const WHITE_TEA: &str = "政和白茶·白牡丹（演示）";
+
+async fn search(app: &TestApp, fields: &[(&str, &str)]) -> Vec<String> {
+    let r = Client::new(app)
+        .post_form("/api/market/catalogue", fields)
+        .await;
+    assert_eq!(r.status, 200, "{fields:?}: {}", r.body);
+    r.json()
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|l| l["title"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn titles_for(app: &TestApp, q: &str) -> Vec<String> {
+    search(app, &[("query[q]", q)]).await
+}
+
+async fn listing_id(app: &TestApp, title: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM listings WHERE title = $1")
+        .bind(title)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{title}: {e}"))
+}
+
+/// A PNG of `w`×`h` with a gradient, as a phone or a scanner might send.
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 120])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("encode png");
+    out
+}
+
+async fn upload(c: &mut Client, listing: i64, files: &[(&str, &[u8])]) -> common::Response {
+    let parts: Vec<common::FilePart<'_>> = files
+        .iter()
+        .map(|(name, bytes)| ("photo", *name, "image/png", *bytes))
+        .collect();
+    c.post_multipart(
+        "/api/market/photos",
+        &[("listing_id", &listing.to_string())],
+        &parts,
+    )
+    .await
+}
+
+async fn photo_count(app: &TestApp, listing: i64) -> i64 {
+    count(
+        &app.db,
+        &format!("SELECT COUNT(*) FROM listing_photos WHERE listing_id = {listing}"),
+    )
+    .await
+}
+
+/// Files under the app's upload directory, recursively.
+fn stored_files(app: &TestApp) -> usize {
+    fn walk(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |rd| {
+            rd.flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        walk(&p)
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+    }
+    walk(&app.upload_dir)
+}
+
+mod cases {
+    use super::*;
+
+    pub async fn search_matches_words_in_chinese_and_english(app: TestApp) {
+        // Three or more characters go through the trigram index, fewer through LIKE; both must
+        // find a word in the middle of a Chinese title, which has no spaces.
+        for q in ["白牡丹", "牡丹", "白茶·白", "Zhenghe", "zhenghe", "ZHENGHE"] {
+            let found = titles_for(&app, q).await;
+            assert!(
+                found.iter().any(|t| t == WHITE_TEA),
+                "{q:?} should find {WHITE_TEA}: {found:?}"
+            );
+        }
+        // The co-op's name and the origin village are searchable too.
+        let by_coop = titles_for(&app, "专业合作社").await;
+        assert!(by_coop.iter().any(|t| t == WHITE_TEA), "{by_coop:?}");
+        // Every word must match: a county and a word from another county's listing find nothing.
+        assert!(titles_for(&app, "政和 芦柑").await.is_empty());
+        let both = titles_for(&app, "政和 白牡丹").await;
+        assert_eq!(both, vec![WHITE_TEA.to_owned()]);
+        // Category names in either language.
+        let tea = search(&app, &[("query[q]", "tea")]).await;
+        assert!(tea.iter().any(|t| t == WHITE_TEA));
+        // Nothing matches nonsense, and LIKE wildcards or FTS syntax are plain text.
+        assert!(titles_for(&app, "不存在的货品").await.is_empty());
+        assert!(titles_for(&app, "\"白牡丹").await.is_empty());
+        assert!(titles_for(&app, "白_丹").await.is_empty());
+        assert!(titles_for(&app, "OR NEAR AND").await.is_empty());
+        // Too long a query is a clear 400.
+        let r = Client::new(&app)
+            .post_form("/api/market/catalogue", &[("query[q]", &"茶".repeat(51))])
+            .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.json()["code"], "bad_request");
+    }
+
+    pub async fn search_follows_edits(app: TestApp) {
+        let id = listing_id(&app, WHITE_TEA).await;
+        let mut coop = demo_login(&app, COOP).await;
+        let edit = coop
+            .post_form("/api/market/editable-listing", &[("id", &id.to_string())])
+            .await;
+        assert_eq!(edit.status, 200, "{}", edit.body);
+        let form = edit.json()["form"].clone();
+        let mut fields: Vec<(String, String)> = form_fields(&form);
+        set(&mut fields, "form[title]", "高山银针白茶");
+        let r = post_fields(&mut coop, &fields).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(
+            titles_for(&app, "白牡丹").await.is_empty(),
+            "old title gone"
+        );
+        assert_eq!(
+            titles_for(&app, "银针白").await,
+            vec!["高山银针白茶".to_owned()]
+        );
+        assert_eq!(
+            titles_for(&app, "银针").await,
+            vec!["高山银针白茶".to_owned()]
+        );
+    }
+
+    pub async fn monitored_filter_follows_the_households_incomes(app: TestApp) {
+        let id = listing_id(&app, WHITE_TEA).await;
+        let beneficiaries: Vec<i64> = sqlx::query_scalar(
+            "SELECT household_id FROM listing_beneficiaries WHERE listing_id = $1 ORDER BY household_id",
+        )
+        .bind(id)
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+        // The co-op's declared terms name its linked households: the derived table has them.
+        let terms: String = sqlx::query_scalar("SELECT benefit_terms FROM listings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        let terms: Value = serde_json::from_str(&terms).unwrap();
+        let mut named: Vec<i64> = terms["terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[0].as_i64().unwrap())
+            .collect();
+        named.sort_unstable();
+        assert_eq!(beneficiaries, named);
+        assert!(!named.is_empty());
+
+        let line: i64 = sqlx::query_scalar(
+            "SELECT per_capita_fen FROM monitoring_lines ORDER BY year DESC LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let set_baseline = |household: i64, year: i64, fen: i64| {
+            let pool = app.db.pool.clone();
+            async move {
+                sqlx::query("INSERT INTO household_baselines (household_id, year, per_capita_fen) VALUES ($1, $2, $3)")
+                    .bind(household)
+                    .bind(year)
+                    .bind(fen)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        };
+        let monitored = || search(&app, &[("query[monitored]", "1")]);
+        // All its households well above the line (a later baseline than any in the demo).
+        for h in &named {
+            set_baseline(*h, 2100, line * 3).await;
+        }
+        assert!(!monitored().await.iter().any(|t| t == WHITE_TEA));
+        // One falls to within 1.5× the line: the listing now helps a household under monitoring.
+        set_baseline(named[0], 2101, line * 3 / 2).await;
+        assert!(monitored().await.iter().any(|t| t == WHITE_TEA));
+        // Every listing the filter shows benefits such a household, by its latest baseline.
+        for title in monitored().await {
+            let lid = listing_id(&app, &title).await;
+            let near: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM listing_beneficiaries lb WHERE lb.listing_id = $1 AND
+                   (SELECT b.per_capita_fen FROM household_baselines b WHERE b.household_id = lb.household_id ORDER BY b.year DESC LIMIT 1) * 2 <= $2 * 3",
+            )
+            .bind(lid)
+            .bind(line)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+            assert!(near > 0, "{title} does not help a monitored household");
+        }
+        // And combines with the other filters.
+        let tea = search(
+            &app,
+            &[("query[monitored]", "1"), ("query[category]", "fruit")],
+        )
+        .await;
+        assert!(!tea.iter().any(|t| t == WHITE_TEA));
+    }
+
+    pub async fn photos_are_checked_resized_and_served(app: TestApp) {
+        let id = listing_id(&app, WHITE_TEA).await;
+        let mut coop = demo_login(&app, COOP).await;
+        let big = png(2400, 1800);
+        let r = upload(
+            &mut coop,
+            id,
+            &[("tea.png", &big), ("tea2.png", &png(300, 300))],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["added"], 2);
+        assert_eq!(photo_count(&app, id).await, 2);
+        assert_eq!(stored_files(&app), 4, "a display copy and a thumbnail each");
+
+        // Buyers see them on the listing page and the first one on the catalogue card.
+        let d = Client::new(&app)
+            .post_form("/api/market/listing", &[("id", &id.to_string())])
+            .await
+            .json();
+        let photos = d["photos"].as_array().unwrap().clone();
+        assert_eq!(photos.len(), 2);
+        let cards = Client::new(&app)
+            .post_form("/api/market/catalogue", &[("query[q]", "白牡丹")])
+            .await
+            .json();
+        assert_eq!(cards[0]["photo"], photos[0]["thumb_url"]);
+
+        // Served as JPEG: the display copy at most 1600 px, the thumbnail 480×360.
+        let mut anon = Client::new(&app);
+        let full = anon.get(photos[0]["url"].as_str().unwrap()).await;
+        assert_eq!(full.status, 200);
+        assert_eq!(full.header("content-type"), Some("image/jpeg"));
+        assert!(full
+            .header("cache-control")
+            .is_some_and(|v| v.contains("immutable")));
+        let img = image::load_from_memory(&full.bytes).expect("a picture");
+        assert_eq!((img.width(), img.height()), (1600, 1200));
+        let thumb = anon.get(photos[0]["thumb_url"].as_str().unwrap()).await;
+        let t = image::load_from_memory(&thumb.bytes).expect("a thumbnail");
+        assert_eq!((t.width(), t.height()), (480, 360));
+        assert_eq!(
+            anon.get("/uploads/listings/../../test.db").await.status,
+            404
+        );
+
+        // A browser's form (no script) is sent back to the edit page.
+        coop.accept = "text/html";
+        let r = upload(&mut coop, id, &[("third.png", &png(64, 48))]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(
+            r.header("location"),
+            Some(format!("/listing/{id}/edit?photos_added=1#photos").as_str())
+        );
+        let r = upload(&mut coop, id, &[("notes.txt", b"hello")]).await;
+        assert_eq!(r.status, 303);
+        assert_eq!(
+            r.header("location"),
+            Some(format!("/listing/{id}/edit?photo_error=photo_type#photos").as_str())
+        );
+        coop.accept = "application/json";
+
+        // The seller removes one: its row and both files go.
+        let first = photos[0]["id"].as_i64().unwrap();
+        let r = coop
+            .post_form(
+                "/api/market/delete-photo",
+                &[("photo_id", &first.to_string())],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(photo_count(&app, id).await, 2);
+        assert_eq!(stored_files(&app), 4);
+        assert_eq!(
+            anon.get(photos[0]["url"].as_str().unwrap()).await.status,
+            404
+        );
+    }
+
+    pub async fn photo_limits_and_strangers_change_nothing(app: TestApp) {
+        let id = listing_id(&app, WHITE_TEA).await;
+        let small = png(40, 30);
+        // No session; a buyer; another seller: refused before anything is stored.
+        let r = upload(&mut Client::new(&app), id, &[("a.png", &small)]).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        assert_eq!(
+            upload(&mut buyer, id, &[("a.png", &small)]).await.status,
+            403
+        );
+        let mut household = demo_login(&app, "household@demo.zhunong.cn").await;
+        let r = upload(&mut household, id, &[("a.png", &small)]).await;
+        assert_eq!(r.status, 403);
+        assert_eq!(r.json()["code"], "forbidden");
+        assert_eq!(
+            upload(&mut household, 999_999, &[("a.png", &small)])
+                .await
+                .status,
+            404
+        );
+
+        let mut coop = demo_login(&app, COOP).await.english();
+        // Judged by the bytes: a GIF or a script named .png is refused, in the user's language.
+        let r = upload(&mut coop, id, &[("x.png", b"GIF89a\x01\x00\x01\x00")]).await;
+        assert_eq!(r.status, 415, "{}", r.body);
+        assert_eq!(r.json()["code"], "photo_type");
+        assert!(r.json()["message"].as_str().unwrap().contains("JPEG"));
+        let r = upload(&mut coop, id, &[("x.png", b"<script>alert(1)</script>")]).await;
+        assert_eq!(r.status, 415);
+        // A PNG that ends early.
+        let mut broken = png(50, 50);
+        broken.truncate(60);
+        let r = upload(&mut coop, id, &[("x.png", &broken)]).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.json()["code"], "photo_unreadable");
+        // Over 5 MB.
+        let mut huge = png(10, 10);
+        huge.resize(5 * 1024 * 1024 + 10, 0);
+        let r = upload(&mut coop, id, &[("big.png", &huge)]).await;
+        assert_eq!(r.status, 413, "{}", r.body);
+        assert_eq!(r.json()["code"], "photo_too_large");
+        // No file chosen (a browser still sends an empty part).
+        let r = upload(&mut coop, id, &[("", b"")]).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["code"], "no_photo");
+        // One bad file among good ones: none is kept.
+        let r = upload(&mut coop, id, &[("ok.png", &small), ("bad.png", b"GIF89a")]).await;
+        assert_eq!(r.status, 415);
+        assert_eq!(photo_count(&app, id).await, 0);
+        assert_eq!(stored_files(&app), 0);
+
+        // Six at most: five, then two more is refused whole, then one fits.
+        let five: Vec<(&str, &[u8])> = (0..5).map(|_| ("p.png", small.as_slice())).collect();
+        assert_eq!(upload(&mut coop, id, &five).await.status, 200);
+        let r = upload(&mut coop, id, &[("a.png", &small), ("b.png", &small)]).await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(r.json()["code"], "too_many_photos");
+        assert_eq!(photo_count(&app, id).await, 5);
+        assert_eq!(stored_files(&app), 10, "the refused files were removed");
+        assert_eq!(
+            upload(&mut coop, id, &[("c.png", &small)]).await.status,
+            200
+        );
+        assert_eq!(
+            upload(&mut coop, id, &[("d.png", &small)]).await.status,
+            409
+        );
+        assert_eq!(photo_count(&app, id).await, 6);
+
+        // Only the seller removes a photo.
+        let photo: i64 =
+            sqlx::query_scalar("SELECT id FROM listing_photos WHERE listing_id = $1 LIMIT 1")
+                .bind(id)
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        let r = household
+            .post_form(
+                "/api/market/delete-photo",
+                &[("photo_id", &photo.to_string())],
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        let r = buyer
+            .post_form("/api/market/delete-photo", &[("photo_id", "999999")])
+            .await;
+        assert_eq!(r.status, 404);
+        assert_eq!(photo_count(&app, id).await, 6);
+        assert_eq!(stored_files(&app), 12);
+    }
+
+    pub async fn sellers_edit_their_own_listings(app: TestApp) {
+        let id = listing_id(&app, WHITE_TEA).await;
+        let mut coop = demo_login(&app, COOP).await;
+        let r = coop
+            .post_form("/api/market/editable-listing", &[("id", &id.to_string())])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let e = r.json();
+        // The form comes back as the seller typed it: yuan, and `household:amount` terms.
+        let price_fen: i64 = sqlx::query_scalar("SELECT price_fen FROM listings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        let price = e["form"]["price"].as_str().unwrap();
+        assert_eq!(
+            price.replace('.', "").parse::<i64>().unwrap()
+                * if price.contains('.') { 1 } else { 100 },
+            price_fen
+        );
+        assert!(e["form"]["terms"].as_str().unwrap().contains(':'));
+        assert_eq!(e["desk"]["seller_kind"], "organisation");
+
+        // Saving the form unchanged changes nothing that buyers see; a new price and stock do.
+        let mut fields = form_fields(&e["form"]);
+        assert_eq!(post_fields(&mut coop, &fields).await.status, 200);
+        set(&mut fields, "form[price]", "199.5");
+        set(&mut fields, "form[stock]", "7");
+        let r = post_fields(&mut coop, &fields).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let (p, s): (i64, i64) =
+            sqlx::query_as("SELECT price_fen, stock FROM listings WHERE id = $1")
+                .bind(id)
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        assert_eq!((p, s), (19_950, 7));
+
+        // Nobody else may open or save it.
+        for login in ["household@demo.zhunong.cn", "buyer@demo.zhunong.cn"] {
+            let mut other = demo_login(&app, login).await;
+            let r = other
+                .post_form("/api/market/editable-listing", &[("id", &id.to_string())])
+                .await;
+            assert_eq!(r.status, 403, "{login}: {}", r.body);
+            set(&mut fields, "form[price]", "1");
+            assert_eq!(post_fields(&mut other, &fields).await.status, 403);
+        }
+        let r = Client::new(&app)
+            .post_form("/api/market/editable-listing", &[("id", &id.to_string())])
+            .await;
+        assert_eq!(r.status, 401);
+        let p: i64 = sqlx::query_scalar("SELECT price_fen FROM listings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(p, 19_950);
+    }
+}
+
+/// The save-listing form fields for a listing as `editable-listing` returned it.
+fn form_fields(form: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (k, v) in form.as_object().expect("form object") {
+        let text = match v {
+            Value::Null => continue,
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.push((format!("form[{k}]"), text));
+    }
+    out
+}
+
+fn set(fields: &mut Vec<(String, String)>, key: &str, value: &str) {
+    fields.retain(|(k, _)| k != key);
+    fields.push((key.to_owned(), value.to_owned()));
+}
+
+async fn post_fields(c: &mut Client, fields: &[(String, String)]) -> common::Response {
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    c.post_form("/api/market/save-listing", &refs).await
+}
