@@ -246,9 +246,17 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
     }
     // Households' own listings.
     for (county, title, category, unit, price, stock, description) in HOUSEHOLD_LISTINGS {
-        let household: Option<(i64, String)> = sqlx::query_as(
-            "SELECT h.id, h.region_code FROM households h WHERE h.region_code LIKE $1 ORDER BY h.id LIMIT 1",
-        )
+        // In 政和 the seller is the demo household account's own household (the county's first).
+        // Elsewhere it is the county's best-off household, so the market also holds produce of
+        // households above the monitoring range and the "under monitoring" filter has work to do.
+        let order = if *county == "350725" {
+            "h.id"
+        } else {
+            "COALESCE((SELECT b.per_capita_fen FROM household_baselines b WHERE b.household_id = h.id ORDER BY b.year DESC LIMIT 1), 0) DESC, h.id"
+        };
+        let household: Option<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT h.id, h.region_code FROM households h WHERE h.region_code LIKE $1 ORDER BY {order} LIMIT 1"
+        ))
         .bind(format!("{county}%"))
         .fetch_optional(&db.pool)
         .await?;
