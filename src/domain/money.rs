@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn plain_yuan_round_trips_through_parse() {
-        for fen in [0, 5, 50, 100, 12_850, 1_000_000_00] {
+        for fen in [0, 5, 50, 100, 12_850, 100_000_000] {
             let text = Fen::new(fen).plain_yuan();
             assert_eq!(Fen::parse_yuan(&text), Ok(Fen::new(fen)), "{text}");
         }
