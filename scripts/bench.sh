@@ -3,6 +3,7 @@
 # wrk on loopback against
 #   1. the server-rendered catalogue page (/market), with its ceiling: the same HTML served by
 #      axum as a static file;
+#      (and, for information, a search through the full-text index);
 #   2. the checkout server function, with its ceiling: a raw sqlx loop inserting the same rows
 #      without any checks.
 # Prints requests/s for each and the two ratios. Uses the release binary (make build first).
@@ -38,6 +39,9 @@ echo "==> catalogue page: $(wc -c < target/site/bench-static.html) bytes of HTML
 ssr=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "$base/market" | rps)
 static=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "$base/bench-static.html" | rps)
 echo "    server-rendered /market: $ssr req/s; the same HTML as a static file: $static req/s"
+# A search through the trigram index ("货品123": 压测货品123, 压测货品1230 … of 10,000 listings).
+search=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "$base/market?q=%E8%B4%A7%E5%93%81123" | rps)
+echo "    server-rendered search /market?q=货品123: $search req/s"
 
 cookie=$(curl -s -i -d login=buyer@demo.zhunong.cn -d password=zhunong2020 "$base/api/auth/login" | awk -F'[:;] *' 'tolower($1)=="set-cookie" {print $2; exit}')
 listing=$(curl -s -X POST -d 'query[q]=bench item' "$base/api/market/catalogue" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')

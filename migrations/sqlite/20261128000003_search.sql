@@ -51,3 +51,11 @@ END;
 
 -- Existing listings: the update trigger fills both tables.
 UPDATE listings SET title = title;
+
+-- The catalogue's default order (need) and "newest" read straight from an index, so a page's
+-- 100 ids come without sorting every listing; they replace the plain status index.
+DROP INDEX listings_status;
+CREATE INDEX listings_need ON listings (status = 'sold_out', stalled DESC, COALESCE(stalled_quantity, 0) DESC, created_at DESC, id DESC)
+    WHERE status IN ('on_sale', 'sold_out');
+CREATE INDEX listings_newest ON listings (status = 'sold_out', created_at DESC, id DESC)
+    WHERE status IN ('on_sale', 'sold_out');
