@@ -17,6 +17,7 @@ on_both_backends! {
     photos_are_checked_resized_and_served;
     photo_limits_and_strangers_change_nothing;
     sellers_edit_their_own_listings;
+    demo_pictures_are_painted_once;
 }
 
 const COOP: &str = "coop.zhenghe@demo.zhunong.cn";
@@ -466,6 +467,41 @@ mod cases {
             .await
             .unwrap();
         assert_eq!(p, 19_950);
+    }
+
+    pub async fn demo_pictures_are_painted_once(app: TestApp) {
+        use zhunong::server::seed_market::seed_pictures;
+        let listings = count(&app.db, "SELECT COUNT(*) FROM listings WHERE is_demo = 1").await;
+        assert!(listings > 0);
+        let added = seed_pictures(&app.db, &app.upload_dir)
+            .await
+            .expect("painted");
+        assert_eq!(added as i64, listings * 2);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM listing_photos").await,
+            listings * 2
+        );
+        assert_eq!(stored_files(&app) as i64, listings * 4);
+        // Every picture is a real 4:3 JPEG, served to anyone.
+        let id = listing_id(&app, WHITE_TEA).await;
+        let d = Client::new(&app)
+            .post_form("/api/market/listing", &[("id", &id.to_string())])
+            .await
+            .json();
+        let thumb = Client::new(&app)
+            .get(d["photos"][0]["thumb_url"].as_str().unwrap())
+            .await;
+        let t = image::load_from_memory(&thumb.bytes).expect("a thumbnail");
+        assert_eq!((t.width(), t.height()), (480, 360));
+        // A photo the seller removes stays removed: the pictures are made once per database.
+        let mut coop = demo_login(&app, COOP).await;
+        let photo = d["photos"][0]["id"].as_i64().unwrap().to_string();
+        let r = coop
+            .post_form("/api/market/delete-photo", &[("photo_id", &photo)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(seed_pictures(&app.db, &app.upload_dir).await.unwrap(), 0);
+        assert_eq!(photo_count(&app, id).await, 1);
     }
 }
 

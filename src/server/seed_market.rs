@@ -461,9 +461,20 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
     Ok(report)
 }
 
+/// Marks that the demo pictures were made, so photos a seller later removes stay removed.
+const PICTURES_MARKER: &str = "demo_pictures_seeded";
+
 /// Gives every demo listing without photos two pictures painted by [`super::demo_art`] (no
-/// downloads), stored like uploads. Returns how many pictures it added; a second run adds none.
+/// downloads), stored like uploads. Returns how many pictures it added; it runs once per
+/// database, so a second run adds none.
 pub async fn seed_pictures(db: &Db, upload_dir: &std::path::Path) -> Result<usize, SeedError> {
+    let done: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(PICTURES_MARKER)
+        .fetch_optional(&db.pool)
+        .await?;
+    if done.is_some() {
+        return Ok(0);
+    }
     let bare: Vec<(i64, String)> = sqlx::query_as(
         "SELECT l.id, l.category FROM listings l
           WHERE l.is_demo = 1 AND NOT EXISTS (SELECT 1 FROM listing_photos p WHERE p.listing_id = l.id)
@@ -488,6 +499,13 @@ pub async fn seed_pictures(db: &Db, upload_dir: &std::path::Path) -> Result<usiz
             .await
             .map_err(err)?;
         added += pictures.len();
+    }
+    if added > 0 {
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+            .bind(PICTURES_MARKER)
+            .bind(now().to_string())
+            .execute(&db.pool)
+            .await?;
     }
     Ok(added)
 }
