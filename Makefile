@@ -63,4 +63,4 @@ screenshots: build
 	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) node tests/e2e/screenshots.mjs
 
 clean-data:
-	rm -rf data/zhunong.db data/zhunong.db-wal data/zhunong.db-shm
+	rm -rf data/zhunong.db data/zhunong.db-wal data/zhunong.db-shm data/uploads
