@@ -18,20 +18,6 @@ CREATE INDEX listing_beneficiaries_household ON listing_beneficiaries (household
 -- shorter queries use LIKE on the same documents.
 CREATE VIRTUAL TABLE listing_search USING fts5 (doc, tokenize = 'trigram');
 
-CREATE TRIGGER listings_derived_insert AFTER INSERT ON listings
-BEGIN
-    INSERT INTO listing_beneficiaries (listing_id, household_id)
-    SELECT NEW.id, NEW.household_id WHERE NEW.household_id IS NOT NULL
-    UNION
-    SELECT NEW.id, json_extract(j.value, '$[0]') FROM json_each(NEW.benefit_terms, '$.terms') j
-     WHERE NEW.organisation_id IS NOT NULL;
-    INSERT INTO listing_search (rowid, doc)
-    VALUES (NEW.id, NEW.title || ' ' || NEW.unit || ' ' || NEW.description || ' '
-        || COALESCE((SELECT group_concat(name || ' ' || COALESCE(name_en, ''), ' ') FROM regions
-                      WHERE code IN (NEW.origin_code, substr(NEW.origin_code, 1, 9), substr(NEW.origin_code, 1, 6))), '')
-        || ' ' || COALESCE((SELECT name FROM organisations WHERE id = NEW.organisation_id), ''));
-END;
-
 CREATE TRIGGER listings_derived_update
 AFTER UPDATE OF title, unit, description, origin_code, household_id, organisation_id, benefit_terms ON listings
 BEGIN
@@ -47,6 +33,12 @@ BEGIN
         || COALESCE((SELECT group_concat(name || ' ' || COALESCE(name_en, ''), ' ') FROM regions
                       WHERE code IN (NEW.origin_code, substr(NEW.origin_code, 1, 9), substr(NEW.origin_code, 1, 6))), '')
         || ' ' || COALESCE((SELECT name FROM organisations WHERE id = NEW.organisation_id), ''));
+END;
+
+-- A new listing: touching it runs the update trigger above, the one place both tables are derived.
+CREATE TRIGGER listings_derived_insert AFTER INSERT ON listings
+BEGIN
+    UPDATE listings SET benefit_terms = benefit_terms WHERE id = NEW.id;
 END;
 
 -- Existing listings: the update trigger fills both tables.
