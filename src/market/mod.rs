@@ -281,15 +281,24 @@ pub fn SellerPage() -> impl IntoView {
     }
 }
 
-/// Raise or clear the 滞销 flag (the seller, or an official of the county).
-#[component]
-fn StalledForm(listing_id: i64, stalled: bool, refresh: RwSignal<usize>) -> impl IntoView {
-    let action = ServerAction::<api::SetStalled>::new();
+/// Reloads the listing (bumps `refresh`) each time `action` succeeds.
+fn refresh_on_success<A>(action: ServerAction<A>, refresh: RwSignal<usize>)
+where
+    A: leptos::server_fn::ServerFn<Output = ()> + Clone + Send + Sync + 'static,
+    A::Error: Clone + Send + Sync + 'static,
+{
     Effect::new(move |_| {
         if matches!(action.value().get(), Some(Ok(()))) {
             refresh.update(|n| *n += 1);
         }
     });
+}
+
+/// Raise or clear the 滞销 flag (the seller, or an official of the county).
+#[component]
+fn StalledForm(listing_id: i64, stalled: bool, refresh: RwSignal<usize>) -> impl IntoView {
+    let action = ServerAction::<api::SetStalled>::new();
+    refresh_on_success(action, refresh);
     view! {
         <section class="card tools" aria-labelledby="stalled-form">
             <h2 id="stalled-form">{tr(T::stalled_form_title)}</h2>
@@ -320,11 +329,7 @@ fn StalledForm(listing_id: i64, stalled: bool, refresh: RwSignal<usize>) -> impl
 #[component]
 fn CertifyForm(listing_id: i64, refresh: RwSignal<usize>) -> impl IntoView {
     let action = ServerAction::<api::Certify>::new();
-    Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(()))) {
-            refresh.update(|n| *n += 1);
-        }
-    });
+    refresh_on_success(action, refresh);
     view! {
         <section class="card tools" aria-labelledby="certify-form">
             <h2 id="certify-form">{tr(T::certify_title)}</h2>

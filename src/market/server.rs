@@ -571,37 +571,20 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
         (None, None) => return Err(AppError::new(ErrorCode::Forbidden)),
     };
     let terms_json = serde_json::to_string(&terms).map_err(AppError::internal)?;
-    let t = now();
-    let id = match form.id {
-        Some(id) => {
-            sqlx::query(
-                "UPDATE listings SET title = $1, category = $2, description = $3, unit = $4, price_fen = $5, stock = $6,
-                        origin_code = $7, harvest_date = $8, status = $9, benefit_terms = $10, updated_at = $11 WHERE id = $12",
-            )
-            .bind(title)
-            .bind(category.as_str())
-            .bind(form.description.trim())
-            .bind(unit)
-            .bind(price.fen())
-            .bind(form.stock)
-            .bind(origin.as_str())
-            .bind(harvest)
-            .bind(status.as_str())
-            .bind(&terms_json)
-            .bind(t)
-            .bind(id)
-            .execute(&db.pool)
-            .await
-            .map_err(AppError::internal)?;
-            id
+    // Insert and update bind the same fields in the same order ($1–$11), then their own.
+    let sql = match form.id {
+        Some(_) => {
+            "UPDATE listings SET title = $1, category = $2, description = $3, unit = $4, price_fen = $5, stock = $6,
+                    origin_code = $7, harvest_date = $8, status = $9, benefit_terms = $10, updated_at = $11
+              WHERE id = $12 RETURNING id"
         }
-        None => sqlx::query_scalar(
-            "INSERT INTO listings (household_id, organisation_id, title, category, description, unit, price_fen, stock,
-                                   origin_code, harvest_date, status, benefit_terms, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
-        )
-        .bind(household)
-        .bind(org)
+        None => {
+            "INSERT INTO listings (title, category, description, unit, price_fen, stock, origin_code, harvest_date, status,
+                                   benefit_terms, updated_at, created_at, household_id, organisation_id, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14) RETURNING id"
+        }
+    };
+    let query = sqlx::query_scalar::<_, i64>(sql)
         .bind(title)
         .bind(category.as_str())
         .bind(form.description.trim())
@@ -612,12 +595,15 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
         .bind(harvest)
         .bind(status.as_str())
         .bind(&terms_json)
-        .bind(user.id)
-        .bind(t)
+        .bind(now());
+    let query = match form.id {
+        Some(id) => query.bind(id),
+        None => query.bind(household).bind(org).bind(user.id),
+    };
+    let id = query
         .fetch_one(&db.pool)
         .await
-        .map_err(AppError::internal)?,
-    };
+        .map_err(AppError::internal)?;
     Ok(id)
 }
 

@@ -186,39 +186,45 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
     }
 }
 
+/// The buyer's orders.
 #[component]
 pub fn OrdersPage() -> impl IntoView {
-    let refresh = RwSignal::new(0usize);
-    let orders = Resource::new(move || refresh.get(), |_| my_orders());
-    view! {
-        <section class="section">
-            <h1>{tr(T::orders_title)}</h1>
-            <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
-                {move || orders.get().map(|r| match r {
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="empty">{tr(T::orders_empty)}</p> }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="order-list">{list.into_iter().map(|o| view! { <OrderCard order=o seller_view=false refresh/> }).collect_view()}</ul>
-                    }.into_any(),
-                })}
-            </Transition>
-        </section>
-    }
+    view! { <OrderList seller_view=false/> }
+}
+
+/// The orders a seller has to fulfil.
+#[component]
+pub fn SellerOrdersPage() -> impl IntoView {
+    view! { <OrderList seller_view=true/> }
 }
 
 #[component]
-pub fn SellerOrdersPage() -> impl IntoView {
+fn OrderList(seller_view: bool) -> impl IntoView {
     let refresh = RwSignal::new(0usize);
-    let orders = Resource::new(move || refresh.get(), |_| seller_orders());
+    let orders = Resource::new(
+        move || refresh.get(),
+        move |_| async move {
+            if seller_view {
+                seller_orders().await
+            } else {
+                my_orders().await
+            }
+        },
+    );
+    let title = if seller_view {
+        T::seller_orders_title
+    } else {
+        T::orders_title
+    };
     view! {
         <section class="section">
-            <h1>{tr(T::seller_orders_title)}</h1>
+            <h1>{tr(title)}</h1>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || orders.get().map(|r| match r {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     Ok(list) if list.is_empty() => view! { <p class="empty">{tr(T::orders_empty)}</p> }.into_any(),
                     Ok(list) => view! {
-                        <ul class="order-list">{list.into_iter().map(|o| view! { <OrderCard order=o seller_view=true refresh/> }).collect_view()}</ul>
+                        <ul class="order-list">{list.into_iter().map(|o| view! { <OrderCard order=o seller_view refresh/> }).collect_view()}</ul>
                     }.into_any(),
                 })}
             </Transition>

@@ -270,12 +270,22 @@ pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {
     Ok(n == 0)
 }
 
-async fn marker(db: &Db, key: &str) -> Result<bool, sqlx::Error> {
+pub(super) async fn marker(db: &Db, key: &str) -> Result<bool, sqlx::Error> {
     let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
         .bind(key)
         .fetch_optional(&db.pool)
         .await?;
     Ok(v.is_some())
+}
+
+/// Records that the seed step `key` is done.
+pub(super) async fn set_marker(db: &Db, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+        .bind(key)
+        .bind(now().to_string())
+        .execute(&db.pool)
+        .await?;
+    Ok(())
 }
 
 /// Loads the demo data once; a second run finds the markers and changes nothing.
@@ -294,11 +304,7 @@ pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
         report.listings = m.listings;
         report.orders = m.orders;
         report.ledger_rows = m.ledger_rows;
-        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
-            .bind(MARKET_MARKER)
-            .bind(now().to_string())
-            .execute(&db.pool)
-            .await?;
+        set_marker(db, MARKET_MARKER).await?;
     }
     Ok(report)
 }

@@ -468,11 +468,7 @@ const PICTURES_MARKER: &str = "demo_pictures_seeded";
 /// downloads), stored like uploads. Returns how many pictures it added; it runs once per
 /// database, so a second run adds none.
 pub async fn seed_pictures(db: &Db, upload_dir: &std::path::Path) -> Result<usize, SeedError> {
-    let done: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(PICTURES_MARKER)
-        .fetch_optional(&db.pool)
-        .await?;
-    if done.is_some() {
+    if super::seed::marker(db, PICTURES_MARKER).await? {
         return Ok(0);
     }
     let bare: Vec<(i64, String)> = sqlx::query_as(
@@ -501,11 +497,7 @@ pub async fn seed_pictures(db: &Db, upload_dir: &std::path::Path) -> Result<usiz
         added += pictures.len();
     }
     if added > 0 {
-        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
-            .bind(PICTURES_MARKER)
-            .bind(now().to_string())
-            .execute(&db.pool)
-            .await?;
+        super::seed::set_marker(db, PICTURES_MARKER).await?;
     }
     Ok(added)
 }
