@@ -8,9 +8,13 @@ ENV := . scripts/env.sh &&
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(TARGET_DIR)/release/zhunong
 
-.PHONY: run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench clean-data
+.PHONY: migrations-check crash run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench clean-data
 
+# The demo: `zhunong serve` never loads demo data by itself, so this asks for it explicitly
+# (idempotent). A production deploy runs `zhunong create-admin` and `zhunong serve` instead.
 run: setup build
+	@echo "==> loading the demo data (zhunong seed --demo; a second run changes nothing)"
+	$(ENV) $(BIN) seed --demo
 	@echo "==> serving on http://$${LEPTOS_SITE_ADDR:-127.0.0.1:3000} (Ctrl-C to stop)"
 	$(ENV) $(BIN) serve
 
@@ -33,13 +37,17 @@ unit:
 
 integration:
 	@echo "==> integration tests (real server on port 0; SQLite, and PostgreSQL when TEST_DATABASE_URL is set)"
-	$(ENV) cargo test --release --features ssr --test api --test money --test market
+	$(ENV) cargo test --release --features ssr --no-fail-fast --test api --test money --test market --test hardening --test memory --test fuzz
 
 e2e:
 	@echo "==> browser tests (headless Chromium)"
 	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) npm --prefix tests/e2e test
 
-lint: fmt-check clippy wasm-check
+lint: migrations-check fmt-check clippy wasm-check
+
+migrations-check:
+	@echo "==> migrations that landed are unchanged"
+	scripts/check-migrations.sh
 
 fmt:
 	$(ENV) cargo fmt --all
@@ -55,6 +63,10 @@ clippy:
 wasm-check:
 	@echo "==> cargo check of the browser build (hydrate, wasm32)"
 	$(ENV) cargo check --release --lib --no-default-features --features hydrate --target wasm32-unknown-unknown $$WASM_CHECK_ARGS
+
+crash: build
+	@echo "==> kill -9 under an order-and-payment load: nothing acknowledged may be lost"
+	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) scripts/crash-test.py
 
 bench: build
 	scripts/bench.sh

@@ -1,7 +1,9 @@
 //! The HTML shell, the `<App/>` root, its router and layout.
 
-use crate::auth::api::{CurrentUser, Login, Logout, Register};
-use crate::auth::{AccountPage, LoginPage, RegisterPage};
+use crate::auth::api::{
+    CurrentUser, Login, Logout, LogoutAll, Register, RegisterConfirm, ResetPassword,
+};
+use crate::auth::{AccountPage, LoginPage, RegisterPage, ResetPage};
 use crate::domain::role::Role;
 use crate::home::HomePage;
 use crate::i18n::{tr, LangSignal, T};
@@ -55,7 +57,10 @@ pub struct Session {
     pub user: Resource<Option<CurrentUser>>,
     pub login: ServerAction<Login>,
     pub register: ServerAction<Register>,
+    pub register_confirm: ServerAction<RegisterConfirm>,
+    pub reset: ServerAction<ResetPassword>,
     pub logout: ServerAction<Logout>,
+    pub logout_all: ServerAction<LogoutAll>,
 }
 
 pub fn use_session() -> Session {
@@ -70,13 +75,18 @@ pub fn App() -> impl IntoView {
 
     let login = ServerAction::<Login>::new();
     let register = ServerAction::<Register>::new();
+    let register_confirm = ServerAction::<RegisterConfirm>::new();
+    let reset = ServerAction::<ResetPassword>::new();
     let logout = ServerAction::<Logout>::new();
+    let logout_all = ServerAction::<LogoutAll>::new();
     let user = Resource::new(
         move || {
             (
                 login.version().get(),
-                register.version().get(),
+                register_confirm.version().get(),
+                reset.version().get(),
                 logout.version().get(),
+                logout_all.version().get(),
             )
         },
         |_| async move {
@@ -93,7 +103,10 @@ pub fn App() -> impl IntoView {
         user,
         login,
         register,
+        register_confirm,
+        reset,
         logout,
+        logout_all,
     });
     crate::orders::cart::provide_cart();
 
@@ -114,6 +127,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/register") view=RegisterPage/>
+                    <Route path=path!("/reset") view=ResetPage/>
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/households") view=HouseholdsPage/>
                     <Route path=path!("/households/:id") view=IncomePage/>

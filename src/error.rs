@@ -44,6 +44,19 @@ pub enum ErrorCode {
     NoPhoto,
     Internal,
     Unavailable,
+    /// Too much work queued (hashing, decoding, requests in flight): 503 with `Retry-After`.
+    Busy,
+    /// A text field held a control character (NUL and the like).
+    ControlCharacter,
+    /// A state-changing request sent by another site's page.
+    CrossSite,
+    PhotoTooManyPixels,
+    /// A sum (an order's total, a household's income) would pass its stated maximum.
+    LimitExceeded,
+    /// A one-time code that is wrong, used or expired.
+    InvalidCode,
+    /// A seller (or whoever acts for one) tried to buy their own produce.
+    OwnListing,
 }
 
 impl ErrorCode {
@@ -52,7 +65,11 @@ impl ErrorCode {
         match self {
             BadRequest | InvalidLogin | PasswordTooShort | PasswordTooLong | InvalidDisplayName
             | InvalidRegion | InvalidQuantity | EmptyCart | InvalidListing | InvalidTerms
-            | InvalidAmount | PhotoUnreadable | NoPhoto => 400,
+            | InvalidAmount | PhotoUnreadable | NoPhoto | ControlCharacter | InvalidCode => 400,
+            LimitExceeded => 422,
+            CrossSite | OwnListing => 403,
+            PhotoTooManyPixels => 413,
+            Busy => 503,
             WrongCredentials | Unauthenticated | BadSignature => 401,
             ListingUnavailable => 404,
             OutOfStock | InvalidOrderState | Replay => 409,
@@ -116,6 +133,13 @@ impl ErrorCode {
             NoPhoto => T::err_no_photo,
             Internal => T::err_internal,
             Unavailable => T::err_unavailable,
+            Busy => T::err_busy,
+            ControlCharacter => T::err_control_character,
+            CrossSite => T::err_cross_site,
+            PhotoTooManyPixels => T::err_photo_pixels,
+            LimitExceeded => T::err_limit_exceeded,
+            InvalidCode => T::err_invalid_code,
+            OwnListing => T::err_own_listing,
         }
     }
 }
@@ -176,6 +200,21 @@ impl From<AccountInputError> for AppError {
             AccountInputError::InvalidDisplayName => {
                 AppError::new(ErrorCode::InvalidDisplayName).field("display_name")
             }
+        }
+    }
+}
+
+/// A database error: the cause goes to the log, the caller gets a generic 500; a pool that
+/// cannot give a connection in time is 503 (busy), not a failure.
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> AppError {
+        match e {
+            sqlx::Error::PoolTimedOut => {
+                tracing::warn!("database pool busy");
+                AppError::new(ErrorCode::Busy)
+            }
+            e => AppError::internal(e),
         }
     }
 }

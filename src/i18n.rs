@@ -137,6 +137,31 @@ messages! {
     login_no_account => "还没有账户？注册", "No account yet? Register";
     login_success => "登录成功", "Logged in";
     register_success => "注册成功，已为你登录", "Registered and logged in";
+    register_code_sent => "验证码已发送到你填写的手机号或邮箱，15 分钟内有效。请输入验证码完成注册。", "A code was sent to the phone number or e-mail address you entered; it is valid for 15 minutes. Enter it to finish registering.";
+    code_field => "验证码", "Code";
+    orders_older => "更早的订单 →", "Older orders →";
+    orders_newest => "← 最新订单", "← Newest orders";
+    orders_pages => "订单分页", "Order pages";
+    code_field_hint => "6 位数字", "6 digits";
+    register_confirm_submit => "完成注册", "Finish registering";
+    register_start_over => "重新填写", "Start over";
+    login_forgot => "忘记密码？", "Forgot your password?";
+    reset_title => "找回密码", "Reset your password";
+    reset_intro => "输入注册时用的手机号或邮箱，我们会发送验证码。", "Enter the phone number or e-mail address you registered with and we will send a code.";
+    reset_send => "发送验证码", "Send a code";
+    reset_code_sent => "如果该账户存在，验证码已发送，15 分钟内有效。", "If that account exists, a code has been sent; it is valid for 15 minutes.";
+    reset_new_password => "新密码", "New password";
+    reset_submit => "设置新密码并登录", "Set the new password and log in";
+    password_change_title => "修改密码", "Change password";
+    password_current => "当前密码", "Current password";
+    password_change_submit => "修改密码", "Change password";
+    password_changed => "密码已修改，其他设备上的登录已退出。", "Password changed; you were logged out on other devices.";
+    logout_all_title => "在所有设备上退出", "Log out everywhere";
+    logout_all_hint => "手机丢了或在别人的电脑上登录过？这会结束这个账户的全部登录。", "Lost a phone or logged in on someone else's computer? This ends every session of this account.";
+    logout_all_submit => "在所有设备上退出", "Log out on every device";
+    notice_register_code => "【助农集市】你的注册验证码是 {code}，15 分钟内有效。如非本人操作请忽略。", "[Zhunong] Your registration code is {code}, valid for 15 minutes. If you did not ask for it, ignore this message.";
+    notice_register_existing => "【助农集市】有人尝试用你的手机号或邮箱注册。你已有账户：请直接登录；忘记密码可在登录页找回。如非本人操作请忽略。", "[Zhunong] Someone tried to register with your phone number or e-mail address. You already have an account: log in, or reset your password from the log-in page. If this was not you, ignore this message.";
+    notice_reset_code => "【助农集市】你的找回密码验证码是 {code}，15 分钟内有效。如非本人操作请忽略，你的密码不会改变。", "[Zhunong] Your password reset code is {code}, valid for 15 minutes. If you did not ask for it, ignore this message; your password stays the same.";
     welcome => "你好，", "Hello, ";
     account_title => "我的账户", "My account";
     account_role => "角色", "Role";
@@ -338,6 +363,13 @@ messages! {
     err_replay => "该通知已处理过", "This notification was already processed";
     err_internal => "服务器出错了，请稍后再试", "Server error; please try again later";
     err_unavailable => "服务暂时不可用", "Service temporarily unavailable";
+    err_busy => "服务器繁忙，请稍后再试", "The server is busy; please try again in a moment";
+    err_control_character => "输入中含有不允许的控制字符", "The input contains control characters, which are not allowed";
+    err_cross_site => "该请求来自其他网站，已拒绝", "This request came from another site and was refused";
+    err_photo_pixels => "照片像素过多，最多 4000 万像素", "The photo has too many pixels (at most 40 megapixels)";
+    err_limit_exceeded => "金额超出上限", "The amount exceeds the allowed maximum";
+    err_invalid_code => "验证码不正确或已过期", "The code is wrong or has expired";
+    err_own_listing => "不能购买自己销售（或代为销售）的货品", "You cannot buy produce that you sell (or sell for a household)";
 }
 
 /// A month's short name: `3月`, `Mar`.

@@ -20,8 +20,38 @@ async fn main() -> std::process::ExitCode {
 
     #[derive(Subcommand)]
     enum Command {
-        /// Serve the web app (the default). Creates, migrates and (when empty) seeds the database.
+        /// Serve the web app (the default). Creates and migrates the database; never loads demo
+        /// data (see `seed --demo`). With ZHUNONG_ENV=production, refuses to start while demo
+        /// accounts exist.
         Serve,
+        /// Create an administrator account. The password comes from --password-file, else from
+        /// ZHUNONG_ADMIN_PASSWORD, else a prompt (not echoed).
+        CreateAdmin {
+            /// Phone number or e-mail address to log in with.
+            #[arg(long)]
+            login: String,
+            /// How the administrator is greeted.
+            #[arg(long, default_value = "管理员")]
+            name: String,
+            /// A file whose first line is the password.
+            #[arg(long)]
+            password_file: Option<std::path::PathBuf>,
+        },
+        /// Write a consistent copy of the SQLite database to PATH while the app may be serving
+        /// (VACUUM INTO). For PostgreSQL use pg_dump (see the README).
+        Backup {
+            /// Where to write the copy; must not exist yet.
+            path: std::path::PathBuf,
+        },
+        /// Replace the SQLite database with a backup (the app must be stopped). The backup is
+        /// checked (integrity, migrations, ledger) before it is put in place.
+        Restore {
+            /// A file written by `zhunong backup`.
+            path: std::path::PathBuf,
+            /// Replace an existing database file.
+            #[arg(long)]
+            force: bool,
+        },
         /// Apply database migrations and exit.
         Migrate,
         /// Benchmark helpers (scripts/bench.sh): generate a catalogue, or time raw inserts.
@@ -45,6 +75,7 @@ async fn main() -> std::process::ExitCode {
         },
     }
 
+    server::bounded::return_memory_to_the_system();
     server::init_tracing();
     let cli = Cli::parse();
     let settings = match Settings::from_env() {
@@ -56,6 +87,43 @@ async fn main() -> std::process::ExitCode {
     };
     let result: Result<(), Box<dyn std::error::Error>> = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::run(settings).await,
+        Command::CreateAdmin { login, name, password_file } => async {
+            let password = match (password_file, std::env::var("ZHUNONG_ADMIN_PASSWORD")) {
+                (Some(f), _) => std::fs::read_to_string(&f)
+                    .map_err(|e| format!("cannot read {}: {e}", f.display()))?
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned(),
+                (None, Ok(p)) => p,
+                (None, Err(_)) => {
+                    let a = rpassword::prompt_password("Password for the new administrator: ")?;
+                    let b = rpassword::prompt_password("The same password again: ")?;
+                    if a != b {
+                        return Err("the two passwords differ".into());
+                    }
+                    a
+                }
+            };
+            let db = server::open_database(&settings).await?;
+            let id = server::admin::create_admin(&db, &login, &name, &password).await?;
+            println!("administrator {login} created (user {id})");
+            Ok(())
+        }
+        .await,
+        Command::Backup { path } => async {
+            let db = server::open_database(&settings).await?;
+            let bytes = server::admin::backup(&db, &path).await?;
+            println!("backup written to {} ({bytes} bytes)", path.display());
+            Ok(())
+        }
+        .await,
+        Command::Restore { path, force } => async {
+            let report = server::admin::restore(&settings, &path, force).await?;
+            println!("{report}");
+            Ok(())
+        }
+        .await,
         Command::Migrate => async {
             let db = server::open_database(&settings).await?;
             println!("migrations applied ({})", db.backend.name());

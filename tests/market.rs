@@ -7,7 +7,7 @@
 #[macro_use]
 mod common;
 
-use common::{count, demo_login, Client, TestApp};
+use common::{count, demo_login, form_fields, listing_id, post_fields, set, Client, TestApp};
 use serde_json::Value;
 
 on_both_backends! {
@@ -38,14 +38,6 @@ async fn search(app: &TestApp, fields: &[(&str, &str)]) -> Vec<String> {
 
 async fn titles_for(app: &TestApp, q: &str) -> Vec<String> {
     search(app, &[("query[q]", q)]).await
-}
-
-async fn listing_id(app: &TestApp, title: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM listings WHERE title = $1")
-        .bind(title)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap_or_else(|e| panic!("{title}: {e}"))
 }
 
 /// A PNG of `w`×`h` with a gradient, as a phone or a scanner might send.
@@ -503,31 +495,4 @@ mod cases {
         assert_eq!(seed_pictures(&app.db, &app.upload_dir).await.unwrap(), 0);
         assert_eq!(photo_count(&app, id).await, 1);
     }
-}
-
-/// The save-listing form fields for a listing as `editable-listing` returned it.
-fn form_fields(form: &Value) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (k, v) in form.as_object().expect("form object") {
-        let text = match v {
-            Value::Null => continue,
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        out.push((format!("form[{k}]"), text));
-    }
-    out
-}
-
-fn set(fields: &mut Vec<(String, String)>, key: &str, value: &str) {
-    fields.retain(|(k, _)| k != key);
-    fields.push((key.to_owned(), value.to_owned()));
-}
-
-async fn post_fields(c: &mut Client, fields: &[(String, String)]) -> common::Response {
-    let refs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    c.post_form("/api/market/save-listing", &refs).await
 }

@@ -594,16 +594,14 @@ mod cases {
         let mut buyers = Vec::new();
         for i in 0..50 {
             let mut c = Client::new(&app);
-            let r = c
-                .post_form(
-                    "/api/auth/register",
-                    &[
-                        ("login", &format!("1390000{i:04}")),
-                        ("password", "password-1"),
-                        ("display_name", "买家"),
-                    ],
-                )
-                .await;
+            let r = common::register(
+                &mut c,
+                &app,
+                &format!("1390000{i:04}"),
+                "password-1",
+                "买家",
+            )
+            .await;
             assert_eq!(r.status, 200, "{}", r.body);
             buyers.push(c);
         }

@@ -21,14 +21,55 @@ pub struct CurrentUser {
     pub household_id: Option<i64>,
 }
 
-/// Creates a buyer account and logs it in.
+/// Registration, step one: sends a six-digit code to the phone number or e-mail address and
+/// answers with the log-in as stored. The answer is the same whether or not an account exists
+/// (the owner of an existing one is told someone tried, and gets no code).
 #[server(prefix = "/api", endpoint = "auth/register")]
 pub async fn register(
     login: String,
     password: String,
     display_name: String,
-) -> Result<CurrentUser, AppError> {
+) -> Result<String, AppError> {
     crate::auth::server::register(&login, &password, &display_name).await
+}
+
+/// Registration, step two: the code creates the buyer account and logs it in.
+#[server(prefix = "/api", endpoint = "auth/register-confirm")]
+pub async fn register_confirm(login: String, code: String) -> Result<CurrentUser, AppError> {
+    crate::auth::server::confirm_registration(&login, &code).await
+}
+
+/// Forgotten password, step one: the account's owner gets a six-digit code. Same answer for
+/// any log-in.
+#[server(prefix = "/api", endpoint = "auth/reset-request")]
+pub async fn reset_request(login: String) -> Result<(), AppError> {
+    crate::auth::server::request_reset(&login).await
+}
+
+/// Forgotten password, step two: the code sets a new password, ends every session of the
+/// account and logs this browser in.
+#[server(prefix = "/api", endpoint = "auth/reset")]
+pub async fn reset_password(
+    login: String,
+    code: String,
+    password: String,
+) -> Result<CurrentUser, AppError> {
+    crate::auth::server::reset_password(&login, &code, &password).await
+}
+
+/// Changes the password (the current one is checked); every other session ends.
+#[server(prefix = "/api", endpoint = "auth/change-password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    crate::auth::server::change_password(&current_password, &new_password).await
+}
+
+/// Ends every session of the account, on every device.
+#[server(prefix = "/api", endpoint = "auth/logout-all")]
+pub async fn logout_all() -> Result<(), AppError> {
+    crate::auth::server::logout_everywhere().await
 }
 
 /// Logs in with a phone number or e-mail and a password. The session id is new at every log-in.

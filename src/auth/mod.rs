@@ -56,38 +56,152 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <p class="aside"><A href="/register">{tr(T::login_no_account)}</A></p>
+            <p class="aside"><A href="/reset">{tr(T::login_forgot)}</A></p>
         </section>
     }
 }
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
-    let action = use_session().register;
+    let session = use_session();
+    let start = session.register;
+    let confirm = session.register_confirm;
     go_home_after(
-        action.version(),
-        Signal::derive(move || matches!(action.value().get(), Some(Ok(_)))),
+        confirm.version(),
+        Signal::derive(move || matches!(confirm.value().get(), Some(Ok(_)))),
     );
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    // Step two once step one answered: the log-in the code was sent to.
+    let sent_to = Signal::derive(move || start.value().get().and_then(Result::ok));
+    let start_error = Signal::derive(move || start.value().get().and_then(Result::err));
+    let confirm_error = Signal::derive(move || confirm.value().get().and_then(Result::err));
     view! {
         <section class="card narrow">
             <h1>{tr(T::register_title)}</h1>
-            <ActionForm action=action attr:class="form">
-                <label for="display_name">{tr(T::display_name_field)}</label>
-                <input id="display_name" name="display_name" type="text" autocomplete="nickname" required maxlength="40"/>
-                <label for="login">{tr(T::login_field)}</label>
-                <input id="login" name="login" type="text" inputmode="email" autocomplete="username" required
-                    aria-describedby="login-hint"/>
-                <small id="login-hint" class="hint">{tr(T::login_field_hint)}</small>
-                <label for="password">{tr(T::password_field)}</label>
-                <input id="password" name="password" type="password" autocomplete="new-password" required minlength="8"
-                    aria-describedby="password-hint"/>
-                <small id="password-hint" class="hint">{tr(T::password_hint)}</small>
-                <FormError error/>
-                <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    {tr(T::register_submit)}
+            <Show
+                when=move || sent_to.get().is_some()
+                fallback=move || view! {
+                    <ActionForm action=start attr:class="form">
+                        <label for="display_name">{tr(T::display_name_field)}</label>
+                        <input id="display_name" name="display_name" type="text" autocomplete="nickname" required maxlength="40"/>
+                        <label for="login">{tr(T::login_field)}</label>
+                        <input id="login" name="login" type="text" inputmode="email" autocomplete="username" required
+                            aria-describedby="login-hint"/>
+                        <small id="login-hint" class="hint">{tr(T::login_field_hint)}</small>
+                        <label for="password">{tr(T::password_field)}</label>
+                        <input id="password" name="password" type="password" autocomplete="new-password" required minlength="8"
+                            aria-describedby="password-hint"/>
+                        <small id="password-hint" class="hint">{tr(T::password_hint)}</small>
+                        <FormError error=start_error/>
+                        <button type="submit" class="button primary" disabled=move || start.pending().get()>
+                            {tr(T::register_submit)}
+                        </button>
+                    </ActionForm>
+                }
+            >
+                <p class="notice" role="status" data-testid="code-sent">{tr(T::register_code_sent)}</p>
+                <ActionForm action=confirm attr:class="form">
+                    <input type="hidden" name="login" prop:value=move || sent_to.get().unwrap_or_default()/>
+                    <label for="code">{tr(T::code_field)}</label>
+                    <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"
+                        pattern="[0-9]{6}" maxlength="6" required aria-describedby="code-hint"/>
+                    <small id="code-hint" class="hint">{tr(T::code_field_hint)}</small>
+                    <FormError error=confirm_error/>
+                    <button type="submit" class="button primary" disabled=move || confirm.pending().get()>
+                        {tr(T::register_confirm_submit)}
+                    </button>
+                </ActionForm>
+                <p class="aside"><a href="/register">{tr(T::register_start_over)}</a></p>
+            </Show>
+            <p class="aside"><A href="/login">{tr(T::register_have_account)}</A></p>
+        </section>
+    }
+}
+
+/// Forgotten password: a code to the account's phone or e-mail, then a new password.
+#[component]
+pub fn ResetPage() -> impl IntoView {
+    let request = ServerAction::<crate::auth::api::ResetRequest>::new();
+    let reset = use_session().reset;
+    go_home_after(
+        reset.version(),
+        Signal::derive(move || matches!(reset.value().get(), Some(Ok(_)))),
+    );
+    let requested = Signal::derive(move || matches!(request.value().get(), Some(Ok(()))));
+    let request_error = Signal::derive(move || request.value().get().and_then(Result::err));
+    let reset_error = Signal::derive(move || reset.value().get().and_then(Result::err));
+    let login = RwSignal::new(String::new());
+    view! {
+        <section class="card narrow">
+            <h1>{tr(T::reset_title)}</h1>
+            <Show
+                when=move || requested.get()
+                fallback=move || view! {
+                    <p>{tr(T::reset_intro)}</p>
+                    <ActionForm action=request attr:class="form">
+                        <label for="login">{tr(T::login_field)}</label>
+                        <input id="login" name="login" type="text" inputmode="email" autocomplete="username" required
+                            on:input=move |ev| login.set(event_target_value(&ev))/>
+                        <FormError error=request_error/>
+                        <button type="submit" class="button primary" disabled=move || request.pending().get()>
+                            {tr(T::reset_send)}
+                        </button>
+                    </ActionForm>
+                }
+            >
+                <p class="notice" role="status" data-testid="code-sent">{tr(T::reset_code_sent)}</p>
+                <ActionForm action=reset attr:class="form">
+                    <input type="hidden" name="login" prop:value=move || login.get()/>
+                    <label for="code">{tr(T::code_field)}</label>
+                    <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"
+                        pattern="[0-9]{6}" maxlength="6" required/>
+                    <label for="password">{tr(T::reset_new_password)}</label>
+                    <input id="password" name="password" type="password" autocomplete="new-password" required minlength="8"
+                        aria-describedby="password-hint"/>
+                    <small id="password-hint" class="hint">{tr(T::password_hint)}</small>
+                    <FormError error=reset_error/>
+                    <button type="submit" class="button primary" disabled=move || reset.pending().get()>
+                        {tr(T::reset_submit)}
+                    </button>
+                </ActionForm>
+            </Show>
+        </section>
+    }
+}
+
+/// Change the password; log out on every device.
+#[component]
+fn SecurityPanel() -> impl IntoView {
+    let change = ServerAction::<crate::auth::api::ChangePassword>::new();
+    let everywhere = use_session().logout_all;
+    let changed = Signal::derive(move || matches!(change.value().get(), Some(Ok(()))));
+    let change_error = Signal::derive(move || change.value().get().and_then(Result::err));
+    let everywhere_error = Signal::derive(move || everywhere.value().get().and_then(Result::err));
+    view! {
+        <section class="security" aria-labelledby="password-title">
+            <h2 id="password-title">{tr(T::password_change_title)}</h2>
+            <ActionForm action=change attr:class="form">
+                <label for="current_password">{tr(T::password_current)}</label>
+                <input id="current_password" name="current_password" type="password" autocomplete="current-password" required/>
+                <label for="new_password">{tr(T::reset_new_password)}</label>
+                <input id="new_password" name="new_password" type="password" autocomplete="new-password" required minlength="8"
+                    aria-describedby="new-password-hint"/>
+                <small id="new-password-hint" class="hint">{tr(T::password_hint)}</small>
+                <FormError error=change_error/>
+                <Show when=move || changed.get()>
+                    <p class="notice" role="status" data-testid="password-changed">{tr(T::password_changed)}</p>
+                </Show>
+                <button type="submit" class="button" disabled=move || change.pending().get()>
+                    {tr(T::password_change_submit)}
                 </button>
             </ActionForm>
-            <p class="aside"><A href="/login">{tr(T::register_have_account)}</A></p>
+            <h2 id="logout-all-title">{tr(T::logout_all_title)}</h2>
+            <p class="muted">{tr(T::logout_all_hint)}</p>
+            <ActionForm action=everywhere attr:class="form">
+                <FormError error=everywhere_error/>
+                <button type="submit" class="button" disabled=move || everywhere.pending().get()>
+                    {tr(T::logout_all_submit)}
+                </button>
+            </ActionForm>
         </section>
     }
 }
@@ -115,6 +229,7 @@ pub fn AccountPage() -> impl IntoView {
                                 {u.organisation_name.clone().map(|o| view! { <dt>{tr(T::home_col_orgs)}</dt><dd>{o}</dd> })}
                             </dl>
                             {(u.role == crate::domain::role::Role::InstitutionBuyer).then(|| view! { <PledgePanel/> })}
+                            <SecurityPanel/>
                         }.into_any()
                     }
                 })}

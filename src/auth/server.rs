@@ -5,18 +5,20 @@ use crate::domain::account::{DisplayName, LoginId, Password};
 use crate::domain::region::RegionCode;
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
+use crate::i18n::T;
+use crate::server::client;
 use crate::server::db::{now, Db};
+use crate::server::ratelimit::RetryAfter;
 use crate::server::session;
 use crate::server::state::AppState;
+use crate::server::{codes, notify};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::ConnectInfo;
 use http::header::{COOKIE, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
-use std::net::SocketAddr;
 
 /// A new account's fields, for registration and the demo seed.
 pub struct NewUser<'a> {
@@ -61,45 +63,58 @@ where
     }
 }
 
-/// Hashes a password with argon2id (off the async threads: it is deliberately slow).
-pub async fn hash_password(password: &Password) -> Result<String, AppError> {
-    let pw = password.expose().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        Argon2::default()
-            .hash_password(pw.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)
+/// Hashes a password with argon2id on this thread (slow, 19 MiB): for tools and the seed.
+/// Requests go through [`hash_password_bounded`].
+pub fn hash_password_blocking(password: &str) -> Result<String, AppError> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(AppError::internal)
 }
 
-/// Verifies a password against a stored hash. Always does the work, even with no account, so
-/// timing does not tell whether an account exists.
-async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
-        // A real argon2id hash, made once, checked when the account does not exist.
-        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let dummy = DUMMY.get_or_init(|| {
-            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-            Argon2::default()
-                .hash_password(b"no such account", &salt)
-                .map(|h| h.to_string())
-                .unwrap_or_default()
-        });
-        let stored = hash.as_deref().unwrap_or(dummy);
-        let ok = PasswordHash::new(stored)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        ok && hash.is_some()
-    })
-    .await
-    .map_err(AppError::internal)
+/// Hashes a password off the async threads (for the seed and tools, which have no state).
+pub async fn hash_password(password: &Password) -> Result<String, AppError> {
+    let pw = password.expose().to_owned();
+    tokio::task::spawn_blocking(move || hash_password_blocking(&pw))
+        .await
+        .map_err(AppError::internal)?
+}
+
+/// Hashes a password in the bounded hashing queue: 503 when it is full.
+async fn hash_password_bounded(state: &AppState, password: &Password) -> Result<String, AppError> {
+    let pw = password.expose().to_owned();
+    state
+        .hashing
+        .run(move || hash_password_blocking(&pw))
+        .await?
+}
+
+/// Verifies a password against a stored hash in the bounded hashing queue. Always does the
+/// work, even with no account, so timing does not tell whether an account exists.
+async fn verify_password(
+    state: &AppState,
+    password: String,
+    hash: Option<String>,
+) -> Result<bool, AppError> {
+    state
+        .hashing
+        .run(move || {
+            // A real argon2id hash, made once, checked when the account does not exist.
+            static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let dummy =
+                DUMMY.get_or_init(|| hash_password_blocking("no such account").unwrap_or_default());
+            let stored = hash.as_deref().unwrap_or(dummy);
+            let ok = PasswordHash::new(stored)
+                .map(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false);
+            ok && hash.is_some()
+        })
+        .await
 }
 
 fn request_parts() -> Option<Parts> {
@@ -115,19 +130,37 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty() && t.len() <= 128)
 }
 
-fn client_ip(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| ci.0.ip().to_string())
+/// The key the client's attempts are counted under: its address (behind a trusted proxy, the
+/// one it forwarded), an IPv6 address by its /64.
+fn client_ip(state: &AppState, parts: &Parts) -> Option<String> {
+    client::client_ip(
+        client::peer_of(&parts.extensions),
+        &parts.headers,
+        &state.settings.trusted_proxies,
+    )
+    .map(client::rate_key)
 }
 
 fn served_over_https(state: &AppState, parts: Option<&Parts>) -> bool {
     state.settings.secure_cookies
-        || parts
-            .and_then(|p| p.headers.get("x-forwarded-proto"))
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+        || parts.is_some_and(|p| {
+            client::forwarded_https(
+                client::peer_of(&p.extensions),
+                &p.headers,
+                &state.settings.trusted_proxies,
+            )
+        })
+}
+
+/// Refuses with 429 and a `Retry-After` header.
+fn too_many(retry: RetryAfter) -> AppError {
+    if let (Some(res), Ok(v)) = (
+        use_context::<ResponseOptions>(),
+        HeaderValue::from_str(&retry.0.max(1).to_string()),
+    ) {
+        res.insert_header(http::header::RETRY_AFTER, v);
+    }
+    AppError::new(ErrorCode::TooManyAttempts)
 }
 
 fn set_cookie(value: String) {
@@ -251,34 +284,94 @@ async fn start_session(state: &AppState, user_id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Registration, step one. Whatever the log-in, the answer is the same ("a code was sent"), so
+/// registration cannot be used to learn which numbers have accounts: a new log-in gets a code
+/// that completes the registration ([`confirm_registration`]); the owner of an existing
+/// account gets a note saying someone tried, and no code.
 #[tracing::instrument(skip_all, err)]
-pub async fn register(
-    login: &str,
-    password: &str,
-    display_name: &str,
-) -> Result<CurrentUser, AppError> {
+pub async fn register(login: &str, password: &str, display_name: &str) -> Result<String, AppError> {
     let state = AppState::get()?;
     let login = LoginId::parse(login)?;
     let password = Password::parse(password)?;
     let display_name = DisplayName::parse(display_name)?;
-    let hash = hash_password(&password).await?;
+    let parts = request_parts();
+    let ip = parts.as_ref().and_then(|p| client_ip(&state, p));
+    state
+        .limiter
+        .begin_register(ip.as_deref(), now())
+        .map_err(too_many)?;
+    // Hashed in both cases, so the time taken tells nothing either.
+    let hash = hash_password_bounded(&state, &password).await?;
+    let exists = account_exists(&state, &login).await?;
+    let lang = crate::i18n::current_lang();
+    let mut tx = state.db.begin_write().await?;
+    if exists {
+        notify::send(
+            &mut tx,
+            &login,
+            T::notice_register_existing.t(lang).to_owned(),
+        )
+        .await?;
+    } else {
+        let payload = serde_json::json!({
+            "password_hash": hash,
+            "display_name": display_name.as_str(),
+        })
+        .to_string();
+        if let Some(code) =
+            codes::issue(&mut tx, &login, codes::Purpose::Register, Some(&payload)).await?
+        {
+            notify::send(
+                &mut tx,
+                &login,
+                T::notice_register_code.t(lang).replace("{code}", &code),
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    notify::deliver_pending(&state).await;
+    Ok(login.as_str().to_owned())
+}
+
+/// Registration, step two: the code from the message makes the account and logs it in.
+#[tracing::instrument(skip_all, err)]
+pub async fn confirm_registration(login: &str, code: &str) -> Result<CurrentUser, AppError> {
+    let state = AppState::get()?;
+    let login = LoginId::parse(login)?;
+    let matched = codes::check(&state.db, &login, codes::Purpose::Register, code).await?;
+    let mut tx = state.db.begin_write().await?;
+    codes::consume(&mut tx, &matched).await?;
+    let payload: serde_json::Value = matched
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .ok_or_else(|| AppError::internal("registration code without its details"))?;
+    let (Some(hash), Some(name)) = (
+        payload.get("password_hash").and_then(|v| v.as_str()),
+        payload.get("display_name").and_then(|v| v.as_str()),
+    ) else {
+        return Err(AppError::internal("registration code without its details"));
+    };
     let new = NewUser {
         login: &login,
-        password_hash: &hash,
-        display_name: display_name.as_str(),
+        password_hash: hash,
+        display_name: name,
         role: Role::Buyer,
         region_code: None,
         organisation_id: None,
         household_id: None,
         is_demo: false,
     };
-    let id = match insert_user(&state.db.pool, &new).await {
+    let id = match insert_user(&mut *tx, &new).await {
         Ok(id) => id,
+        // Someone completed a registration for this log-in first: this code is spent.
         Err(CreateUserError::Exists) => {
-            return Err(AppError::new(ErrorCode::AccountExists).field("login"))
+            return Err(AppError::new(ErrorCode::InvalidCode).field("code"))
         }
-        Err(CreateUserError::Db(e)) => return Err(AppError::internal(e)),
+        Err(CreateUserError::Db(e)) => return Err(e.into()),
     };
+    tx.commit().await?;
     tracing::info!(user_id = id, "registered");
     start_session(&state, id).await?;
     user_by_id(&state.db, id)
@@ -286,25 +379,39 @@ pub async fn register(
         .ok_or_else(|| AppError::internal("new user vanished"))
 }
 
-#[tracing::instrument(skip_all, err)]
-pub async fn login(login: &str, password: &str) -> Result<CurrentUser, AppError> {
-    let state = AppState::get()?;
-    // A malformed log-in can match no account: same answer as a wrong password.
-    let key = LoginId::parse(login)
+/// Whether an account has this log-in.
+async fn account_exists(state: &AppState, login: &LoginId) -> Result<bool, AppError> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE login = $1")
+        .bind(login.as_str())
+        .fetch_optional(&state.db.pool)
+        .await?;
+    Ok(id.is_some())
+}
+
+/// The canonical key a log-in attempt is counted under.
+fn login_key(login: &str) -> String {
+    LoginId::parse(login)
         .map(|l| l.as_str().to_owned())
-        .unwrap_or_else(|_| login.trim().to_lowercase());
-    let ip = request_parts().as_ref().and_then(client_ip);
-    let t = now();
-    if !state.limiter.allowed(&key, ip.as_deref(), t) {
+        .unwrap_or_else(|_| login.trim().to_lowercase().chars().take(254).collect())
+}
+
+/// Checks a user's password under the log-in limits: counted before the hash is checked, taken
+/// back on success. `Ok(None)` for a wrong password.
+async fn check_password(
+    state: &AppState,
+    key: &str,
+    password: &str,
+) -> Result<Option<i64>, AppError> {
+    let ip = request_parts().as_ref().and_then(|p| client_ip(state, p));
+    if let Err(retry) = state.limiter.begin_login(key, ip.as_deref(), now()) {
         tracing::warn!(ip = ?ip, "log-in rate limited");
-        return Err(AppError::new(ErrorCode::TooManyAttempts));
+        return Err(too_many(retry));
     }
     let row: Option<(i64, String)> =
         sqlx::query_as("SELECT id, password_hash FROM users WHERE login = $1")
-            .bind(&key)
+            .bind(key)
             .fetch_optional(&state.db.pool)
-            .await
-            .map_err(AppError::internal)?;
+            .await?;
     let (id, hash) = match row {
         Some((id, h)) => (Some(id), Some(h)),
         None => (None, None),
@@ -313,21 +420,153 @@ pub async fn login(login: &str, password: &str) -> Result<CurrentUser, AppError>
         .chars()
         .take(Password::MAX_CHARS + 1)
         .collect::<String>();
-    let ok = verify_password(pw, hash).await?;
+    let ok = match verify_password(state, pw, hash).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Never judged (no worker free): the attempt does not count.
+            state.limiter.login_abandoned(key, ip.as_deref());
+            return Err(e);
+        }
+    };
     match (ok, id) {
         (true, Some(id)) => {
-            state.limiter.record_success(&key);
+            state.limiter.login_succeeded(key, ip.as_deref());
+            Ok(Some(id))
+        }
+        _ => Ok(None),
+    }
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn login(login: &str, password: &str) -> Result<CurrentUser, AppError> {
+    let state = AppState::get()?;
+    // A malformed log-in can match no account: same answer as a wrong password.
+    let key = login_key(login);
+    match check_password(&state, &key, password).await? {
+        Some(id) => {
             start_session(&state, id).await?;
             tracing::info!(user_id = id, "logged in");
             user_by_id(&state.db, id)
                 .await?
                 .ok_or_else(|| AppError::internal("user vanished"))
         }
-        _ => {
-            state.limiter.record_failure(&key, ip.as_deref(), t);
-            Err(AppError::new(ErrorCode::WrongCredentials))
-        }
+        None => Err(AppError::new(ErrorCode::WrongCredentials)),
     }
+}
+
+/// Changes the logged-in user's password after checking the current one (under the log-in
+/// limits); every other session of the account ends.
+#[tracing::instrument(skip_all, err)]
+pub async fn change_password(current: &str, new: &str) -> Result<(), AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let new = Password::parse(new).map_err(|e| AppError::from(e).field("new_password"))?;
+    if check_password(&state, &user.login, current).await? != Some(user.id) {
+        return Err(AppError::new(ErrorCode::WrongCredentials).field("current_password"));
+    }
+    let hash = hash_password_bounded(&state, &new).await?;
+    let keep = request_parts()
+        .as_ref()
+        .and_then(|p| session_token(&p.headers))
+        .map(|t| session::hash_token(&t))
+        .unwrap_or_default();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(&hash)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user.id)
+        .bind(&keep)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = user.id, "password changed; other sessions ended");
+    Ok(())
+}
+
+/// Password reset, step one: the same answer whether or not the account exists; its owner
+/// gets a one-time code.
+#[tracing::instrument(skip_all, err)]
+pub async fn request_reset(login: &str) -> Result<(), AppError> {
+    let state = AppState::get()?;
+    let login = LoginId::parse(login)?;
+    let ip = request_parts().as_ref().and_then(|p| client_ip(&state, p));
+    state
+        .limiter
+        .begin_reset(ip.as_deref(), now())
+        .map_err(too_many)?;
+    let exists = account_exists(&state, &login).await?;
+    // The same work either way (a write transaction, a delivery pass), so the time taken does
+    // not tell whether the account exists.
+    let lang = crate::i18n::current_lang();
+    let mut tx = state.db.begin_write().await?;
+    if exists {
+        if let Some(code) = codes::issue(&mut tx, &login, codes::Purpose::Reset, None).await? {
+            notify::send(
+                &mut tx,
+                &login,
+                T::notice_reset_code.t(lang).replace("{code}", &code),
+            )
+            .await?;
+        }
+    } else {
+        codes::touch(&mut tx, &login, codes::Purpose::Reset).await?;
+    }
+    tx.commit().await?;
+    notify::deliver_pending(&state).await;
+    Ok(())
+}
+
+/// Password reset, step two: the code sets a new password, ends every session of the account,
+/// and logs this browser in.
+#[tracing::instrument(skip_all, err)]
+pub async fn reset_password(login: &str, code: &str, new: &str) -> Result<CurrentUser, AppError> {
+    let state = AppState::get()?;
+    let login = LoginId::parse(login)?;
+    let new = Password::parse(new).map_err(|e| AppError::from(e).field("password"))?;
+    let matched = codes::check(&state.db, &login, codes::Purpose::Reset, code).await?;
+    let hash = hash_password_bounded(&state, &new).await?;
+    let mut tx = state.db.begin_write().await?;
+    codes::consume(&mut tx, &matched).await?;
+    let id: i64 =
+        sqlx::query_scalar("UPDATE users SET password_hash = $1 WHERE login = $2 RETURNING id")
+            .bind(&hash)
+            .bind(login.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| AppError::new(ErrorCode::InvalidCode).field("code"))?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    state.limiter.login_succeeded(login.as_str(), None);
+    tracing::info!(user_id = id, "password reset; every session ended");
+    start_session(&state, id).await?;
+    user_by_id(&state.db, id)
+        .await?
+        .ok_or_else(|| AppError::internal("user vanished"))
+}
+
+/// Ends every session of the logged-in account (all devices) and clears this browser's cookie.
+pub async fn logout_everywhere() -> Result<(), AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user.id)
+        .execute(&state.db.pool)
+        .await?
+        .rows_affected();
+    tracing::info!(user_id = user.id, sessions = n, "logged out everywhere");
+    let parts = request_parts();
+    set_cookie(session::cookie(
+        None,
+        0,
+        served_over_https(&state, parts.as_ref()),
+    ));
+    Ok(())
 }
 
 pub async fn logout() -> Result<(), AppError> {
@@ -346,33 +585,6 @@ pub async fn logout() -> Result<(), AppError> {
         served_over_https(&state, parts.as_ref()),
     ));
     Ok(())
-}
-
-/// Whether `user` may read the income record of household `household_id` in `region`:
-/// admins; officials whose region contains it; the household itself; its paired cadres.
-pub async fn can_read_household(
-    db: &Db,
-    user: &CurrentUser,
-    household_id: i64,
-    region: &RegionCode,
-) -> Result<bool, AppError> {
-    Ok(match user.role {
-        Role::Admin => true,
-        Role::Official => official_scope(user)?.contains(region),
-        Role::Household => user.household_id == Some(household_id),
-        Role::Cadre => {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM cadre_pairings WHERE user_id = $1 AND household_id = $2",
-            )
-            .bind(user.id)
-            .bind(household_id)
-            .fetch_one(&db.pool)
-            .await
-            .map_err(AppError::internal)?;
-            n > 0
-        }
-        _ => false,
-    })
 }
 
 /// The region an official oversees (everything under it included).

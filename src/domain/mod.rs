@@ -9,3 +9,4 @@ pub mod listing;
 pub mod money;
 pub mod region;
 pub mod role;
+pub mod text;

@@ -20,6 +20,15 @@ impl Fen {
     pub const ZERO: Fen = Fen(0);
     /// The largest amount we accept from input: 1 亿元. Keeps every sum far from overflow.
     pub const MAX_INPUT: Fen = Fen(100_000_000 * 100);
+    /// The highest unit price of a listing: 10 万元.
+    pub const MAX_PRICE: Fen = Fen(100_000 * 100);
+    /// The largest order (one seller's part of a checkout): 100 万元. An institution buying
+    /// more places several orders.
+    pub const MAX_ORDER: Fen = Fen(1_000_000 * 100);
+    /// The most a household's ledger may add up to, either way: 10 亿元. Far above any real
+    /// income; it keeps every total, and the sum over a province's households, inside i64, so
+    /// no pile of orders can push a record past what its pages can add up.
+    pub const MAX_HOUSEHOLD_TOTAL: Fen = Fen(1_000_000_000 * 100);
 
     pub const fn new(fen: i64) -> Fen {
         Fen(fen)
@@ -158,6 +167,15 @@ mod tests {
         assert_eq!(Fen(149).round_yuan(), 1);
         assert_eq!(Fen(150).round_yuan(), 2);
         assert_eq!(Fen(-150).round_yuan(), -2);
+    }
+
+    #[test]
+    fn the_caps_keep_every_sum_inside_i64() {
+        // A whole order at the price cap stays under the order cap only for small quantities.
+        assert!(Fen::MAX_PRICE.checked_mul(10).unwrap() <= Fen::MAX_ORDER);
+        // Ten million households at the household cap still add up without overflow.
+        assert!(Fen::MAX_HOUSEHOLD_TOTAL.checked_mul(10_000_000).is_some());
+        assert!(Fen::MAX_ORDER < Fen::MAX_HOUSEHOLD_TOTAL);
     }
 
     #[test]

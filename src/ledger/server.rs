@@ -1,12 +1,13 @@
 //! Ledger queries, other income, and the books check behind `zhunong check-ledger`.
 
 use super::api::{IncomeRecord, LedgerRow};
-use crate::auth::server::{can_read_household, require_user};
+use crate::auth::server::require_user;
 use crate::domain::income;
 use crate::domain::money::Fen;
 use crate::domain::region::RegionCode;
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
+use crate::policy::{self, Action};
 use crate::server::db::{current_year, month_start, now, year_start, Db};
 use crate::server::state::AppState;
 
@@ -40,13 +41,8 @@ pub async fn household_income(household_id: i64) -> Result<IncomeRecord, AppErro
         return Err(AppError::new(ErrorCode::Forbidden));
     }
     let (region, head_name, members) = household_region(db, household_id).await?;
-    if !can_read_household(db, &user, household_id, &region).await? {
-        return Err(AppError::new(if user.role == Role::Official {
-            ErrorCode::OutOfRegion
-        } else {
-            ErrorCode::Forbidden
-        }));
-    }
+    let pf = policy::household_facts(db, &user, household_id).await?;
+    policy::require(&user, Action::ViewHousehold, &pf)?;
     let year = current_year();
     let (from, to) = (year_start(year), year_start(year + 1));
     let by_source: Vec<(String, i64)> = sqlx::query_as(
@@ -160,10 +156,8 @@ pub async fn record_income(
     if !matches!(user.role, Role::Official | Role::Admin) {
         return Err(AppError::new(ErrorCode::Forbidden));
     }
-    let (region, _, _) = household_region(db, household_id).await?;
-    if !can_read_household(db, &user, household_id, &region).await? {
-        return Err(AppError::new(ErrorCode::OutOfRegion));
-    }
+    let pf = policy::household_facts(db, &user, household_id).await?;
+    policy::require(&user, Action::RecordIncome, &pf)?;
     if !MANUAL_SOURCES.contains(&source) {
         return Err(AppError::new(ErrorCode::BadRequest).field("source_type"));
     }
@@ -182,19 +176,21 @@ pub async fn record_income(
         return Err(AppError::new(ErrorCode::BadRequest).field("note"));
     }
     let t = now();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO ledger_entries (household_id, amount_fen, source_type, note, recorded_by, occurred_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+    let mut tx = db.begin_write().await?;
+    let id = super::post::record_other(
+        &mut tx,
+        &super::post::OtherIncome {
+            household_id,
+            amount_fen: fen,
+            source,
+            note,
+            recorded_by: Some(user.id),
+            occurred_at: t,
+            created_at: t,
+        },
     )
-    .bind(household_id)
-    .bind(fen)
-    .bind(source)
-    .bind(note)
-    .bind(user.id)
-    .bind(t)
-    .fetch_one(&db.pool)
-    .await
-    .map_err(AppError::internal)?;
+    .await?;
+    tx.commit().await?;
     Ok(LedgerRow {
         id,
         amount_fen: fen,

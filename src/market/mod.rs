@@ -461,7 +461,7 @@ fn ListingFields(
             <label for="harvest">{tr(T::field_harvest)}</label>
             <input id="harvest" name="form[harvest_date]" type="date" value=f.harvest_date.clone().unwrap_or_default()/>
             <label for="description">{tr(T::field_description)}</label>
-            <textarea id="description" name="form[description]" rows="3" maxlength="2000">{f.description.clone()}</textarea>
+            <crate::ui::TextArea id="description" name="form[description]" rows=3 maxlength=2000 value=f.description.clone()/>
             {is_org.then(|| view! {
                 <label for="terms_kind">{tr(T::field_terms_kind)}</label>
                 <select id="terms_kind" name="form[terms_kind]">

@@ -35,6 +35,10 @@ pub const THUMB_WIDTH: u32 = 480;
 pub const THUMB_HEIGHT: u32 = 360;
 /// Larger images are refused before they are decoded (a decompression bomb needs no big file).
 const MAX_SIDE: u32 = 10_000;
+/// The most pixels a photo may have: 40 megapixels (a 7,300 × 5,500 camera picture).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// What one decode may allocate: the RGBA buffer of [`MAX_PIXELS`] and some room.
+const MAX_DECODE_BYTES: u64 = MAX_PIXELS * 4 + 16 * 1024 * 1024;
 
 /// A photo ready to store: the display copy and the thumbnail, both JPEG.
 pub struct Encoded {
@@ -60,11 +64,17 @@ pub fn encode_upload(bytes: &[u8]) -> Result<Encoded, ErrorCode> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     let mut decoder = reader
         .into_decoder()
         .map_err(|_| ErrorCode::PhotoUnreadable)?;
+    // The header tells the size before a pixel is decoded: a small file can claim a huge
+    // picture (a "decompression bomb"), so the pixel count is checked first.
+    let (w, h) = decoder.dimensions();
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(ErrorCode::PhotoTooManyPixels);
+    }
     let orientation = decoder.orientation().ok();
     let mut img = DynamicImage::from_decoder(decoder).map_err(|_| ErrorCode::PhotoUnreadable)?;
     if let Some(o) = orientation {
@@ -135,10 +145,76 @@ fn random_name() -> String {
     hex::encode(bytes)
 }
 
+/// Writes a file whole or not at all, and durably: the bytes reach the disk before the rename,
+/// and the rename before the photo is recorded (and acknowledged).
 async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
     let tmp = path.with_extension("part");
-    tokio::fs::write(&tmp, bytes).await?;
-    tokio::fs::rename(&tmp, path).await
+    let mut f = tokio::fs::File::create(&tmp).await?;
+    f.write_all(bytes).await?;
+    f.sync_all().await?;
+    drop(f);
+    tokio::fs::rename(&tmp, path).await?;
+    if let Some(dir) = path.parent() {
+        tokio::fs::File::open(dir).await?.sync_all().await?;
+    }
+    Ok(())
+}
+
+/// Whether `path` (below the upload directory) names a photo this module wrote:
+/// `listings/<id>/<24 hex digits>[-thumb].jpg`. Anything else there (a `.part` file left by a
+/// crash, a file someone put in the folder) is never served.
+pub fn is_stored_photo_path(path: &str) -> bool {
+    let mut parts = path.split('/');
+    let (Some("listings"), Some(id), Some(file), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Some(stem) = file.strip_suffix(".jpg") else {
+        return false;
+    };
+    let name = stem.strip_suffix("-thumb").unwrap_or(stem);
+    (1..=19).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && name.len() == 24
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `GET /uploads/{*path}`: a stored photo, as `image/jpeg`, cached for a year (every file has a
+/// fresh random name); 404 for anything else.
+pub async fn serve_photo(
+    State(state): State<AppState>,
+    axum::extract::Path(path): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    use tower::ServiceExt;
+    if !is_stored_photo_path(&path) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    // The name ends in `.jpg`, so the file is served as `image/jpeg`.
+    let file = state.settings.upload_dir.join(&path);
+    match tower_http::services::ServeFile::new(file)
+        .oneshot(request)
+        .await
+    {
+        Ok(res) => {
+            let mut res = res.into_response();
+            if res.status().is_success() {
+                res.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    http::HeaderValue::from_static("public, max-age=31536000, immutable"),
+                );
+            }
+            res
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "serving a photo");
+            StatusCode::NOT_FOUND.into_response()
+        }
+    }
 }
 
 async fn remove_files(dir: &Path, written: &[Written]) {
@@ -344,15 +420,17 @@ async fn receive_fields(
     if files.is_empty() {
         return Err(AppError::new(ErrorCode::NoPhoto).field("photo"));
     }
-    let encoded = tokio::task::spawn_blocking(move || {
-        files
-            .iter()
-            .map(|f| encode_upload(f))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(|code| AppError::new(code).field("photo"))?;
+    // Decoding is bounded like hashing: a few at once, a short queue, 503 past it.
+    let encoded = state
+        .images
+        .run(move || {
+            files
+                .iter()
+                .map(|f| encode_upload(f))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?
+        .map_err(|code| AppError::new(code).field("photo"))?;
     let dir: PathBuf = state.settings.upload_dir.clone();
     store(&state.db, &dir, id, &encoded).await?;
     tracing::info!(listing_id = id, added = encoded.len(), "photos added");
@@ -410,6 +488,44 @@ mod tests {
         // The transparent half was put on white, not black.
         let p = full.to_rgb8().get_pixel(10, 200).0;
         assert!(p.iter().all(|&c| c > 200), "{p:?}");
+    }
+
+    #[test]
+    fn a_small_file_claiming_a_huge_picture_is_refused_before_decoding() {
+        // 10,000 × 10,000 (100 megapixels) compresses to a few hundred KB of PNG.
+        let img = image::GrayImage::new(10_000, 10_000);
+        let mut bytes = Vec::new();
+        DynamicImage::ImageLuma8(img)
+            .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+            .unwrap();
+        assert!(bytes.len() < MAX_PHOTO_BYTES);
+        assert_eq!(
+            encode_upload(&bytes).err(),
+            Some(ErrorCode::PhotoTooManyPixels)
+        );
+    }
+
+    #[test]
+    fn only_the_files_it_wrote_are_served() {
+        assert!(is_stored_photo_path(
+            "listings/12/0123456789abcdef01234567.jpg"
+        ));
+        assert!(is_stored_photo_path(
+            "listings/12/0123456789abcdef01234567-thumb.jpg"
+        ));
+        for bad in [
+            "listings/12/0123456789abcdef01234567.part",
+            "listings/12/0123456789abcdef01234567.jpg.part",
+            "listings/../../etc/passwd",
+            "listings/12/notes.txt",
+            "listings/x/0123456789abcdef01234567.jpg",
+            "listings/12/0123456789ABCDEF01234567.jpg",
+            "other/12/0123456789abcdef01234567.jpg",
+            "listings/12/sub/0123456789abcdef01234567.jpg",
+            "",
+        ] {
+            assert!(!is_stored_photo_path(bad), "{bad}");
+        }
     }
 
     #[test]

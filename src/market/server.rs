@@ -6,7 +6,7 @@ use super::api::{
 };
 use super::photos::public_url;
 use crate::auth::api::CurrentUser;
-use crate::auth::server::{current_user, official_scope, require_user};
+use crate::auth::server::{current_user, require_user};
 use crate::domain::allocation::{BenefitTerms, FULL_SHARE_BP};
 use crate::domain::income;
 use crate::domain::listing::{Category, ListingStatus};
@@ -15,6 +15,7 @@ use crate::domain::region::RegionCode;
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 use crate::official::server::monitoring_line;
+use crate::policy::{self, Action, Decision};
 use crate::server::db::{current_year, is_date, now, today, Backend, Db};
 use crate::server::state::AppState;
 
@@ -221,45 +222,21 @@ async fn facts(db: &Db, id: i64) -> Result<ListingFacts, AppError> {
     .ok_or_else(|| AppError::new(ErrorCode::ListingUnavailable))
 }
 
-async fn paired(db: &Db, user_id: i64, household: i64) -> Result<bool, AppError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM cadre_pairings WHERE user_id = $1 AND household_id = $2",
-    )
-    .bind(user_id)
-    .bind(household)
-    .fetch_one(&db.pool)
-    .await
-    .map_err(AppError::internal)?;
-    Ok(n > 0)
-}
-
-/// Whether `user` sells this listing: its household (or paired cadre), or its co-op's manager.
-async fn is_seller(
-    db: &Db,
-    user: &CurrentUser,
-    household: Option<i64>,
-    org: Option<i64>,
-) -> Result<bool, AppError> {
-    Ok(match (user.role, household, org) {
-        (Role::Household, Some(h), _) => user.household_id == Some(h),
-        (Role::Cadre, Some(h), _) => paired(db, user.id, h).await?,
-        (Role::OrgManager, _, Some(o)) => user.organisation_id == Some(o),
-        _ => false,
-    })
-}
-
 pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
     let state = AppState::get()?;
     let db = &state.db;
     let f = facts(db, id).await?;
     let user = current_user().await?;
-    let can_edit = match &user {
-        Some(u) => is_seller(db, u, f.household_id, f.organisation_id).await?,
-        None => false,
-    };
-    let can_moderate = match (&user, RegionCode::parse(&f.origin_code)) {
-        (Some(u), Ok(origin)) if u.role == Role::Official => official_scope(u)?.contains(&origin),
-        _ => false,
+    let (can_edit, can_moderate) = match &user {
+        Some(u) => {
+            let pf = policy::listing_facts(db, u, id).await?;
+            (
+                policy::decide(u, Action::SellListing, &pf) == Decision::Allow,
+                u.role == Role::Official
+                    && policy::decide(u, Action::Certify, &pf) == Decision::Allow,
+            )
+        }
+        None => (false, false),
     };
     if !matches!(f.status.as_str(), "on_sale" | "sold_out") && !can_edit {
         return Err(AppError::new(ErrorCode::ListingUnavailable));
@@ -355,12 +332,9 @@ async fn photos_of(db: &Db, listing_id: i64) -> Result<Vec<PhotoView>, AppError>
 
 /// Passes when `user` sells listing `id`; 404 for no such listing, 403 for someone else's.
 pub async fn require_seller(db: &Db, user: &CurrentUser, id: i64) -> Result<(), AppError> {
-    let f = facts(db, id).await?;
-    if is_seller(db, user, f.household_id, f.organisation_id).await? {
-        Ok(())
-    } else {
-        Err(AppError::new(ErrorCode::Forbidden))
-    }
+    facts(db, id).await?;
+    let pf = policy::listing_facts(db, user, id).await?;
+    policy::require(user, Action::SellListing, &pf)
 }
 
 pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
@@ -470,35 +444,22 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
     let user = require_user().await?;
     // Who sells: the household itself, a cadre for a paired household, or a co-op manager.
     let (household, org) = match user.role {
-        Role::Household => (
-            Some(
-                user.household_id
-                    .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?,
-            ),
+        Role::Household => (user.household_id, None),
+        Role::Cadre => (
+            Some(form.household_id.ok_or_else(|| invalid("household_id"))?),
             None,
         ),
-        Role::Cadre => {
-            let h = form.household_id.ok_or_else(|| invalid("household_id"))?;
-            if !paired(db, user.id, h).await? {
-                return Err(AppError::new(ErrorCode::Forbidden));
-            }
-            (Some(h), None)
-        }
-        Role::OrgManager => (
-            None,
-            Some(
-                user.organisation_id
-                    .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?,
-            ),
-        ),
-        _ => return Err(AppError::new(ErrorCode::Forbidden)),
+        Role::OrgManager => (None, user.organisation_id),
+        _ => (None, None),
     };
+    let pf = policy::seller_facts(db, &user, household, org).await?;
+    policy::require(&user, Action::SellListing, &pf)?;
     if let Some(id) = form.id {
         let f = facts(db, id).await?;
-        if !is_seller(db, &user, f.household_id, f.organisation_id).await?
-            || f.household_id != household
-            || f.organisation_id != org
-        {
+        let existing = policy::listing_facts(db, &user, id).await?;
+        policy::require(&user, Action::SellListing, &existing)?;
+        // An edit never moves a listing to another seller.
+        if f.household_id != household || f.organisation_id != org {
             return Err(AppError::new(ErrorCode::Forbidden));
         }
     }
@@ -517,7 +478,7 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
     let status = ListingStatus::parse(&form.status).ok_or_else(|| invalid("status"))?;
     let price = Fen::parse_yuan(&form.price)
         .ok()
-        .filter(|p| p.fen() > 0)
+        .filter(|p| p.fen() > 0 && *p <= Fen::MAX_PRICE)
         .ok_or_else(|| invalid("price"))?;
     if !(0..=1_000_000).contains(&form.stock) {
         return Err(invalid("stock"));
@@ -616,18 +577,9 @@ pub async fn set_stalled(
     let state = AppState::get()?;
     let db = &state.db;
     let user = require_user().await?;
-    let f = facts(db, listing_id).await?;
-    let origin = RegionCode::parse(&f.origin_code).map_err(AppError::internal)?;
-    let allowed = is_seller(db, &user, f.household_id, f.organisation_id).await?
-        || (user.role == Role::Official && official_scope(&user)?.contains(&origin))
-        || user.role == Role::Admin;
-    if !allowed {
-        return Err(AppError::new(if user.role == Role::Official {
-            ErrorCode::OutOfRegion
-        } else {
-            ErrorCode::Forbidden
-        }));
-    }
+    facts(db, listing_id).await?;
+    let pf = policy::listing_facts(db, &user, listing_id).await?;
+    policy::require(&user, Action::FlagStalled, &pf)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if stalled && (reason.is_none() || reason.is_some_and(|r| r.chars().count() > 200)) {
         return Err(invalid("reason"));
@@ -656,14 +608,9 @@ pub async fn certify(
     let state = AppState::get()?;
     let db = &state.db;
     let user = require_user().await?;
-    if user.role != Role::Official {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
-    let f = facts(db, listing_id).await?;
-    let origin = RegionCode::parse(&f.origin_code).map_err(AppError::internal)?;
-    if !official_scope(&user)?.contains(&origin) {
-        return Err(AppError::new(ErrorCode::OutOfRegion));
-    }
+    facts(db, listing_id).await?;
+    let pf = policy::listing_facts(db, &user, listing_id).await?;
+    policy::require(&user, Action::Certify, &pf)?;
     let number = number.trim();
     if number.is_empty() || number.chars().count() > 40 {
         return Err(invalid("number"));

@@ -1,10 +1,11 @@
 use super::api::{BenefitLinkItem, HouseholdListItem, HouseholdSummary, RegionHouseholdList};
-use crate::auth::server::{can_read_household, official_scope, require_user};
+use crate::auth::server::{official_scope, require_user};
 use crate::domain::income::{self, MonitoringStatus};
 use crate::domain::money::Fen;
 use crate::domain::region::RegionCode;
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
+use crate::policy::{self, Action};
 use crate::server::db::{current_year, Db};
 use crate::server::state::AppState;
 
@@ -84,9 +85,11 @@ pub async fn region_households(region: Option<&str>) -> Result<RegionHouseholdLi
         None if user.role == Role::Official => official_scope(&user)?,
         None => RegionCode::parse("350000").map_err(AppError::internal)?,
     };
-    if user.role == Role::Official && !official_scope(&user)?.contains(&requested) {
-        return Err(AppError::new(ErrorCode::OutOfRegion));
-    }
+    policy::require(
+        &user,
+        Action::ViewRegion,
+        &policy::region_facts(requested.clone()),
+    )?;
     let name = region_name(&state.db, &requested)
         .await?
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
@@ -139,14 +142,9 @@ pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
         .await
         .map_err(AppError::internal)?
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let pf = policy::household_facts(&state.db, &user, id).await?;
+    policy::require(&user, Action::ViewHousehold, &pf)?;
     let village = RegionCode::parse(&row.village_code).map_err(AppError::internal)?;
-    if !can_read_household(&state.db, &user, id, &village).await? {
-        return Err(AppError::new(if user.role == Role::Official {
-            ErrorCode::OutOfRegion
-        } else {
-            ErrorCode::Forbidden
-        }));
-    }
     let line = monitoring_line(&state.db, current_year()).await?;
     let links = sqlx::query_as::<_, (String, String, String, i64)>(
         "SELECT o.name, l.link_type, l.terms, l.since_year FROM benefit_links l

@@ -70,16 +70,30 @@ pub async fn checkout(
     crate::orders::server::checkout(&idempotency_key, &items).await
 }
 
-/// The buyer's orders, newest first.
-#[server(prefix = "/api", endpoint = "orders/mine")]
-pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
-    crate::orders::server::my_orders().await
+/// How many orders one page of a list holds.
+pub const ORDERS_PAGE_SIZE: i64 = 20;
+
+/// One page of orders, newest first. `next_before` is the cursor of the next (older) page, if
+/// there is one: pass it back as `before`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPage {
+    pub orders: Vec<OrderView>,
+    pub next_before: Option<i64>,
+    pub page_size: i64,
 }
 
-/// Orders to fulfil, for the seller (household, its cadre, co-op manager).
+/// The buyer's orders, newest first, [`ORDERS_PAGE_SIZE`] a page; `before` is the cursor from
+/// the previous page.
+#[server(prefix = "/api", endpoint = "orders/mine")]
+pub async fn my_orders(before: Option<i64>) -> Result<OrderPage, AppError> {
+    crate::orders::server::my_orders(before).await
+}
+
+/// Orders to fulfil, for the seller (household, its cadre, co-op manager), newest first, a
+/// page at a time like [`my_orders`].
 #[server(prefix = "/api", endpoint = "orders/to-fulfil")]
-pub async fn seller_orders() -> Result<Vec<OrderView>, AppError> {
-    crate::orders::server::seller_orders().await
+pub async fn seller_orders(before: Option<i64>) -> Result<OrderPage, AppError> {
+    crate::orders::server::seller_orders(before).await
 }
 
 /// The seller confirms the buyer's transfer arrived: the order is paid and every household's

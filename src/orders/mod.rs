@@ -201,13 +201,20 @@ pub fn SellerOrdersPage() -> impl IntoView {
 #[component]
 fn OrderList(seller_view: bool) -> impl IntoView {
     let refresh = RwSignal::new(0usize);
+    // The page is in the address (`?before=<cursor>`), so paging works without a script too.
+    let query = leptos_router::hooks::use_query_map();
+    let before = move || {
+        query
+            .with(|q| q.get("before"))
+            .and_then(|v| v.parse::<i64>().ok())
+    };
     let orders = Resource::new(
-        move || refresh.get(),
-        move |_| async move {
+        move || (refresh.get(), before()),
+        move |(_, before)| async move {
             if seller_view {
-                seller_orders().await
+                seller_orders(before).await
             } else {
-                my_orders().await
+                my_orders(before).await
             }
         },
     );
@@ -216,16 +223,28 @@ fn OrderList(seller_view: bool) -> impl IntoView {
     } else {
         T::orders_title
     };
+    let base = if seller_view {
+        "/seller/orders"
+    } else {
+        "/orders"
+    };
     view! {
         <section class="section">
             <h1>{tr(title)}</h1>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || orders.get().map(|r| match r {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="empty">{tr(T::orders_empty)}</p> }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="order-list">{list.into_iter().map(|o| view! { <OrderCard order=o seller_view refresh/> }).collect_view()}</ul>
-                    }.into_any(),
+                    Ok(page) if page.orders.is_empty() && before().is_none() => view! { <p class="empty">{tr(T::orders_empty)}</p> }.into_any(),
+                    Ok(page) => {
+                        let next = page.next_before;
+                        view! {
+                            <ul class="order-list">{page.orders.into_iter().map(|o| view! { <OrderCard order=o seller_view refresh/> }).collect_view()}</ul>
+                            <nav class="pager" aria-label=tr(T::orders_pages)>
+                                {before().map(|_| view! { <a href=base>{tr(T::orders_newest)}</a> })}
+                                {next.map(|n| view! { <a href=format!("{base}?before={n}") rel="next" data-testid="orders-older">{tr(T::orders_older)}</a> })}
+                            </nav>
+                        }.into_any()
+                    }
                 })}
             </Transition>
         </section>

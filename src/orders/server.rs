@@ -1,6 +1,9 @@
 //! Orders on the server: the checkout transaction, the lifecycle, and posting to the ledger.
 
-use super::api::{CartLine, CheckoutResult, ImpactReceipt, OrderItemView, OrderView, PledgeStatus};
+use super::api::{
+    CartLine, CheckoutResult, ImpactReceipt, OrderItemView, OrderPage, OrderView, PledgeStatus,
+    ORDERS_PAGE_SIZE,
+};
 use crate::auth::api::CurrentUser;
 use crate::auth::server::require_user;
 use crate::domain::allocation::BenefitTerms;
@@ -9,6 +12,7 @@ use crate::domain::listing::Quantity;
 use crate::domain::money::Fen;
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
+use crate::policy::{self, Action};
 use crate::server::db::{current_year, now, year_start, Db};
 use crate::server::state::AppState;
 use sqlx::{Any, Transaction};
@@ -95,7 +99,7 @@ pub async fn place(
         .fetch_one(&db.pool)
         .await
         .map_err(AppError::internal)?;
-        let orders = orders_where(db, "o.checkout_id = $1", id).await?;
+        let orders = orders_where(db, "o.checkout_id = $1", id, None, MAX_LINES as i64).await?;
         return Ok(CheckoutResult {
             checkout_id: id,
             replayed: true,
@@ -134,6 +138,13 @@ pub async fn place(
             }
             .field("items"));
         };
+        // Nobody buys what they sell: a sale to oneself would post income that no buyer paid.
+        if matches!(user.role, Role::Household | Role::Cadre | Role::OrgManager) {
+            let pf = policy::seller_facts(db, user, r.household_id, r.organisation_id).await?;
+            if policy::decide(user, Action::SellListing, &pf) == policy::Decision::Allow {
+                return Err(AppError::new(ErrorCode::OwnListing).field("items"));
+            }
+        }
         by_seller
             .entry((r.household_id, r.organisation_id))
             .or_default()
@@ -154,6 +165,9 @@ pub async fn place(
             total = total
                 .checked_add(line)
                 .ok_or_else(|| AppError::new(ErrorCode::InvalidQuantity))?;
+        }
+        if total > Fen::MAX_ORDER {
+            return Err(AppError::new(ErrorCode::LimitExceeded).field("items"));
         }
         let order_id: i64 = sqlx::query_scalar(
             "INSERT INTO orders (checkout_id, buyer_id, institution_id, seller_household_id, seller_organisation_id,
@@ -204,7 +218,14 @@ pub async fn place(
     }
     tx.commit().await.map_err(AppError::internal)?;
     tracing::info!(checkout_id, buyer = user.id, "checkout placed");
-    let orders = orders_where(db, "o.checkout_id = $1", checkout_id).await?;
+    let orders = orders_where(
+        db,
+        "o.checkout_id = $1",
+        checkout_id,
+        None,
+        MAX_LINES as i64,
+    )
+    .await?;
     Ok(CheckoutResult {
         checkout_id,
         replayed: false,
@@ -223,9 +244,45 @@ struct OrderRow {
     created_at: i64,
 }
 
-/// Orders matching a condition on `o` with one bound id, each with its items.
-async fn orders_where(db: &Db, condition: &str, id: i64) -> Result<Vec<OrderView>, AppError> {
-    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+/// One page of the orders matching a condition on `o` (one bound id), newest first, older than
+/// the cursor `before`.
+async fn order_page(
+    db: &Db,
+    condition: &str,
+    id: i64,
+    before: Option<i64>,
+) -> Result<OrderPage, AppError> {
+    let mut orders = orders_where(
+        db,
+        &format!("{condition} AND o.id < $2"),
+        id,
+        Some(before.unwrap_or(i64::MAX)),
+        ORDERS_PAGE_SIZE + 1,
+    )
+    .await?;
+    let next_before = if orders.len() as i64 > ORDERS_PAGE_SIZE {
+        orders.truncate(ORDERS_PAGE_SIZE as usize);
+        orders.last().map(|o| o.id)
+    } else {
+        None
+    };
+    Ok(OrderPage {
+        orders,
+        next_before,
+        page_size: ORDERS_PAGE_SIZE,
+    })
+}
+
+/// Orders matching a condition on `o` with one bound id (and an optional second), newest
+/// first, at most `limit`, each with its items.
+async fn orders_where(
+    db: &Db,
+    condition: &str,
+    id: i64,
+    second: Option<i64>,
+    limit: i64,
+) -> Result<Vec<OrderView>, AppError> {
+    let sql = format!(
         "SELECT o.id, o.checkout_id, o.status, o.total_fen,
                 COALESCE(org.name, v.name || ' 农户') AS seller_name, u.display_name AS buyer_name, o.created_at
            FROM orders o
@@ -235,9 +292,13 @@ async fn orders_where(db: &Db, condition: &str, id: i64) -> Result<Vec<OrderView
            LEFT JOIN regions v ON v.code = h.region_code
           WHERE {condition}
           ORDER BY o.id DESC
-          LIMIT 200"
-    ))
-    .bind(id)
+          LIMIT {limit}"
+    );
+    let rows = sqlx::query_as::<_, OrderRow>(&sql).bind(id);
+    let rows: Vec<OrderRow> = match second {
+        Some(v) => rows.bind(v),
+        None => rows,
+    }
     .fetch_all(&db.pool)
     .await
     .map_err(AppError::internal)?;
@@ -281,19 +342,19 @@ async fn orders_where(db: &Db, condition: &str, id: i64) -> Result<Vec<OrderView
 }
 
 async fn order_view(db: &Db, id: i64) -> Result<OrderView, AppError> {
-    orders_where(db, "o.id = $1", id)
+    orders_where(db, "o.id = $1", id, None, 1)
         .await?
         .pop()
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))
 }
 
-pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
+pub async fn my_orders(before: Option<i64>) -> Result<OrderPage, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
-    orders_where(&state.db, "o.buyer_id = $1", user.id).await
+    order_page(&state.db, "o.buyer_id = $1", user.id, before).await
 }
 
-pub async fn seller_orders() -> Result<Vec<OrderView>, AppError> {
+pub async fn seller_orders(before: Option<i64>) -> Result<OrderPage, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
     match user.role {
@@ -301,68 +362,23 @@ pub async fn seller_orders() -> Result<Vec<OrderView>, AppError> {
             let org = user
                 .organisation_id
                 .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?;
-            orders_where(&state.db, "o.seller_organisation_id = $1", org).await
+            order_page(&state.db, "o.seller_organisation_id = $1", org, before).await
         }
         Role::Household => {
             let h = user
                 .household_id
                 .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?;
-            orders_where(&state.db, "o.seller_household_id = $1", h).await
+            order_page(&state.db, "o.seller_household_id = $1", h, before).await
         }
-        Role::Cadre => orders_where(
+        Role::Cadre => order_page(
             &state.db,
             "o.seller_household_id IN (SELECT household_id FROM cadre_pairings WHERE user_id = $1)",
             user.id,
+            before,
         )
         .await,
         _ => Err(AppError::new(ErrorCode::Forbidden)),
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct OrderFacts {
-    buyer_id: i64,
-    seller_household_id: Option<i64>,
-    seller_organisation_id: Option<i64>,
-    status: String,
-}
-
-async fn order_facts(db: &Db, id: i64) -> Result<OrderFacts, AppError> {
-    sqlx::query_as("SELECT buyer_id, seller_household_id, seller_organisation_id, status FROM orders WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await
-        .map_err(AppError::internal)?
-        .ok_or_else(|| AppError::new(ErrorCode::NotFound))
-}
-
-/// Whether `user` may act for the seller of an order: the co-op's manager, the household, its
-/// paired cadre, or an admin.
-async fn acts_for_seller(db: &Db, user: &CurrentUser, o: &OrderFacts) -> Result<bool, AppError> {
-    Ok(match user.role {
-        Role::Admin => true,
-        Role::OrgManager => {
-            o.seller_organisation_id.is_some() && o.seller_organisation_id == user.organisation_id
-        }
-        Role::Household => {
-            o.seller_household_id.is_some() && o.seller_household_id == user.household_id
-        }
-        Role::Cadre => {
-            match o.seller_household_id {
-                Some(h) => {
-                    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cadre_pairings WHERE user_id = $1 AND household_id = $2")
-                    .bind(user.id)
-                    .bind(h)
-                    .fetch_one(&db.pool)
-                    .await
-                    .map_err(AppError::internal)?;
-                    n > 0
-                }
-                None => false,
-            }
-        }
-        _ => false,
-    })
 }
 
 /// Moves an order from one status to another if it is still in the first; false if it was not.
@@ -397,34 +413,15 @@ pub async fn mark_paid(
         .execute(&mut **tx)
         .await
         .map_err(AppError::internal)?;
-    post_allocations(tx, order_id, "sale", 1, confirmed_by, t).await?;
-    Ok(true)
-}
-
-/// Posts one ledger row per household per item of the order: the allocation times `sign`.
-async fn post_allocations(
-    tx: &mut Tx,
-    order_id: i64,
-    source: &str,
-    sign: i64,
-    by: Option<i64>,
-    t: i64,
-) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO ledger_entries (household_id, amount_fen, source_type, order_item_id, recorded_by, occurred_at, created_at)
-         SELECT a.household_id, a.amount_fen * $1, $2, a.order_item_id, $3, $4, $4
-           FROM order_item_allocations a JOIN order_items i ON i.id = a.order_item_id
-          WHERE i.order_id = $5",
+    crate::ledger::post::post_order(
+        tx,
+        order_id,
+        crate::ledger::post::Posting::Sale,
+        confirmed_by,
+        t,
     )
-    .bind(sign)
-    .bind(source)
-    .bind(by)
-    .bind(t)
-    .bind(order_id)
-    .execute(&mut **tx)
-    .await
-    .map_err(AppError::internal)?;
-    Ok(())
+    .await?;
+    Ok(true)
 }
 
 /// Puts the order's units back on sale (a sold-out listing goes back on sale).
@@ -454,10 +451,8 @@ async fn restore_stock(tx: &mut Tx, order_id: i64, t: i64) -> Result<(), AppErro
 pub async fn confirm_payment(order_id: i64) -> Result<OrderView, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
-    let facts = order_facts(&state.db, order_id).await?;
-    if !acts_for_seller(&state.db, &user, &facts).await? {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
+    let facts = policy::order_facts(&state.db, &user, order_id).await?;
+    policy::require(&user, Action::ConfirmPayment, &facts)?;
     pay(&state.db, order_id, Some(user.id), now()).await?;
     tracing::info!(order_id, by = user.id, "payment confirmed, ledger posted");
     order_view(&state.db, order_id).await
@@ -494,20 +489,28 @@ pub async fn refund_order(db: &Db, order_id: i64, by: Option<i64>, t: i64) -> Re
         return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
     restore_stock(&mut tx, order_id, t).await?;
-    post_allocations(&mut tx, order_id, "sale_reversal", -1, by, t).await?;
+    crate::ledger::post::post_order(
+        &mut tx,
+        order_id,
+        crate::ledger::post::Posting::Reversal,
+        by,
+        t,
+    )
+    .await?;
     tx.commit().await.map_err(AppError::internal)
 }
 
-/// Ship (seller) or deliver (seller or buyer).
+/// Ship (the seller) or confirm delivery (the buyer only).
 pub async fn advance(order_id: i64, from: &str, to: &str) -> Result<OrderView, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
-    let facts = order_facts(&state.db, order_id).await?;
-    let is_seller = acts_for_seller(&state.db, &user, &facts).await?;
-    let allowed = is_seller || (to == "delivered" && facts.buyer_id == user.id);
-    if !allowed {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
+    let facts = policy::order_facts(&state.db, &user, order_id).await?;
+    let action = if to == "delivered" {
+        Action::ConfirmDelivery
+    } else {
+        Action::Ship
+    };
+    policy::require(&user, action, &facts)?;
     move_order(&state.db, order_id, from, to, now()).await?;
     order_view(&state.db, order_id).await
 }
@@ -515,10 +518,8 @@ pub async fn advance(order_id: i64, from: &str, to: &str) -> Result<OrderView, A
 pub async fn cancel(order_id: i64) -> Result<OrderView, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
-    let facts = order_facts(&state.db, order_id).await?;
-    if facts.buyer_id != user.id && user.role != Role::Admin {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
+    let facts = policy::order_facts(&state.db, &user, order_id).await?;
+    policy::require(&user, Action::Cancel, &facts)?;
     let t = now();
     let mut tx = state.db.begin_write().await.map_err(AppError::internal)?;
     if !transition(&mut tx, order_id, "placed", "cancelled", t).await? {
@@ -533,10 +534,8 @@ pub async fn cancel(order_id: i64) -> Result<OrderView, AppError> {
 pub async fn refund(order_id: i64) -> Result<OrderView, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
-    let facts = order_facts(&state.db, order_id).await?;
-    if !acts_for_seller(&state.db, &user, &facts).await? {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
+    let facts = policy::order_facts(&state.db, &user, order_id).await?;
+    policy::require(&user, Action::Refund, &facts)?;
     refund_order(&state.db, order_id, Some(user.id), now()).await?;
     tracing::info!(order_id, by = user.id, "refunded, reversing rows posted");
     order_view(&state.db, order_id).await
@@ -545,16 +544,15 @@ pub async fn refund(order_id: i64) -> Result<OrderView, AppError> {
 pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
-    let facts = order_facts(&state.db, order_id).await?;
-    if facts.buyer_id != user.id && user.role != Role::Admin {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
+    let facts = policy::order_facts(&state.db, &user, order_id).await?;
+    policy::require(&user, Action::ViewImpact, &facts)?;
     let db = &state.db;
-    let total: i64 = sqlx::query_scalar("SELECT total_fen FROM orders WHERE id = $1")
-        .bind(order_id)
-        .fetch_one(&db.pool)
-        .await
-        .map_err(AppError::internal)?;
+    let (total, status): (i64, String) =
+        sqlx::query_as("SELECT total_fen, status FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_one(&db.pool)
+            .await
+            .map_err(AppError::internal)?;
     // Per household: its share of this order, members, village, consent.
     let rows: Vec<(i64, i64, i64, String, String, i64)> = sqlx::query_as(
         "SELECT a.household_id, CAST(SUM(a.amount_fen) AS BIGINT), h.members, v.name, h.head_name, h.story_consent
@@ -572,7 +570,7 @@ pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
     .map_err(AppError::internal)?;
     let year = current_year();
     let line = crate::official::server::monitoring_line(db, year).await?;
-    let posted = matches!(facts.status.as_str(), "paid" | "shipped" | "delivered");
+    let posted = matches!(status.as_str(), "paid" | "shipped" | "delivered");
     let mut lifted = 0;
     let mut villages: Vec<String> = Vec::new();
     let mut named = Vec::new();
@@ -603,7 +601,7 @@ pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
     }
     Ok(ImpactReceipt {
         order_id,
-        status: facts.status,
+        status,
         total_fen: total,
         to_households_fen: rows.iter().map(|r| r.1).sum(),
         households: rows.len() as i64,

@@ -10,11 +10,35 @@ pub struct Settings {
     /// `sqlite://path` or `postgres://…`; the scheme chooses the backend.
     pub database_url: SecretString,
     pub site_addr: SocketAddr,
-    /// Load the demo data when the database is empty (`ZHUNONG_SEED_DEMO`, default on for `serve`).
-    pub seed_demo_if_empty: bool,
-    /// Mark cookies `Secure` always (`ZHUNONG_SECURE_COOKIES=1`); otherwise only when the request
-    /// arrived over https (`X-Forwarded-Proto: https` from the proxy in front).
+    /// `ZHUNONG_ENV=production`: refuse to start while demo accounts exist.
+    pub production: bool,
+    /// Mark cookies `Secure` always (`ZHUNONG_SECURE_COOKIES=1`), and send HSTS; otherwise only
+    /// when a trusted proxy says the request arrived over https (`X-Forwarded-Proto: https`).
     pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed
+    /// (`ZHUNONG_TRUSTED_PROXIES`, comma-separated addresses).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The site's own origin (`ZHUNONG_PUBLIC_ORIGIN`, e.g. `https://zhunong.example.cn`): a
+    /// state-changing request from a page of any other origin is refused. Unset: the request's
+    /// own `Host`.
+    pub public_origin: Option<String>,
+    /// Password hashes (19 MiB each) computed at once (`ZHUNONG_HASH_WORKERS`, default: cores)
+    /// and waiting (`ZHUNONG_HASH_QUEUE`); past both, 503.
+    pub hash_workers: usize,
+    pub hash_queue: usize,
+    /// Photo decodes at once (`ZHUNONG_IMAGE_WORKERS`, default 2) and waiting (`ZHUNONG_IMAGE_QUEUE`).
+    pub image_workers: usize,
+    pub image_queue: usize,
+    /// Requests served at once (`ZHUNONG_MAX_CONCURRENT_REQUESTS`); past it, 503 at once.
+    pub max_concurrent_requests: usize,
+    /// A request that takes longer answers 503 (`ZHUNONG_REQUEST_TIMEOUT_SECS`; uploads get 10×).
+    pub request_timeout_secs: u64,
+    /// Registrations (and requests for codes) per client address per hour, and in all per hour.
+    pub register_per_ip_per_hour: u32,
+    pub register_global_per_hour: u32,
+    /// Where the notification sender writes messages (one file each) for a gateway to pick up
+    /// (`ZHUNONG_NOTIFY_DIR`). Unset: development logs them; production keeps them queued.
+    pub notify_dir: Option<PathBuf>,
     pub session_days: i64,
     /// Failed log-ins allowed per account, and per client address, in `login_window_secs`.
     pub login_max_failures_per_account: u32,
@@ -53,6 +77,32 @@ fn env_or<T: std::str::FromStr>(
     }
 }
 
+/// A number from the environment that must lie in `range` (a clear error names the variable).
+fn env_range<T>(
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + Copy,
+{
+    let v = env_or(name, default, "expected a whole number")?;
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(ConfigError {
+            name,
+            value: std::env::var(name).unwrap_or_default(),
+            why: "out of the allowed range (see the README's configuration table)",
+        })
+    }
+}
+
+/// The machine's cores, the default number of hashing workers.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 fn env_bool(name: &'static str, default: bool) -> Result<bool, ConfigError> {
     match std::env::var(name) {
         Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
@@ -70,7 +120,16 @@ fn env_bool(name: &'static str, default: bool) -> Result<bool, ConfigError> {
 }
 
 impl Settings {
+    /// Reads and checks the configuration. `ZHUNONG_SEED_DEMO`, which made `serve` load the demo
+    /// into an empty database, is refused: the demo is loaded only by `zhunong seed --demo`.
     pub fn from_env() -> Result<Settings, ConfigError> {
+        if let Ok(v) = std::env::var("ZHUNONG_SEED_DEMO") {
+            return Err(ConfigError {
+                name: "ZHUNONG_SEED_DEMO",
+                value: v,
+                why: "no longer read: `zhunong serve` never loads demo data; run `zhunong seed --demo` to load it",
+            });
+        }
         let database_url = std::env::var("DATABASE_URL")
             .ok()
             .filter(|v| !v.trim().is_empty())
@@ -82,24 +141,77 @@ impl Settings {
                 SocketAddr::from(([127, 0, 0, 1], 3000)),
                 "expected host:port",
             )?,
-            seed_demo_if_empty: env_bool("ZHUNONG_SEED_DEMO", true)?,
+            production: match std::env::var("ZHUNONG_ENV").as_deref().map(str::trim) {
+                Ok("production") => true,
+                Ok("development") | Ok("") | Err(_) => false,
+                Ok(v) => {
+                    return Err(ConfigError {
+                        name: "ZHUNONG_ENV",
+                        value: v.to_owned(),
+                        why: "expected production or development",
+                    })
+                }
+            },
             secure_cookies: env_bool("ZHUNONG_SECURE_COOKIES", false)?,
-            session_days: env_or(
-                "ZHUNONG_SESSION_DAYS",
-                30,
-                "expected a whole number of days",
+            trusted_proxies: match std::env::var("ZHUNONG_TRUSTED_PROXIES") {
+                Ok(v) => v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| {
+                        a.parse().map_err(|_| ConfigError {
+                            name: "ZHUNONG_TRUSTED_PROXIES",
+                            value: a.to_owned(),
+                            why: "expected comma-separated IP addresses",
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                Err(_) => Vec::new(),
+            },
+            public_origin: match std::env::var("ZHUNONG_PUBLIC_ORIGIN") {
+                Ok(v) if !v.trim().is_empty() => {
+                    let o = v.trim().trim_end_matches('/').to_owned();
+                    let host = o
+                        .strip_prefix("https://")
+                        .or_else(|| o.strip_prefix("http://"));
+                    if !host.is_some_and(|h| !h.is_empty() && !h.contains('/')) {
+                        return Err(ConfigError {
+                            name: "ZHUNONG_PUBLIC_ORIGIN",
+                            value: v,
+                            why: "expected https://host[:port] with no path",
+                        });
+                    }
+                    Some(o)
+                }
+                _ => None,
+            },
+            hash_workers: env_range("ZHUNONG_HASH_WORKERS", cores(), 1..=256)?,
+            hash_queue: env_range("ZHUNONG_HASH_QUEUE", 64, 0..=100_000)?,
+            image_workers: env_range("ZHUNONG_IMAGE_WORKERS", cores().min(2), 1..=64)?,
+            image_queue: env_range("ZHUNONG_IMAGE_QUEUE", 8, 0..=10_000)?,
+            max_concurrent_requests: env_range(
+                "ZHUNONG_MAX_CONCURRENT_REQUESTS",
+                1024,
+                1..=1_000_000,
             )?,
-            login_max_failures_per_account: env_or(
-                "ZHUNONG_LOGIN_MAX_FAILURES",
-                5,
-                "expected a whole number",
+            request_timeout_secs: env_range("ZHUNONG_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?,
+            register_per_ip_per_hour: env_range(
+                "ZHUNONG_REGISTER_PER_IP_PER_HOUR",
+                10,
+                1..=1_000_000,
             )?,
-            login_max_failures_per_ip: env_or(
+            register_global_per_hour: env_range("ZHUNONG_REGISTER_PER_HOUR", 2000, 1..=10_000_000)?,
+            notify_dir: std::env::var_os("ZHUNONG_NOTIFY_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            session_days: env_range("ZHUNONG_SESSION_DAYS", 30, 1..=365)?,
+            login_max_failures_per_account: env_range("ZHUNONG_LOGIN_MAX_FAILURES", 5, 1..=1000)?,
+            login_max_failures_per_ip: env_range(
                 "ZHUNONG_LOGIN_MAX_FAILURES_PER_IP",
                 20,
-                "expected a whole number",
+                1..=1_000_000,
             )?,
-            login_window_secs: env_or("ZHUNONG_LOGIN_WINDOW_SECS", 15 * 60, "expected seconds")?,
+            login_window_secs: env_range("ZHUNONG_LOGIN_WINDOW_SECS", 15 * 60, 1..=86_400)?,
             payment_webhook_secret: std::env::var("ZHUNONG_PAYMENT_WEBHOOK_SECRET")
                 .ok()
                 .filter(|v| !v.trim().is_empty())
@@ -115,8 +227,19 @@ impl Settings {
         Settings {
             database_url: SecretString::from(url.to_owned()),
             site_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            seed_demo_if_empty: false,
+            production: false,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
+            public_origin: None,
+            hash_workers: cores(),
+            hash_queue: 64,
+            image_workers: cores().min(2),
+            image_queue: 8,
+            max_concurrent_requests: 1024,
+            request_timeout_secs: 30,
+            register_per_ip_per_hour: 10,
+            register_global_per_hour: 2000,
+            notify_dir: None,
             session_days: 30,
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,

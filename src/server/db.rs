@@ -69,11 +69,14 @@ impl Db {
         let options = if backend == Backend::Sqlite {
             options.after_connect(|conn, _meta| {
                 Box::pin(async move {
-                    // Foreign keys on, wait for locks instead of failing, WAL for concurrent readers.
+                    // Foreign keys on, wait for locks instead of failing, WAL for concurrent
+                    // readers. synchronous = FULL: every commit reaches the disk before it is
+                    // acknowledged (NORMAL could lose the last paid orders on a power cut, which
+                    // the money tables cannot afford).
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 5000").await?;
                     conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
                     Ok(())
                 })
             })
@@ -85,10 +88,71 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> Result<(), DbError> {
+        self.repair_edited_migrations().await?;
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
+        Ok(())
+    }
+
+    /// Migration 20261128000003 (search) was edited after some databases had applied it, so
+    /// sqlx would refuse to start them (checksum mismatch). A database that applied one of the
+    /// earlier texts (known by their checksums) is brought to what the current text creates,
+    /// in one transaction, and its recorded checksum updated. Never edit a migration that has
+    /// landed: `scripts/check-migrations.sh` fails CI if one changes.
+    async fn repair_edited_migrations(&self) -> Result<(), DbError> {
+        const VERSION: i64 = 20261128000003;
+        let (migrator, old, repair): (&sqlx::migrate::Migrator, &[&str], &[&str]) =
+            match self.backend {
+                Backend::Sqlite => (
+                    &SQLITE_MIGRATIONS,
+                    &SQLITE_SEARCH_OLD_CHECKSUMS[..],
+                    SQLITE_SEARCH_REPAIR,
+                ),
+                Backend::Postgres => (
+                    &POSTGRES_MIGRATIONS,
+                    &POSTGRES_SEARCH_OLD_CHECKSUMS[..],
+                    POSTGRES_SEARCH_REPAIR,
+                ),
+            };
+        let exists: i64 = sqlx::query_scalar(match self.backend {
+            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Backend::Postgres => "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+        })
+        .fetch_one(&self.pool)
+        .await?;
+        if exists == 0 {
+            return Ok(());
+        }
+        let applied: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = $1")
+                .bind(VERSION)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(applied) = applied else {
+            return Ok(());
+        };
+        if !old.contains(&hex::encode(&applied).as_str()) {
+            return Ok(());
+        }
+        let Some(current) = migrator.iter().find(|m| m.version == VERSION) else {
+            return Ok(());
+        };
+        let mut tx = self.pool.begin().await?;
+        for statement in repair {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = $2")
+            .bind(current.checksum.to_vec())
+            .bind(VERSION)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::warn!(
+            version = VERSION,
+            "repaired a database migrated with an earlier text of this migration"
+        );
         Ok(())
     }
 
@@ -111,6 +175,36 @@ impl Db {
         )
     }
 }
+
+/// SHA-384 of the earlier texts of `migrations/*/20261128000003_search.sql`.
+const SQLITE_SEARCH_OLD_CHECKSUMS: [&str; 2] = [
+    "89e5e4ad060a80bfb6eebfaf65c015e7fba9f1fb8e2be30ecd533ff5d308dc87e10d21058e2343fa47bd6d409fb567a3",
+    "d208be4cf6abaafebf568a746f2b1cd6883773cc9b96ad94f8aa03bf6768ba21cccf6b30bc71d134d416c8b880176c3c",
+];
+const POSTGRES_SEARCH_OLD_CHECKSUMS: [&str; 1] = [
+    "1d62cd65693ba8eefe2c5bf9d75b83e387c1997e1df642d60135c875673eee21afadc1c336542f47dfa7584477f01440",
+];
+/// From either earlier text to the current one: the insert trigger that defers to the update
+/// trigger, and the catalogue's two partial indexes in place of the plain status index.
+const SQLITE_SEARCH_REPAIR: &[&str] = &[
+    "DROP TRIGGER IF EXISTS listings_derived_insert",
+    "CREATE TRIGGER listings_derived_insert AFTER INSERT ON listings
+     BEGIN
+         UPDATE listings SET benefit_terms = benefit_terms WHERE id = NEW.id;
+     END",
+    "DROP INDEX IF EXISTS listings_status",
+    "CREATE INDEX IF NOT EXISTS listings_need ON listings (status = 'sold_out', stalled DESC, COALESCE(stalled_quantity, 0) DESC, created_at DESC, id DESC)
+         WHERE status IN ('on_sale', 'sold_out')",
+    "CREATE INDEX IF NOT EXISTS listings_newest ON listings (status = 'sold_out', created_at DESC, id DESC)
+         WHERE status IN ('on_sale', 'sold_out')",
+];
+const POSTGRES_SEARCH_REPAIR: &[&str] = &[
+    "DROP INDEX IF EXISTS listings_status",
+    "CREATE INDEX IF NOT EXISTS listings_need ON listings ((status = 'sold_out'), stalled DESC, COALESCE(stalled_quantity, 0) DESC, created_at DESC, id DESC)
+         WHERE status IN ('on_sale', 'sold_out')",
+    "CREATE INDEX IF NOT EXISTS listings_newest ON listings ((status = 'sold_out'), created_at DESC, id DESC)
+         WHERE status IN ('on_sale', 'sold_out')",
+];
 
 /// Creates the SQLite file's directory and asks for the file to be created if missing.
 fn sqlite_url(url: &str) -> Result<String, DbError> {

@@ -1,9 +1,17 @@
 //! The server half: configuration, database, sessions, routing and the CLI's commands.
 
+pub mod admin;
 pub mod bench;
+pub mod bounded;
+pub mod client;
+pub mod codes;
 pub mod config;
 pub mod db;
 pub mod demo_art;
+pub mod guard;
+pub mod maintenance;
+pub mod metrics;
+pub mod notify;
 pub mod ratelimit;
 pub mod seed;
 pub mod seed_market;
@@ -16,18 +24,19 @@ use crate::i18n::Lang;
 use crate::market::photos;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
+use bounded::WorkQueue;
 use config::Settings;
 use db::Db;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use ratelimit::LoginLimiter;
+use ratelimit::Limiter;
 use secrecy::ExposeSecret;
 use state::AppState;
 use std::net::SocketAddr;
@@ -35,8 +44,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
 /// Sets up logging once (`RUST_LOG` or `ZHUNONG_LOG`, default `info`).
@@ -47,10 +54,29 @@ pub fn init_tracing() {
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
         .unwrap_or_else(|| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let _ = tracing_subscriber::fmt()
+    let filter = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    // `ZHUNONG_LOG_FORMAT=json`: one JSON object a line, for log collectors.
+    let _ = if std::env::var("ZHUNONG_LOG_FORMAT").as_deref() == Ok("json") {
+        filter_builder_json()
+    } else {
+        filter.try_init()
+    };
+}
+
+fn filter_builder_json() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("ZHUNONG_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .try_init()
 }
 
 /// Connects to the database the settings name and applies migrations.
@@ -79,13 +105,29 @@ pub fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
 /// The largest request body accepted (413 above it).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Builds the whole app: pages, server functions under `/api/`, static files, `/healthz`.
+/// Gives Leptos this request's CSP nonce (made by [`guard::security_headers`]), so the
+/// hydration scripts carry the nonce that the response's policy names.
+fn provide_request_nonce() {
+    if let Some(nonce) = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<guard::CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+}
+
+/// Builds the whole app: pages, server functions under `/api/`, static files, `/healthz`,
+/// `/metrics`, stored photos, and the guards every request passes (see [`guard`]).
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let ctx_state = state.clone();
+    let err_state = state.clone();
     let shell_opts = state.leptos_options.clone();
+    let in_flight = Arc::new(guard::InFlight(tokio::sync::Semaphore::new(
+        state.settings.max_concurrent_requests,
+    )));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
         .route(
             "/api/payments/webhook",
             axum::routing::post(payment_webhook),
@@ -94,15 +136,27 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(ctx_state.clone()),
+            move || {
+                provide_context(ctx_state.clone());
+                provide_request_nonce();
+            },
             move || shell(shell_opts.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
+            move || {
+                provide_context(err_state.clone());
+                provide_request_nonce();
+            },
+            shell,
+        ))
         // Inner to outer: the body limit answers 413 before a handler reads a byte; api_errors
         // (outside it) turns that, like every /api error, into JSON with the right status.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Added after the 1 MiB limit, so only their own limits apply: photo uploads, and the
-        // stored photos (immutable: every file has a fresh random name).
+        // stored photos (only files the upload wrote; immutable: each has a fresh random name).
         .route(
             photos::UPLOAD_PATH,
             axum::routing::post(photos::upload).layer((
@@ -110,16 +164,28 @@ pub fn router(state: AppState) -> Router {
                 RequestBodyLimitLayer::new(photos::MAX_UPLOAD_BYTES),
             )),
         )
-        .nest_service(
-            photos::PUBLIC_PREFIX.trim_end_matches('/'),
-            tower::ServiceBuilder::new()
-                .layer(SetResponseHeaderLayer::overriding(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=31536000, immutable"),
-                ))
-                .service(ServeDir::new(&state.settings.upload_dir)),
+        .route(
+            &format!("{}{{*path}}", photos::PUBLIC_PREFIX),
+            get(photos::serve_photo),
         )
         .layer(middleware::from_fn(api_errors))
+        .layer(middleware::from_fn(guard::clean_text))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::same_origin,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            (state.clone(), in_flight),
+            guard::load,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
@@ -134,20 +200,35 @@ pub fn router(state: AppState) -> Router {
 
 /// Builds the state for `settings` on an open database.
 pub fn app_state(settings: Settings, db: Db) -> AppState {
-    let limiter = LoginLimiter::new(
+    let limiter = Limiter::new(
         settings.login_max_failures_per_account,
         settings.login_max_failures_per_ip,
         settings.login_window_secs,
+        settings.register_per_ip_per_hour,
+        settings.register_global_per_hour,
     );
     AppState {
         leptos_options: leptos_options(settings.site_addr),
         db,
+        hashing: Arc::new(WorkQueue::new(
+            "password_hashing",
+            settings.hash_workers,
+            settings.hash_queue,
+        )),
+        images: Arc::new(WorkQueue::new(
+            "photo_decoding",
+            settings.image_workers,
+            settings.image_queue,
+        )),
+        metrics: Arc::new(metrics::Metrics::default()),
         settings: Arc::new(settings),
         limiter: Arc::new(limiter),
     }
 }
 
-/// Serves the app on `listener` until the future `shutdown` completes.
+/// Serves the app on `listener` until the future `shutdown` completes, then lets the requests
+/// in flight finish (axum's graceful shutdown) before returning. Accepted sockets get
+/// TCP_NODELAY, so a streamed page is not held back by delayed ACKs.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -155,30 +236,39 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = router(state);
     axum::serve(
-        listener,
+        listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY");
+            }
+        }),
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
 }
 
-/// `zhunong serve`: open (and if new, seed) the database, then serve until Ctrl-C or SIGTERM.
+/// Why `serve` refuses to start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("ZHUNONG_ENV=production, but the database holds {0} demo accounts (with the README's known password). Use a database without the demo data, or unset ZHUNONG_ENV for a demonstration")]
+    DemoAccountsInProduction(i64),
+}
+
+/// `zhunong serve`: open and migrate the database (never seeding it), then serve until Ctrl-C
+/// or SIGTERM. In production, demo accounts stop it from starting.
 pub async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let db = open_database(&settings).await?;
-    if settings.seed_demo_if_empty && seed::is_empty(&db).await? {
-        let r = seed::seed_demo(&db).await?;
-        tracing::info!(
-            regions = r.regions,
-            households = r.households,
-            users = r.users,
-            "first run: demo data loaded"
-        );
+    let demo_accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE is_demo = 1")
+        .fetch_one(&db.pool)
+        .await?;
+    if settings.production && demo_accounts > 0 {
+        return Err(StartError::DemoAccountsInProduction(demo_accounts).into());
     }
-    if settings.seed_demo_if_empty {
-        let pictures = seed_market::seed_pictures(&db, &settings.upload_dir).await?;
-        if pictures > 0 {
-            tracing::info!(pictures, dir = %settings.upload_dir.display(), "demo pictures painted");
-        }
+    if settings.production && settings.notify_dir.is_none() {
+        tracing::warn!("no notification sender (ZHUNONG_NOTIFY_DIR): registration and reset codes stay queued in the notifications table");
+    }
+    if seed::is_empty(&db).await? {
+        tracing::info!("the database is empty: `zhunong create-admin` makes the first administrator, `zhunong seed --demo` loads the demo");
     }
     let addr = settings.site_addr;
     let listener = TcpListener::bind(addr)
@@ -186,10 +276,13 @@ pub async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(
         backend = db.backend.name(),
+        production = settings.production,
         "listening on http://{}",
         listener.local_addr()?
     );
+    let housekeeping = tokio::spawn(maintenance::run_periodically(db.clone()));
     serve(listener, app_state(settings, db), shutdown_signal()).await?;
+    housekeeping.abort();
     tracing::info!("stopped");
     Ok(())
 }
@@ -412,6 +505,14 @@ async fn api_errors(req: Request, next: Next) -> Response {
         if let Ok(status) = StatusCode::from_u16(err.status) {
             parts.status = status;
         }
+    }
+    // Busy (503) and too many attempts (429): say when to come back, if nobody has yet.
+    if matches!(parts.status.as_u16(), 429 | 503)
+        && !parts.headers.contains_key(header::RETRY_AFTER)
+    {
+        parts
+            .headers
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
     }
     parts.headers.insert(
         header::CONTENT_TYPE,

@@ -370,18 +370,22 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
             if month > this_month {
                 continue;
             }
-            sqlx::query(
-                "INSERT INTO ledger_entries (household_id, amount_fen, source_type, note, recorded_by, occurred_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            let mut tx = db.begin_write().await?;
+            crate::ledger::post::record_other(
+                &mut tx,
+                &crate::ledger::post::OtherIncome {
+                    household_id: *hid,
+                    amount_fen: pc * members * percent / 100,
+                    source,
+                    note: Some(note),
+                    recorded_by: Some(recorder),
+                    occurred_at: at(month, 20),
+                    created_at: at(month, 20),
+                },
             )
-            .bind(hid)
-            .bind(pc * members * percent / 100)
-            .bind(source)
-            .bind(note)
-            .bind(recorder)
-            .bind(at(month, 20))
-            .execute(&db.pool)
-            .await?;
+            .await
+            .map_err(err)?;
+            tx.commit().await?;
             report.ledger_rows += 1;
         }
     }

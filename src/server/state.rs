@@ -1,6 +1,6 @@
 //! Application state, handed to axum routes and (through context) to server functions.
 
-use super::{config::Settings, db::Db, ratelimit::LoginLimiter};
+use super::{bounded::WorkQueue, config::Settings, db::Db, metrics::Metrics, ratelimit::Limiter};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -10,7 +10,16 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub settings: Arc<Settings>,
-    pub limiter: Arc<LoginLimiter>,
+    #[from_ref(skip)]
+    pub limiter: Arc<Limiter>,
+    /// Password hashing: bounded in concurrency and queue.
+    #[from_ref(skip)]
+    pub hashing: Arc<WorkQueue>,
+    /// Photo decoding and re-encoding: bounded the same way.
+    #[from_ref(skip)]
+    pub images: Arc<WorkQueue>,
+    #[from_ref(skip)]
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {

@@ -69,3 +69,48 @@ pub fn NotFound() -> impl IntoView {
         </section>
     }
 }
+
+/// Escapes text for HTML content: `&`, `<`, `>` and quotes.
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The one way to put a value in a `<textarea>`. Leptos' HTML renderer writes a textarea's
+/// children unescaped (as it does for `<script>` and `<style>`), so a saved description holding
+/// `</textarea><script>…` would close the element and run in whoever opens the form. Here the
+/// value is escaped once and given as the element's HTML, which the browser decodes back to the
+/// exact text (server render and client render alike). Inputs need nothing: attribute values
+/// are escaped by the renderer.
+#[component]
+pub fn TextArea(
+    id: &'static str,
+    name: &'static str,
+    rows: u32,
+    maxlength: u32,
+    value: String,
+) -> impl IntoView {
+    view! { <textarea id=id name=name rows=rows maxlength=maxlength inner_html=escape_text(&value)></textarea> }
+}
+
+#[cfg(test)]
+mod escape_tests {
+    #[test]
+    fn markup_in_text_stays_text() {
+        assert_eq!(
+            super::escape_text(r#"</textarea><script>alert("x&y")</script>'"#),
+            "&lt;/textarea&gt;&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;"
+        );
+        assert_eq!(super::escape_text("政和白茶\n第二行"), "政和白茶\n第二行");
+    }
+}

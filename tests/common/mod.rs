@@ -86,7 +86,7 @@ pub fn postgres_url() -> Option<String> {
 }
 
 /// Replaces the database name in a PostgreSQL URL.
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url
         .split_once('?')
         .map_or((url, None), |(b, q)| (b, Some(q)));
@@ -155,6 +155,10 @@ pub async fn spawn_app_with(
     let mut settings = Settings::for_database(&url);
     settings.payment_webhook_secret = Some(WEBHOOK_SECRET.to_owned().into());
     settings.upload_dir = temp_dir.join("uploads");
+    // Every test client comes from 127.0.0.1: the per-address registration limit would stop
+    // suites that register many buyers. Its own test lowers it again.
+    settings.register_per_ip_per_hour = 100_000;
+    settings.register_global_per_hour = 100_000;
     let upload_dir = settings.upload_dir.clone();
     adjust(&mut settings);
     let db = server::open_database(&settings)
@@ -413,4 +417,95 @@ pub async fn count(db: &Db, sql: &str) -> i64 {
         .fetch_one(&db.pool)
         .await
         .expect(sql)
+}
+
+/// The newest six-digit code the notification sender queued for `login` (as stored: digits, or
+/// the e-mail address lower-cased), if any.
+pub async fn last_code(db: &Db, login: &str) -> Option<String> {
+    let body: Option<String> = sqlx::query_scalar(
+        "SELECT body FROM notifications WHERE recipient = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(login)
+    .fetch_optional(&db.pool)
+    .await
+    .expect("read the outbox");
+    body.and_then(|b| {
+        b.as_bytes()
+            .windows(6)
+            .find(|w| w.iter().all(u8::is_ascii_digit))
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+    })
+}
+
+/// Registers as a person does: step one, the code from the outbox, step two. Returns step two's
+/// answer (the new user), or step one's when that refused.
+pub async fn register(
+    c: &mut Client,
+    app: &TestApp,
+    login: &str,
+    password: &str,
+    name: &str,
+) -> Response {
+    let r = c
+        .post_form(
+            "/api/auth/register",
+            &[
+                ("login", login),
+                ("password", password),
+                ("display_name", name),
+            ],
+        )
+        .await;
+    if r.status != 200 {
+        return r;
+    }
+    let stored = r
+        .json()
+        .as_str()
+        .expect("step one answers the log-in")
+        .to_owned();
+    let code = last_code(&app.db, &stored)
+        .await
+        .unwrap_or_else(|| "000000".to_owned());
+    c.post_form(
+        "/api/auth/register-confirm",
+        &[("login", &stored), ("code", &code)],
+    )
+    .await
+}
+
+/// The save-listing form fields for a listing as `editable-listing` returned it.
+pub fn form_fields(form: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (k, v) in form.as_object().expect("form object") {
+        let text = match v {
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.push((format!("form[{k}]"), text));
+    }
+    out
+}
+
+pub fn set(fields: &mut Vec<(String, String)>, key: &str, value: &str) {
+    fields.retain(|(k, _)| k != key);
+    fields.push((key.to_owned(), value.to_owned()));
+}
+
+pub async fn post_fields(c: &mut Client, fields: &[(String, String)]) -> Response {
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    c.post_form("/api/market/save-listing", &refs).await
+}
+
+/// The id of the listing with this title.
+pub async fn listing_id(app: &TestApp, title: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM listings WHERE title = $1")
+        .bind(title)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{title}: {e}"))
 }

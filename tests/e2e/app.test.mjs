@@ -91,20 +91,29 @@ test('log-in works, shows errors in the page language, and officials see their h
   await page.getByRole('link', { name: '登录' }).waitFor();
 });
 
-test('registration validates input and logs the new buyer in', async () => {
+test('registration sends a code, the code logs the new buyer in, and nothing tells who is registered', async () => {
   await page.goto(`${server.base}/register`);
   await page.getByLabel('称呼').fill('测试买家');
   await page.getByLabel('手机号或邮箱').fill('13812345678');
   await page.getByLabel('密码').fill('a-long-password');
   await untilTrue(async () => {
-    if (await page.getByTestId('nav-user').count()) return true;
+    if (await page.getByTestId('code-sent').count()) return true;
     await page.getByRole('button', { name: '注册' }).last().click();
     await page.waitForTimeout(300);
-    return (await page.getByTestId('nav-user').count()) > 0;
+    return (await page.getByTestId('code-sent').count()) > 0;
   });
+  const code = server.lastCode('13812345678');
+  assert.match(code, /^\d{6}$/);
+  // A wrong code is refused with a clear message.
+  problems.allowStatus(400);
+  await page.getByLabel('验证码').fill(code === '000000' ? '111111' : '000000');
+  await page.getByRole('button', { name: '完成注册' }).click();
+  await untilTrue(async () => /验证码不正确/.test(await page.getByTestId('form-error').last().textContent({ timeout: 1000 })));
+  await page.getByLabel('验证码').fill(code);
+  await page.getByRole('button', { name: '完成注册' }).click();
+  await page.getByTestId('nav-user').waitFor();
   assert.match(await page.getByTestId('nav-user').textContent(), /测试买家/);
-  // The same number again is refused with a clear message.
-  problems.allowStatus(409);
+  // The same number again gets the same answer as a new one; its owner is told, with no code.
   await page.getByRole('button', { name: '退出' }).click();
   await page.getByRole('link', { name: '注册' }).waitFor();
   await page.goto(`${server.base}/register`);
@@ -112,9 +121,12 @@ test('registration validates input and logs the new buyer in', async () => {
   await page.getByLabel('手机号或邮箱').fill('13812345678');
   await page.getByLabel('密码').fill('a-long-password');
   await untilTrue(async () => {
+    if (await page.getByTestId('code-sent').count()) return true;
     await page.getByRole('button', { name: '注册' }).last().click();
-    return /已注册/.test(await page.getByTestId('form-error').textContent({ timeout: 1000 }));
+    await page.waitForTimeout(300);
+    return (await page.getByTestId('code-sent').count()) > 0;
   });
+  assert.equal(server.lastCode('13812345678'), null, 'the owner was told, and no code was sent');
 });
 
 test('unknown pages show the 404 page with status 404', async () => {

@@ -1,7 +1,9 @@
 // Shared by the browser tests and the screenshot script: start the release server on a free
-// port with a fresh SQLite database (demo data loads on first run), and launch Debian's Chromium.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// port with a fresh SQLite database loaded with the demo data (`zhunong seed --demo`), and launch
+// Debian's Chromium. Messages the app sends (registration and reset codes) land in a folder the
+// tests read (ZHUNONG_NOTIFY_DIR).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +14,13 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export async function startServer() {
   const bin = process.env.ZHUNONG_BIN || join(root, 'target/release/zhunong');
   const dir = mkdtempSync(join(tmpdir(), 'zhunong-e2e-'));
-  const child = spawn(bin, ['serve'], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: `sqlite://${dir}/e2e.db`, ZHUNONG_UPLOAD_DIR: join(dir, 'uploads'), LEPTOS_SITE_ADDR: '127.0.0.1:0', ZHUNONG_SEED_DEMO: '1', ZHUNONG_LOG: 'info', NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const outbox = join(dir, 'outbox');
+  const env = { ...process.env, DATABASE_URL: `sqlite://${dir}/e2e.db`, ZHUNONG_UPLOAD_DIR: join(dir, 'uploads'), LEPTOS_SITE_ADDR: '127.0.0.1:0', ZHUNONG_LOG: 'info', ZHUNONG_NOTIFY_DIR: outbox, NO_COLOR: '1' };
+  delete env.ZHUNONG_SEED_DEMO;
+  delete env.ZHUNONG_ENV;
+  const seed = spawnSync(bin, ['seed', '--demo'], { cwd: root, env, encoding: 'utf8' });
+  if (seed.status !== 0) throw new Error(`seed --demo failed:\n${seed.stdout}${seed.stderr}`);
+  const child = spawn(bin, ['serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const base = await new Promise((resolveBase, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${log}`)), 60_000);
@@ -32,6 +36,17 @@ export async function startServer() {
   return {
     base,
     log: () => log,
+    // The newest six-digit code sent to `login` (as stored: digits, or the e-mail lower-cased).
+    lastCode(login) {
+      let files = [];
+      try { files = readdirSync(outbox).filter((f) => f.endsWith('.txt')); } catch { return null; }
+      files.sort((a, b) => parseInt(b, 10) - parseInt(a, 10));
+      for (const f of files) {
+        const text = readFileSync(join(outbox, f), 'utf8');
+        if (text.startsWith(`To: ${login}\n`)) return (text.match(/\b\d{6}\b/) || [null])[0];
+      }
+      return null;
+    },
     async stop() {
       child.removeAllListeners('exit');
       child.kill('SIGTERM');

@@ -18,6 +18,14 @@ try {
     await page.goto(`${server.base}/`); await shot('home');
     await page.goto(`${server.base}/login`); await shot('login');
     await page.goto(`${server.base}/register`); await shot('register');
+    // Step two of registration: the code form.
+    await page.waitForTimeout(1000);
+    await page.getByLabel('称呼').fill('截图');
+    await page.getByLabel('手机号或邮箱').fill(`1390000${String(width).padStart(4, '0')}`);
+    await page.getByLabel('密码').fill('a-long-password');
+    await page.getByRole('button', { name: '注册' }).last().click();
+    await page.getByTestId('code-sent').waitFor(); await shot('register-code');
+    await page.goto(`${server.base}/reset`); await shot('reset');
     await page.goto(`${server.base}/nope`); await shot('404');
     await page.goto(`${server.base}/market`); await shot('market');
     await page.goto(`${server.base}/market?q=${encodeURIComponent('白牡丹')}`);

@@ -1,0 +1,46 @@
+//! Housekeeping that every app process may run (each statement is idempotent, so two processes
+//! sharing one PostgreSQL do no harm): expired sessions, one-time codes a day past expiry, and
+//! messages older than a day are deleted.
+
+use super::db::{now, Db};
+use std::time::Duration;
+
+/// How often housekeeping runs.
+const EVERY: Duration = Duration::from_secs(600);
+
+/// Deletes what has expired; returns how many sessions and codes went.
+pub async fn sweep(db: &Db) -> Result<(u64, u64), sqlx::Error> {
+    let t = now();
+    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(t)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    // Codes are kept a day past expiry: they count towards the daily limit per log-in.
+    let codes = sqlx::query("DELETE FROM one_time_codes WHERE expires_at <= $1")
+        .bind(t - 86_400)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    // Sent messages hold codes in clear: gone after a day (the codes expired long before).
+    sqlx::query("DELETE FROM notifications WHERE created_at <= $1")
+        .bind(t - 86_400)
+        .execute(&db.pool)
+        .await?;
+    Ok((sessions, codes))
+}
+
+/// Runs [`sweep`] at start and then every ten minutes, logging what it removed.
+pub async fn run_periodically(db: Db) {
+    let mut tick = tokio::time::interval(EVERY);
+    loop {
+        tick.tick().await;
+        match sweep(&db).await {
+            Ok((0, 0)) => {}
+            Ok((sessions, codes)) => {
+                tracing::info!(sessions, codes, "expired sessions and codes deleted")
+            }
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+        }
+    }
+}
