@@ -64,7 +64,7 @@ wasm-check:
 	@echo "==> cargo check of the browser build (hydrate, wasm32)"
 	$(ENV) cargo check --release --lib --no-default-features --features hydrate --target wasm32-unknown-unknown $$WASM_CHECK_ARGS
 
-crash: build
+crash:
 	@echo "==> kill -9 under an order-and-payment load: nothing acknowledged may be lost"
 	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) scripts/crash-test.py
 

@@ -160,16 +160,17 @@ def run(name, db_url, query):
     server.stop()
 
     lost = []
+    status = {int(r[0]): r[1] for r in query("SELECT id, status FROM orders")}
+    posted = {int(r[0]): int(r[1]) for r in query(
+        "SELECT i.order_id, COUNT(*) FROM ledger_entries e JOIN order_items i ON i.id = e.order_item_id "
+        "WHERE e.source_type = 'sale' GROUP BY i.order_id")}
     for oid in sorted(placed):
-        row = query("SELECT status FROM orders WHERE id = %d" % oid)
-        if not row:
+        if oid not in status:
             lost.append("order %d (acknowledged) is missing" % oid)
-        elif oid in paid and row[0][0] not in ("paid", "shipped", "delivered"):
-            lost.append("order %d was acknowledged paid but is %s" % (oid, row[0][0]))
-        elif oid in paid:
-            rows = query("SELECT COUNT(*) FROM ledger_entries e JOIN order_items i ON i.id = e.order_item_id WHERE i.order_id = %d AND e.source_type = 'sale'" % oid)
-            if int(rows[0][0]) == 0:
-                lost.append("order %d was acknowledged paid but has no ledger rows" % oid)
+        elif oid in paid and status[oid] not in ("paid", "shipped", "delivered"):
+            lost.append("order %d was acknowledged paid but is %s" % (oid, status[oid]))
+        elif oid in paid and posted.get(oid, 0) == 0:
+            lost.append("order %d was acknowledged paid but has no ledger rows" % oid)
     check = subprocess.run([BIN, "check-ledger"], env=env, capture_output=True, text=True)
     print("%s: %d orders and %d payments acknowledged; %s" % (name, len(placed), len(paid), check.stdout.strip().splitlines()[-1] if check.stdout else check.stderr.strip()))
     if check.returncode != 0:

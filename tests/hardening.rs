@@ -31,6 +31,9 @@ on_both_backends! {
 const COOP: &str = "coop.zhenghe@demo.zhunong.cn";
 const WHITE_TEA: &str = "政和白茶·白牡丹（演示）";
 
+/// A request to try: who sends it, where, and its fields.
+type Case<'a> = (Client, &'a str, Vec<(&'a str, String)>);
+
 fn err_code(r: &common::Response) -> String {
     r.json()["code"].as_str().unwrap_or_default().to_owned()
 }
@@ -63,7 +66,7 @@ mod cases {
                 .unwrap();
         for bad in ["a\0b", "\u{1b}[2J", "x\u{7f}", "\u{85}"] {
             let anon = Client::new(&app);
-            let cases: Vec<(Client, &str, Vec<(&str, String)>)> = vec![
+            let cases: Vec<Case> = vec![
                 (
                     anon.clone(),
                     "/api/auth/login",

@@ -168,38 +168,39 @@ pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {
     state.metrics.render_http(&mut out);
     let pool = &state.db.pool;
     let _ = writeln!(out, "# HELP zhunong_db_pool_connections Database connections by state.\n# TYPE zhunong_db_pool_connections gauge\nzhunong_db_pool_connections{{state=\"open\"}} {}\nzhunong_db_pool_connections{{state=\"idle\"}} {}", pool.size(), pool.num_idle());
-    out.push_str("# HELP zhunong_work_in_flight Jobs running or waiting, by queue.\n# TYPE zhunong_work_in_flight gauge\n");
     let queues = [state.hashing.stats(), state.images.stats()];
-    for q in &queues {
-        let _ = writeln!(
-            out,
-            "zhunong_work_in_flight{{queue=\"{}\"}} {}",
-            q.name, q.in_flight
-        );
-    }
-    out.push_str("# HELP zhunong_work_workers Jobs that may run at once, by queue.\n# TYPE zhunong_work_workers gauge\n");
-    for q in &queues {
-        let _ = writeln!(
-            out,
-            "zhunong_work_workers{{queue=\"{}\"}} {}",
-            q.name, q.workers
-        );
-    }
-    out.push_str("# HELP zhunong_work_done_total Jobs finished, by queue.\n# TYPE zhunong_work_done_total counter\n");
-    for q in &queues {
-        let _ = writeln!(
-            out,
-            "zhunong_work_done_total{{queue=\"{}\"}} {}",
-            q.name, q.done
-        );
-    }
-    out.push_str("# HELP zhunong_work_refused_total Jobs refused because the queue was full.\n# TYPE zhunong_work_refused_total counter\n");
-    for q in &queues {
-        let _ = writeln!(
-            out,
-            "zhunong_work_refused_total{{queue=\"{}\"}} {}",
-            q.name, q.refused
-        );
+    type Read = fn(&crate::server::bounded::QueueStats) -> u64;
+    let series: [(&str, &str, &str, Read); 4] = [
+        (
+            "zhunong_work_in_flight",
+            "Jobs running or waiting, by queue.",
+            "gauge",
+            |q| q.in_flight as u64,
+        ),
+        (
+            "zhunong_work_workers",
+            "Jobs that may run at once, by queue.",
+            "gauge",
+            |q| q.workers as u64,
+        ),
+        (
+            "zhunong_work_done_total",
+            "Jobs finished, by queue.",
+            "counter",
+            |q| q.done,
+        ),
+        (
+            "zhunong_work_refused_total",
+            "Jobs refused because the queue was full.",
+            "counter",
+            |q| q.refused,
+        ),
+    ];
+    for (name, help, kind, read) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for q in &queues {
+            let _ = writeln!(out, "{name}{{queue=\"{}\"}} {}", q.name, read(q));
+        }
     }
     match sqlx::query_as::<_, (String, i64)>(
         "SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status",
