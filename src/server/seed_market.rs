@@ -362,6 +362,8 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
     .fetch_all(&db.pool)
     .await?;
     let recorder = user_id(db, "gov.fujian@demo.zhunong.cn").await?;
+    // One transaction for all of them (one disk sync, not one per row).
+    let mut tx = db.begin_write().await?;
     for (hid, members, pc) in &households {
         for (source, month, percent, note) in [
             ("wages", 3, 45, "基地务工工资（演示）"),
@@ -370,7 +372,6 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
             if month > this_month {
                 continue;
             }
-            let mut tx = db.begin_write().await?;
             crate::ledger::post::record_other(
                 &mut tx,
                 &crate::ledger::post::OtherIncome {
@@ -385,10 +386,10 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
             )
             .await
             .map_err(err)?;
-            tx.commit().await?;
             report.ledger_rows += 1;
         }
     }
+    tx.commit().await?;
 
     // Orders through the real order code: (buyer, listing index, quantity, month, outcome).
     let buyer = user_by_id(db, user_id(db, "buyer@demo.zhunong.cn").await?)

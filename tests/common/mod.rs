@@ -351,12 +351,13 @@ impl Client {
             assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write body: {e}");
         }
         let mut raw = Vec::new();
+        // Longer than the server's own 30 s limit, so a slow request shows as its 503.
         tokio::time::timeout(
-            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(60),
             stream.read_to_end(&mut raw),
         )
         .await
-        .expect("response in time")
+        .unwrap_or_else(|_| panic!("no complete answer to {method} {path} in 60 s"))
         .expect("read");
         let split = raw
             .windows(4)
