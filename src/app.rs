@@ -118,7 +118,11 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href="/pkg/zhunong.css"/>
-        <Title text=move || T::app_name.t(lang.get())/>
+        // A plain string: leptos_meta reads a reactive title after rendering, and on the 404
+        // path (file_and_error_handler) that read can happen outside the render's arena and
+        // panic ("no Arena is active"). The language switch updates the title itself
+        // (`i18n::remember_lang`).
+        <Title text=T::app_name.t(lang.get_untracked())/>
         <Router>
             <a class="skip-link" href="#main">{tr(T::skip_to_content)}</a>
             <Header/>

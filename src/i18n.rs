@@ -450,6 +450,7 @@ pub fn remember_lang(lang: Lang) {
             if let Some(el) = doc.document_element() {
                 let _ = el.set_attribute("lang", lang.tag());
             }
+            doc.set_title(T::app_name.t(lang));
             if let Ok(html) = doc.dyn_into::<web_sys::HtmlDocument>() {
                 let _ = html.set_cookie(&format!(
                     "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
