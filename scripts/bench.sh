@@ -44,7 +44,7 @@ search=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "$base/market?q=%E8%B4%A7%E5%93%81123" 
 echo "    server-rendered search /market?q=货品123: $search req/s"
 
 cookie=$(curl -s -i -d login=buyer@demo.zhunong.cn -d password=zhunong2020 "$base/api/auth/login" | awk -F'[:;] *' 'tolower($1)=="set-cookie" {print $2; exit}')
-listing=$(curl -s -X POST -d 'query[q]=bench item' "$base/api/market/catalogue" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+listing=$(curl -s -X POST -d 'query[q]=bench item' "$base/api/market/catalogue" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 checkout=$(BENCH_COOKIE="$cookie" BENCH_LISTING="$listing" wrk -t2 -c"$CONNS" -d"${SECS}s" -s scripts/bench-checkout.lua "$base" | rps)
 echo "    checkout server function: $checkout req/s"
 rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)

@@ -186,6 +186,7 @@ messages! {
     households_col_status => "状态", "Status";
     households_col_links => "利益联结", "Benefit links";
     households_summary => "户，其中低于监测线", "households; below the monitoring line:";
+    households_near => "接近监测线", "near it:";
     status_below => "低于监测线", "Below line";
     status_near => "接近监测线", "Near line";
     status_above => "高于监测线", "Above line";
@@ -219,6 +220,14 @@ messages! {
     sort_price_asc => "价格从低到高", "Price: low to high";
     sort_price_desc => "价格从高到低", "Price: high to low";
     market_empty => "没有找到符合条件的货品。", "No produce matches.";
+    pages_first => "← 第一页", "← First page";
+    pages_next => "下一页 →", "Next page →";
+    market_pages => "货品分页", "Produce pages";
+    seller_listings_pages => "我的货品分页", "Pages of my listings";
+    households_pages => "农户分页", "Household pages";
+    ledger_pages => "收入明细分页", "Pages of income entries";
+    ledger_older => "更早的明细 →", "Older entries →";
+    ledger_newest => "← 最新明细", "← Newest entries";
     home_stalled_title => "滞销急需帮扶", "Stalled produce: help needed now";
     home_featured_title => "助农好货", "Produce from our households";
     home_see_all => "逛全部货品 →", "See all produce →";

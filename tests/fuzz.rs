@@ -84,7 +84,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("auth/session", &[]),
     ("home/counties", &[]),
     ("households/get", &["id"]),
-    ("ledger/household", &["household_id"]),
+    ("ledger/household", &["household_id", "after"]),
     (
         "ledger/record",
         &["household_id", "amount", "source_type", "note"],
@@ -99,6 +99,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
             "query[stalled]",
             "query[monitored]",
             "query[sort]",
+            "query[after]",
         ],
     ),
     (
@@ -126,12 +127,12 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
             "form[household_id]",
         ],
     ),
-    ("market/seller-desk", &[]),
+    ("market/seller-desk", &["after"]),
     (
         "market/stalled",
         &["listing_id", "stalled", "reason", "quantity"],
     ),
-    ("official/households", &["region"]),
+    ("official/households", &["region", "after"]),
     ("orders/cancel", &["order_id"]),
     (
         "orders/checkout",
@@ -208,6 +209,9 @@ const NASTY: &[&str] = &[
     "13800138000",
     "buyer@demo.zhunong.cn",
     "123456",
+    "0.9223372036854775807.-9223372036854775808",
+    "1.2.3.4.5",
+    "0.0.0",
 ];
 
 /// A small fixed-seed generator (xorshift64*), so a failing run repeats exactly.

@@ -26,6 +26,7 @@ on_both_backends! {
     production_refuses_demo_accounts;
     metrics_are_served_to_the_machine_only;
     order_lists_are_paged_with_a_cursor;
+    every_list_pages_through_all_rows_once;
 }
 
 const COOP: &str = "coop.zhenghe@demo.zhunong.cn";
@@ -846,7 +847,7 @@ mod cases {
         }
         let first = buyer.post_form("/api/orders/mine", &[]).await.json();
         assert_eq!(first["page_size"], 20);
-        let ids: Vec<i64> = first["orders"]
+        let ids: Vec<i64> = first["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -854,38 +855,294 @@ mod cases {
             .collect();
         assert_eq!(ids.len(), 20);
         assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
-        let cursor = first["next_before"].as_i64().expect("a next page");
-        assert_eq!(cursor, *ids.last().unwrap());
+        let cursor = first["next"].as_str().expect("a next page").to_owned();
+        assert_eq!(cursor, ids.last().unwrap().to_string());
         let second = buyer
-            .post_form("/api/orders/mine", &[("before", &cursor.to_string())])
+            .post_form("/api/orders/mine", &[("after", &cursor)])
             .await
             .json();
-        let more: Vec<i64> = second["orders"]
+        let more: Vec<i64> = second["items"]
             .as_array()
             .unwrap()
             .iter()
             .map(|o| o["id"].as_i64().unwrap())
             .collect();
         assert_eq!(more.len(), 5);
-        assert!(more.iter().all(|id| *id < cursor));
-        assert!(second["next_before"].is_null());
+        assert!(more.iter().all(|id| *id < ids[19]));
+        assert!(second["next"].is_null());
+        // A cursor that is not one: 400 naming the field, not an empty page.
+        for bad in ["x", "1.2", "01", "-", "99999999999999999999"] {
+            let r = buyer.post_form("/api/orders/mine", &[("after", bad)]).await;
+            assert_eq!(r.status, 400, "{bad}: {}", r.body);
+            assert_eq!(r.json()["field"], "after");
+        }
         // The seller's list pages the same way, and the pages render without a script.
         let mut coop = demo_login(&app, COOP).await;
         let page = coop.post_form("/api/orders/to-fulfil", &[]).await.json();
-        assert_eq!(page["orders"].as_array().unwrap().len(), 20);
-        let next = page["next_before"].as_i64().unwrap();
+        assert_eq!(page["items"].as_array().unwrap().len(), 20);
+        assert!(page["next"].is_string());
         buyer.accept = "text/html";
         let html = buyer.get("/orders").await.body;
         assert!(
-            html.contains(&format!("/orders?before={cursor}")),
+            html.contains(&format!("/orders?after={cursor}")),
             "the older-orders link is in the page"
         );
-        let html = buyer.get(&format!("/orders?before={cursor}")).await.body;
+        let html = buyer.get(&format!("/orders?after={cursor}")).await.body;
         assert!(
-            html.contains("/orders\"") || html.contains("href=\"/orders\""),
+            html.contains("href=\"/orders\""),
             "a link back to the newest"
         );
-        assert!(next > 0);
+    }
+
+    /// Walks a list from its first page to its last, checking each page's size; returns the
+    /// rows in order.
+    async fn walk(
+        c: &mut Client,
+        path: &str,
+        fields: &[(&str, &str)],
+        after_field: &str,
+        rows: impl Fn(&serde_json::Value) -> &serde_json::Value,
+        page_size: usize,
+    ) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..1000 {
+            let mut f: Vec<(&str, &str)> = fields.to_vec();
+            if let Some(a) = &after {
+                f.push((after_field, a));
+            }
+            let r = c.post_form(path, &f).await;
+            assert_eq!(r.status, 200, "{path} {f:?}: {}", r.body);
+            let j = r.json();
+            let page = rows(&j);
+            let items = page["items"].as_array().unwrap();
+            assert_eq!(page["page_size"], page_size as i64);
+            assert!(items.len() <= page_size);
+            out.extend(items.iter().cloned());
+            match page["next"].as_str() {
+                Some(n) => {
+                    assert_eq!(items.len(), page_size, "only the last page is short");
+                    after = Some(n.to_owned());
+                }
+                None => return out,
+            }
+        }
+        panic!("{path}: no last page");
+    }
+
+    fn ids(rows: &[serde_json::Value], key: &str) -> Vec<i64> {
+        rows.iter().map(|r| r[key].as_i64().unwrap()).collect()
+    }
+
+    fn assert_each_once(mut got: Vec<i64>, mut want: Vec<i64>, what: &str) {
+        let n = got.len();
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got.len(), n, "{what}: a row came twice");
+        want.sort_unstable();
+        assert_eq!(got, want, "{what}: every row, once");
+    }
+
+    pub async fn every_list_pages_through_all_rows_once(app: TestApp) {
+        // Enough listings and households for several pages, with many equal prices and
+        // households without a baseline: ties and NULLs are where a cursor goes wrong.
+        zhunong::server::bench::seed_catalogue(&app.db, 130, 130)
+            .await
+            .unwrap();
+        let mut anon = Client::new(&app);
+        let shown: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM listings WHERE status IN ('on_sale', 'sold_out')")
+                .fetch_all(&app.db.pool)
+                .await
+                .unwrap();
+        for sort in ["need", "newest", "price_asc", "price_desc"] {
+            let rows = walk(
+                &mut anon,
+                "/api/market/catalogue",
+                &[("query[sort]", sort)],
+                "query[after]",
+                |j| j,
+                24,
+            )
+            .await;
+            assert_each_once(ids(&rows, "id"), shown.clone(), sort);
+            // Sold-out produce last, and on sale the order the sort names.
+            let sold_out: Vec<bool> = rows.iter().map(|r| r["status"] == "sold_out").collect();
+            assert!(
+                sold_out.windows(2).all(|w| w[0] <= w[1]),
+                "{sort}: sold out last"
+            );
+            let on_sale: Vec<&serde_json::Value> =
+                rows.iter().filter(|r| r["status"] == "on_sale").collect();
+            let key = |r: &serde_json::Value, k: &str| r[k].as_i64().unwrap();
+            let ordered = on_sale.windows(2).all(|w| match sort {
+                "price_asc" => key(w[0], "price_fen") <= key(w[1], "price_fen"),
+                "price_desc" => key(w[0], "price_fen") >= key(w[1], "price_fen"),
+                "newest" => key(w[0], "created_at") >= key(w[1], "created_at"),
+                _ => w[0]["stalled"].as_bool() >= w[1]["stalled"].as_bool(),
+            });
+            assert!(ordered, "{sort}: in order across pages");
+        }
+        // With a filter, the cursor keeps to it.
+        let tea = walk(
+            &mut anon,
+            "/api/market/catalogue",
+            &[("query[category]", "tea"), ("query[sort]", "price_asc")],
+            "query[after]",
+            |j| j,
+            24,
+        )
+        .await;
+        let tea_in_db: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM listings WHERE status IN ('on_sale', 'sold_out') AND category = 'tea'",
+        )
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+        assert_each_once(ids(&tea, "id"), tea_in_db, "tea");
+        // A cursor of another ordering, or junk, is refused and names the field.
+        for (sort, bad) in [
+            ("need", "0.1200.5"),
+            ("price_asc", "1.2.3.4.5"),
+            ("newest", "a.b.c"),
+        ] {
+            let r = anon
+                .post_form(
+                    "/api/market/catalogue",
+                    &[("query[sort]", sort), ("query[after]", bad)],
+                )
+                .await;
+            assert_eq!(r.status, 400, "{sort} {bad}: {}", r.body);
+            assert_eq!(r.json()["field"], "after");
+        }
+
+        // The province official's households: most at risk first, those without a baseline
+        // last, every household once; the counts are of the whole region.
+        let mut fujian = demo_login(&app, "gov.fujian@demo.zhunong.cn").await;
+        let rows = walk(
+            &mut fujian,
+            "/api/official/households",
+            &[],
+            "after",
+            |j| &j["households"],
+            50,
+        )
+        .await;
+        let all: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM households WHERE region_code LIKE '35%'")
+                .fetch_all(&app.db.pool)
+                .await
+                .unwrap();
+        assert_each_once(ids(&rows, "id"), all.clone(), "households");
+        let pcs: Vec<Option<i64>> = rows.iter().map(|r| r["per_capita_fen"].as_i64()).collect();
+        assert!(
+            pcs.windows(2).all(|w| match (w[0], w[1]) {
+                (Some(a), Some(b)) => a <= b,
+                (None, Some(_)) => false,
+                _ => true,
+            }),
+            "lowest income first, unknown last"
+        );
+        let first = fujian
+            .post_form("/api/official/households", &[])
+            .await
+            .json();
+        assert_eq!(first["total"], all.len() as i64);
+        let below = rows.iter().filter(|r| r["status"] == "below").count() as i64;
+        let near = rows.iter().filter(|r| r["status"] == "near").count() as i64;
+        assert_eq!(
+            (first["below"].as_i64(), first["near"].as_i64()),
+            (Some(below), Some(near))
+        );
+        assert!(below > 0 && near > 0, "the demo has both");
+
+        // A household's ledger rows, newest first, 50 a page: record 60 and walk them.
+        let hh: i64 = sqlx::query_scalar(
+            "SELECT id FROM households WHERE region_code LIKE '350725%' ORDER BY id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let mut gov = demo_login(&app, "gov.zhenghe@demo.zhunong.cn").await;
+        for i in 0..60 {
+            let r = gov
+                .post_form(
+                    "/api/ledger/record",
+                    &[
+                        ("household_id", &hh.to_string()),
+                        ("amount", &format!("{}", 10 + i)),
+                        ("source_type", "wages"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        let hh_s = hh.to_string();
+        let rows = walk(
+            &mut gov,
+            "/api/ledger/household",
+            &[("household_id", &hh_s)],
+            "after",
+            |j| &j["recent"],
+            50,
+        )
+        .await;
+        let in_db: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM ledger_entries WHERE household_id = $1")
+                .bind(hh)
+                .fetch_all(&app.db.pool)
+                .await
+                .unwrap();
+        assert!(in_db.len() > 50);
+        assert_each_once(ids(&rows, "id"), in_db, "ledger rows");
+        let times = ids(&rows, "occurred_at");
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+
+        // The seller desk: the co-op's listings, newest first, 20 a page.
+        let mut coop = demo_login(&app, COOP).await;
+        let tea_id = listing_id(&app, WHITE_TEA).await.to_string();
+        let form = coop
+            .post_form("/api/market/editable-listing", &[("id", &tea_id)])
+            .await
+            .json();
+        let mut fields = form_fields(&form["form"]);
+        fields.retain(|(k, _)| k != "form[id]");
+        for i in 0..21 {
+            set(&mut fields, "form[title]", &format!("分页测试 {i}"));
+            let r = post_fields(&mut coop, &fields).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        let rows = walk(
+            &mut coop,
+            "/api/market/seller-desk",
+            &[],
+            "after",
+            |j| &j["listings"],
+            20,
+        )
+        .await;
+        let org_listings: Vec<i64> = sqlx::query_scalar(
+            "SELECT l.id FROM listings l JOIN users u ON u.organisation_id = l.organisation_id WHERE u.login = $1",
+        )
+        .bind(COOP)
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+        assert!(org_listings.len() > 20);
+        let got = ids(&rows, "id");
+        assert!(got.windows(2).all(|w| w[0] > w[1]), "newest first");
+        assert_each_once(got, org_listings, "seller desk");
+
+        // Without a script: the market's next-page link keeps the filters.
+        anon.accept = "text/html";
+        let html = anon.get("/market?sort=price_asc&category=tea").await.body;
+        let pager = html
+            .find("class=\"pager\"")
+            .map(|i| &html[i..(i + 600).min(html.len())]);
+        assert!(
+            html.contains("/market?sort=price_asc&amp;category=tea&amp;after=0."),
+            "the next page keeps the sort and filter: {pager:?}"
+        );
     }
 
     pub async fn metrics_are_served_to_the_machine_only(app: TestApp) {
@@ -967,6 +1224,64 @@ mod limits {
             count(&app.db, "SELECT COUNT(*) FROM one_time_codes").await,
             3
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn one_address_cannot_hold_every_request_slot() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let app = spawn_app_with(Backend::Sqlite, true, |s| {
+            s.max_requests_per_address = 2;
+            s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        })
+        .await
+        .unwrap();
+        // Two requests from 203.0.113.7 that announce a body and never send it: each holds a
+        // slot until the request times out.
+        let mut slow = Vec::new();
+        for _ in 0..2 {
+            let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+            s.write_all(
+                format!(
+                    "POST /api/auth/me HTTP/1.1\r\nHost: {}\r\nSec-Fetch-Site: same-origin\r\n\
+                     X-Forwarded-For: 203.0.113.7\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                     Content-Length: 100\r\n\r\n",
+                    app.addr
+                )
+                .as_bytes(),
+            )
+            .await
+            .unwrap();
+            slow.push(s);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let from = |ip: &str| {
+            let mut c = Client::new(&app);
+            c.extra_headers.push(("X-Forwarded-For".into(), ip.into()));
+            c
+        };
+        // A third from the same address is turned away at once …
+        let r = from("203.0.113.7").get("/market").await;
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert!(r.header("retry-after").is_some());
+        // … while everyone else is served.
+        let r = from("198.51.100.9").get("/market").await;
+        assert_eq!(r.status, 200);
+        // The slots come back when the slow requests end.
+        drop(slow);
+        let mut ok = false;
+        for _ in 0..50 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if from("203.0.113.7").get("/market").await.status == 200 {
+                ok = true;
+                break;
+            }
+        }
+        assert!(ok, "the address's slots were given back");
+        let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        assert!(out.starts_with("HTTP/1.0 200"), "{out}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1125,6 +1440,16 @@ mod limits {
             "sqlite://{}",
             target.display()
         ));
+        // Not while a server has the file open.
+        let serving =
+            zhunong::server::admin::lock_serving(&format!("sqlite://{}", target.display()))
+                .unwrap();
+        let e = zhunong::server::admin::restore(&settings, &copy, false)
+            .await
+            .expect_err("refused while serving");
+        assert!(e.to_string().contains("stop it first"), "{e}");
+        assert!(!target.exists(), "nothing was written");
+        drop(serving);
         let report = zhunong::server::admin::restore(&settings, &copy, false)
             .await
             .unwrap();

@@ -28,7 +28,7 @@ async fn search(app: &TestApp, fields: &[(&str, &str)]) -> Vec<String> {
         .post_form("/api/market/catalogue", fields)
         .await;
     assert_eq!(r.status, 200, "{fields:?}: {}", r.body);
-    r.json()
+    r.json()["items"]
         .as_array()
         .expect("a list")
         .iter()
@@ -256,7 +256,7 @@ mod cases {
             .post_form("/api/market/catalogue", &[("query[q]", "白牡丹")])
             .await
             .json();
-        assert_eq!(cards[0]["photo"], photos[0]["thumb_url"]);
+        assert_eq!(cards["items"][0]["photo"], photos[0]["thumb_url"]);
 
         // Served as JPEG: the display copy at most 1600 px, the thumbnail 480×360.
         let mut anon = Client::new(&app);

@@ -244,7 +244,7 @@ async fn registrations_and_bombs_keep_memory_bounded() {
     assert_eq!(status, 200, "{text}");
     let desk: serde_json::Value =
         serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
-    let listing = desk["listings"][0]["id"]
+    let listing = desk["listings"]["items"][0]["id"]
         .as_i64()
         .expect("the co-op has a listing");
     let bomb = std::sync::Arc::new(bomb_png());

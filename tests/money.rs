@@ -792,12 +792,12 @@ mod cases {
         let all = anon.post_form("/api/market/catalogue", &[]).await;
         assert_eq!(all.status, 200, "{}", all.body);
         let all = all.json();
-        let list = all.as_array().unwrap();
+        let list = all["items"].as_array().unwrap();
         assert!(list.len() >= 10);
         assert_eq!(list[0]["stalled"], true, "stalled produce first");
         let q = |fields: &'static [(&'static str, &'static str)]| {
             let mut c = Client::new(&app);
-            async move { c.post_form("/api/market/catalogue", fields).await.json() }
+            async move { c.post_form("/api/market/catalogue", fields).await.json()["items"].take() }
         };
         let tea = q(&[("query[category]", "tea")]).await;
         assert!(
@@ -928,7 +928,7 @@ mod cases {
             .unwrap()
             .iter()
             .any(|h| h["household_id"] == linked));
-        assert!(desk["listings"]
+        assert!(desk["listings"]["items"]
             .as_array()
             .unwrap()
             .iter()

@@ -28,17 +28,20 @@ pub fn per_capita(total: Fen, members: i64) -> Option<Fen> {
 /// The margin above the line that counts as "near", in percent of the line (150 = 1.5×).
 pub const NEAR_LINE_PERCENT: i64 = 150;
 
+/// The highest per-capita income that is still "near" the line: ⌊line × 150%⌋ (for whole fen,
+/// `pc × 100 ≤ line × 150` exactly when `pc ≤ ⌊line × 1.5⌋`). Worked out in i128, so no line
+/// can overflow it. The one place the rule lives; queries bind this value.
+pub fn near_ceiling(line: Fen) -> Fen {
+    let v = (line.fen() as i128) * (NEAR_LINE_PERCENT as i128) / 100;
+    Fen::new(v.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+}
+
 /// Classifies a per-capita income against a monitoring line.
 pub fn status(per_capita: Option<Fen>, line: Fen) -> MonitoringStatus {
     match per_capita {
         None => MonitoringStatus::Unknown,
         Some(pc) if pc < line => MonitoringStatus::Below,
-        // pc * 100 <= line * 150, in i128 so no amount can overflow.
-        Some(pc)
-            if (pc.fen() as i128) * 100 <= (line.fen() as i128) * (NEAR_LINE_PERCENT as i128) =>
-        {
-            MonitoringStatus::Near
-        }
+        Some(pc) if pc <= near_ceiling(line) => MonitoringStatus::Near,
         Some(_) => MonitoringStatus::Above,
     }
 }
@@ -81,6 +84,17 @@ mod tests {
             MonitoringStatus::Above
         );
         assert_eq!(status(None, LINE), MonitoringStatus::Unknown);
+        // An odd line: ⌊3 × 1.5⌋ = 4, so 4 fen is near and 5 is above.
+        assert_eq!(near_ceiling(Fen::new(3)), Fen::new(4));
+        assert_eq!(
+            status(Some(Fen::new(4)), Fen::new(3)),
+            MonitoringStatus::Near
+        );
+        assert_eq!(
+            status(Some(Fen::new(5)), Fen::new(3)),
+            MonitoringStatus::Above
+        );
+        assert_eq!(near_ceiling(Fen::new(i64::MAX)), Fen::new(i64::MAX));
         assert_eq!(
             status(Some(Fen::new(i64::MAX)), LINE),
             MonitoringStatus::Above

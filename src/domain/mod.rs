@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod income;
 pub mod listing;
 pub mod money;
+pub mod page;
 pub mod region;
 pub mod role;
 pub mod text;

@@ -2,6 +2,7 @@
 //! officials. Rows are append-only; corrections are new rows.
 
 use crate::domain::income::MonitoringStatus;
+use crate::domain::page::Page;
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -35,14 +36,22 @@ pub struct IncomeRecord {
     /// This year's per-capita income minus the line (negative: below it).
     pub distance_to_line_fen: Option<i64>,
     pub status: MonitoringStatus,
-    pub recent: Vec<LedgerRow>,
+    /// The household's ledger rows, newest first, a page of [`LEDGER_PAGE_SIZE`].
+    pub recent: Page<LedgerRow>,
 }
+
+/// Ledger rows in one page of a household's record.
+pub const LEDGER_PAGE_SIZE: i64 = 50;
 
 /// A household's income record for this year. For the household, its paired cadres, officials
 /// whose region contains it, and admins.
+/// `after` pages through the ledger rows (the previous page's `recent.next`).
 #[server(prefix = "/api", endpoint = "ledger/household")]
-pub async fn household_income(household_id: i64) -> Result<IncomeRecord, AppError> {
-    crate::ledger::server::household_income(household_id).await
+pub async fn household_income(
+    household_id: i64,
+    after: Option<String>,
+) -> Result<IncomeRecord, AppError> {
+    crate::ledger::server::household_income(household_id, after.as_deref()).await
 }
 
 /// Records other income (wages, subsidies, other business) for a household: an official whose

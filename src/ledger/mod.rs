@@ -7,7 +7,7 @@ pub mod post;
 pub mod server;
 
 use crate::i18n::{tr, use_lang, T};
-use crate::ui::{ErrorNotice, Money, StatusBadge};
+use crate::ui::{ErrorNotice, Money, Pager, StatusBadge};
 use api::household_income;
 use leptos::prelude::*;
 
@@ -64,9 +64,16 @@ fn MonthChart(months: Vec<i64>) -> impl IntoView {
 pub fn IncomePage() -> impl IntoView {
     let id = crate::ui::use_id_param();
     let record_action = ServerAction::<api::RecordIncome>::new();
+    let query = leptos_router::hooks::use_query_map();
     let record = Resource::new(
-        move || (id(), record_action.version().get()),
-        |(id, _)| household_income(id),
+        move || {
+            (
+                id(),
+                query.with(|q| q.get("after")),
+                record_action.version().get(),
+            )
+        },
+        |(id, after, _)| household_income(id, after),
     );
     let session = crate::app::use_session();
     let lang = use_lang();
@@ -103,7 +110,7 @@ pub fn IncomePage() -> impl IntoView {
                         <h2>{tr(T::income_recent)}</h2>
                         <table class="table" data-testid="ledger-rows">
                             <tbody>
-                                {rec.recent.iter().map(|e| {
+                                {rec.recent.items.iter().map(|e| {
                                     let s = e.source_type.clone();
                                     view! {
                                         <tr>
@@ -116,6 +123,7 @@ pub fn IncomePage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        <Pager key="after" next=rec.recent.next.clone() label=T::ledger_pages first_text=T::ledger_newest next_text=T::ledger_older/>
                     }.into_any(),
                 })}
             </Transition>

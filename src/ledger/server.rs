@@ -1,6 +1,6 @@
 //! Ledger queries, other income, and the books check behind `zhunong check-ledger`.
 
-use super::api::{IncomeRecord, LedgerRow};
+use super::api::{IncomeRecord, LedgerRow, LEDGER_PAGE_SIZE};
 use crate::auth::server::require_user;
 use crate::domain::income;
 use crate::domain::money::Fen;
@@ -9,10 +9,44 @@ use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 use crate::policy::{self, Action};
 use crate::server::db::{current_year, month_start, now, year_start, Db};
+use crate::server::keyset::{self, desc, Cursored, Keyset};
 use crate::server::state::AppState;
 
 /// Source types an official may record by hand (sales come from orders only).
 pub const MANUAL_SOURCES: [&str; 4] = ["wages", "subsidy", "other_business", "other"];
+
+/// A household's ledger rows, newest first.
+const NEWEST_FIRST: Keyset = Keyset(&[desc("e.occurred_at"), desc("e.id")]);
+
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: i64,
+    amount_fen: i64,
+    source_type: String,
+    note: Option<String>,
+    order_item_id: Option<i64>,
+    occurred_at: i64,
+    cursor: String,
+}
+
+impl Cursored for EntryRow {
+    fn cursor(&self) -> &str {
+        &self.cursor
+    }
+}
+
+impl From<EntryRow> for LedgerRow {
+    fn from(r: EntryRow) -> LedgerRow {
+        LedgerRow {
+            id: r.id,
+            amount_fen: r.amount_fen,
+            source_type: r.source_type,
+            note: r.note,
+            order_item_id: r.order_item_id,
+            occurred_at: r.occurred_at,
+        }
+    }
+}
 
 async fn household_region(db: &Db, id: i64) -> Result<(RegionCode, String, i64), AppError> {
     let row: Option<(String, String, i64)> =
@@ -30,7 +64,10 @@ async fn household_region(db: &Db, id: i64) -> Result<(RegionCode, String, i64),
 }
 
 #[tracing::instrument(skip_all, err)]
-pub async fn household_income(household_id: i64) -> Result<IncomeRecord, AppError> {
+pub async fn household_income(
+    household_id: i64,
+    after: Option<&str>,
+) -> Result<IncomeRecord, AppError> {
     let state = AppState::get()?;
     let db = &state.db;
     let user = require_user().await?;
@@ -84,29 +121,21 @@ pub async fn household_income(household_id: i64) -> Result<IncomeRecord, AppErro
             .await
             .map_err(AppError::internal)?;
     let line = crate::official::server::monitoring_line(db, year).await?;
-    let recent: Vec<LedgerRow> = sqlx::query_as::<
-        _,
-        (i64, i64, String, Option<String>, Option<i64>, i64),
-    >(
-        "SELECT id, amount_fen, source_type, note, order_item_id, occurred_at FROM ledger_entries
-          WHERE household_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT 50",
-    )
-    .bind(household_id)
-    .fetch_all(&db.pool)
-    .await
-    .map_err(AppError::internal)?
-    .into_iter()
-    .map(
-        |(id, amount_fen, source_type, note, order_item_id, occurred_at)| LedgerRow {
-            id,
-            amount_fen,
-            source_type,
-            note,
-            order_item_id,
-            occurred_at,
-        },
-    )
-    .collect();
+    let cursor = NEWEST_FIRST.parse(after)?;
+    let sql = format!(
+        "SELECT e.id, e.amount_fen, e.source_type, e.note, e.order_item_id, e.occurred_at, {}
+           FROM ledger_entries e WHERE e.household_id = $1 AND {} ORDER BY {} LIMIT {}",
+        NEWEST_FIRST.cursor_column(),
+        NEWEST_FIRST.condition(cursor.as_ref(), 2),
+        NEWEST_FIRST.order_by(),
+        LEDGER_PAGE_SIZE + 1
+    );
+    let query = sqlx::query_as::<_, EntryRow>(&sql).bind(household_id);
+    let rows = keyset::bind_keys(query, cursor.as_ref())
+        .fetch_all(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    let recent = keyset::page(rows, LEDGER_PAGE_SIZE, LedgerRow::from);
     let mut region_path = Vec::new();
     for code in region.ancestors().iter().rev() {
         if let Some(n) = sqlx::query_scalar::<_, String>("SELECT name FROM regions WHERE code = $1")

@@ -1,5 +1,6 @@
 //! The market: the catalogue, a listing's page, and sellers' listings.
 
+use crate::domain::page::Page;
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -75,15 +76,24 @@ pub struct CatalogueQuery {
     pub stalled: Option<String>,
     /// "1" for produce benefiting households near or below the monitoring line (监测户) only.
     pub monitored: Option<String>,
-    /// newest (default), price_asc, price_desc, need.
+    /// need (default), newest, price_asc, price_desc.
     pub sort: Option<String>,
+    /// The cursor of the page to show (the previous page's `next`), for the same filters and
+    /// sort.
+    pub after: Option<String>,
 }
 
-/// The catalogue: stalled produce first unless another order is asked for. Public.
+/// Listing cards in one page of the catalogue.
+pub const CATALOGUE_PAGE_SIZE: i64 = 24;
+/// Listings in one page of the seller desk.
+pub const SELLER_DESK_PAGE_SIZE: i64 = 20;
+
+/// The catalogue: stalled produce first unless another order is asked for, a page of
+/// [`CATALOGUE_PAGE_SIZE`] at a time (`query[after]` is the previous page's `next`). Public.
 #[server(prefix = "/api", endpoint = "market/catalogue")]
 pub async fn catalogue(
     #[server(default)] query: CatalogueQuery,
-) -> Result<Vec<ListingCard>, AppError> {
+) -> Result<Page<ListingCard>, AppError> {
     crate::market::server::catalogue(&query).await
 }
 
@@ -158,15 +168,17 @@ pub struct SellerDeskView {
     /// "household", "cadre" or "organisation".
     pub seller_kind: String,
     pub households: Vec<SellableFor>,
-    pub listings: Vec<ListingCard>,
+    /// The seller's listings, newest first, [`SELLER_DESK_PAGE_SIZE`] a page.
+    pub listings: Page<ListingCard>,
     /// Where a new listing's produce comes from by default.
     pub default_origin: Option<String>,
 }
 
-/// The seller's own listings and the households they may list for.
+/// The seller's own listings (a page; `after` is the previous page's `next`) and the households
+/// they may list for.
 #[server(prefix = "/api", endpoint = "market/seller-desk")]
-pub async fn seller_desk() -> Result<SellerDeskView, AppError> {
-    crate::market::server::seller_desk().await
+pub async fn seller_desk(after: Option<String>) -> Result<SellerDeskView, AppError> {
+    crate::market::server::seller_desk(after.as_deref()).await
 }
 
 /// A listing as its seller edits it: the form's current values and the photos.

@@ -10,7 +10,7 @@ use crate::domain::listing::Category;
 use crate::error::{AppError, ErrorCode};
 use crate::i18n::{tr, use_lang, Lang, T};
 use crate::orders::cart::{use_cart, CartItem};
-use crate::ui::{ErrorNotice, Money};
+use crate::ui::{ErrorNotice, Money, Pager};
 use api::{
     catalogue, listing, CatalogueQuery, ListingCard, ListingForm, PhotoView, SellerDeskView,
 };
@@ -68,8 +68,8 @@ pub fn HomeMarket() -> impl IntoView {
         <Suspense fallback=move || view! { <p>{tr(T::loading)}</p> }>
             {move || cards.get().map(|r| match r {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                Ok(list) => {
-                    let (stalled, rest): (Vec<_>, Vec<_>) = list.into_iter().partition(|c| c.stalled);
+                Ok(page) => {
+                    let (stalled, rest): (Vec<_>, Vec<_>) = page.items.into_iter().partition(|c| c.stalled);
                     view! {
                         {(!stalled.is_empty()).then(|| view! {
                             <section class="section urgent" aria-labelledby="stalled-title">
@@ -119,6 +119,7 @@ pub fn MarketPage() -> impl IntoView {
             stalled: q("stalled"),
             monitored: q("monitored"),
             sort: q("sort"),
+            after: q("after"),
         },
         catalogue,
     );
@@ -161,11 +162,12 @@ pub fn MarketPage() -> impl IntoView {
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || results.get().map(|r| match r {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="empty">{tr(T::market_empty)}</p> }.into_any(),
-                    Ok(list) => view! {
+                    Ok(page) if page.is_empty() && q("after").is_none() => view! { <p class="empty">{tr(T::market_empty)}</p> }.into_any(),
+                    Ok(page) => view! {
                         <ul class="listing-grid" data-testid="catalogue">
-                            {list.into_iter().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
+                            {page.items.into_iter().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
                         </ul>
+                        <Pager key="after" next=page.next label=T::market_pages first_text=T::pages_first next_text=T::pages_next/>
                     }.into_any(),
                 })}
             </Transition>
@@ -253,7 +255,12 @@ pub fn ListingPage() -> impl IntoView {
 #[component]
 pub fn SellerPage() -> impl IntoView {
     let save = ServerAction::<api::SaveListing>::new();
-    let desk = Resource::new(move || save.version().get(), |_| api::seller_desk());
+    let query = use_query_map();
+    let after = move || query.with(|m| m.get("after"));
+    let desk = Resource::new(
+        move || (save.version().get(), after()),
+        |(_, after)| api::seller_desk(after),
+    );
     view! {
         <section class="section">
             <h1>{tr(T::seller_title)}</h1>
@@ -263,8 +270,9 @@ pub fn SellerPage() -> impl IntoView {
                     Ok(d) => {
                         view! {
                             <ul class="listing-grid" data-testid="my-listings">
-                                {d.listings.iter().cloned().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
+                                {d.listings.items.iter().cloned().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
                             </ul>
+                            <Pager key="after" next=d.listings.next.clone() label=T::seller_listings_pages first_text=T::pages_first next_text=T::pages_next/>
                             <section class="card" aria-labelledby="new-listing">
                                 <h2 id="new-listing">{tr(T::seller_new)}</h2>
                                 <ListingFields save=save initial=ListingForm {

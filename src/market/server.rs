@@ -2,7 +2,7 @@
 
 use super::api::{
     CatalogueQuery, ListingCard, ListingDetail, ListingEditView, ListingForm, PhotoView,
-    PriceShare, SellableFor, SellerDeskView,
+    PriceShare, SellableFor, SellerDeskView, CATALOGUE_PAGE_SIZE, SELLER_DESK_PAGE_SIZE,
 };
 use super::photos::public_url;
 use crate::auth::api::CurrentUser;
@@ -11,12 +11,14 @@ use crate::domain::allocation::{BenefitTerms, FULL_SHARE_BP};
 use crate::domain::income;
 use crate::domain::listing::{Category, ListingStatus};
 use crate::domain::money::Fen;
+use crate::domain::page::Page;
 use crate::domain::region::RegionCode;
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 use crate::official::server::monitoring_line;
 use crate::policy::{self, Action, Decision};
 use crate::server::db::{current_year, is_date, now, today, Backend, Db};
+use crate::server::keyset::{self, asc, desc, Cursored, Keyset};
 use crate::server::state::AppState;
 
 /// A value bound to a numbered placeholder of a query built at run time.
@@ -25,18 +27,47 @@ enum Bind {
     Int(i64),
 }
 
-const CARD_SELECT: &str = "SELECT l.id, l.title, l.category, l.unit, l.price_fen, l.stock, l.status,
+/// The columns of a listing card (`CardRow`).
+const CARD_COLUMNS: &str = "l.id, l.title, l.category, l.unit, l.price_fen, l.stock, l.status,
         COALESCE(org.name, hv.name || ' 农户') AS seller_name, origin.name AS origin, county.name AS county,
         l.stalled, l.stalled_reason,
         (SELECT COUNT(*) FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1) AS certified,
         l.created_at,
-        (SELECT p.thumb_path FROM listing_photos p WHERE p.listing_id = l.id ORDER BY p.position LIMIT 1) AS photo
-   FROM listings l
+        (SELECT p.thumb_path FROM listing_photos p WHERE p.listing_id = l.id ORDER BY p.position LIMIT 1) AS photo";
+const CARD_FROM: &str = "FROM listings l
    LEFT JOIN organisations org ON org.id = l.organisation_id
    LEFT JOIN households h ON h.id = l.household_id
    LEFT JOIN regions hv ON hv.code = h.region_code
    JOIN regions origin ON origin.code = l.origin_code
    LEFT JOIN regions county ON county.code = substr(l.origin_code, 1, 6)";
+
+/// `SELECT` of listing cards, each with its cursor in `ordering` when one is given.
+fn card_select(ordering: Option<&Keyset>) -> String {
+    match ordering {
+        Some(k) => format!("SELECT {CARD_COLUMNS}, {} {CARD_FROM}", k.cursor_column()),
+        None => format!("SELECT {CARD_COLUMNS} {CARD_FROM}"),
+    }
+}
+
+/// The most households the seller desk offers to list for.
+const MAX_SELLABLE_HOUSEHOLDS: i64 = 500;
+
+/// Sold-out listings come after those on sale, in every ordering of the catalogue.
+const SOLD_OUT_LAST: &str = "CASE WHEN l.status = 'sold_out' THEN 1 ELSE 0 END";
+/// The catalogue's orderings, by the `sort` parameter.
+const BY_NEED: Keyset = Keyset(&[
+    asc(SOLD_OUT_LAST),
+    // Need: stalled first, then the most stock at risk, then newest.
+    desc("l.stalled"),
+    desc("COALESCE(l.stalled_quantity, 0)"),
+    desc("l.created_at"),
+    desc("l.id"),
+]);
+const BY_NEWEST: Keyset = Keyset(&[asc(SOLD_OUT_LAST), desc("l.created_at"), desc("l.id")]);
+const BY_PRICE_ASC: Keyset = Keyset(&[asc(SOLD_OUT_LAST), asc("l.price_fen"), desc("l.id")]);
+const BY_PRICE_DESC: Keyset = Keyset(&[asc(SOLD_OUT_LAST), desc("l.price_fen"), desc("l.id")]);
+/// A seller's own listings, newest first.
+const BY_ID_DESC: Keyset = Keyset(&[desc("l.id")]);
 
 #[derive(sqlx::FromRow)]
 struct CardRow {
@@ -55,6 +86,15 @@ struct CardRow {
     certified: i64,
     created_at: i64,
     photo: Option<String>,
+    /// Present when the query selected it (lists); empty for a single card.
+    #[sqlx(default)]
+    cursor: String,
+}
+
+impl Cursored for CardRow {
+    fn cursor(&self) -> &str {
+        &self.cursor
+    }
 }
 
 impl From<CardRow> for ListingCard {
@@ -92,7 +132,7 @@ fn flag(v: &Option<String>) -> bool {
     matches!(v.as_deref().map(str::trim), Some("1" | "true" | "on"))
 }
 
-pub async fn catalogue(q: &CatalogueQuery) -> Result<Vec<ListingCard>, AppError> {
+pub async fn catalogue(q: &CatalogueQuery) -> Result<Page<ListingCard>, AppError> {
     let state = AppState::get()?;
     let mut conditions = vec!["l.status IN ('on_sale', 'sold_out')".to_owned()];
     let mut binds = vec![Bind::Text(today())];
@@ -156,33 +196,37 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Vec<ListingCard>, AppError>
         // Benefits a household at or below 1.5× the monitoring line (the officials' "near or
         // below"), judged on its latest baseline per-capita income.
         let limit = match monitoring_line(&state.db, current_year()).await? {
-            Some(line) => line.fen().saturating_mul(income::NEAR_LINE_PERCENT),
+            Some(line) => income::near_ceiling(line).fen(),
             None => -1,
         };
         let p = next(Bind::Int(limit), &mut binds);
         conditions.push(format!(
             "EXISTS (SELECT 1 FROM listing_beneficiaries lb WHERE lb.listing_id = l.id
-                AND (SELECT b.per_capita_fen FROM household_baselines b WHERE b.household_id = lb.household_id ORDER BY b.year DESC LIMIT 1) * 100 <= {p})"
+                AND (SELECT b.per_capita_fen FROM household_baselines b WHERE b.household_id = lb.household_id ORDER BY b.year DESC LIMIT 1) <= {p})"
         ));
     }
     if flag(&q.certified) {
         conditions.push("EXISTS (SELECT 1 FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1)".into());
     }
-    let order = match q.sort.as_deref().unwrap_or("") {
-        "price_asc" => "l.price_fen ASC, l.id DESC",
-        "price_desc" => "l.price_fen DESC, l.id DESC",
-        "newest" => "l.created_at DESC, l.id DESC",
-        // Need: stalled first, then the most stock at risk, then newest.
-        "" | "need" => {
-            "l.stalled DESC, COALESCE(l.stalled_quantity, 0) DESC, l.created_at DESC, l.id DESC"
-        }
+    let ordering = match q.sort.as_deref().unwrap_or("") {
+        "price_asc" => BY_PRICE_ASC,
+        "price_desc" => BY_PRICE_DESC,
+        "newest" => BY_NEWEST,
+        "" | "need" => BY_NEED,
         _ => return Err(AppError::new(ErrorCode::BadRequest).field("sort")),
     };
+    if let Some(cursor) = ordering.parse(q.after.as_deref())? {
+        conditions.push(ordering.after(binds.len() + 1));
+        binds.extend(cursor.keys().iter().map(|&k| Bind::Int(k)));
+    }
+    let order = ordering.order_by();
     // Pick the page's ids from the listings table alone, then build the cards for those rows.
     let sql = format!(
-        "{CARD_SELECT} WHERE l.id IN (SELECT l.id FROM listings l WHERE {} ORDER BY l.status = 'sold_out', {order} LIMIT 100)
-          ORDER BY l.status = 'sold_out', {order}",
-        conditions.join(" AND ")
+        "{} WHERE l.id IN (SELECT l.id FROM listings l WHERE {} ORDER BY {order} LIMIT {})
+          ORDER BY {order}",
+        card_select(Some(&ordering)),
+        conditions.join(" AND "),
+        CATALOGUE_PAGE_SIZE + 1
     );
     let mut query = sqlx::query_as::<_, CardRow>(&sql);
     for b in binds {
@@ -195,7 +239,7 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Vec<ListingCard>, AppError>
         .fetch_all(&state.db.pool)
         .await
         .map_err(AppError::internal)?;
-    Ok(rows.into_iter().map(ListingCard::from).collect())
+    Ok(keyset::page(rows, CATALOGUE_PAGE_SIZE, ListingCard::from))
 }
 
 #[derive(sqlx::FromRow)]
@@ -241,7 +285,7 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
     if !matches!(f.status.as_str(), "on_sale" | "sold_out") && !can_edit {
         return Err(AppError::new(ErrorCode::ListingUnavailable));
     }
-    let card: CardRow = sqlx::query_as(&format!("{CARD_SELECT} WHERE l.id = $2"))
+    let card: CardRow = sqlx::query_as(&format!("{} WHERE l.id = $2", card_select(None)))
         .bind(today())
         .bind(id)
         .fetch_one(&db.pool)
@@ -384,7 +428,7 @@ pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
     Ok(ListingEditView {
         form,
         photos: photos_of(db, id).await?,
-        desk: seller_desk().await?,
+        desk: seller_desk(None).await?,
     })
 }
 
@@ -631,7 +675,7 @@ pub async fn certify(
     Ok(())
 }
 
-pub async fn seller_desk() -> Result<SellerDeskView, AppError> {
+pub async fn seller_desk(after: Option<&str>) -> Result<SellerDeskView, AppError> {
     let state = AppState::get()?;
     let db = &state.db;
     let user = require_user().await?;
@@ -656,30 +700,41 @@ pub async fn seller_desk() -> Result<SellerDeskView, AppError> {
         ),
         _ => return Err(AppError::new(ErrorCode::Forbidden)),
     };
-    let households: Vec<SellableFor> = sqlx::query_as::<_, (i64, String, String)>(households_sql)
-        .bind(bind)
-        .fetch_all(&db.pool)
-        .await
-        .map_err(AppError::internal)?
-        .into_iter()
-        .map(|(household_id, label, village_code)| SellableFor {
-            household_id,
-            label,
-            village_code,
-        })
-        .collect();
-    let listings: Vec<CardRow> = sqlx::query_as(&format!(
-        "{CARD_SELECT} WHERE {listings_cond} ORDER BY l.id DESC LIMIT 200"
+    // The households one may list for fill a select; a co-op has dozens, so the first
+    // MAX_SELLABLE_HOUSEHOLDS are plenty (and keep the page bounded).
+    let households: Vec<SellableFor> = sqlx::query_as::<_, (i64, String, String)>(&format!(
+        "{households_sql} LIMIT {MAX_SELLABLE_HOUSEHOLDS}"
     ))
-    .bind(today())
     .bind(bind)
     .fetch_all(&db.pool)
     .await
-    .map_err(AppError::internal)?;
+    .map_err(AppError::internal)?
+    .into_iter()
+    .map(|(household_id, label, village_code)| SellableFor {
+        household_id,
+        label,
+        village_code,
+    })
+    .collect();
+    let cursor = BY_ID_DESC.parse(after)?;
+    let query = format!(
+        "{} WHERE {listings_cond} AND {} ORDER BY {} LIMIT {}",
+        card_select(Some(&BY_ID_DESC)),
+        BY_ID_DESC.condition(cursor.as_ref(), 3),
+        BY_ID_DESC.order_by(),
+        SELLER_DESK_PAGE_SIZE + 1
+    );
+    let query = sqlx::query_as::<_, CardRow>(&query)
+        .bind(today())
+        .bind(bind);
+    let listings = keyset::bind_keys(query, cursor.as_ref())
+        .fetch_all(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
     Ok(SellerDeskView {
         seller_kind: kind.to_owned(),
         default_origin: households.first().map(|h| h.village_code.clone()),
         households,
-        listings: listings.into_iter().map(ListingCard::from).collect(),
+        listings: keyset::page(listings, SELLER_DESK_PAGE_SIZE, ListingCard::from),
     })
 }

@@ -2,6 +2,7 @@
 //! everything under it), admins, the household itself and its paired cadres.
 
 use crate::domain::income::MonitoringStatus;
+use crate::domain::page::Page;
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -26,9 +27,12 @@ pub struct RegionHouseholdList {
     pub year: i64,
     /// The monitoring line in force this year, in fen per person per year.
     pub line_fen: Option<i64>,
-    pub households: Vec<HouseholdListItem>,
-    pub below: usize,
-    pub near: usize,
+    /// A page of the region's households, most at risk first.
+    pub households: Page<HouseholdListItem>,
+    /// Households in the whole region, and how many of them are below or near the line.
+    pub total: i64,
+    pub below: i64,
+    pub near: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,11 +51,18 @@ pub struct HouseholdSummary {
     pub links: Vec<BenefitLinkItem>,
 }
 
-/// The households of a region, most at risk first. `region` defaults to the official's own;
-/// asking for a region outside one's own is refused (403).
+/// Households in one page of a region's list.
+pub const HOUSEHOLDS_PAGE_SIZE: i64 = 50;
+
+/// The households of a region, most at risk first, [`HOUSEHOLDS_PAGE_SIZE`] a page (`after` is
+/// the previous page's `next`). `region` defaults to the official's own; asking for a region
+/// outside one's own is refused (403).
 #[server(prefix = "/api", endpoint = "official/households")]
-pub async fn region_households(region: Option<String>) -> Result<RegionHouseholdList, AppError> {
-    crate::official::server::region_households(region.as_deref()).await
+pub async fn region_households(
+    region: Option<String>,
+    after: Option<String>,
+) -> Result<RegionHouseholdList, AppError> {
+    crate::official::server::region_households(region.as_deref(), after.as_deref()).await
 }
 
 /// One household's summary: members, baseline income, status and benefit links.

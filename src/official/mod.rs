@@ -7,7 +7,7 @@ pub mod server;
 use crate::app::use_session;
 use crate::domain::money::Fen;
 use crate::i18n::{tr, T};
-use crate::ui::{ErrorNotice, Money, StatusBadge};
+use crate::ui::{ErrorNotice, Money, Pager, StatusBadge};
 use api::region_households;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -23,11 +23,12 @@ pub fn HouseholdsPage() -> impl IntoView {
         move || {
             (
                 query.get().get("region"),
+                query.get().get("after"),
                 session.login.version().get(),
                 session.logout.version().get(),
             )
         },
-        |(region, _, _)| region_households(region),
+        |(region, after, _, _)| region_households(region, after),
     );
     view! {
         <section class="section">
@@ -41,7 +42,8 @@ pub fn HouseholdsPage() -> impl IntoView {
                     Ok(d) => view! {
                         <p class="summary" data-testid="households-summary">
                             <strong>{d.region_name.clone()}</strong> " · "
-                            {d.households.len()} " " {tr(T::households_summary)} " " <strong>{d.below}</strong>
+                            {d.total} " " {tr(T::households_summary)} " " <strong>{d.below}</strong>
+                            " · " {tr(T::households_near)} " " <strong>{d.near}</strong>
                             {d.line_fen.map(|l| view! {
                                 " · " {tr(T::households_line)} " " <Money fen=l/> " " {tr(T::yuan_per_person_year)}
                             })}
@@ -60,7 +62,7 @@ pub fn HouseholdsPage() -> impl IntoView {
                                     </tr>
                                 </thead>
                                 <tbody>
-                                    {d.households.into_iter().map(|h| view! {
+                                    {d.households.items.into_iter().map(|h| view! {
                                         <tr>
                                             <td><A href=format!("/households/{}", h.id)>{h.head_name}</A></td>
                                             <td>{h.village_name}</td>
@@ -73,6 +75,7 @@ pub fn HouseholdsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
+                        <Pager key="after" next=d.households.next label=T::households_pages first_text=T::pages_first next_text=T::pages_next/>
                     }.into_any(),
                 })}
             </Transition>

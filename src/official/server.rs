@@ -1,4 +1,6 @@
-use super::api::{BenefitLinkItem, HouseholdListItem, HouseholdSummary, RegionHouseholdList};
+use super::api::{
+    BenefitLinkItem, HouseholdListItem, HouseholdSummary, RegionHouseholdList, HOUSEHOLDS_PAGE_SIZE,
+};
 use crate::auth::server::{official_scope, require_user};
 use crate::domain::income::{self, MonitoringStatus};
 use crate::domain::money::Fen;
@@ -7,10 +9,16 @@ use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 use crate::policy::{self, Action};
 use crate::server::db::{current_year, Db};
+use crate::server::keyset::{self, asc, Cursored, Keyset};
 use crate::server::state::AppState;
 
-/// The most households one listing returns.
-const LIST_LIMIT: i64 = 2000;
+/// Most at risk first: the lowest per-capita income, households without a baseline last. The
+/// keys name the columns of the derived table `x` (a row of `HOUSEHOLD_SELECT`).
+const AT_RISK_FIRST: Keyset = Keyset(&[
+    asc("CASE WHEN x.per_capita_fen IS NULL THEN 1 ELSE 0 END"),
+    asc("COALESCE(x.per_capita_fen, 0)"),
+    asc("x.id"),
+]);
 
 #[derive(sqlx::FromRow)]
 struct HouseholdRow {
@@ -22,6 +30,15 @@ struct HouseholdRow {
     per_capita_fen: Option<i64>,
     baseline_year: Option<i64>,
     link_count: i64,
+    /// Present when the query selected it (lists).
+    #[sqlx(default)]
+    cursor: String,
+}
+
+impl Cursored for HouseholdRow {
+    fn cursor(&self) -> &str {
+        &self.cursor
+    }
 }
 
 const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.head_name, h.region_code AS village_code, v.name AS village_name, h.members,
@@ -73,7 +90,10 @@ async fn region_name(db: &Db, code: &RegionCode) -> Result<Option<String>, AppEr
 }
 
 #[tracing::instrument(skip_all, err)]
-pub async fn region_households(region: Option<&str>) -> Result<RegionHouseholdList, AppError> {
+pub async fn region_households(
+    region: Option<&str>,
+    after: Option<&str>,
+) -> Result<RegionHouseholdList, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
     if !user.role.sees_region_records() {
@@ -95,32 +115,44 @@ pub async fn region_households(region: Option<&str>) -> Result<RegionHouseholdLi
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
     let year = current_year();
     let line = monitoring_line(&state.db, year).await?;
-    let rows = sqlx::query_as::<_, HouseholdRow>(&format!(
-        "{HOUSEHOLD_SELECT} WHERE h.region_code LIKE $1 ORDER BY h.id LIMIT $2"
-    ))
+    let cursor = AT_RISK_FIRST.parse(after)?;
+    let sql = format!(
+        "SELECT x.*, {} FROM ({HOUSEHOLD_SELECT} WHERE h.region_code LIKE $1) x
+          WHERE {} ORDER BY {} LIMIT {}",
+        AT_RISK_FIRST.cursor_column(),
+        AT_RISK_FIRST.condition(cursor.as_ref(), 2),
+        AT_RISK_FIRST.order_by(),
+        HOUSEHOLDS_PAGE_SIZE + 1
+    );
+    let query = sqlx::query_as::<_, HouseholdRow>(&sql).bind(requested.like_pattern());
+    let rows = keyset::bind_keys(query, cursor.as_ref())
+        .fetch_all(&state.db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    let households = keyset::page(rows, HOUSEHOLDS_PAGE_SIZE, |r| r.into_item(line));
+    // The counts are of the whole region, not of the page. Without a line no one is below
+    // or near it: NULL bounds compare as unknown and count nothing.
+    let (total, below, near): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*),
+                CAST(COALESCE(SUM(CASE WHEN x.pc < $2 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN x.pc >= $2 AND x.pc <= $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
+           FROM (SELECT (SELECT b.per_capita_fen FROM household_baselines b WHERE b.household_id = h.id
+                          ORDER BY b.year DESC LIMIT 1) AS pc
+                   FROM households h WHERE h.region_code LIKE $1) x",
+    )
     .bind(requested.like_pattern())
-    .bind(LIST_LIMIT)
-    .fetch_all(&state.db.pool)
+    .bind(line.map(Fen::fen))
+    .bind(line.map(|l| income::near_ceiling(l).fen()))
+    .fetch_one(&state.db.pool)
     .await
     .map_err(AppError::internal)?;
-    let mut households: Vec<HouseholdListItem> =
-        rows.into_iter().map(|r| r.into_item(line)).collect();
-    // Most at risk first: lowest per-capita income, unknown last.
-    households.sort_by_key(|h| (h.per_capita_fen.is_none(), h.per_capita_fen, h.id));
-    let below = households
-        .iter()
-        .filter(|h| h.status == MonitoringStatus::Below)
-        .count();
-    let near = households
-        .iter()
-        .filter(|h| h.status == MonitoringStatus::Near)
-        .count();
     Ok(RegionHouseholdList {
         region_code: requested.to_string(),
         region_name: name,
         year,
         line_fen: line.map(Fen::fen),
         households,
+        total,
         below,
         near,
     })

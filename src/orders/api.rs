@@ -1,6 +1,7 @@
 //! Orders: checkout, the order lifecycle and the impact receipt.
 //! placed → paid → shipped → delivered; cancel before payment; refund after payment (not shipped).
 
+use crate::domain::page::Page;
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -73,27 +74,18 @@ pub async fn checkout(
 /// How many orders one page of a list holds.
 pub const ORDERS_PAGE_SIZE: i64 = 20;
 
-/// One page of orders, newest first. `next_before` is the cursor of the next (older) page, if
-/// there is one: pass it back as `before`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderPage {
-    pub orders: Vec<OrderView>,
-    pub next_before: Option<i64>,
-    pub page_size: i64,
-}
-
-/// The buyer's orders, newest first, [`ORDERS_PAGE_SIZE`] a page; `before` is the cursor from
-/// the previous page.
+/// The buyer's orders, newest first, [`ORDERS_PAGE_SIZE`] a page; `after` is the previous
+/// page's `next`.
 #[server(prefix = "/api", endpoint = "orders/mine")]
-pub async fn my_orders(before: Option<i64>) -> Result<OrderPage, AppError> {
-    crate::orders::server::my_orders(before).await
+pub async fn my_orders(after: Option<String>) -> Result<Page<OrderView>, AppError> {
+    crate::orders::server::my_orders(after.as_deref()).await
 }
 
 /// Orders to fulfil, for the seller (household, its cadre, co-op manager), newest first, a
 /// page at a time like [`my_orders`].
 #[server(prefix = "/api", endpoint = "orders/to-fulfil")]
-pub async fn seller_orders(before: Option<i64>) -> Result<OrderPage, AppError> {
-    crate::orders::server::seller_orders(before).await
+pub async fn seller_orders(after: Option<String>) -> Result<Page<OrderView>, AppError> {
+    crate::orders::server::seller_orders(after.as_deref()).await
 }
 
 /// The seller confirms the buyer's transfer arrived: the order is paid and every household's

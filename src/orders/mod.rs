@@ -7,7 +7,7 @@ pub mod server;
 
 use crate::app::use_session;
 use crate::i18n::{tr, T};
-use crate::ui::{ErrorNotice, Money};
+use crate::ui::{ErrorNotice, Money, Pager};
 use api::{
     impact, my_orders, seller_orders, Cancel, Checkout, ConfirmPayment, Deliver, OrderView, Refund,
     Ship,
@@ -201,20 +201,16 @@ pub fn SellerOrdersPage() -> impl IntoView {
 #[component]
 fn OrderList(seller_view: bool) -> impl IntoView {
     let refresh = RwSignal::new(0usize);
-    // The page is in the address (`?before=<cursor>`), so paging works without a script too.
+    // The page is in the address (`?after=<cursor>`), so paging works without a script too.
     let query = leptos_router::hooks::use_query_map();
-    let before = move || {
-        query
-            .with(|q| q.get("before"))
-            .and_then(|v| v.parse::<i64>().ok())
-    };
+    let after = move || query.with(|q| q.get("after"));
     let orders = Resource::new(
-        move || (refresh.get(), before()),
-        move |(_, before)| async move {
+        move || (refresh.get(), after()),
+        move |(_, after)| async move {
             if seller_view {
-                seller_orders(before).await
+                seller_orders(after).await
             } else {
-                my_orders(before).await
+                my_orders(after).await
             }
         },
     );
@@ -223,26 +219,18 @@ fn OrderList(seller_view: bool) -> impl IntoView {
     } else {
         T::orders_title
     };
-    let base = if seller_view {
-        "/seller/orders"
-    } else {
-        "/orders"
-    };
     view! {
         <section class="section">
             <h1>{tr(title)}</h1>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || orders.get().map(|r| match r {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    Ok(page) if page.orders.is_empty() && before().is_none() => view! { <p class="empty">{tr(T::orders_empty)}</p> }.into_any(),
+                    Ok(page) if page.is_empty() && after().is_none() => view! { <p class="empty">{tr(T::orders_empty)}</p> }.into_any(),
                     Ok(page) => {
-                        let next = page.next_before;
+                        let next = page.next;
                         view! {
-                            <ul class="order-list">{page.orders.into_iter().map(|o| view! { <OrderCard order=o seller_view refresh/> }).collect_view()}</ul>
-                            <nav class="pager" aria-label=tr(T::orders_pages)>
-                                {before().map(|_| view! { <a href=base>{tr(T::orders_newest)}</a> })}
-                                {next.map(|n| view! { <a href=format!("{base}?before={n}") rel="next" data-testid="orders-older">{tr(T::orders_older)}</a> })}
-                            </nav>
+                            <ul class="order-list">{page.items.into_iter().map(|o| view! { <OrderCard order=o seller_view refresh/> }).collect_view()}</ul>
+                            <Pager key="after" next=next label=T::orders_pages first_text=T::orders_newest next_text=T::orders_older/>
                         }.into_any()
                     }
                 })}

@@ -1,7 +1,7 @@
 //! Orders on the server: the checkout transaction, the lifecycle, and posting to the ledger.
 
 use super::api::{
-    CartLine, CheckoutResult, ImpactReceipt, OrderItemView, OrderPage, OrderView, PledgeStatus,
+    CartLine, CheckoutResult, ImpactReceipt, OrderItemView, OrderView, PledgeStatus,
     ORDERS_PAGE_SIZE,
 };
 use crate::auth::api::CurrentUser;
@@ -10,10 +10,12 @@ use crate::domain::allocation::BenefitTerms;
 use crate::domain::income;
 use crate::domain::listing::Quantity;
 use crate::domain::money::Fen;
+use crate::domain::page::{Cursor, Page};
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 use crate::policy::{self, Action};
 use crate::server::db::{current_year, now, year_start, Db};
+use crate::server::keyset::{desc, Keyset};
 use crate::server::state::AppState;
 use sqlx::{Any, Transaction};
 use std::collections::BTreeMap;
@@ -244,33 +246,31 @@ struct OrderRow {
     created_at: i64,
 }
 
-/// One page of the orders matching a condition on `o` (one bound id), newest first, older than
-/// the cursor `before`.
+/// Orders, newest first: the ordering of every list of orders.
+const NEWEST_ORDERS_FIRST: Keyset = Keyset(&[desc("o.id")]);
+
+/// One page of the orders matching a condition on `o` (one bound id), newest first, after the
+/// cursor `after`.
 async fn order_page(
     db: &Db,
     condition: &str,
     id: i64,
-    before: Option<i64>,
-) -> Result<OrderPage, AppError> {
-    let mut orders = orders_where(
+    after: Option<&str>,
+) -> Result<Page<OrderView>, AppError> {
+    let cursor = NEWEST_ORDERS_FIRST.parse(after)?;
+    // Without a cursor, "after" the largest id is every order.
+    let last = cursor.map_or(i64::MAX, |c| c.keys()[0]);
+    let orders = orders_where(
         db,
-        &format!("{condition} AND o.id < $2"),
+        &format!("{condition} AND {}", NEWEST_ORDERS_FIRST.after(2)),
         id,
-        Some(before.unwrap_or(i64::MAX)),
+        Some(last),
         ORDERS_PAGE_SIZE + 1,
     )
     .await?;
-    let next_before = if orders.len() as i64 > ORDERS_PAGE_SIZE {
-        orders.truncate(ORDERS_PAGE_SIZE as usize);
-        orders.last().map(|o| o.id)
-    } else {
-        None
-    };
-    Ok(OrderPage {
-        orders,
-        next_before,
-        page_size: ORDERS_PAGE_SIZE,
-    })
+    Ok(Page::from_rows(orders, ORDERS_PAGE_SIZE, |o| {
+        Cursor::new(vec![o.id]).to_string()
+    }))
 }
 
 /// Orders matching a condition on `o` with one bound id (and an optional second), newest
@@ -348,13 +348,13 @@ async fn order_view(db: &Db, id: i64) -> Result<OrderView, AppError> {
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))
 }
 
-pub async fn my_orders(before: Option<i64>) -> Result<OrderPage, AppError> {
+pub async fn my_orders(after: Option<&str>) -> Result<Page<OrderView>, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
-    order_page(&state.db, "o.buyer_id = $1", user.id, before).await
+    order_page(&state.db, "o.buyer_id = $1", user.id, after).await
 }
 
-pub async fn seller_orders(before: Option<i64>) -> Result<OrderPage, AppError> {
+pub async fn seller_orders(after: Option<&str>) -> Result<Page<OrderView>, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
     match user.role {
@@ -362,19 +362,19 @@ pub async fn seller_orders(before: Option<i64>) -> Result<OrderPage, AppError> {
             let org = user
                 .organisation_id
                 .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?;
-            order_page(&state.db, "o.seller_organisation_id = $1", org, before).await
+            order_page(&state.db, "o.seller_organisation_id = $1", org, after).await
         }
         Role::Household => {
             let h = user
                 .household_id
                 .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?;
-            order_page(&state.db, "o.seller_household_id = $1", h, before).await
+            order_page(&state.db, "o.seller_household_id = $1", h, after).await
         }
         Role::Cadre => order_page(
             &state.db,
             "o.seller_household_id IN (SELECT household_id FROM cadre_pairings WHERE user_id = $1)",
             user.id,
-            before,
+            after,
         )
         .await,
         _ => Err(AppError::new(ErrorCode::Forbidden)),

@@ -49,6 +49,43 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
+/// Says "a server is using this SQLite database": `zhunong serve` holds it while it runs, and
+/// `zhunong restore` will not replace a file while anyone holds it (the server would go on
+/// writing to the file it opened, and those writes would be lost). An advisory `flock` on
+/// `<database>.lock`; the system lets go of it when the process ends, even by `kill -9`.
+pub struct ServingLock {
+    _file: std::fs::File,
+}
+
+/// Takes the [`ServingLock`] of the database at `url` (none for PostgreSQL), or says who has it.
+pub fn lock_serving(url: &str) -> Result<Option<ServingLock>, BoxError> {
+    use std::os::fd::AsRawFd;
+    let Some(db) = sqlite_file(url) else {
+        return Ok(None);
+    };
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let path = PathBuf::from(format!("{}.lock", db.display()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is shared.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r != 0 {
+        return Err(format!(
+            "{} is in use by a running zhunong server (it holds {}); stop it first",
+            db.display(),
+            path.display()
+        )
+        .into());
+    }
+    Ok(Some(ServingLock { _file: file }))
+}
+
 /// `zhunong backup PATH`: a consistent copy of the SQLite database, taken while it serves
 /// (`VACUUM INTO` reads one snapshot). Returns the copy's size.
 pub async fn backup(db: &Db, path: &Path) -> Result<u64, BoxError> {
@@ -118,6 +155,8 @@ pub async fn restore(settings: &Settings, backup: &Path, force: bool) -> Result<
         return Err(format!("{} is not a file", backup.display()).into());
     }
     verify(backup).await?;
+    // Held until the restore is done, so no server starts on a half-restored file either.
+    let _serving = lock_serving(url)?;
     if target.exists() && !force {
         return Err(format!(
             "{} exists; stop the app and pass --force to replace it",

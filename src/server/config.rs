@@ -31,6 +31,8 @@ pub struct Settings {
     pub image_queue: usize,
     /// Requests served at once (`ZHUNONG_MAX_CONCURRENT_REQUESTS`); past it, 503 at once.
     pub max_concurrent_requests: usize,
+    /// Requests in flight from one client address (an IPv6 client's /64).
+    pub max_requests_per_address: usize,
     /// A request that takes longer answers 503 (`ZHUNONG_REQUEST_TIMEOUT_SECS`; uploads get 10×).
     pub request_timeout_secs: u64,
     /// Registrations (and requests for codes) per client address per hour, and in all per hour.
@@ -194,6 +196,11 @@ impl Settings {
                 1024,
                 1..=1_000_000,
             )?,
+            max_requests_per_address: env_range(
+                "ZHUNONG_MAX_REQUESTS_PER_ADDRESS",
+                64,
+                1..=1_000_000,
+            )?,
             request_timeout_secs: env_range("ZHUNONG_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?,
             register_per_ip_per_hour: env_range(
                 "ZHUNONG_REGISTER_PER_IP_PER_HOUR",
@@ -236,6 +243,7 @@ impl Settings {
             image_workers: cores().min(2),
             image_queue: 8,
             max_concurrent_requests: 1024,
+            max_requests_per_address: 64,
             request_timeout_secs: 30,
             register_per_ip_per_hour: 10,
             register_global_per_hour: 2000,

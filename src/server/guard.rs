@@ -6,7 +6,7 @@
 //! - [`clean_text`]: control characters in the query string or in a form or JSON body are
 //!   refused (400) before any handler or server function sees them.
 
-use super::client::{forwarded_https, peer_of};
+use super::client::{client_ip, forwarded_https, peer_of, rate_key};
 use super::state::AppState;
 use crate::domain::text::is_clean;
 use crate::error::{AppError, ErrorCode};
@@ -67,10 +67,62 @@ fn lang_of(req: &Request) -> Lang {
 
 /// Requests in flight, shared by every connection.
 #[derive(Debug)]
-pub struct InFlight(pub Semaphore);
+/// The requests in flight: in all, and per client address.
+pub struct InFlight {
+    all: Semaphore,
+    per_address: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    per_address_max: usize,
+}
 
-/// Bounds the requests in flight (503 with `Retry-After` past the bound, at once, so a flood
-/// queues nowhere) and the time one may take (503 after `ZHUNONG_REQUEST_TIMEOUT_SECS`; photo
+impl InFlight {
+    pub fn new(all: usize, per_address: usize) -> InFlight {
+        InFlight {
+            all: Semaphore::new(all),
+            per_address: Default::default(),
+            per_address_max: per_address,
+        }
+    }
+
+    /// A slot for one request from `address`, or `None` when that address already has
+    /// `per_address_max` requests in flight. The slot is given back when dropped.
+    fn enter(&self, address: String) -> Option<AddressSlot<'_>> {
+        let mut map = self.per_address.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(address.clone()).or_insert(0);
+        if *n >= self.per_address_max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            in_flight: self,
+            address,
+        })
+    }
+}
+
+struct AddressSlot<'a> {
+    in_flight: &'a InFlight,
+    address: String,
+}
+
+impl Drop for AddressSlot<'_> {
+    fn drop(&mut self) {
+        let mut map = self
+            .in_flight
+            .per_address
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.address) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// Bounds the requests in flight, in all and per client address (503 with `Retry-After` past
+/// either bound, at once, so a flood queues nowhere and one address's slow requests cannot
+/// hold every slot), and the time one may take (503 after `ZHUNONG_REQUEST_TIMEOUT_SECS`; photo
 /// uploads get ten times as long). `/healthz` and `/metrics` are always answered.
 pub async fn load(
     State((state, in_flight)): State<(AppState, Arc<InFlight>)>,
@@ -82,7 +134,23 @@ pub async fn load(
         return next.run(req).await;
     }
     let lang = lang_of(&req);
-    let Ok(_permit) = in_flight.0.try_acquire() else {
+    let address = client_ip(
+        peer_of(req.extensions()),
+        req.headers(),
+        &state.settings.trusted_proxies,
+    )
+    .map(rate_key);
+    let _slot = match address {
+        Some(a) => match in_flight.enter(a) {
+            Some(slot) => Some(slot),
+            None => {
+                state.metrics.shed();
+                return refuse(&path, lang, ErrorCode::Busy);
+            }
+        },
+        None => None,
+    };
+    let Ok(_permit) = in_flight.all.try_acquire() else {
         state.metrics.shed();
         return refuse(&path, lang, ErrorCode::Busy);
     };

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod demo_art;
 pub mod guard;
+pub mod keyset;
 pub mod maintenance;
 pub mod metrics;
 pub mod notify;
@@ -122,9 +123,10 @@ pub fn router(state: AppState) -> Router {
     let ctx_state = state.clone();
     let err_state = state.clone();
     let shell_opts = state.leptos_options.clone();
-    let in_flight = Arc::new(guard::InFlight(tokio::sync::Semaphore::new(
+    let in_flight = Arc::new(guard::InFlight::new(
         state.settings.max_concurrent_requests,
-    )));
+        state.settings.max_requests_per_address,
+    ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
@@ -257,6 +259,8 @@ pub enum StartError {
 /// `zhunong serve`: open and migrate the database (never seeding it), then serve until Ctrl-C
 /// or SIGTERM. In production, demo accounts stop it from starting.
 pub async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    // One server per SQLite file, and no restore under it (held until this returns).
+    let _serving = admin::lock_serving(settings.database_url.expose_secret())?;
     let db = open_database(&settings).await?;
     let demo_accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE is_demo = 1")
         .fetch_one(&db.pool)

@@ -19,6 +19,66 @@ pub fn use_id_param() -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
     }
 }
 
+/// Links between the pages of a list. The page is in the address (`?<key>=<cursor>`), so paging
+/// works without a script, and the other parameters (filters, sort) are kept. Shows a link back
+/// to the first page on later pages, and one to the next page when `next` is given.
+#[component]
+pub fn Pager(
+    /// The query parameter holding the cursor.
+    key: &'static str,
+    next: Option<String>,
+    /// Names the navigation for screen readers.
+    label: T,
+    first_text: T,
+    next_text: T,
+) -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map().get_untracked();
+    let path = leptos_router::hooks::use_location()
+        .pathname
+        .get_untracked();
+    let href = |cursor: Option<String>| {
+        let mut pairs: Vec<(String, String)> = query
+            .latest_values()
+            .map(|(k, v)| (k.to_string(), v.to_owned()))
+            .filter(|(k, _)| k != key)
+            .collect();
+        pairs.extend(cursor.map(|c| (key.to_owned(), c)));
+        query_href(&path, &pairs)
+    };
+    let first = query.get_str(key).is_some().then(|| href(None));
+    let next = next.map(|n| href(Some(n)));
+    (first.is_some() || next.is_some()).then(|| {
+        view! {
+            <nav class="pager" aria-label=tr(label)>
+                {first.map(|h| view! { <a href=h>{tr(first_text)}</a> })}
+                {next.map(|h| view! { <a href=h rel="next" data-testid="page-next">{tr(next_text)}</a> })}
+            </nav>
+        }
+    })
+}
+
+/// `path?k=v&…`, each key and value percent-encoded but for the characters a URL may carry as
+/// they are (letters, digits, `-._~`), so a cursor `0.1200.5` stays readable.
+pub fn query_href(path: &str, pairs: &[(String, String)]) -> String {
+    fn encode(s: &str, out: &mut String) {
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    let mut out = path.to_owned();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        encode(k, &mut out);
+        out.push('=');
+        encode(v, &mut out);
+    }
+    out
+}
+
 /// An amount in fen shown as yuan.
 #[component]
 pub fn Money(fen: i64) -> impl IntoView {
@@ -112,5 +172,29 @@ mod escape_tests {
             "&lt;/textarea&gt;&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;"
         );
         assert_eq!(super::escape_text("政和白茶\n第二行"), "政和白茶\n第二行");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_hrefs_encode_what_a_url_cannot_carry() {
+        let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(super::query_href("/market", &[]), "/market");
+        assert_eq!(
+            super::query_href(
+                "/market",
+                &pairs(&[
+                    ("q", "白茶 & \"x\""),
+                    ("sort", "price_asc"),
+                    ("after", "0.-5.7")
+                ])
+            ),
+            "/market?q=%E7%99%BD%E8%8C%B6%20%26%20%22x%22&sort=price_asc&after=0.-5.7"
+        );
     }
 }
