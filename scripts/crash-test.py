@@ -110,7 +110,7 @@ def run(name, db_url, query):
     coop = Api(base)
     assert coop.post("/api/auth/login", {"login": "coop.zhenghe@demo.zhunong.cn", "password": DEMO_PASSWORD})[0] == 200
     status, body = coop.post("/api/market/seller-desk", {})
-    listing = json.loads(body)["listings"][0]["id"]
+    listing = json.loads(body)["listings"]["items"][0]["id"]
     query("UPDATE listings SET stock = 1000000, status = 'on_sale' WHERE id = %d" % listing)
 
     placed, paid, lock = {}, set(), threading.Lock()
