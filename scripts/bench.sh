@@ -28,7 +28,7 @@ echo "==> generating the catalogue (100,000 households, 10,000 listings)"
 /usr/bin/time -f "    %es, %MkB peak" "$BIN" bench --households 100000 --listings 10000
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-ZHUNONG_LOG=warn LEPTOS_SITE_ADDR="127.0.0.1:$port" "$BIN" serve &
+ZHUNONG_LOG=warn ZHUNONG_MAX_UNPAID_CHECKOUTS=1000000 LEPTOS_SITE_ADDR="127.0.0.1:$port" "$BIN" serve &
 pid=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done

@@ -15,7 +15,7 @@ use crate::ui::NotFound;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -128,20 +128,20 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main id="main" class="page" tabindex="-1">
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("") view=HomePage/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/register") view=RegisterPage/>
-                    <Route path=path!("/reset") view=ResetPage/>
-                    <Route path=path!("/account") view=AccountPage/>
-                    <Route path=path!("/households") view=HouseholdsPage/>
-                    <Route path=path!("/households/:id") view=IncomePage/>
-                    <Route path=path!("/market") view=MarketPage/>
-                    <Route path=path!("/listing/:id") view=ListingPage/>
-                    <Route path=path!("/listing/:id/edit") view=ListingEditPage/>
-                    <Route path=path!("/cart") view=CartPage/>
-                    <Route path=path!("/orders") view=OrdersPage/>
-                    <Route path=path!("/seller/orders") view=SellerOrdersPage/>
-                    <Route path=path!("/seller/listings") view=SellerPage/>
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/reset") view=ResetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/households") view=HouseholdsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/households/:id") view=IncomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/market") view=MarketPage ssr=SsrMode::Async/>
+                    <Route path=path!("/listing/:id") view=ListingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/listing/:id/edit") view=ListingEditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
+                    <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/orders") view=SellerOrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/listings") view=SellerPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">
@@ -178,11 +178,11 @@ fn Header() -> impl IntoView {
                 type="button"
                 class="lang-switch"
                 data-testid="lang-switch"
-                aria-label=tr(T::lang_switch_label)
-                lang=move || lang.get().other().tag()
+                title=tr(T::lang_switch_label)
                 on:click=switch
             >
-                {tr(T::lang_switch)}
+                // The button's name is what it shows ("English" / "中文"), spoken in that language.
+                <span lang=move || lang.get().other().tag()>{tr(T::lang_switch)}</span>
             </button>
         </header>
     }

@@ -57,6 +57,16 @@ pub enum ErrorCode {
     InvalidCode,
     /// A seller (or whoever acts for one) tried to buy their own produce.
     OwnListing,
+    /// An idempotency key sent again with a different cart.
+    IdempotencyKeyReused,
+    /// The price the buyer saw is no longer the listing's price (`price_change` has the new one).
+    PriceChanged,
+    /// The buyer holds as many unpaid checkouts as allowed.
+    TooManyUnpaid,
+    /// A listing's origin outside its seller's county.
+    OriginOutsideCounty,
+    /// A listing changed (another save) since its form was loaded.
+    StaleListing,
 }
 
 impl ErrorCode {
@@ -66,7 +76,9 @@ impl ErrorCode {
             BadRequest | InvalidLogin | PasswordTooShort | PasswordTooLong | InvalidDisplayName
             | InvalidRegion | InvalidQuantity | EmptyCart | InvalidListing | InvalidTerms
             | InvalidAmount | PhotoUnreadable | NoPhoto | ControlCharacter | InvalidCode => 400,
-            LimitExceeded => 422,
+            LimitExceeded | IdempotencyKeyReused => 422,
+            PriceChanged | TooManyUnpaid | StaleListing => 409,
+            OriginOutsideCounty => 400,
             CrossSite | OwnListing => 403,
             PhotoTooManyPixels => 413,
             Busy => 503,
@@ -140,6 +152,11 @@ impl ErrorCode {
             LimitExceeded => T::err_limit_exceeded,
             InvalidCode => T::err_invalid_code,
             OwnListing => T::err_own_listing,
+            IdempotencyKeyReused => T::err_idempotency_key_reused,
+            PriceChanged => T::err_price_changed,
+            TooManyUnpaid => T::err_too_many_unpaid,
+            OriginOutsideCounty => T::err_origin_outside_county,
+            StaleListing => T::err_stale_listing,
         }
     }
 }
@@ -153,6 +170,16 @@ pub struct AppError {
     /// The form field the error is about, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// With `price_changed`: the listing whose price moved, and its price now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_change: Option<PriceChange>,
+}
+
+/// A listing's price now, when it differs from what the buyer saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceChange {
+    pub listing_id: i64,
+    pub price_fen: i64,
 }
 
 impl AppError {
@@ -167,6 +194,7 @@ impl AppError {
             status: code.status(),
             message: code.text().t(lang).to_owned(),
             field: None,
+            price_change: None,
         }
     }
 

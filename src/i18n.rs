@@ -220,6 +220,12 @@ messages! {
     sort_price_asc => "价格从低到高", "Price: low to high";
     sort_price_desc => "价格从高到低", "Price: high to low";
     market_empty => "没有找到符合条件的货品。", "No produce matches.";
+    market_results => "货品", "Produce";
+    seller_my_listings => "我的货品", "My listings";
+    income_col_date => "日期", "Date";
+    income_col_source => "来源", "Source";
+    income_col_note => "备注", "Note";
+    income_col_amount => "金额（元）", "Amount (yuan)";
     pages_first => "← 第一页", "← First page";
     pages_next => "下一页 →", "Next page →";
     market_pages => "货品分页", "Produce pages";
@@ -379,6 +385,17 @@ messages! {
     err_limit_exceeded => "金额超出上限", "The amount exceeds the allowed maximum";
     err_invalid_code => "验证码不正确或已过期", "The code is wrong or has expired";
     err_own_listing => "不能购买自己销售（或代为销售）的货品", "You cannot buy produce that you sell (or sell for a household)";
+    err_idempotency_key_reused => "这个下单编号已用于另一个购物车，请刷新后重新下单", "This checkout key was used for a different cart; reload and order again";
+    err_price_changed => "价格已变动，购物车已更新为新价格，请确认后再下单", "The price has changed; your cart shows the new price, check it and order again";
+    err_origin_outside_county => "产地须在卖家所在的县（区）内", "The origin must lie in the seller's own county";
+    err_stale_listing => "这件货品在你打开表单后已被修改，请刷新后再保存", "This listing changed after you opened the form; reload it and save again";
+    err_too_many_unpaid => "你有多笔未付款的订单，请先付款或取消后再下单", "You have too many unpaid orders; pay or cancel them first";
+    order_expires => "请在此时间前付款，否则订单自动取消：", "Pay before this time or the order is cancelled:";
+    order_cancel_reason_buyer => "买家已取消", "Cancelled by the buyer";
+    order_cancel_reason_seller => "卖家已取消", "Cancelled by the seller";
+    order_cancel_reason_admin => "管理员已取消", "Cancelled by an administrator";
+    order_cancel_reason_expired => "超时未付款，已自动取消，库存已退回", "Not paid in time: cancelled, stock returned";
+    order_seller_cancel => "取消未付款订单", "Cancel unpaid order";
 }
 
 /// A month's short name: `3月`, `Mar`.

@@ -136,7 +136,8 @@ pub fn decide(user: &CurrentUser, action: Action, f: &Facts) -> Decision {
         SellListing => is_seller(user, f),
         // Support may act for a seller on an order; never on the buyer's side.
         ConfirmPayment | Ship | Refund => admin || is_seller(user, f),
-        Cancel => admin || is_buyer(user, f),
+        // Before payment: the buyer changed their mind, or the seller cannot supply.
+        Cancel => admin || is_buyer(user, f) || is_seller(user, f),
         // Only the person who received the goods says so.
         ConfirmDelivery => is_buyer(user, f),
         ViewImpact => admin || is_buyer(user, f),
@@ -165,7 +166,7 @@ pub fn describe(action: Action) -> &'static str {
         ConfirmPayment | Ship | Refund => {
             "the seller (household, paired cadre, co-op manager) or an admin"
         }
-        Cancel => "the buyer (before payment) or an admin",
+        Cancel => "the buyer or the seller (household, paired cadre, co-op manager), before payment; or an admin",
         ConfirmDelivery => "the buyer",
         ViewImpact => "the buyer or an admin",
         FlagStalled => "the seller, officials whose region holds the listing's origin, admins",

@@ -23,6 +23,7 @@ on_both_backends! {
     demo_seed_is_idempotent(demo = true);
     healthz_reports_the_database(demo = false);
     unknown_pages_get_a_404_page(demo = false);
+    pages_are_complete_without_a_script(demo = true);
 }
 
 mod cases {
@@ -646,6 +647,106 @@ mod cases {
         let mut en = Client::new(&app).english();
         let page = en.get("/").await;
         assert!(page.body.contains("<html lang=\"en\"") && page.body.contains("Zhenghe County"));
+    }
+
+    /// Each page's content is in the HTML as sent, in place: no "loading" placeholder whose
+    /// content comes later in a `<template>` for a script to move (a browser without the
+    /// script, or before it runs, would show the placeholder for good).
+    pub async fn pages_are_complete_without_a_script(app: TestApp) {
+        let listing: i64 =
+            sqlx::query_scalar("SELECT id FROM listings WHERE title = '政和白茶·白牡丹（演示）'")
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        let household: i64 = sqlx::query_scalar(
+            "SELECT id FROM households WHERE region_code LIKE '350725%' ORDER BY id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let check = |who: &str, path: &str, body: &str, must: &str| {
+            let main = body
+                .split("<main")
+                .nth(1)
+                .and_then(|m| m.split("</main>").next())
+                .unwrap_or_else(|| panic!("{who} {path}: no <main>"));
+            assert!(
+                !body.contains("<template"),
+                "{who} {path}: content streamed for a script"
+            );
+            assert!(
+                !main.contains("加载中"),
+                "{who} {path}: a loading placeholder"
+            );
+            assert!(main.contains(must), "{who} {path}: {must:?} not in <main>");
+        };
+        let mut anon = Client::new(&app);
+        anon.accept = "text/html";
+        for (path, must) in [
+            ("/".to_owned(), "霞浦县"),
+            ("/".to_owned(), "listing-card"),
+            ("/market".to_owned(), "政和白茶"),
+            ("/market?q=白牡丹".to_owned(), "value=\"白牡丹\""),
+            (format!("/listing/{listing}"), "政和白茶"),
+            ("/login".to_owned(), "password"),
+            ("/register".to_owned(), "password"),
+            ("/cart".to_owned(), "购物车"),
+        ] {
+            let r = anon.get(&path).await;
+            assert_eq!(r.status, 200, "{path}");
+            check("anonymous", &path, &r.body, must);
+        }
+        for (login, path, must) in [
+            ("buyer@demo.zhunong.cn", "/orders".to_owned(), "order-card"),
+            (
+                "buyer@demo.zhunong.cn",
+                "/account".to_owned(),
+                "type=\"password\"",
+            ),
+            (
+                "gov.zhenghe@demo.zhunong.cn",
+                "/households".to_owned(),
+                "政和县",
+            ),
+            (
+                "gov.zhenghe@demo.zhunong.cn",
+                format!("/households/{household}"),
+                "<th scope=\"col\"",
+            ),
+            (
+                "coop.zhenghe@demo.zhunong.cn",
+                "/seller/listings".to_owned(),
+                "政和白茶",
+            ),
+            (
+                "coop.zhenghe@demo.zhunong.cn",
+                "/seller/orders".to_owned(),
+                "order-card",
+            ),
+            (
+                "coop.zhenghe@demo.zhunong.cn",
+                format!("/listing/{listing}/edit"),
+                "政和白茶",
+            ),
+        ] {
+            let mut c = demo_login(&app, login).await;
+            c.accept = "text/html";
+            let r = c.get(&path).await;
+            assert_eq!(r.status, 200, "{login} {path}");
+            check(login, &path, &r.body, must);
+        }
+        // Pages and API answers are compressed for a client that asks.
+        let mut gz = Client::new(&app);
+        gz.extra_headers
+            .push(("Accept-Encoding".into(), "gzip".into()));
+        let r = gz.send("GET", "/market", None, None).await;
+        assert_eq!(r.header("content-encoding"), Some("gzip"));
+        let r = Client::new(&app).get("/market").await;
+        assert_eq!(
+            r.header("content-encoding"),
+            None,
+            "and plain for one that does not"
+        );
     }
 
     pub async fn demo_seed_is_idempotent(app: TestApp) {

@@ -125,6 +125,8 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
             "form[terms_kind]",
             "form[terms]",
             "form[household_id]",
+            "form[version]",
+            "form[stock_was]",
         ],
     ),
     ("market/seller-desk", &["after"]),

@@ -427,6 +427,9 @@ mod cases {
         // Saving the form unchanged changes nothing that buyers see; a new price and stock do.
         let mut fields = form_fields(&e["form"]);
         assert_eq!(post_fields(&mut coop, &fields).await.status, 200);
+        // Each save makes a new version: the next save names it.
+        let v: i64 = e["form"]["version"].as_i64().unwrap();
+        set(&mut fields, "form[version]", &(v + 1).to_string());
         set(&mut fields, "form[price]", "199.5");
         set(&mut fields, "form[stock]", "7");
         let r = post_fields(&mut coop, &fields).await;

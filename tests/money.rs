@@ -16,6 +16,8 @@ on_both_backends! {
     strangers_cannot_touch_orders_listings_or_incomes;
     cancel_and_refund_restore_stock_and_reverse_the_ledger;
     idempotency_key_makes_one_order;
+    checkouts_cannot_be_gamed;
+    listing_edits_never_overwrite_sales;
     fifty_buyers_race_for_ten_units;
     payment_webhook_checks_signature_and_replays;
     ledger_is_append_only_and_checked;
@@ -582,6 +584,235 @@ mod cases {
             before + 2
         );
         assert_eq!(stock(&app, id).await, stock0 - 3);
+    }
+
+    pub async fn checkouts_cannot_be_gamed(app: TestApp) {
+        let app = common::spawn_app_with(app.backend, true, |s| s.max_unpaid_checkouts = 3)
+            .await
+            .unwrap();
+        let (id, price, stock0) = listing_by_title(&app, "政和白茶·白牡丹（演示）").await;
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let orders = || count(&app.db, "SELECT COUNT(*) FROM orders");
+        let orders0 = orders().await;
+
+        // The key is bound to its cart: the same cart replays, another cart is refused.
+        let first = checkout(&mut buyer, "guard-key-0001", &[(id, "1")]).await;
+        assert_eq!(first.status, 200, "{}", first.body);
+        let r = checkout(&mut buyer, "guard-key-0001", &[(id, "2")]).await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert_eq!(r.json()["code"], "idempotency_key_reused");
+        let r = checkout(&mut buyer, "guard-key-0001", &[(id, "1")]).await;
+        assert_eq!(r.json()["replayed"], true);
+        assert_eq!(
+            (orders().await, stock(&app, id).await),
+            (orders0 + 1, stock0 - 1)
+        );
+
+        // The price the buyer saw: another price now is 409 with the new one, and nothing is
+        // ordered; the price as it is goes through.
+        let id_s = id.to_string();
+        let with_price = |key: &'static str, p: i64| {
+            let mut c = buyer.clone();
+            let id_s = id_s.clone();
+            async move {
+                c.post_form(
+                    "/api/orders/checkout",
+                    &[
+                        ("idempotency_key", key),
+                        ("items[0][listing_id]", &id_s),
+                        ("items[0][quantity]", "1"),
+                        ("items[0][price_fen]", &p.to_string()),
+                    ],
+                )
+                .await
+            }
+        };
+        let r = with_price("guard-key-0002", price - 100).await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        let e = r.json();
+        assert_eq!(e["code"], "price_changed");
+        assert_eq!(e["price_change"]["listing_id"], id);
+        assert_eq!(e["price_change"]["price_fen"], price);
+        assert_eq!(
+            (orders().await, stock(&app, id).await),
+            (orders0 + 1, stock0 - 1)
+        );
+        let r = with_price("guard-key-0002", price).await;
+        assert_eq!(
+            r.status, 200,
+            "the same key again, with the price as it is: {}",
+            r.body
+        );
+
+        // At most three unpaid checkouts at once.
+        assert_eq!(
+            checkout(&mut buyer, "guard-key-0003", &[(id, "1")])
+                .await
+                .status,
+            200
+        );
+        let r = checkout(&mut buyer, "guard-key-0004", &[(id, "1")]).await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(r.json()["code"], "too_many_unpaid");
+        assert_eq!(
+            (orders().await, stock(&app, id).await),
+            (orders0 + 3, stock0 - 3)
+        );
+
+        // The seller may cancel an unpaid order (another seller may not); the stock returns and
+        // the order says who cancelled it. Then the buyer may check out again.
+        let order = first.json()["orders"][0]["id"]
+            .as_i64()
+            .unwrap()
+            .to_string();
+        let mut other = demo_login(&app, "household@demo.zhunong.cn").await;
+        let r = other
+            .post_form("/api/orders/cancel", &[("order_id", &order)])
+            .await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
+        let r = coop
+            .post_form("/api/orders/cancel", &[("order_id", &order)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["status"], "cancelled");
+        assert_eq!(r.json()["cancel_reason"], "seller");
+        assert_eq!(stock(&app, id).await, stock0 - 2);
+        assert_eq!(
+            checkout(&mut buyer, "guard-key-0004", &[(id, "1")])
+                .await
+                .status,
+            200
+        );
+
+        // Past the hold, housekeeping cancels every unpaid order and the stock comes back.
+        let placed =
+            "SELECT COUNT(*) FROM orders WHERE status = 'placed' AND expires_at IS NOT NULL";
+        let due = count(&app.db, placed).await;
+        assert!(due >= 3);
+        let later = zhunong::server::db::now() + 31 * 60;
+        let n = zhunong::orders::server::expire_unpaid(&app.db, later)
+            .await
+            .unwrap();
+        assert_eq!(n as i64, due);
+        assert_eq!(count(&app.db, placed).await, 0);
+        assert_eq!(stock(&app, id).await, stock0);
+        let mine = buyer.post_form("/api/orders/mine", &[]).await.json();
+        let expired = mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["status"] == "cancelled" && o["cancel_reason"] == "expired")
+            .count();
+        assert!(expired >= 3, "{mine}");
+        // A second run finds nothing; the books still balance.
+        assert_eq!(
+            zhunong::orders::server::expire_unpaid(&app.db, later)
+                .await
+                .unwrap(),
+            0
+        );
+        let c = check_ledger(&app.db).await.unwrap();
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+    }
+
+    pub async fn listing_edits_never_overwrite_sales(app: TestApp) {
+        let (id, _, stock0) = listing_by_title(&app, "政和白茶·白牡丹（演示）").await;
+        let id_s = id.to_string();
+        let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
+        let load = |c: &Client| {
+            let mut c = c.clone();
+            let id_s = id_s.clone();
+            async move {
+                let r = c
+                    .post_form("/api/market/editable-listing", &[("id", &id_s)])
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.body);
+                common::form_fields(&r.json()["form"])
+            }
+        };
+        let version = || async {
+            sqlx::query_scalar::<_, i64>("SELECT version FROM listings WHERE id = $1")
+                .bind(id)
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap()
+        };
+        let certified = || {
+            let mut c = Client::new(&app);
+            let id_s = id_s.clone();
+            async move {
+                c.post_form("/api/market/listing", &[("id", &id_s)])
+                    .await
+                    .json()["card"]["certified"]
+                    .as_bool()
+                    .unwrap()
+            }
+        };
+        assert!(certified().await, "the demo tea is certified");
+        let v0 = version().await;
+        let mut form = load(&coop).await;
+
+        // Two units sell while the seller has the form open; the seller adds ten.
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        assert_eq!(
+            checkout(&mut buyer, "edit-race-0001", &[(id, "2")])
+                .await
+                .status,
+            200
+        );
+        common::set(&mut form, "form[stock]", &(stock0 + 10).to_string());
+        common::set(&mut form, "form[description]", "新茶上市");
+        let r = common::post_fields(&mut coop, &form).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            stock(&app, id).await,
+            stock0 - 2 + 10,
+            "the sold units stay sold"
+        );
+        assert_eq!(version().await, v0 + 1);
+        assert!(
+            certified().await,
+            "the description is not what was certified"
+        );
+
+        // The same, now stale, form again: 409 and nothing changes.
+        common::set(&mut form, "form[description]", "旧表单");
+        let r = common::post_fields(&mut coop, &form).await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(r.json()["code"], "stale_listing");
+        assert_eq!(stock(&app, id).await, stock0 + 8);
+        assert_eq!(version().await, v0 + 1);
+
+        // Taking away more than is left after a sale: 409, stock unchanged.
+        let mut form = load(&coop).await;
+        assert_eq!(
+            checkout(&mut buyer, "edit-race-0002", &[(id, "3")])
+                .await
+                .status,
+            200
+        );
+        common::set(&mut form, "form[stock]", "0");
+        let r = common::post_fields(&mut coop, &form).await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(stock(&app, id).await, stock0 + 5);
+
+        // The origin stays in the seller's county.
+        let mut form = load(&coop).await;
+        common::set(&mut form, "form[origin_code]", "350921");
+        let r = common::post_fields(&mut coop, &form).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.json()["code"], "origin_outside_county");
+        assert_eq!(r.json()["field"], "origin_code");
+
+        // A new title is another product: the certificate no longer counts.
+        common::set(&mut form, "form[origin_code]", "350725");
+        common::set(&mut form, "form[title]", "政和白茶·新品");
+        let r = common::post_fields(&mut coop, &form).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(!certified().await, "a material edit voids the certificate");
+        let c = check_ledger(&app.db).await.unwrap();
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
     }
 
     pub async fn fifty_buyers_race_for_ten_units(app: TestApp) {

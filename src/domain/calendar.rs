@@ -12,6 +12,13 @@ pub fn date_of(unix: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The China-time date and minute of a Unix time as `YYYY-MM-DD HH:MM`.
+pub fn date_time_of(unix: i64) -> String {
+    let local = unix + 8 * 3600;
+    let minute = local.rem_euclid(86_400) / 60;
+    format!("{} {:02}:{:02}", date_of(unix), minute / 60, minute % 60)
+}
+
 /// Whether `s` is a real calendar date written `YYYY-MM-DD`.
 pub fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
@@ -63,6 +70,14 @@ mod tests {
             assert_eq!(days_from_civil(y, m, d), days);
         }
         assert_eq!(date_of(1_798_761_600 - 8 * 3600), "2027-01-01");
+        assert_eq!(
+            date_time_of(1_798_761_600 - 8 * 3600 + 3 * 3600 + 7 * 60 + 59),
+            "2027-01-01 03:07"
+        );
+        assert_eq!(
+            date_time_of(1_798_761_600 - 8 * 3600 - 60),
+            "2026-12-31 23:59"
+        );
         assert_eq!(year_of(1_704_067_199), 2023);
     }
 

@@ -120,6 +120,11 @@ impl RegionCode {
         other.0.starts_with(self.scope_prefix())
     }
 
+    /// The county (区县) this region is or lies in; none for a province or a city.
+    pub fn county(&self) -> Option<RegionCode> {
+        (self.level() >= RegionLevel::County).then(|| RegionCode(self.0[..6].to_owned()))
+    }
+
     /// A SQL `LIKE` pattern matching the codes of this region and everything inside it.
     pub fn like_pattern(&self) -> String {
         format!("{}%", self.scope_prefix())
@@ -177,6 +182,21 @@ mod tests {
         ] {
             assert!(RegionCode::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_county_of_a_region() {
+        let c = |s: &str| {
+            RegionCode::parse(s)
+                .unwrap()
+                .county()
+                .map(|c| c.to_string())
+        };
+        assert_eq!(c("350725100201").as_deref(), Some("350725"));
+        assert_eq!(c("350725100").as_deref(), Some("350725"));
+        assert_eq!(c("350725").as_deref(), Some("350725"));
+        assert_eq!(c("350700"), None);
+        assert_eq!(c("350000"), None);
     }
 
     #[test]

@@ -93,8 +93,10 @@ pub fn IncomePage() -> impl IntoView {
                         </div>
                         <h2>{tr(T::income_by_month)}</h2>
                         <MonthChart months=rec.by_month.clone()/>
-                        <h2>{tr(T::income_by_source)}</h2>
+                        <h2 id="by-source-title">{tr(T::income_by_source)}</h2>
+                        <div class="table-wrap" tabindex="0" role="region" aria-labelledby="by-source-title">
                         <table class="table">
+                            <thead><tr><th scope="col">{tr(T::income_col_source)}</th><th scope="col" class="num">{tr(T::income_col_amount)}</th></tr></thead>
                             <tbody>
                                 {rec.by_source.iter().map(|(s, v)| {
                                     let s = s.clone();
@@ -102,13 +104,21 @@ pub fn IncomePage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </div>
                         <Transition fallback=|| ()>
                             {move || session.user.get().flatten().filter(|u| matches!(u.role, crate::domain::role::Role::Official | crate::domain::role::Role::Admin)).map(|_| view! {
                                 <RecordIncomeForm household_id=id() action=record_action/>
                             })}
                         </Transition>
-                        <h2>{tr(T::income_recent)}</h2>
+                        <h2 id="recent-title">{tr(T::income_recent)}</h2>
+                        <div class="table-wrap" tabindex="0" role="region" aria-labelledby="recent-title">
                         <table class="table" data-testid="ledger-rows">
+                            <thead><tr>
+                                <th scope="col">{tr(T::income_col_date)}</th>
+                                <th scope="col">{tr(T::income_col_source)}</th>
+                                <th scope="col">{tr(T::income_col_note)}</th>
+                                <th scope="col" class="num">{tr(T::income_col_amount)}</th>
+                            </tr></thead>
                             <tbody>
                                 {rec.recent.items.iter().map(|e| {
                                     let s = e.source_type.clone();
@@ -123,6 +133,7 @@ pub fn IncomePage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </div>
                         <Pager key="after" next=rec.recent.next.clone() label=T::ledger_pages first_text=T::ledger_newest next_text=T::ledger_older/>
                     }.into_any(),
                 })}

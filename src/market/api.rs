@@ -130,6 +130,11 @@ pub struct ListingForm {
     pub status: String,
     pub terms_kind: Option<String>,
     pub terms: Option<String>,
+    /// When updating: the listing's version the form was loaded at (a newer one: 409).
+    pub version: Option<i64>,
+    /// When updating: the stock the form was loaded with. `stock − stock_was` is applied as a
+    /// change, so units sold since the form was loaded stay sold.
+    pub stock_was: Option<i64>,
 }
 
 /// Raises or clears the 滞销 flag: the seller, or an official of the listing's county.

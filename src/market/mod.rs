@@ -128,7 +128,7 @@ pub fn MarketPage() -> impl IntoView {
             <h1>{tr(T::market_title)}</h1>
             <Form method="GET" action="" attr:class="filters" attr:role="search">
                 <label class="visually-hidden" for="q">{tr(T::market_search)}</label>
-                <input id="q" name="q" type="search" placeholder=tr(T::market_search) prop:value=move || q("q").unwrap_or_default()/>
+                <input id="q" name="q" type="search" placeholder=tr(T::market_search) value=move || q("q").unwrap_or_default()/>
                 <label class="visually-hidden" for="category">{tr(T::market_all_categories)}</label>
                 <select id="category" name="category">
                     <option value="">{tr(T::market_all_categories)}</option>
@@ -154,9 +154,9 @@ pub fn MarketPage() -> impl IntoView {
                         .map(|(v, t)| view! { <option value=v selected=move || q("sort").as_deref() == Some(v)>{tr(t)}</option> })
                         .collect_view()}
                 </select>
-                <label class="check"><input type="checkbox" name="certified" value="1" prop:checked=move || q("certified").is_some()/> {tr(T::market_only_certified)}</label>
-                <label class="check"><input type="checkbox" name="stalled" value="1" prop:checked=move || q("stalled").is_some()/> {tr(T::market_only_stalled)}</label>
-                <label class="check"><input type="checkbox" name="monitored" value="1" prop:checked=move || q("monitored").is_some()/> {tr(T::market_only_monitored)}</label>
+                <label class="check"><input type="checkbox" name="certified" value="1" checked=move || q("certified").is_some()/> {tr(T::market_only_certified)}</label>
+                <label class="check"><input type="checkbox" name="stalled" value="1" checked=move || q("stalled").is_some()/> {tr(T::market_only_stalled)}</label>
+                <label class="check"><input type="checkbox" name="monitored" value="1" checked=move || q("monitored").is_some()/> {tr(T::market_only_monitored)}</label>
                 <button type="submit" class="button primary">{tr(T::market_search_button)}</button>
             </Form>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
@@ -164,6 +164,7 @@ pub fn MarketPage() -> impl IntoView {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     Ok(page) if page.is_empty() && q("after").is_none() => view! { <p class="empty">{tr(T::market_empty)}</p> }.into_any(),
                     Ok(page) => view! {
+                        <h2 class="visually-hidden">{tr(T::market_results)}</h2>
                         <ul class="listing-grid" data-testid="catalogue">
                             {page.items.into_iter().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
                         </ul>
@@ -269,6 +270,7 @@ pub fn SellerPage() -> impl IntoView {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     Ok(d) => {
                         view! {
+                            <h2 class="visually-hidden">{tr(T::seller_my_listings)}</h2>
                             <ul class="listing-grid" data-testid="my-listings">
                                 {d.listings.items.iter().cloned().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
                             </ul>
@@ -439,6 +441,8 @@ fn ListingFields(
     view! {
         <ActionForm action=save attr:class="form" attr:data-testid="listing-form">
             {f.id.map(|id| view! { <input type="hidden" name="form[id]" value=id/> })}
+            {f.version.map(|v| view! { <input type="hidden" name="form[version]" value=v/> })}
+            {f.stock_was.map(|s| view! { <input type="hidden" name="form[stock_was]" value=s/> })}
             {match (is_cadre, editing) {
                 (true, false) => Some(view! {
                     <label for="household_id">{tr(T::seller_for_household)}</label>

@@ -31,7 +31,7 @@ enum Bind {
 const CARD_COLUMNS: &str = "l.id, l.title, l.category, l.unit, l.price_fen, l.stock, l.status,
         COALESCE(org.name, hv.name || ' 农户') AS seller_name, origin.name AS origin, county.name AS county,
         l.stalled, l.stalled_reason,
-        (SELECT COUNT(*) FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1) AS certified,
+        (SELECT COUNT(*) FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1 AND c.revoked_at IS NULL) AS certified,
         l.created_at,
         (SELECT p.thumb_path FROM listing_photos p WHERE p.listing_id = l.id ORDER BY p.position LIMIT 1) AS photo";
 const CARD_FROM: &str = "FROM listings l
@@ -206,7 +206,7 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Page<ListingCard>, AppError
         ));
     }
     if flag(&q.certified) {
-        conditions.push("EXISTS (SELECT 1 FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1)".into());
+        conditions.push("EXISTS (SELECT 1 FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1 AND c.revoked_at IS NULL)".into());
     }
     let ordering = match q.sort.as_deref().unwrap_or("") {
         "price_asc" => BY_PRICE_ASC,
@@ -325,7 +325,8 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
     }
     let certificate: Option<String> = sqlx::query_scalar(
         "SELECT number || ' (' || valid_from || ' – ' || valid_until || ')' FROM certificates
-          WHERE listing_id = $1 AND valid_from <= $2 AND valid_until >= $2 ORDER BY valid_until DESC LIMIT 1",
+          WHERE listing_id = $1 AND valid_from <= $2 AND valid_until >= $2 AND revoked_at IS NULL
+          ORDER BY valid_until DESC LIMIT 1",
     )
     .bind(id)
     .bind(today())
@@ -387,8 +388,8 @@ pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
     let user = require_user().await?;
     require_seller(db, &user, id).await?;
     let f = facts(db, id).await?;
-    let (title, category, unit, stock): (String, String, String, i64) =
-        sqlx::query_as("SELECT title, category, unit, stock FROM listings WHERE id = $1")
+    let (title, category, unit, stock, version): (String, String, String, i64, i64) =
+        sqlx::query_as("SELECT title, category, unit, stock, version FROM listings WHERE id = $1")
             .bind(id)
             .fetch_one(&db.pool)
             .await
@@ -424,6 +425,8 @@ pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
         status: f.status,
         terms_kind: terms_kind.map(str::to_owned),
         terms: terms_text,
+        version: Some(version),
+        stock_was: Some(stock),
     };
     Ok(ListingEditView {
         form,
@@ -536,6 +539,29 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
         return Err(invalid("harvest_date"));
     }
     let origin = RegionCode::parse(&form.origin_code).map_err(|_| invalid("origin_code"))?;
+    // Produce comes from where its seller is: the household's county, or the co-op's.
+    let seller_region: Option<String> = match (household, org) {
+        (Some(h), _) => sqlx::query_scalar("SELECT region_code FROM households WHERE id = $1")
+            .bind(h)
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::internal)?,
+        (None, Some(o)) => {
+            sqlx::query_scalar("SELECT region_code FROM organisations WHERE id = $1")
+                .bind(o)
+                .fetch_optional(&db.pool)
+                .await
+                .map_err(AppError::internal)?
+        }
+        (None, None) => None,
+    };
+    let seller_county = seller_region
+        .as_deref()
+        .and_then(|r| RegionCode::parse(r).ok())
+        .and_then(|r| r.county());
+    if !seller_county.is_some_and(|c| c.contains(&origin)) {
+        return Err(AppError::new(ErrorCode::OriginOutsideCounty).field("origin_code"));
+    }
     let origin_known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM regions WHERE code = $1")
         .bind(origin.as_str())
         .fetch_one(&db.pool)
@@ -576,12 +602,45 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
         (None, None) => return Err(AppError::new(ErrorCode::Forbidden)),
     };
     let terms_json = serde_json::to_string(&terms).map_err(AppError::internal)?;
-    // Insert and update bind the same fields in the same order ($1–$11), then their own.
+    // An update names the version and stock its form was loaded with.
+    let loaded = match form.id {
+        Some(_) => Some((
+            form.version.ok_or_else(|| invalid("version"))?,
+            form.stock_was
+                .filter(|s| (0..=1_000_000).contains(s))
+                .ok_or_else(|| invalid("stock_was"))?,
+        )),
+        None => None,
+    };
+    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    // A change of what the product is, or where it comes from, voids its 扶贫产品 certificate
+    // until an official records a new one.
+    if let Some(id) = form.id {
+        let (t0, c0, o0): (String, String, String) =
+            sqlx::query_as("SELECT title, category, origin_code FROM listings WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(AppError::internal)?;
+        if t0 != title || c0 != category.as_str() || o0 != origin.as_str() {
+            sqlx::query("UPDATE certificates SET revoked_at = $1 WHERE listing_id = $2 AND revoked_at IS NULL")
+                .bind(now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(AppError::internal)?;
+        }
+    }
+    // Insert and update bind the same fields in the same order ($1–$11), then their own. The
+    // update applies the stock as a change from what the form showed, only at the version the
+    // form was loaded at, and never below zero.
     let sql = match form.id {
         Some(_) => {
-            "UPDATE listings SET title = $1, category = $2, description = $3, unit = $4, price_fen = $5, stock = $6,
-                    origin_code = $7, harvest_date = $8, status = $9, benefit_terms = $10, updated_at = $11
-              WHERE id = $12 RETURNING id"
+            "UPDATE listings SET title = $1, category = $2, description = $3, unit = $4, price_fen = $5,
+                    stock = stock + ($6 - $14),
+                    origin_code = $7, harvest_date = $8, status = $9, benefit_terms = $10, updated_at = $11,
+                    version = version + 1
+              WHERE id = $12 AND version = $13 AND stock + ($6 - $14) >= 0 RETURNING id"
         }
         None => {
             "INSERT INTO listings (title, category, description, unit, price_fen, stock, origin_code, harvest_date, status,
@@ -601,14 +660,20 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
         .bind(status.as_str())
         .bind(&terms_json)
         .bind(now());
-    let query = match form.id {
-        Some(id) => query.bind(id),
-        None => query.bind(household).bind(org).bind(user.id),
+    let query = match (form.id, loaded) {
+        (Some(id), Some((version, stock_was))) => query.bind(id).bind(version).bind(stock_was),
+        _ => query.bind(household).bind(org).bind(user.id),
     };
-    let id = query
-        .fetch_one(&db.pool)
+    let Some(id) = query
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(AppError::internal)?;
+        .map_err(AppError::internal)?
+    else {
+        // Saved by someone else since (another version), or fewer units left than the form
+        // takes away: nothing changes, the seller reloads.
+        return Err(AppError::new(ErrorCode::StaleListing));
+    };
+    tx.commit().await.map_err(AppError::internal)?;
     Ok(id)
 }
 

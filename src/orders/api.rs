@@ -7,12 +7,16 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// One cart line as the browser sends it. Prices and allocations are never taken from the
-/// client: a line that carries any other field is refused.
+/// client: a line that carries any other field is refused. `price_fen` is the unit price the
+/// buyer saw, only compared: if the listing's price is another now, nothing is ordered and the
+/// answer is 409 `price_changed` with the new price.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CartLine {
     pub listing_id: i64,
     pub quantity: i64,
+    #[serde(default)]
+    pub price_fen: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +38,10 @@ pub struct OrderView {
     pub seller_name: String,
     pub buyer_name: String,
     pub created_at: i64,
+    /// An unpaid order is cancelled, and its stock returned, at this time.
+    pub expires_at: Option<i64>,
+    /// Why a cancelled order was cancelled: `buyer`, `seller`, `admin` or `expired`.
+    pub cancel_reason: Option<String>,
     pub items: Vec<OrderItemView>,
 }
 

@@ -85,6 +85,14 @@ impl Cart {
         self.0
             .update(|items| items.retain(|i| i.listing_id != listing_id));
     }
+    /// The listing's price changed: the cart shows what it costs now.
+    pub fn set_price(&self, listing_id: i64, price_fen: i64) {
+        self.0.update(|items| {
+            if let Some(i) = items.iter_mut().find(|i| i.listing_id == listing_id) {
+                i.price_fen = price_fen;
+            }
+        });
+    }
     pub fn clear(&self) {
         self.0.set(Vec::new());
     }
@@ -93,26 +101,49 @@ impl Cart {
     }
 }
 
-/// The idempotency key of the checkout being attempted: kept until it succeeds, so a retry after
-/// a lost answer cannot order twice.
-pub fn checkout_key() -> String {
+/// What a cart asks for, as the server binds a key to it: listing and quantity, in listing order.
+pub fn cart_fingerprint(items: &[CartItem]) -> String {
+    let mut lines: Vec<(i64, i64)> = items.iter().map(|i| (i.listing_id, i.quantity)).collect();
+    lines.sort_unstable();
+    lines
+        .iter()
+        .map(|(l, q)| format!("{l}:{q}"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// The idempotency key of the checkout being attempted for this cart (its
+/// [`cart_fingerprint`]): kept until it succeeds, so a retry after a lost answer cannot order
+/// twice; a new one whenever the cart changes, since the server refuses a key sent again with
+/// another cart.
+pub fn checkout_key(fingerprint: &str) -> String {
     #[cfg(feature = "hydrate")]
     {
-        if let Some(k) = storage().and_then(|s| s.get_item(CHECKOUT_KEY).ok().flatten()) {
-            return k;
+        // Stored as "<key> <fingerprint>".
+        if let Some(stored) = storage().and_then(|s| s.get_item(CHECKOUT_KEY).ok().flatten()) {
+            if let Some((k, f)) = stored.split_once(' ') {
+                if f == fingerprint {
+                    return k.to_owned();
+                }
+            }
         }
         let k = format!(
             "web-{:x}-{:x}",
             js_sys::Date::now() as u64,
             (js_sys::Math::random() * 1e15) as u64
         );
-        if let Some(Err(e)) = storage().map(|s| s.set_item(CHECKOUT_KEY, &k)) {
+        if let Some(Err(e)) =
+            storage().map(|s| s.set_item(CHECKOUT_KEY, &format!("{k} {fingerprint}")))
+        {
             leptos::logging::warn!("checkout key not saved: {e:?}");
         }
         k
     }
     #[cfg(not(feature = "hydrate"))]
-    String::from("server-side-never-used")
+    {
+        let _ = fingerprint;
+        String::from("server-side-never-used")
+    }
 }
 
 /// Forgets the key once its checkout has succeeded.

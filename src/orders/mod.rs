@@ -12,7 +12,7 @@ use api::{
     impact, my_orders, seller_orders, Cancel, Checkout, ConfirmPayment, Deliver, OrderView, Refund,
     Ship,
 };
-use cart::{checkout_key, forget_checkout_key, use_cart};
+use cart::{cart_fingerprint, checkout_key, forget_checkout_key, use_cart};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -33,25 +33,32 @@ pub fn CartPage() -> impl IntoView {
     let session = use_session();
     let action = ServerAction::<Checkout>::new();
     let navigate = leptos_router::hooks::use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(_)) => {
             forget_checkout_key();
             cart.clear();
             navigate("/orders", Default::default());
         }
+        // The cart shows the new price; the buyer looks and places the order again.
+        Some(Err(e)) => {
+            if let Some(p) = e.price_change {
+                cart.set_price(p.listing_id, p.price_fen);
+            }
+        }
+        None => {}
     });
     let place = move |_| {
-        let items = cart
-            .0
-            .get_untracked()
+        let lines = cart.0.get_untracked();
+        let items = lines
             .iter()
             .map(|i| api::CartLine {
                 listing_id: i.listing_id,
                 quantity: i.quantity,
+                price_fen: Some(i.price_fen),
             })
             .collect();
         action.dispatch(Checkout {
-            idempotency_key: checkout_key(),
+            idempotency_key: checkout_key(&cart_fingerprint(&lines)),
             items,
         });
     };
@@ -153,11 +160,25 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
             </ul>
             <p class="cart-total">{tr(T::cart_total)} " " <strong><Money fen=order.total_fen/></strong></p>
             {(!seller_view && status == "placed").then(|| view! { <p class="muted">{tr(T::order_pay_hint)}</p> })}
+            {(status == "placed").then(|| order.expires_at.map(|t| view! {
+                <p class="muted" data-testid="order-expires">{tr(T::order_expires)} " " <time>{crate::domain::calendar::date_time_of(t)}</time></p>
+            })).flatten()}
+            {order.cancel_reason.as_deref().map(|r| view! {
+                <p class="muted" data-testid="order-cancel-reason">{tr(match r {
+                    "buyer" => T::order_cancel_reason_buyer,
+                    "seller" => T::order_cancel_reason_seller,
+                    "admin" => T::order_cancel_reason_admin,
+                    _ => T::order_cancel_reason_expired,
+                })}</p>
+            })}
             <div class="actions">
                 {match (seller_view, status.as_str()) {
                     (false, "placed") => view! { <button type="button" class="button" on:click=move |_| { cancel.dispatch(Cancel { order_id: id }); }>{tr(T::order_cancel)}</button> }.into_any(),
                     (false, "shipped") => view! { <button type="button" class="button" on:click=move |_| { deliver.dispatch(Deliver { order_id: id }); }>{tr(T::order_confirm_delivery)}</button> }.into_any(),
-                    (true, "placed") => view! { <button type="button" class="button primary" data-testid="confirm-payment" on:click=move |_| { confirm.dispatch(ConfirmPayment { order_id: id }); }>{tr(T::order_confirm_payment)}</button> }.into_any(),
+                    (true, "placed") => view! {
+                        <button type="button" class="button primary" data-testid="confirm-payment" on:click=move |_| { confirm.dispatch(ConfirmPayment { order_id: id }); }>{tr(T::order_confirm_payment)}</button>
+                        <button type="button" class="button" data-testid="seller-cancel" on:click=move |_| { cancel.dispatch(Cancel { order_id: id }); }>{tr(T::order_seller_cancel)}</button>
+                    }.into_any(),
                     (true, "paid") => view! {
                         <button type="button" class="button primary" on:click=move |_| { ship.dispatch(Ship { order_id: id }); }>{tr(T::order_ship)}</button>
                         <button type="button" class="button" on:click=move |_| { refund.dispatch(Refund { order_id: id }); }>{tr(T::order_refund)}</button>

@@ -12,7 +12,7 @@ use crate::domain::listing::Quantity;
 use crate::domain::money::Fen;
 use crate::domain::page::{Cursor, Page};
 use crate::domain::role::Role;
-use crate::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode, PriceChange};
 use crate::policy::{self, Action};
 use crate::server::db::{current_year, now, year_start, Db};
 use crate::server::keyset::{desc, Keyset};
@@ -32,6 +32,35 @@ fn valid_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// How long an unpaid order holds its stock, and how many unpaid checkouts one buyer may hold
+/// at once (`ZHUNONG_ORDER_HOLD_MINUTES`, `ZHUNONG_MAX_UNPAID_CHECKOUTS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    pub secs: i64,
+    pub max_unpaid: i64,
+}
+
+impl Default for Hold {
+    fn default() -> Hold {
+        Hold {
+            secs: 30 * 60,
+            max_unpaid: 3,
+        }
+    }
+}
+
+/// What a checkout asks for, as a hash of its merged lines in listing order: the idempotency
+/// key is bound to it, so the same key with another cart is refused rather than answered with
+/// the first cart's orders.
+fn request_hash(lines: &BTreeMap<i64, i64>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (listing, quantity) in lines {
+        h.update(format!("{listing}:{quantity};").as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
 /// A seller: (household, organisation), exactly one of them set.
 type Seller = (Option<i64>, Option<i64>);
 
@@ -47,7 +76,11 @@ struct Reserved {
 pub async fn checkout(key: &str, items: &[CartLine]) -> Result<CheckoutResult, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
-    place(&state.db, &user, key, items, now()).await
+    let hold = Hold {
+        secs: state.settings.order_hold_minutes * 60,
+        max_unpaid: state.settings.max_unpaid_checkouts,
+    };
+    place(&state.db, &user, key, items, now(), hold).await
 }
 
 /// Places a checkout for `user` at time `t` (the server function's body; the demo seed uses it
@@ -58,6 +91,7 @@ pub async fn place(
     key: &str,
     items: &[CartLine],
     t: i64,
+    hold: Hold,
 ) -> Result<CheckoutResult, AppError> {
     let key = key.trim();
     if !valid_key(key) {
@@ -71,7 +105,11 @@ pub async fn place(
     }
     // Merge lines for the same listing; check every quantity (and the merged sums).
     let mut lines: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut seen_price: BTreeMap<i64, i64> = BTreeMap::new();
     for line in items {
+        if let Some(p) = line.price_fen {
+            seen_price.insert(line.listing_id, p);
+        }
         Quantity::new(line.quantity)
             .map_err(|_| AppError::new(ErrorCode::InvalidQuantity).field("quantity"))?;
         let q = lines.entry(line.listing_id).or_insert(0);
@@ -80,27 +118,33 @@ pub async fn place(
             .map_err(|_| AppError::new(ErrorCode::InvalidQuantity).field("quantity"))?;
     }
 
+    let hash = request_hash(&lines);
     let mut tx = db.begin_write().await.map_err(AppError::internal)?;
     let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO checkouts (buyer_id, idempotency_key, created_at) VALUES ($1, $2, $3)
+        "INSERT INTO checkouts (buyer_id, idempotency_key, request_hash, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (buyer_id, idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(user.id)
     .bind(key)
+    .bind(&hash)
     .bind(t)
     .fetch_optional(&mut *tx)
     .await
     .map_err(AppError::internal)?;
     let Some(checkout_id) = inserted else {
         tx.rollback().await.map_err(AppError::internal)?;
-        let id: i64 = sqlx::query_scalar(
-            "SELECT id FROM checkouts WHERE buyer_id = $1 AND idempotency_key = $2",
+        let (id, stored): (i64, Option<String>) = sqlx::query_as(
+            "SELECT id, request_hash FROM checkouts WHERE buyer_id = $1 AND idempotency_key = $2",
         )
         .bind(user.id)
         .bind(key)
         .fetch_one(&db.pool)
         .await
         .map_err(AppError::internal)?;
+        // Checkouts from before the hash was kept have none: they replay as before.
+        if stored.is_some_and(|s| s != hash) {
+            return Err(AppError::new(ErrorCode::IdempotencyKeyReused).field("idempotency_key"));
+        }
         let orders = orders_where(db, "o.checkout_id = $1", id, None, MAX_LINES as i64).await?;
         return Ok(CheckoutResult {
             checkout_id: id,
@@ -108,6 +152,26 @@ pub async fn place(
             orders,
         });
     };
+
+    // One buyer's checkouts one at a time (a row lock on PostgreSQL; SQLite's write
+    // transaction already is one), so concurrent checkouts cannot all pass the count.
+    sqlx::query("UPDATE users SET login = login WHERE id = $1")
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::internal)?;
+    let unpaid: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT checkout_id) FROM orders
+          WHERE buyer_id = $1 AND status = 'placed' AND expires_at > $2",
+    )
+    .bind(user.id)
+    .bind(t)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(AppError::internal)?;
+    if unpaid >= hold.max_unpaid {
+        return Err(AppError::new(ErrorCode::TooManyUnpaid));
+    }
 
     // Reserve stock with a conditional update, listing by listing (in id order).
     let mut by_seller: BTreeMap<Seller, Vec<(i64, i64, Reserved)>> = BTreeMap::new();
@@ -140,6 +204,17 @@ pub async fn place(
             }
             .field("items"));
         };
+        if let Some(&seen) = seen_price.get(&listing_id) {
+            if seen != r.price_fen {
+                // Dropping the transaction rolls every reservation (and the checkout) back.
+                let mut e = AppError::new(ErrorCode::PriceChanged).field("items");
+                e.price_change = Some(PriceChange {
+                    listing_id,
+                    price_fen: r.price_fen,
+                });
+                return Err(e);
+            }
+        }
         // Nobody buys what they sell: a sale to oneself would post income that no buyer paid.
         if matches!(user.role, Role::Household | Role::Cadre | Role::OrgManager) {
             let pf = policy::seller_facts(db, user, r.household_id, r.organisation_id).await?;
@@ -173,8 +248,8 @@ pub async fn place(
         }
         let order_id: i64 = sqlx::query_scalar(
             "INSERT INTO orders (checkout_id, buyer_id, institution_id, seller_household_id, seller_organisation_id,
-                                 status, total_fen, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'placed', $6, $7, $7) RETURNING id",
+                                 status, total_fen, created_at, updated_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, 'placed', $6, $7, $7, $8) RETURNING id",
         )
         .bind(checkout_id)
         .bind(user.id)
@@ -183,6 +258,7 @@ pub async fn place(
         .bind(seller_org)
         .bind(total.fen())
         .bind(t)
+        .bind(t.saturating_add(hold.secs))
         .fetch_one(&mut *tx)
         .await
         .map_err(AppError::internal)?;
@@ -244,6 +320,8 @@ struct OrderRow {
     seller_name: String,
     buyer_name: String,
     created_at: i64,
+    expires_at: Option<i64>,
+    cancel_reason: Option<String>,
 }
 
 /// Orders, newest first: the ordering of every list of orders.
@@ -284,7 +362,8 @@ async fn orders_where(
 ) -> Result<Vec<OrderView>, AppError> {
     let sql = format!(
         "SELECT o.id, o.checkout_id, o.status, o.total_fen,
-                COALESCE(org.name, v.name || ' 农户') AS seller_name, u.display_name AS buyer_name, o.created_at
+                COALESCE(org.name, v.name || ' 农户') AS seller_name, u.display_name AS buyer_name, o.created_at,
+                o.expires_at, o.cancel_reason
            FROM orders o
            JOIN users u ON u.id = o.buyer_id
            LEFT JOIN organisations org ON org.id = o.seller_organisation_id
@@ -321,6 +400,8 @@ async fn orders_where(
             seller_name: r.seller_name,
             buyer_name: r.buyer_name,
             created_at: r.created_at,
+            expires_at: r.expires_at,
+            cancel_reason: r.cancel_reason,
             items: items
                 .into_iter()
                 .map(
@@ -520,14 +601,56 @@ pub async fn cancel(order_id: i64) -> Result<OrderView, AppError> {
     let user = require_user().await?;
     let facts = policy::order_facts(&state.db, &user, order_id).await?;
     policy::require(&user, Action::Cancel, &facts)?;
-    let t = now();
-    let mut tx = state.db.begin_write().await.map_err(AppError::internal)?;
-    if !transition(&mut tx, order_id, "placed", "cancelled", t).await? {
+    let reason = if facts.buyer_id == Some(user.id) {
+        "buyer"
+    } else if user.role == Role::Admin {
+        "admin"
+    } else {
+        "seller"
+    };
+    if !cancel_unpaid(&state.db, order_id, reason, now()).await? {
         return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
+    tracing::info!(order_id, by = user.id, reason, "cancelled, stock returned");
+    order_view(&state.db, order_id).await
+}
+
+/// Cancels an order that is still unpaid, returning its stock, in one transaction; false if it
+/// was no longer unpaid.
+async fn cancel_unpaid(db: &Db, order_id: i64, reason: &str, t: i64) -> Result<bool, AppError> {
+    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    if !transition(&mut tx, order_id, "placed", "cancelled", t).await? {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE orders SET cancel_reason = $1 WHERE id = $2")
+        .bind(reason)
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::internal)?;
     restore_stock(&mut tx, order_id, t).await?;
     tx.commit().await.map_err(AppError::internal)?;
-    order_view(&state.db, order_id).await
+    Ok(true)
+}
+
+/// Cancels the unpaid orders whose hold has run out (at most 500 a run), returning their
+/// stock; returns how many. Housekeeping runs it every minute.
+pub async fn expire_unpaid(db: &Db, t: i64) -> Result<u64, AppError> {
+    let due: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM orders WHERE status = 'placed' AND expires_at <= $1 ORDER BY expires_at LIMIT 500",
+    )
+    .bind(t)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let mut n = 0;
+    for id in due {
+        // A payment confirmed meanwhile wins: the transition finds the order no longer placed.
+        if cancel_unpaid(db, id, "expired", t).await? {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 #[tracing::instrument(skip_all, err)]

@@ -33,6 +33,10 @@ pub struct Settings {
     pub max_concurrent_requests: usize,
     /// Requests in flight from one client address (an IPv6 client's /64).
     pub max_requests_per_address: usize,
+    /// How long an unpaid order holds its stock.
+    pub order_hold_minutes: i64,
+    /// Unpaid checkouts one buyer may hold at once.
+    pub max_unpaid_checkouts: i64,
     /// A request that takes longer answers 503 (`ZHUNONG_REQUEST_TIMEOUT_SECS`; uploads get 10×).
     pub request_timeout_secs: u64,
     /// Registrations (and requests for codes) per client address per hour, and in all per hour.
@@ -202,6 +206,8 @@ impl Settings {
                 1..=1_000_000,
             )?,
             request_timeout_secs: env_range("ZHUNONG_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?,
+            order_hold_minutes: env_range("ZHUNONG_ORDER_HOLD_MINUTES", 30, 1..=7 * 24 * 60)?,
+            max_unpaid_checkouts: env_range("ZHUNONG_MAX_UNPAID_CHECKOUTS", 3, 1..=1_000_000)?,
             register_per_ip_per_hour: env_range(
                 "ZHUNONG_REGISTER_PER_IP_PER_HOUR",
                 10,
@@ -245,6 +251,8 @@ impl Settings {
             max_concurrent_requests: 1024,
             max_requests_per_address: 64,
             request_timeout_secs: 30,
+            order_hold_minutes: 30,
+            max_unpaid_checkouts: 3,
             register_per_ip_per_hour: 10,
             register_global_per_hour: 2000,
             notify_dir: None,

@@ -5,8 +5,8 @@
 use super::db::{now, Db};
 use std::time::Duration;
 
-/// How often housekeeping runs.
-const EVERY: Duration = Duration::from_secs(600);
+/// How often housekeeping runs: unpaid orders expire at most this late.
+const EVERY: Duration = Duration::from_secs(60);
 
 /// Deletes what has expired; returns how many sessions and codes went.
 pub async fn sweep(db: &Db) -> Result<(u64, u64), sqlx::Error> {
@@ -30,7 +30,8 @@ pub async fn sweep(db: &Db) -> Result<(u64, u64), sqlx::Error> {
     Ok((sessions, codes))
 }
 
-/// Runs [`sweep`] at start and then every ten minutes, logging what it removed.
+/// Runs [`sweep`] and the expiry of unpaid orders at start and then every minute, logging
+/// what they did.
 pub async fn run_periodically(db: Db) {
     let mut tick = tokio::time::interval(EVERY);
     loop {
@@ -41,6 +42,11 @@ pub async fn run_periodically(db: Db) {
                 tracing::info!(sessions, codes, "expired sessions and codes deleted")
             }
             Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+        }
+        match crate::orders::server::expire_unpaid(&db, now()).await {
+            Ok(0) => {}
+            Ok(orders) => tracing::info!(orders, "unpaid orders expired, stock returned"),
+            Err(e) => tracing::warn!(error = %e, "expiring unpaid orders failed; will retry"),
         }
     }
 }

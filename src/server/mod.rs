@@ -171,6 +171,9 @@ pub fn router(state: AppState) -> Router {
             get(photos::serve_photo),
         )
         .layer(middleware::from_fn(api_errors))
+        // gzip for whoever asks (pages, JSON, the 2 MB WebAssembly, scripts and styles); photos,
+        // already JPEG, are left as they are.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(middleware::from_fn(guard::clean_text))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -10,7 +10,7 @@ use crate::auth::server::user_by_id;
 use crate::domain::allocation::BenefitTerms;
 use crate::domain::money::Fen;
 use crate::orders::api::CartLine;
-use crate::orders::server::{move_order, pay, place, refund_order};
+use crate::orders::server::{move_order, pay, place, refund_order, Hold};
 
 #[derive(Debug, Default)]
 pub struct MarketReport {
@@ -427,8 +427,10 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
             &[CartLine {
                 listing_id,
                 quantity: *qty,
+                price_fen: None,
             }],
             t,
+            Hold::default(),
         )
         .await
         .map_err(err)?;

@@ -159,6 +159,8 @@ pub async fn spawn_app_with(
     // suites that register many buyers. Its own test lowers it again.
     settings.register_per_ip_per_hour = 100_000;
     settings.register_global_per_hour = 100_000;
+    // Suites place many checkouts with one buyer; the limit on unpaid ones has its own test.
+    settings.max_unpaid_checkouts = 100_000;
     let upload_dir = settings.upload_dir.clone();
     adjust(&mut settings);
     let db = server::open_database(&settings)
