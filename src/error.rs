@@ -67,6 +67,8 @@ pub enum ErrorCode {
     OriginOutsideCounty,
     /// A listing changed (another save) since its form was loaded.
     StaleListing,
+    /// A large manual income record without its note or explicit confirmation.
+    ConfirmationRequired,
 }
 
 impl ErrorCode {
@@ -76,7 +78,7 @@ impl ErrorCode {
             BadRequest | InvalidLogin | PasswordTooShort | PasswordTooLong | InvalidDisplayName
             | InvalidRegion | InvalidQuantity | EmptyCart | InvalidListing | InvalidTerms
             | InvalidAmount | PhotoUnreadable | NoPhoto | ControlCharacter | InvalidCode => 400,
-            LimitExceeded | IdempotencyKeyReused => 422,
+            LimitExceeded | IdempotencyKeyReused | ConfirmationRequired => 422,
             PriceChanged | TooManyUnpaid | StaleListing => 409,
             OriginOutsideCounty => 400,
             CrossSite | OwnListing => 403,
@@ -157,6 +159,7 @@ impl ErrorCode {
             TooManyUnpaid => T::err_too_many_unpaid,
             OriginOutsideCounty => T::err_origin_outside_county,
             StaleListing => T::err_stale_listing,
+            ConfirmationRequired => T::err_confirmation_required,
         }
     }
 }

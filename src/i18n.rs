@@ -389,6 +389,9 @@ messages! {
     err_price_changed => "价格已变动，购物车已更新为新价格，请确认后再下单", "The price has changed; your cart shows the new price, check it and order again";
     err_origin_outside_county => "产地须在卖家所在的县（区）内", "The origin must lie in the seller's own county";
     err_stale_listing => "这件货品在你打开表单后已被修改，请刷新后再保存", "This listing changed after you opened the form; reload it and save again";
+    err_confirmation_required => "金额较大（超过监测线的倍数），请填写说明并勾选确认", "A large amount (beyond the set multiple of the monitoring line): write a note and tick the confirmation";
+    record_confirm => "我已核实这笔收入，确认记录", "I have checked this income and confirm it";
+    income_col_by => "记录人", "Recorded by";
     err_too_many_unpaid => "你有多笔未付款的订单，请先付款或取消后再下单", "You have too many unpaid orders; pay or cancel them first";
     order_expires => "请在此时间前付款，否则订单自动取消：", "Pay before this time or the order is cancelled:";
     order_cancel_reason_buyer => "买家已取消", "Cancelled by the buyer";

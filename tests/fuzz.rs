@@ -87,7 +87,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("ledger/household", &["household_id", "after"]),
     (
         "ledger/record",
-        &["household_id", "amount", "source_type", "note"],
+        &["household_id", "amount", "source_type", "note", "confirm"],
     ),
     (
         "market/catalogue",

@@ -491,7 +491,8 @@ mod cases {
                         ("household_id", &hh.to_string()),
                         ("amount", "100000000"),
                         ("source_type", "other"),
-                        ("note", ""),
+                        ("note", "测试上限"),
+                        ("confirm", "true"),
                     ],
                 )
                 .await;

@@ -460,6 +460,66 @@ mod cases {
             count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
             rows + 1
         );
+        // More than the monitoring line (6,000 元) in one record, either way: a note saying what
+        // it is and an explicit confirmation, or nothing is recorded.
+        let hh = zhenghe_household.to_string();
+        for (amount, note, confirm, field) in [
+            ("6000.01", "", "", "note"),
+            ("-6000.01", "", "true", "note"),
+            ("6000.01", "补发全年工资", "", "confirm"),
+            ("99999999", "补发全年工资", "false", "confirm"),
+        ] {
+            let r = zhenghe
+                .post_form(
+                    "/api/ledger/record",
+                    &[
+                        ("household_id", &hh),
+                        ("amount", amount),
+                        ("source_type", "wages"),
+                        ("note", note),
+                        ("confirm", confirm),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, 422, "{amount} {note:?} {confirm:?}: {}", r.body);
+            assert_eq!(r.json()["code"], "confirmation_required");
+            assert_eq!(r.json()["field"], field);
+        }
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
+            rows + 1
+        );
+        let r = zhenghe
+            .post_form(
+                "/api/ledger/record",
+                &[
+                    ("household_id", &hh),
+                    ("amount", "6000.01"),
+                    ("source_type", "wages"),
+                    ("note", "补发全年工资"),
+                    ("confirm", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        // The record names who made each manual row; sales name nobody.
+        let rec = zhenghe
+            .post_form("/api/ledger/household", &[("household_id", &hh)])
+            .await
+            .json();
+        let rows = rec["recent"]["items"].as_array().unwrap();
+        let official: String = sqlx::query_scalar(
+            "SELECT display_name FROM users WHERE login = 'gov.zhenghe@demo.zhunong.cn'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(rows[0]["amount_fen"], 600_001);
+        assert_eq!(rows[0]["recorded_by"], official.as_str());
+        assert!(rows
+            .iter()
+            .filter(|r| r["source_type"] == "sale")
+            .all(|r| r["recorded_by"].is_null()));
     }
 
     pub async fn cancel_and_refund_restore_stock_and_reverse_the_ledger(app: TestApp) {

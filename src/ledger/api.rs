@@ -15,6 +15,8 @@ pub struct LedgerRow {
     pub note: Option<String>,
     pub order_item_id: Option<i64>,
     pub occurred_at: i64,
+    /// Who recorded it by hand (an official's name); none for sales posted by orders.
+    pub recorded_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,12 +58,23 @@ pub async fn household_income(
 
 /// Records other income (wages, subsidies, other business) for a household: an official whose
 /// region contains it, or an admin. `amount` in yuan; negative amounts correct earlier rows.
+/// An amount beyond `ZHUNONG_LARGE_RECORD_LINES` × the monitoring line, either way, needs a
+/// `note` and `confirm` = true (422 `confirmation_required` otherwise).
 #[server(prefix = "/api", endpoint = "ledger/record")]
 pub async fn record_income(
     household_id: i64,
     amount: String,
     source_type: String,
     note: Option<String>,
+    confirm: Option<String>,
 ) -> Result<LedgerRow, AppError> {
-    crate::ledger::server::record_income(household_id, &amount, &source_type, note.as_deref()).await
+    let confirm = matches!(confirm.as_deref().map(str::trim), Some("true" | "1" | "on"));
+    crate::ledger::server::record_income(
+        household_id,
+        &amount,
+        &source_type,
+        note.as_deref(),
+        confirm,
+    )
+    .await
 }

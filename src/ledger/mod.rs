@@ -117,6 +117,7 @@ pub fn IncomePage() -> impl IntoView {
                                 <th scope="col">{tr(T::income_col_date)}</th>
                                 <th scope="col">{tr(T::income_col_source)}</th>
                                 <th scope="col">{tr(T::income_col_note)}</th>
+                                <th scope="col">{tr(T::income_col_by)}</th>
                                 <th scope="col" class="num">{tr(T::income_col_amount)}</th>
                             </tr></thead>
                             <tbody>
@@ -127,6 +128,7 @@ pub fn IncomePage() -> impl IntoView {
                                             <td>{crate::domain::calendar::date_of(e.occurred_at)}</td>
                                             <td>{move || source_text(&s).t(lang.get())}</td>
                                             <td>{e.note.clone().unwrap_or_default()}</td>
+                                            <td>{e.recorded_by.clone().unwrap_or_default()}</td>
                                             <td class="num"><Money fen=e.amount_fen/></td>
                                         </tr>
                                     }
@@ -158,6 +160,7 @@ fn RecordIncomeForm(household_id: i64, action: ServerAction<api::RecordIncome>) 
                 </select>
                 <label for="record-note">{tr(T::record_note)}</label>
                 <input id="record-note" name="note" maxlength="200"/>
+                <label class="check"><input type="checkbox" name="confirm" value="true"/> {tr(T::record_confirm)}</label>
                 <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
                 <p class="added" role="status">{move || matches!(action.value().get(), Some(Ok(_))).then(|| tr(T::saved)())}</p>
                 <button type="submit" class="button primary" disabled=move || action.pending().get()>{tr(T::save)}</button>

@@ -26,6 +26,7 @@ struct EntryRow {
     note: Option<String>,
     order_item_id: Option<i64>,
     occurred_at: i64,
+    recorded_by: Option<String>,
     cursor: String,
 }
 
@@ -44,6 +45,7 @@ impl From<EntryRow> for LedgerRow {
             note: r.note,
             order_item_id: r.order_item_id,
             occurred_at: r.occurred_at,
+            recorded_by: r.recorded_by,
         }
     }
 }
@@ -123,8 +125,10 @@ pub async fn household_income(
     let line = crate::official::server::monitoring_line(db, year).await?;
     let cursor = NEWEST_FIRST.parse(after)?;
     let sql = format!(
-        "SELECT e.id, e.amount_fen, e.source_type, e.note, e.order_item_id, e.occurred_at, {}
-           FROM ledger_entries e WHERE e.household_id = $1 AND {} ORDER BY {} LIMIT {}",
+        "SELECT e.id, e.amount_fen, e.source_type, e.note, e.order_item_id, e.occurred_at,
+                u.display_name AS recorded_by, {}
+           FROM ledger_entries e LEFT JOIN users u ON u.id = e.recorded_by
+          WHERE e.household_id = $1 AND {} ORDER BY {} LIMIT {}",
         NEWEST_FIRST.cursor_column(),
         NEWEST_FIRST.condition(cursor.as_ref(), 2),
         NEWEST_FIRST.order_by(),
@@ -178,6 +182,7 @@ pub async fn record_income(
     amount: &str,
     source: &str,
     note: Option<&str>,
+    confirm: bool,
 ) -> Result<LedgerRow, AppError> {
     let state = AppState::get()?;
     let db = &state.db;
@@ -204,6 +209,19 @@ pub async fn record_income(
     if note.is_some_and(|n| n.chars().count() > 200) {
         return Err(AppError::new(ErrorCode::BadRequest).field("note"));
     }
+    // A large amount either way is what lifts a household past the line on paper: it needs
+    // a note saying what it is, and an explicit confirmation.
+    if let Some(line) = crate::official::server::monitoring_line(db, current_year()).await? {
+        let limit = (line.fen() as i128) * (state.settings.large_record_lines as i128);
+        if (fen as i128).abs() > limit {
+            if note.is_none() {
+                return Err(AppError::new(ErrorCode::ConfirmationRequired).field("note"));
+            }
+            if !confirm {
+                return Err(AppError::new(ErrorCode::ConfirmationRequired).field("confirm"));
+            }
+        }
+    }
     let t = now();
     let mut tx = db.begin_write().await?;
     let id = super::post::record_other(
@@ -227,6 +245,7 @@ pub async fn record_income(
         note: note.map(str::to_owned),
         order_item_id: None,
         occurred_at: t,
+        recorded_by: Some(user.display_name.clone()),
     })
 }
 

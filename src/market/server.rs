@@ -53,7 +53,7 @@ fn card_select(ordering: Option<&Keyset>) -> String {
 const MAX_SELLABLE_HOUSEHOLDS: i64 = 500;
 
 /// Sold-out listings come after those on sale, in every ordering of the catalogue.
-const SOLD_OUT_LAST: &str = "CASE WHEN l.status = 'sold_out' THEN 1 ELSE 0 END";
+const SOLD_OUT_LAST: &str = "l.sold_out";
 /// The catalogue's orderings, by the `sort` parameter.
 const BY_NEED: Keyset = Keyset(&[
     asc(SOLD_OUT_LAST),

@@ -37,6 +37,9 @@ pub struct Settings {
     pub order_hold_minutes: i64,
     /// Unpaid checkouts one buyer may hold at once.
     pub max_unpaid_checkouts: i64,
+    /// A manual income record beyond this many times the monitoring line needs a note and a
+    /// confirmation.
+    pub large_record_lines: i64,
     /// A request that takes longer answers 503 (`ZHUNONG_REQUEST_TIMEOUT_SECS`; uploads get 10×).
     pub request_timeout_secs: u64,
     /// Registrations (and requests for codes) per client address per hour, and in all per hour.
@@ -208,6 +211,7 @@ impl Settings {
             request_timeout_secs: env_range("ZHUNONG_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?,
             order_hold_minutes: env_range("ZHUNONG_ORDER_HOLD_MINUTES", 30, 1..=7 * 24 * 60)?,
             max_unpaid_checkouts: env_range("ZHUNONG_MAX_UNPAID_CHECKOUTS", 3, 1..=1_000_000)?,
+            large_record_lines: env_range("ZHUNONG_LARGE_RECORD_LINES", 1, 1..=1000)?,
             register_per_ip_per_hour: env_range(
                 "ZHUNONG_REGISTER_PER_IP_PER_HOUR",
                 10,
@@ -253,6 +257,7 @@ impl Settings {
             request_timeout_secs: 30,
             order_hold_minutes: 30,
             max_unpaid_checkouts: 3,
+            large_record_lines: 1,
             register_per_ip_per_hour: 10,
             register_global_per_hour: 2000,
             notify_dir: None,

@@ -56,6 +56,21 @@ try {
     await coopPage.getByTestId('photo-manager').waitFor();
     await coopPage.waitForTimeout(600);
     await coopPage.screenshot({ path: join(out, `listing-edit-${width}.png`), fullPage: true });
+    // A buyer's unpaid order (pay-by time) and the seller's list (confirm or cancel).
+    const buyer = await browser.newContext({ locale: 'zh-CN', viewport: { width, height: 900 } });
+    const b = await buyer.request.post(`${server.base}/api/auth/login`, { form: { login: 'buyer@demo.zhunong.cn', password: 'zhunong2020' } });
+    if (b.status() !== 200) throw new Error(`buyer log-in: ${b.status()}`);
+    const cards = await (await buyer.request.post(`${server.base}/api/market/catalogue`, { form: { 'query[q]': '白牡丹' } })).json();
+    const placed = await buyer.request.post(`${server.base}/api/orders/checkout`, { form: { idempotency_key: `shot-${width}-${Date.now()}`, 'items[0][listing_id]': String(cards.items[0].id), 'items[0][quantity]': '1' } });
+    if (placed.status() !== 200) throw new Error(`checkout: ${placed.status()} ${await placed.text()}`);
+    const buyerPage = await buyer.newPage();
+    await buyerPage.goto(`${server.base}/orders`); await buyerPage.getByTestId('order-expires').first().waitFor();
+    await buyerPage.waitForTimeout(600);
+    await buyerPage.screenshot({ path: join(out, `orders-${width}.png`), fullPage: true });
+    await buyer.close();
+    await coopPage.goto(`${server.base}/seller/orders`); await coopPage.getByTestId('seller-cancel').first().waitFor();
+    await coopPage.waitForTimeout(600);
+    await coopPage.screenshot({ path: join(out, `seller-orders-${width}.png`), fullPage: true });
     await coop.close();
     await context.addCookies([{ name: 'zn_lang', value: 'en', url: server.base }]);
     await page.goto(`${server.base}/`); await shot('home-en');
