@@ -735,6 +735,19 @@ mod cases {
             assert_eq!(r.status, 200, "{login} {path}");
             check(login, &path, &r.body, must);
         }
+        // A page whose data is refused answers with the error's status, its message in the page.
+        let r = anon.get("/market?after=not-a-cursor").await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("请求格式不正确"), "the message is in the page");
+        let elsewhere: i64 = sqlx::query_scalar(
+            "SELECT id FROM households WHERE region_code LIKE '350921%' ORDER BY id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let mut gov = demo_login(&app, "gov.zhenghe@demo.zhunong.cn").await;
+        gov.accept = "text/html";
+        assert_eq!(gov.get(&format!("/households/{elsewhere}")).await.status, 403);
         // Pages and API answers are compressed for a client that asks.
         let mut gz = Client::new(&app);
         gz.extra_headers

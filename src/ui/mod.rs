@@ -106,9 +106,20 @@ pub fn StatusBadge(status: MonitoringStatus) -> impl IntoView {
     view! { <span class=class>{tr(status_text(status))}</span> }
 }
 
-/// An error from the server, in the current language.
+/// An error from the server, in the current language. Rendered on the server (a page whose data
+/// was refused: a bad cursor, a record outside one's region), it also gives the page the
+/// error's status, so the page answers 4xx like the API does.
 #[component]
 pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(res), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(error.status),
+    ) {
+        if status.is_client_error() || status.is_server_error() {
+            res.set_status(status);
+        }
+    }
     let lang = use_lang();
     let code = error.code;
     view! { <p class="notice notice-error" role="alert">{move || code.text().t(lang.get())}</p> }
