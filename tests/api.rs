@@ -738,7 +738,10 @@ mod cases {
         // A page whose data is refused answers with the error's status, its message in the page.
         let r = anon.get("/market?after=not-a-cursor").await;
         assert_eq!(r.status, 400);
-        assert!(r.body.contains("请求格式不正确"), "the message is in the page");
+        assert!(
+            r.body.contains("请求格式不正确"),
+            "the message is in the page"
+        );
         let elsewhere: i64 = sqlx::query_scalar(
             "SELECT id FROM households WHERE region_code LIKE '350921%' ORDER BY id LIMIT 1",
         )
@@ -747,7 +750,10 @@ mod cases {
         .unwrap();
         let mut gov = demo_login(&app, "gov.zhenghe@demo.zhunong.cn").await;
         gov.accept = "text/html";
-        assert_eq!(gov.get(&format!("/households/{elsewhere}")).await.status, 403);
+        assert_eq!(
+            gov.get(&format!("/households/{elsewhere}")).await.status,
+            403
+        );
         // Pages and API answers are compressed for a client that asks.
         let mut gz = Client::new(&app);
         gz.extra_headers
