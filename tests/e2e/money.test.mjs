@@ -46,7 +46,8 @@ test('buyer buys, co-op confirms, official sees the income', async () => {
   await untilTrue(async () => new URL(page.url()).searchParams.get('q') === '白牡丹');
   const card = page.getByTestId('listing-card').filter({ hasText: '白牡丹' });
   await card.first().waitFor();
-  assert.equal(await page.getByTestId('listing-card').count(), 1);
+  // The old results stay on screen until the search's answer arrives: wait for it.
+  await untilTrue(async () => (await page.getByTestId('listing-card').count()) === 1);
   await card.first().getByRole('link').click();
   await page.getByTestId('add-to-cart').waitFor();
   await page.getByLabel('数量').fill('2');
