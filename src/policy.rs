@@ -241,10 +241,7 @@ mod load {
         let (buyer, household, org) = row.ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
         Ok(Facts {
             buyer_id: Some(buyer),
-            seller_household: household,
-            seller_organisation: org,
-            cadre_paired: paired(db, user, household).await?,
-            ..Facts::default()
+            ..seller_facts(db, user, household, org).await?
         })
     }
 
@@ -262,11 +259,8 @@ mod load {
         .await?;
         let (household, org, origin) = row.ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
         Ok(Facts {
-            seller_household: household,
-            seller_organisation: org,
             region: RegionCode::parse(&origin).ok(),
-            cadre_paired: paired(db, user, household).await?,
-            ..Facts::default()
+            ..seller_facts(db, user, household, org).await?
         })
     }
 
