@@ -15,8 +15,8 @@ BIN := $(TARGET_DIR)/release/zhunong
 run: setup build
 	@echo "==> loading the demo data (zhunong seed --demo; a second run changes nothing)"
 	$(ENV) $(BIN) seed --demo
-	@echo "==> serving on http://$${LEPTOS_SITE_ADDR:-127.0.0.1:3000} (Ctrl-C to stop)"
-	$(ENV) $(BIN) serve
+	@echo "==> serving on http://$${LEPTOS_SITE_ADDR:-127.0.0.1:3000} (Ctrl-C to stop); payments go to the local fake provider"
+	$(ENV) ZHUNONG_FAKE_PAYMENTS=$${ZHUNONG_FAKE_PAYMENTS:-1} $(BIN) serve
 
 test: setup-test build unit integration e2e
 	@echo "==> all test layers passed"
@@ -37,7 +37,7 @@ unit:
 
 integration:
 	@echo "==> integration tests (real server on port 0; SQLite, and PostgreSQL when TEST_DATABASE_URL is set)"
-	$(ENV) cargo test --release --features ssr --no-fail-fast --test api --test money --test market --test hardening --test memory --test fuzz
+	$(ENV) cargo test --release --features ssr --no-fail-fast --test api --test money --test payments --test market --test hardening --test memory --test fuzz
 
 e2e:
 	@echo "==> browser tests (headless Chromium)"

@@ -139,7 +139,7 @@ def run(name, db_url, query):
                     for oid in ids:
                         placed[oid] = key
                 for oid in ids:
-                    status, _ = seller.post("/api/orders/confirm-payment", {"order_id": oid})
+                    status, _ = seller.post("/api/orders/confirm-payment", {"order_id": oid, "reference": f"CRASH-{oid}"})
                     if status == 200:
                         with lock:
                             paid.add(oid)

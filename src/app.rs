@@ -140,6 +140,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/listing/:id/edit") view=ListingEditPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
                     <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/orders/:id/pay") view=crate::payments::PayPage ssr=SsrMode::Async/>
                     <Route path=path!("/seller/orders") view=SellerOrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/seller/listings") view=SellerPage ssr=SsrMode::Async/>
                 </Routes>

@@ -69,15 +69,35 @@ pub enum ErrorCode {
     StaleListing,
     /// A large manual income record without its note or explicit confirmation.
     ConfirmationRequired,
+    /// An official's income record without the note that says what it is.
+    NoteRequired,
+    /// The payment provider did not answer or refused (nothing changed here).
+    ProviderFailed,
+    /// A seller's transfer confirmation without the transfer's reference.
+    TransferReferenceRequired,
 }
 
 impl ErrorCode {
     pub fn status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            BadRequest | InvalidLogin | PasswordTooShort | PasswordTooLong | InvalidDisplayName
-            | InvalidRegion | InvalidQuantity | EmptyCart | InvalidListing | InvalidTerms
-            | InvalidAmount | PhotoUnreadable | NoPhoto | ControlCharacter | InvalidCode => 400,
+            BadRequest
+            | InvalidLogin
+            | PasswordTooShort
+            | PasswordTooLong
+            | InvalidDisplayName
+            | InvalidRegion
+            | InvalidQuantity
+            | EmptyCart
+            | InvalidListing
+            | InvalidTerms
+            | InvalidAmount
+            | PhotoUnreadable
+            | NoPhoto
+            | ControlCharacter
+            | InvalidCode
+            | NoteRequired
+            | TransferReferenceRequired => 400,
             LimitExceeded | IdempotencyKeyReused | ConfirmationRequired => 422,
             PriceChanged | TooManyUnpaid | StaleListing => 409,
             OriginOutsideCounty => 400,
@@ -92,6 +112,7 @@ impl ErrorCode {
             AccountExists => 409,
             TooLarge | PhotoTooLarge => 413,
             PhotoType => 415,
+            ProviderFailed => 424,
             TooManyPhotos => 409,
             TooManyAttempts => 429,
             Internal => 500,
@@ -160,6 +181,9 @@ impl ErrorCode {
             OriginOutsideCounty => T::err_origin_outside_county,
             StaleListing => T::err_stale_listing,
             ConfirmationRequired => T::err_confirmation_required,
+            NoteRequired => T::err_note_required,
+            ProviderFailed => T::err_provider_failed,
+            TransferReferenceRequired => T::err_transfer_reference,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod market;
 pub mod official;
 pub mod orders;
+pub mod payments;
 pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -67,6 +67,12 @@ async fn main() -> std::process::ExitCode {
         },
         /// Verify the income ledger against orders and allocations; non-zero exit on any imbalance.
         CheckLedger,
+        /// Print the SQL that gives a PostgreSQL role what the server needs, without UPDATE,
+        /// DELETE or TRUNCATE on the ledger (run it as the owner, then serve as the role).
+        RuntimeRole {
+            /// The role's name.
+            name: String,
+        },
         /// Load data into the database.
         Seed {
             /// Load the deterministic demo data (idempotent: a second run changes nothing).
@@ -144,12 +150,23 @@ async fn main() -> std::process::ExitCode {
             Ok(())
         }
         .await,
+        Command::RuntimeRole { name } => async {
+            for s in server::db::runtime_role_sql(&name)? {
+                println!("{s};");
+            }
+            Ok(())
+        }
+        .await,
         Command::CheckLedger => async {
             let db = server::open_database(&settings).await?;
             let c = zhunong::ledger::server::check_ledger(&db).await?;
             println!(
-                "ledger: {} rows, {} households, {} fen in all; {} paid items and {} refunded items checked",
-                c.ledger_rows, c.households, c.total_fen, c.paid_items, c.refunded_items
+                "ledger: {} rows, {} households, {} fen in all ({} verified, {} attested by sellers); {} paid items and {} refunded items checked",
+                c.ledger_rows, c.households, c.total_fen, c.verified_fen, c.attested_fen, c.paid_items, c.refunded_items
+            );
+            println!(
+                "hash chain: {} rows chained, {} earlier rows sealed under the first",
+                c.chain.chained_rows, c.chain.earlier_rows
             );
             if c.problems.is_empty() {
                 println!("balanced");

@@ -30,6 +30,8 @@ pub enum Action {
     Cancel,
     /// Confirm receipt of the goods.
     ConfirmDelivery,
+    /// Pay for an order (start a payment, follow its status).
+    Pay,
     /// See the order's impact receipt.
     ViewImpact,
     /// Raise or clear the 滞销 (stalled) flag of a listing.
@@ -41,7 +43,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::ViewHousehold,
         Action::RecordIncome,
         Action::SellListing,
@@ -50,6 +52,7 @@ impl Action {
         Action::Refund,
         Action::Cancel,
         Action::ConfirmDelivery,
+        Action::Pay,
         Action::ViewImpact,
         Action::FlagStalled,
         Action::Certify,
@@ -140,6 +143,8 @@ pub fn decide(user: &CurrentUser, action: Action, f: &Facts) -> Decision {
         Cancel => admin || is_buyer(user, f) || is_seller(user, f),
         // Only the person who received the goods says so.
         ConfirmDelivery => is_buyer(user, f),
+        // The buyer pays; nobody pays for someone else's order through it.
+        Pay => is_buyer(user, f),
         ViewImpact => admin || is_buyer(user, f),
         FlagStalled => admin || is_seller(user, f) || official_over(user, f),
         Certify => admin || official_over(user, f),
@@ -168,6 +173,7 @@ pub fn describe(action: Action) -> &'static str {
         }
         Cancel => "the buyer or the seller (household, paired cadre, co-op manager), before payment; or an admin",
         ConfirmDelivery => "the buyer",
+        Pay => "the buyer, while the order is unpaid",
         ViewImpact => "the buyer or an admin",
         FlagStalled => "the seller, officials whose region holds the listing's origin, admins",
         Certify => "officials whose region holds the listing's origin, admins",
@@ -189,6 +195,8 @@ pub const ENDPOINTS: &[(&str, Action)] = &[
     ("/api/orders/cancel", Action::Cancel),
     ("/api/orders/deliver", Action::ConfirmDelivery),
     ("/api/orders/impact", Action::ViewImpact),
+    ("/api/payments/start", Action::Pay),
+    ("/api/payments/status", Action::Pay),
     ("/api/market/stalled", Action::FlagStalled),
     ("/api/market/certify", Action::Certify),
     ("/api/official/households", Action::ViewRegion),
@@ -388,7 +396,7 @@ mod tests {
                 OrgManager,
                 Official,
             ],
-            ConfirmDelivery => &[
+            ConfirmDelivery | Pay => &[
                 Admin,
                 Buyer,
                 InstitutionBuyer,
@@ -414,7 +422,7 @@ mod tests {
 
     fn allowed_on_theirs(action: Action) -> &'static [Role] {
         match action {
-            SellListing | ConfirmDelivery => &[],
+            SellListing | ConfirmDelivery | Pay => &[],
             _ => &[Role::Admin],
         }
     }

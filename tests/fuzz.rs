@@ -146,7 +146,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
             "items[1][quantity]",
         ],
     ),
-    ("orders/confirm-payment", &["order_id"]),
+    ("orders/confirm-payment", &["order_id", "reference"]),
     ("orders/deliver", &["order_id"]),
     ("orders/impact", &["order_id"]),
     ("orders/mine", &[]),
@@ -154,6 +154,8 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("orders/refund", &["order_id"]),
     ("orders/ship", &["order_id"]),
     ("orders/to-fulfil", &[]),
+    ("payments/start", &["order_id", "method"]),
+    ("payments/status", &["order_id"]),
 ];
 
 /// Values chosen to break parsers: edges of integers and money, markup, SQL, odd Unicode,

@@ -151,17 +151,17 @@ mod cases {
                 assert_eq!(r.status, 400, "{path} with {bad:?}: {}", r.body);
                 assert_eq!(err_code(&r), "control_character", "{path}");
             }
-            // In a JSON body (the webhook) and in a page's query string.
+            // In a JSON body (a payment notification) and in a page's query string.
             let r = Client::new(&app)
                 .post_raw(
-                    "/api/payments/webhook",
+                    "/api/payments/wechat/notify",
                     "application/json",
                     serde_json::json!({"event_id": bad, "order_id": 1, "amount_fen": 1})
                         .to_string()
                         .as_bytes(),
                 )
                 .await;
-            assert_eq!(r.status, 400, "webhook: {}", r.body);
+            assert_eq!(r.status, 400, "notification: {}", r.body);
             let mut page = Client::new(&app);
             page.accept = "text/html";
             let r = page
@@ -1073,6 +1073,7 @@ mod cases {
                         ("household_id", &hh.to_string()),
                         ("amount", &format!("{}", 10 + i)),
                         ("source_type", "wages"),
+                        ("note", "工资"),
                     ],
                 )
                 .await;

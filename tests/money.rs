@@ -19,8 +19,8 @@ on_both_backends! {
     checkouts_cannot_be_gamed;
     listing_edits_never_overwrite_sales;
     fifty_buyers_race_for_ten_units;
-    payment_webhook_checks_signature_and_replays;
     ledger_is_append_only_and_checked;
+    postgres_runtime_role_cannot_rewrite_the_ledger;
     catalogue_filters_and_sorts;
     sellers_list_produce_for_linked_households;
     institution_purchases_count_toward_the_pledge;
@@ -86,7 +86,10 @@ mod cases {
         let r = coop
             .post_form(
                 "/api/orders/confirm-payment",
-                &[("order_id", &order_id.to_string())],
+                &[
+                    ("reference", "TEST-REF"),
+                    ("order_id", &order_id.to_string()),
+                ],
             )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
@@ -118,7 +121,10 @@ mod cases {
         let again = coop
             .post_form(
                 "/api/orders/confirm-payment",
-                &[("order_id", &order_id.to_string())],
+                &[
+                    ("reference", "TEST-REF"),
+                    ("order_id", &order_id.to_string()),
+                ],
             )
             .await;
         assert_eq!(again.status, 409);
@@ -314,14 +320,20 @@ mod cases {
         let rows = count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await;
         // A buyer confirming payment; another co-op confirming; a different buyer cancelling.
         let r = buyer
-            .post_form("/api/orders/confirm-payment", &[("order_id", &order_id)])
+            .post_form(
+                "/api/orders/confirm-payment",
+                &[("reference", "TEST-REF"), ("order_id", &order_id)],
+            )
             .await;
         assert_eq!(r.status, 403);
         assert!(r.json()["message"].as_str().unwrap().contains("权限"));
         let mut xiapu_official = demo_login(&app, "gov.xiapu@demo.zhunong.cn").await;
         assert_eq!(
             xiapu_official
-                .post_form("/api/orders/confirm-payment", &[("order_id", &order_id)])
+                .post_form(
+                    "/api/orders/confirm-payment",
+                    &[("reference", "TEST-REF"), ("order_id", &order_id)]
+                )
                 .await
                 .status,
             403
@@ -399,6 +411,7 @@ mod cases {
                     ("household_id", &zhenghe_household.to_string()),
                     ("amount", "100"),
                     ("source_type", "wages"),
+                    ("note", "工资"),
                 ],
             )
             .await;
@@ -427,6 +440,7 @@ mod cases {
                         ("household_id", &zhenghe_household.to_string()),
                         ("amount", bad),
                         ("source_type", "wages"),
+                        ("note", "工资"),
                     ],
                 )
                 .await;
@@ -439,6 +453,7 @@ mod cases {
                     ("household_id", &zhenghe_household.to_string()),
                     ("amount", "100"),
                     ("source_type", "sale"),
+                    ("note", "工资"),
                 ],
             )
             .await;
@@ -463,11 +478,24 @@ mod cases {
         // More than the monitoring line (6,000 元) in one record, either way: a note saying what
         // it is and an explicit confirmation, or nothing is recorded.
         let hh = zhenghe_household.to_string();
-        for (amount, note, confirm, field) in [
-            ("6000.01", "", "", "note"),
-            ("-6000.01", "", "true", "note"),
-            ("6000.01", "补发全年工资", "", "confirm"),
-            ("99999999", "补发全年工资", "false", "confirm"),
+        for (amount, note, confirm, field, code) in [
+            ("6000.01", "", "", "note", "note_required"),
+            ("-6000.01", "", "true", "note", "note_required"),
+            ("12", "  ", "", "note", "note_required"),
+            (
+                "6000.01",
+                "补发全年工资",
+                "",
+                "confirm",
+                "confirmation_required",
+            ),
+            (
+                "99999999",
+                "补发全年工资",
+                "false",
+                "confirm",
+                "confirmation_required",
+            ),
         ] {
             let r = zhenghe
                 .post_form(
@@ -481,8 +509,9 @@ mod cases {
                     ],
                 )
                 .await;
-            assert_eq!(r.status, 422, "{amount} {note:?} {confirm:?}: {}", r.body);
-            assert_eq!(r.json()["code"], "confirmation_required");
+            let want = if code == "note_required" { 400 } else { 422 };
+            assert_eq!(r.status, want, "{amount} {note:?} {confirm:?}: {}", r.body);
+            assert_eq!(r.json()["code"], code);
             assert_eq!(r.json()["field"], field);
         }
         assert_eq!(
@@ -537,9 +566,12 @@ mod cases {
         assert_eq!(r.json()["status"], "cancelled");
         assert_eq!(stock(&app, id).await, stock0);
         assert_eq!(
-            coop.post_form("/api/orders/confirm-payment", &[("order_id", &o1)])
-                .await
-                .status,
+            coop.post_form(
+                "/api/orders/confirm-payment",
+                &[("reference", "TEST-REF"), ("order_id", &o1)]
+            )
+            .await
+            .status,
             409,
             "a cancelled order cannot be paid"
         );
@@ -549,7 +581,7 @@ mod cases {
         assert_eq!(
             coop.post_form(
                 "/api/orders/confirm-payment",
-                &[("order_id", &o2.to_string())]
+                &[("reference", "TEST-REF"), ("order_id", &o2.to_string())]
             )
             .await
             .status,
@@ -582,9 +614,12 @@ mod cases {
         let r = checkout(&mut buyer, "test-checkout-shipped", &[(id, "1")]).await;
         let o3 = r.json()["orders"][0]["id"].as_i64().unwrap().to_string();
         assert_eq!(
-            coop.post_form("/api/orders/confirm-payment", &[("order_id", &o3)])
-                .await
-                .status,
+            coop.post_form(
+                "/api/orders/confirm-payment",
+                &[("reference", "TEST-REF"), ("order_id", &o3)]
+            )
+            .await
+            .status,
             200
         );
         assert_eq!(
@@ -940,7 +975,7 @@ mod cases {
             tasks.push(tokio::spawn(async move {
                 c.post_form(
                     "/api/orders/confirm-payment",
-                    &[("order_id", &o.to_string())],
+                    &[("reference", "TEST-REF"), ("order_id", &o.to_string())],
                 )
                 .await
                 .status
@@ -951,91 +986,6 @@ mod cases {
         }
         let c = check_ledger(&app.db).await.unwrap();
         assert!(c.problems.is_empty(), "{:?}", c.problems);
-    }
-
-    pub async fn payment_webhook_checks_signature_and_replays(app: TestApp) {
-        let (id, price, _) = listing_by_title(&app, "屏南高山蔬菜礼盒（演示）").await;
-        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
-        let r = checkout(&mut buyer, "test-checkout-webhook", &[(id, "1")]).await;
-        let order_id = r.json()["orders"][0]["id"].as_i64().unwrap();
-        let rows = count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await;
-        let body = format!(r#"{{"event_id":"evt-1","order_id":{order_id},"amount_fen":{price}}}"#);
-        let sig = zhunong::server::sign_webhook(common::WEBHOOK_SECRET.as_bytes(), body.as_bytes());
-        let mut hook = Client::new(&app);
-        // Bad signature: refused, nothing changes.
-        hook.extra_headers = vec![(
-            "X-Zhunong-Signature".into(),
-            zhunong::server::sign_webhook(b"wrong secret", body.as_bytes()),
-        )];
-        let r = hook
-            .post_raw("/api/payments/webhook", "application/json", body.as_bytes())
-            .await;
-        assert_eq!(r.status, 401, "{}", r.body);
-        hook.extra_headers = vec![];
-        assert_eq!(
-            hook.post_raw("/api/payments/webhook", "application/json", body.as_bytes())
-                .await
-                .status,
-            401,
-            "no signature"
-        );
-        // A signed body that was altered.
-        hook.extra_headers = vec![("X-Zhunong-Signature".into(), sig.clone())];
-        let altered = body.replace("evt-1", "evt-2");
-        assert_eq!(
-            hook.post_raw(
-                "/api/payments/webhook",
-                "application/json",
-                altered.as_bytes()
-            )
-            .await
-            .status,
-            401
-        );
-        // The wrong amount, correctly signed.
-        let wrong = format!(r#"{{"event_id":"evt-3","order_id":{order_id},"amount_fen":1}}"#);
-        hook.extra_headers = vec![(
-            "X-Zhunong-Signature".into(),
-            zhunong::server::sign_webhook(common::WEBHOOK_SECRET.as_bytes(), wrong.as_bytes()),
-        )];
-        assert_eq!(
-            hook.post_raw(
-                "/api/payments/webhook",
-                "application/json",
-                wrong.as_bytes()
-            )
-            .await
-            .status,
-            400
-        );
-        assert_eq!(
-            count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
-            rows
-        );
-        // The real notice: paid and posted.
-        hook.extra_headers = vec![("X-Zhunong-Signature".into(), sig)];
-        let r = hook
-            .post_raw("/api/payments/webhook", "application/json", body.as_bytes())
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
-            .bind(order_id)
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
-        assert_eq!(status, "paid");
-        let after = count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await;
-        assert!(after > rows);
-        // Replayed: refused, nothing posted twice.
-        let r = hook
-            .post_raw("/api/payments/webhook", "application/json", body.as_bytes())
-            .await;
-        assert_eq!(r.status, 409);
-        assert_eq!(r.json()["code"], "replay");
-        assert_eq!(
-            count(&app.db, "SELECT COUNT(*) FROM ledger_entries").await,
-            after
-        );
     }
 
     pub async fn ledger_is_append_only_and_checked(app: TestApp) {
@@ -1060,7 +1010,7 @@ mod cases {
                 .is_err(),
             "no deletes"
         );
-        // A stray row for a paid item is caught.
+        // A row without evidence or a place in the chain is refused by the database itself.
         let (item, household): (i64, i64) = sqlx::query_as(
             "SELECT a.order_item_id, a.household_id FROM order_item_allocations a JOIN order_items i ON i.id = a.order_item_id
                JOIN orders o ON o.id = i.order_id WHERE o.status = 'delivered' ORDER BY a.order_item_id LIMIT 1",
@@ -1068,14 +1018,170 @@ mod cases {
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
-        sqlx::query("INSERT INTO ledger_entries (household_id, amount_fen, source_type, order_item_id, occurred_at, created_at) VALUES ($1, -1, 'sale_reversal', $2, 1, 1)")
-            .bind(household)
-            .bind(item)
+        assert!(
+            sqlx::query("INSERT INTO ledger_entries (household_id, amount_fen, source_type, order_item_id, occurred_at, created_at) VALUES ($1, -1, 'sale_reversal', $2, 1, 1)")
+                .bind(household)
+                .bind(item)
+                .execute(&app.db.pool)
+                .await
+                .is_err(),
+            "rows need evidence and a hash"
+        );
+        // On SQLite, INSERT OR REPLACE cannot replace a row either (recursive triggers).
+        if app.backend == common::Backend::Sqlite {
+            let r = sqlx::query(
+                "INSERT OR REPLACE INTO ledger_entries (id, household_id, amount_fen, source_type, order_item_id, note, recorded_by,
+                        occurred_at, created_at, evidence, evidence_ref, prev_hash, row_hash)
+                 SELECT id, household_id, amount_fen * 100, source_type, order_item_id, note, recorded_by,
+                        occurred_at, created_at, evidence, evidence_ref, prev_hash, row_hash
+                   FROM ledger_entries WHERE row_hash IS NOT NULL ORDER BY id LIMIT 1",
+            )
+            .execute(&app.db.pool)
+            .await;
+            assert!(
+                r.is_err(),
+                "INSERT OR REPLACE must not replace a ledger row"
+            );
+        }
+        assert!(check_ledger(&app.db).await.unwrap().problems.is_empty());
+        // Someone with the database's keys goes around the triggers: the chain shows it.
+        let tamper = |sql: &'static str| {
+            let db = app.db.clone();
+            let backend = app.backend;
+            async move {
+                let mut tx = db.pool.begin().await.unwrap();
+                let (off, on) = match backend {
+                    common::Backend::Sqlite => (
+                        vec!["DROP TRIGGER ledger_no_update", "DROP TRIGGER ledger_no_delete"],
+                        vec![
+                            "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger_entries are append-only'); END",
+                            "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger_entries are append-only'); END",
+                        ],
+                    ),
+                    common::Backend::Postgres => (
+                        vec!["ALTER TABLE ledger_entries DISABLE TRIGGER ledger_no_update"],
+                        vec!["ALTER TABLE ledger_entries ENABLE TRIGGER ledger_no_update"],
+                    ),
+                };
+                for s in off {
+                    sqlx::query(s).execute(&mut *tx).await.unwrap();
+                }
+                sqlx::query(sql).execute(&mut *tx).await.unwrap();
+                for s in on {
+                    sqlx::query(s).execute(&mut *tx).await.unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+        };
+        // A manual row (an official's record) changed after it was written.
+        let manual: i64 =
+            sqlx::query_scalar("SELECT MIN(id) FROM ledger_entries WHERE evidence = 'official'")
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        tamper("UPDATE ledger_entries SET amount_fen = amount_fen * 10 WHERE id = (SELECT MIN(id) FROM ledger_entries WHERE evidence = 'official')").await;
+        let c = check_ledger(&app.db).await.unwrap();
+        let bad = c.chain.first_bad.clone().unwrap_or_default();
+        assert!(
+            bad.starts_with(&format!("row {manual}:")) && bad.contains("content"),
+            "{bad}"
+        );
+        tamper("UPDATE ledger_entries SET amount_fen = amount_fen / 10 WHERE id = (SELECT MIN(id) FROM ledger_entries WHERE evidence = 'official')").await;
+        assert!(check_ledger(&app.db).await.unwrap().problems.is_empty());
+        // A row removed from the middle of the chain.
+        let (gone, next): (i64, i64) = sqlx::query_as(
+            "SELECT e.id, (SELECT MIN(n.id) FROM ledger_entries n WHERE n.id > e.id) FROM ledger_entries e
+              WHERE e.evidence = 'official' ORDER BY e.id LIMIT 1 OFFSET 3",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let _ = gone;
+        tamper("DELETE FROM ledger_entries WHERE id = (SELECT id FROM ledger_entries WHERE evidence = 'official' ORDER BY id LIMIT 1 OFFSET 3)").await;
+        let c = check_ledger(&app.db).await.unwrap();
+        let bad = c.chain.first_bad.clone().unwrap_or_default();
+        assert!(
+            bad.starts_with(&format!("row {next}:")) && bad.contains("previous hash"),
+            "{bad}"
+        );
+    }
+
+    /// The role `zhunong runtime-role` describes serves the app, but cannot update, delete or
+    /// truncate ledger rows (PostgreSQL only; SQLite has no roles).
+    pub async fn postgres_runtime_role_cannot_rewrite_the_ledger(app: TestApp) {
+        if app.backend != common::Backend::Postgres {
+            return;
+        }
+        let role = format!(
+            "zn_runtime_{}_{}",
+            std::process::id(),
+            zhunong::server::db::now() % 100_000
+        );
+        sqlx::query(&format!("CREATE ROLE {role} LOGIN"))
             .execute(&app.db.pool)
             .await
             .unwrap();
-        let c = check_ledger(&app.db).await.unwrap();
-        assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+        for s in zhunong::server::db::runtime_role_sql(&role).unwrap() {
+            sqlx::query(&s).execute(&app.db.pool).await.unwrap();
+        }
+        let (scheme, rest) = app.url.split_once("://").unwrap();
+        let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+        let url = format!("{scheme}://{role}@{host}");
+        let result = async {
+            // The server's start-up (migrations already applied, chain sealed) works as the role.
+            let db = zhunong::server::db::Db::connect(&url).await.unwrap();
+            db.migrate().await.unwrap();
+            // It can post through the ledger module.
+            let household: i64 = sqlx::query_scalar("SELECT MIN(id) FROM households")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            let official: i64 = sqlx::query_scalar(
+                "SELECT id FROM users WHERE role = 'official' ORDER BY id LIMIT 1",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            let mut tx = db.begin_write().await.unwrap();
+            zhunong::ledger::post::record_other(
+                &mut tx,
+                &zhunong::ledger::post::OtherIncome {
+                    household_id: household,
+                    amount_fen: 100,
+                    source: "wages",
+                    note: "运行角色测试",
+                    recorded_by: official,
+                    occurred_at: 1,
+                    created_at: 1,
+                },
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            // But never rewrite it, even with the triggers out of the way.
+            for sql in [
+                "UPDATE ledger_entries SET amount_fen = amount_fen + 1",
+                "DELETE FROM ledger_entries",
+                "TRUNCATE ledger_entries",
+                "ALTER TABLE ledger_entries DISABLE TRIGGER ledger_no_update",
+                "DELETE FROM payment_notifications",
+            ] {
+                let e = sqlx::query(sql).execute(&db.pool).await.unwrap_err();
+                assert!(
+                    e.to_string().contains("permission denied")
+                        || e.to_string().contains("must be owner"),
+                    "{sql}: {e}"
+                );
+            }
+            let c = check_ledger(&db).await.unwrap();
+            assert!(c.problems.is_empty(), "{:?}", c.problems);
+            db.pool.close().await;
+        }
+        .await;
+        for s in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {
+            sqlx::query(&s).execute(&app.db.pool).await.unwrap();
+        }
+        result
     }
 
     pub async fn catalogue_filters_and_sorts(app: TestApp) {
@@ -1363,9 +1469,12 @@ mod cases {
         );
         let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
         assert_eq!(
-            coop.post_form("/api/orders/confirm-payment", &[("order_id", &order)])
-                .await
-                .status,
+            coop.post_form(
+                "/api/orders/confirm-payment",
+                &[("reference", "TEST-REF"), ("order_id", &order)]
+            )
+            .await
+            .status,
             200
         );
         let after = school.post_form("/api/orders/pledge", &[]).await.json();

@@ -46,6 +46,16 @@ pub fn status(per_capita: Option<Fen>, line: Fen) -> MonitoringStatus {
     }
 }
 
+/// The monitoring line in force in `year`: the latest one set for that year or before it.
+/// `lines` are (year, line) pairs in any order.
+pub fn line_in_force(lines: &[(i64, Fen)], year: i64) -> Option<Fen> {
+    lines
+        .iter()
+        .filter(|(y, _)| *y <= year)
+        .max_by_key(|(y, _)| *y)
+        .map(|(_, line)| *line)
+}
+
 /// How far a per-capita income is above (positive) or below (negative) the line.
 pub fn distance_to_line(per_capita: Fen, line: Fen) -> Fen {
     Fen::new(per_capita.fen() - line.fen())
@@ -66,6 +76,19 @@ mod tests {
         assert_eq!(per_capita(Fen::new(1000), 3), Some(Fen::new(333)));
         assert_eq!(per_capita(Fen::new(-1000), 3), Some(Fen::new(-334)));
         assert_eq!(per_capita(Fen::from_yuan(100), 0), None);
+    }
+
+    #[test]
+    fn the_line_in_force_is_the_latest_set_by_then() {
+        let lines = [
+            (2021, Fen::from_yuan(6500)),
+            (2020, LINE),
+            (2023, Fen::from_yuan(7000)),
+        ];
+        assert_eq!(line_in_force(&lines, 2019), None);
+        assert_eq!(line_in_force(&lines, 2020), Some(LINE));
+        assert_eq!(line_in_force(&lines, 2022), Some(Fen::from_yuan(6500)));
+        assert_eq!(line_in_force(&lines, 2030), Some(Fen::from_yuan(7000)));
     }
 
     #[test]

@@ -17,6 +17,12 @@ pub struct LedgerRow {
     pub occurred_at: i64,
     /// Who recorded it by hand (an official's name); none for sales posted by orders.
     pub recorded_by: Option<String>,
+    /// What it rests on: `provider` (a verified payment notification), `transfer` (a transfer
+    /// the seller confirmed), `official` (an official's record); none for rows from before
+    /// evidence was recorded.
+    pub evidence: Option<String>,
+    /// The provider's transaction id (`wechat:…`) or the transfer's reference.
+    pub evidence_ref: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,10 +33,15 @@ pub struct IncomeRecord {
     pub members: i64,
     pub year: i64,
     pub total_fen: i64,
+    /// Of the total: verified (a provider's notification, an official's record) and attested
+    /// (a seller's word: confirmed transfers). Per capita and the status count verified only.
+    pub verified_fen: i64,
+    pub attested_fen: i64,
     /// (source type, amount) for this year, largest first.
     pub by_source: Vec<(String, i64)>,
     /// Twelve monthly totals for this year (January first).
     pub by_month: Vec<i64>,
+    /// Verified income per person this year.
     pub per_capita_fen: Option<i64>,
     pub baseline_per_capita_fen: Option<i64>,
     pub baseline_year: Option<i64>,

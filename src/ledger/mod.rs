@@ -22,6 +22,16 @@ pub fn source_text(source: &str) -> T {
     }
 }
 
+/// What a ledger row rests on, in words.
+fn evidence_text(evidence: Option<&str>) -> impl IntoView {
+    tr(match evidence {
+        Some("provider") => T::evidence_provider,
+        Some("transfer") => T::evidence_transfer,
+        Some("official") => T::evidence_official,
+        _ => T::evidence_none,
+    })
+}
+
 /// Monthly income as an SVG bar chart (negative months drawn below the axis).
 #[component]
 fn MonthChart(months: Vec<i64>) -> impl IntoView {
@@ -87,6 +97,8 @@ pub fn IncomePage() -> impl IntoView {
                         <p class="muted">{rec.region_path.join(" / ")} " · " {tr(T::income_members)} " " {rec.members} " · " {rec.year}</p>
                         <div class="kpis" data-testid="income-kpis">
                             <div class="kpi"><span>{tr(T::income_year_total)}</span><strong data-testid="income-total"><Money fen=rec.total_fen/></strong></div>
+                            <div class="kpi"><span>{tr(T::income_verified)}</span><strong data-testid="income-verified"><Money fen=rec.verified_fen/></strong></div>
+                            <div class="kpi"><span>{tr(T::income_attested)}</span><strong data-testid="income-attested"><Money fen=rec.attested_fen/></strong></div>
                             <div class="kpi"><span>{tr(T::income_per_capita)}</span><strong>{rec.per_capita_fen.map(|v| view! { <Money fen=v/> })}</strong></div>
                             <div class="kpi"><span>{tr(T::income_baseline)}</span><strong>{rec.baseline_per_capita_fen.map(|v| view! { <Money fen=v/> })}</strong></div>
                             <div class="kpi"><span>{tr(T::income_distance)}</span><strong>{rec.distance_to_line_fen.map(|v| view! { <Money fen=v/> })}</strong> <StatusBadge status=rec.status/></div>
@@ -118,6 +130,7 @@ pub fn IncomePage() -> impl IntoView {
                                 <th scope="col">{tr(T::income_col_source)}</th>
                                 <th scope="col">{tr(T::income_col_note)}</th>
                                 <th scope="col">{tr(T::income_col_by)}</th>
+                                <th scope="col">{tr(T::income_col_evidence)}</th>
                                 <th scope="col" class="num">{tr(T::income_col_amount)}</th>
                             </tr></thead>
                             <tbody>
@@ -129,6 +142,7 @@ pub fn IncomePage() -> impl IntoView {
                                             <td>{move || source_text(&s).t(lang.get())}</td>
                                             <td>{e.note.clone().unwrap_or_default()}</td>
                                             <td>{e.recorded_by.clone().unwrap_or_default()}</td>
+                                            <td data-testid="ledger-evidence">{evidence_text(e.evidence.as_deref())} " " <span class="muted">{e.evidence_ref.clone().unwrap_or_default()}</span></td>
                                             <td class="num"><Money fen=e.amount_fen/></td>
                                         </tr>
                                     }
@@ -159,7 +173,7 @@ fn RecordIncomeForm(household_id: i64, action: ServerAction<api::RecordIncome>) 
                     {["wages", "subsidy", "other_business", "other"].into_iter().map(|s| view! { <option value=s>{tr(source_text(s))}</option> }).collect_view()}
                 </select>
                 <label for="record-note">{tr(T::record_note)}</label>
-                <input id="record-note" name="note" maxlength="200"/>
+                <input id="record-note" name="note" required maxlength="200"/>
                 <label class="check"><input type="checkbox" name="confirm" value="true"/> {tr(T::record_confirm)}</label>
                 <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
                 <p class="added" role="status">{move || matches!(action.value().get(), Some(Ok(_))).then(|| tr(T::saved)())}</p>

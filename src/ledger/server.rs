@@ -12,6 +12,12 @@ use crate::server::db::{current_year, month_start, now, year_start, Db};
 use crate::server::keyset::{self, desc, Cursored, Keyset};
 use crate::server::state::AppState;
 
+/// A ledger row that rests on a seller's word: a sale (or reversal) paid by a transfer the
+/// seller confirmed, or posted before evidence was recorded. Everything else is verified: a
+/// provider's signed notification, or an official's record.
+pub const ATTESTED: &str =
+    "(source_type IN ('sale', 'sale_reversal') AND (evidence IS NULL OR evidence = 'transfer'))";
+
 /// Source types an official may record by hand (sales come from orders only).
 pub const MANUAL_SOURCES: [&str; 4] = ["wages", "subsidy", "other_business", "other"];
 
@@ -27,6 +33,8 @@ struct EntryRow {
     order_item_id: Option<i64>,
     occurred_at: i64,
     recorded_by: Option<String>,
+    evidence: Option<String>,
+    evidence_ref: Option<String>,
     cursor: String,
 }
 
@@ -46,6 +54,8 @@ impl From<EntryRow> for LedgerRow {
             order_item_id: r.order_item_id,
             occurred_at: r.occurred_at,
             recorded_by: r.recorded_by,
+            evidence: r.evidence,
+            evidence_ref: r.evidence_ref,
         }
     }
 }
@@ -115,18 +125,30 @@ pub async fn household_income(
         by_month.push(v);
     }
     let total: i64 = by_source.iter().map(|s| s.1).sum();
-    let per_capita = income::per_capita(Fen::new(total), members);
+    let attested: i64 = sqlx::query_scalar(&format!(
+        "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM ledger_entries
+          WHERE household_id = $1 AND occurred_at >= $2 AND occurred_at < $3 AND {ATTESTED}"
+    ))
+    .bind(household_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(&db.pool)
+    .await?;
+    let verified = total - attested;
+    // Where the household stands counts only verified income: sales a provider confirmed, and
+    // officials' records. A seller's word alone lifts nobody past the line.
+    let per_capita = income::per_capita(Fen::new(verified), members);
     let baseline: Option<(i64, i64)> =
         sqlx::query_as("SELECT year, per_capita_fen FROM household_baselines WHERE household_id = $1 ORDER BY year DESC LIMIT 1")
             .bind(household_id)
             .fetch_optional(&db.pool)
             .await
             .map_err(AppError::internal)?;
-    let line = crate::official::server::monitoring_line(db, year).await?;
+    let line = crate::server::db::monitoring_line(db, year).await?;
     let cursor = NEWEST_FIRST.parse(after)?;
     let sql = format!(
         "SELECT e.id, e.amount_fen, e.source_type, e.note, e.order_item_id, e.occurred_at,
-                u.display_name AS recorded_by, {}
+                u.display_name AS recorded_by, e.evidence, e.evidence_ref, {}
            FROM ledger_entries e LEFT JOIN users u ON u.id = e.recorded_by
           WHERE e.household_id = $1 AND {} ORDER BY {} LIMIT {}",
         NEWEST_FIRST.cursor_column(),
@@ -158,6 +180,8 @@ pub async fn household_income(
         members,
         year,
         total_fen: total,
+        verified_fen: verified,
+        attested_fen: attested,
         by_source,
         by_month,
         per_capita_fen: per_capita.map(Fen::fen),
@@ -205,21 +229,20 @@ pub async fn record_income(
         .filter(|f| f.fen() > 0)
         .ok_or_else(|| AppError::new(ErrorCode::InvalidAmount).field("amount"))?;
     let fen = if negative { -fen.fen() } else { fen.fen() };
-    let note = note.map(str::trim).filter(|n| !n.is_empty());
-    if note.is_some_and(|n| n.chars().count() > 200) {
+    // Every official record says what it is: the note is its evidence, beside who wrote it.
+    let note = note
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| AppError::new(ErrorCode::NoteRequired).field("note"))?;
+    if note.chars().count() > 200 {
         return Err(AppError::new(ErrorCode::BadRequest).field("note"));
     }
     // A large amount either way is what lifts a household past the line on paper: it needs
-    // a note saying what it is, and an explicit confirmation.
-    if let Some(line) = crate::official::server::monitoring_line(db, current_year()).await? {
+    // an explicit confirmation too.
+    if let Some(line) = crate::server::db::monitoring_line(db, current_year()).await? {
         let limit = (line.fen() as i128) * (state.settings.large_record_lines as i128);
-        if (fen as i128).abs() > limit {
-            if note.is_none() {
-                return Err(AppError::new(ErrorCode::ConfirmationRequired).field("note"));
-            }
-            if !confirm {
-                return Err(AppError::new(ErrorCode::ConfirmationRequired).field("confirm"));
-            }
+        if (fen as i128).abs() > limit && !confirm {
+            return Err(AppError::new(ErrorCode::ConfirmationRequired).field("confirm"));
         }
     }
     let t = now();
@@ -231,7 +254,7 @@ pub async fn record_income(
             amount_fen: fen,
             source,
             note,
-            recorded_by: Some(user.id),
+            recorded_by: user.id,
             occurred_at: t,
             created_at: t,
         },
@@ -242,10 +265,12 @@ pub async fn record_income(
         id,
         amount_fen: fen,
         source_type: source.to_owned(),
-        note: note.map(str::to_owned),
+        note: Some(note.to_owned()),
         order_item_id: None,
         occurred_at: t,
         recorded_by: Some(user.display_name.clone()),
+        evidence: Some("official".into()),
+        evidence_ref: None,
     })
 }
 
@@ -257,6 +282,11 @@ pub struct LedgerCheck {
     pub ledger_rows: i64,
     pub households: i64,
     pub total_fen: i64,
+    /// Rows resting on a provider's verified notification, or an official's record.
+    pub verified_fen: i64,
+    /// Sale rows resting on a seller's word (a confirmed transfer, or older rows).
+    pub attested_fen: i64,
+    pub chain: super::post::ChainCheck,
     pub problems: Vec<String>,
 }
 
@@ -335,5 +365,77 @@ pub async fn check_ledger(db: &Db) -> Result<LedgerCheck, sqlx::Error> {
         .await?;
     c.paid_items = paid_items.len() as i64;
     c.refunded_items = refunded_items.len() as i64;
+    // Each line's total is its quantity times its unit price; each order's total is its lines'.
+    let bad_lines: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM order_items WHERE line_total_fen <> quantity * unit_price_fen ORDER BY id LIMIT 20",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    for id in bad_lines {
+        c.problems.push(format!(
+            "order item {id}: line total is not quantity × unit price"
+        ));
+    }
+    let bad_orders: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT o.id, o.total_fen, CAST(SUM(i.line_total_fen) AS BIGINT) FROM orders o
+           JOIN order_items i ON i.order_id = o.id
+          GROUP BY o.id, o.total_fen HAVING o.total_fen <> SUM(i.line_total_fen) ORDER BY o.id LIMIT 20",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    for (id, total, lines) in bad_orders {
+        c.problems.push(format!(
+            "order {id}: total {total} fen, lines add up to {lines}"
+        ));
+    }
+    // A sale row's evidence is its order's payment: the same reference, and for a provider a
+    // payment its verified notification marked paid.
+    let unproven: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT e.id, e.evidence FROM ledger_entries e
+           JOIN order_items i ON i.id = e.order_item_id
+           JOIN orders o ON o.id = i.order_id
+          WHERE e.source_type = 'sale' AND e.evidence IS NOT NULL
+            AND (e.evidence <> CASE WHEN o.paid_with = 'transfer' THEN 'transfer' ELSE 'provider' END
+                 OR o.paid_ref IS NULL OR e.evidence_ref <> o.paid_ref
+                 OR (e.evidence = 'provider' AND NOT EXISTS (
+                     SELECT 1 FROM payments p JOIN payment_notifications n ON n.payment_id = p.id AND n.outcome = 'paid'
+                      WHERE p.order_id = o.id AND p.provider || ':' || p.transaction_id = e.evidence_ref)))
+          ORDER BY e.id LIMIT 20",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    for (id, evidence) in unproven {
+        c.problems.push(format!(
+            "ledger row {id}: a sale whose {} evidence does not match its order's payment",
+            evidence.unwrap_or_default()
+        ));
+    }
+    // Other income is recorded by an official or an admin, with a note.
+    let unofficial: Vec<i64> = sqlx::query_scalar(
+        "SELECT e.id FROM ledger_entries e LEFT JOIN users u ON u.id = e.recorded_by
+          WHERE e.order_item_id IS NULL AND e.evidence IS NOT NULL
+            AND (e.evidence <> 'official' OR e.note IS NULL OR u.role IS NULL OR u.role NOT IN ('official', 'admin'))
+          ORDER BY e.id LIMIT 20",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    for id in unofficial {
+        c.problems.push(format!(
+            "ledger row {id}: other income not recorded by an official with a note"
+        ));
+    }
+    let (verified, attested): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN {ATTESTED} THEN 0 ELSE amount_fen END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN {ATTESTED} THEN amount_fen ELSE 0 END), 0) AS BIGINT)
+           FROM ledger_entries"
+    ))
+    .fetch_one(&db.pool)
+    .await?;
+    c.verified_fen = verified;
+    c.attested_fen = attested;
+    c.chain = super::post::verify_chain(db).await?;
+    if let Some(bad) = &c.chain.first_bad {
+        c.problems.push(format!("hash chain: {bad}"));
+    }
     Ok(c)
 }

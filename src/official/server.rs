@@ -8,7 +8,7 @@ use crate::domain::region::RegionCode;
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 use crate::policy::{self, Action};
-use crate::server::db::{current_year, Db};
+use crate::server::db::{current_year, monitoring_line, Db};
 use crate::server::keyset::{self, asc, Cursored, Keyset};
 use crate::server::state::AppState;
 
@@ -67,18 +67,6 @@ impl HouseholdRow {
             link_count: self.link_count,
         }
     }
-}
-
-/// The monitoring line in force in `year` (the latest set at or before it).
-pub async fn monitoring_line(db: &Db, year: i64) -> Result<Option<Fen>, AppError> {
-    let v: Option<i64> = sqlx::query_scalar(
-        "SELECT per_capita_fen FROM monitoring_lines WHERE year <= $1 ORDER BY year DESC LIMIT 1",
-    )
-    .bind(year)
-    .fetch_optional(&db.pool)
-    .await
-    .map_err(AppError::internal)?;
-    Ok(v.map(Fen::new))
 }
 
 async fn region_name(db: &Db, code: &RegionCode) -> Result<Option<String>, AppError> {

@@ -42,6 +42,10 @@ pub struct OrderView {
     pub expires_at: Option<i64>,
     /// Why a cancelled order was cancelled: `buyer`, `seller`, `admin` or `expired`.
     pub cancel_reason: Option<String>,
+    /// How it was paid: `wechat`, `alipay` or `transfer`.
+    pub paid_with: Option<String>,
+    /// A payment arrived after the order stopped waiting for one: a refund resolves it.
+    pub refund_due: bool,
     pub items: Vec<OrderItemView>,
 }
 
@@ -67,6 +71,10 @@ pub struct ImpactReceipt {
     pub lifted_past_line: i64,
     /// Names of the households that consented to be named.
     pub named: Vec<String>,
+    /// The payment was confirmed by a provider (WeChat Pay, Alipay); a bank transfer rests on
+    /// the seller's word and counts as attested, not verified.
+    pub verified: bool,
+    pub paid_with: Option<String>,
 }
 
 /// Places the cart as orders (one per seller) in one transaction. The same `idempotency_key`
@@ -96,11 +104,12 @@ pub async fn seller_orders(after: Option<String>) -> Result<Page<OrderView>, App
     crate::orders::server::seller_orders(after.as_deref()).await
 }
 
-/// The seller confirms the buyer's transfer arrived: the order is paid and every household's
-/// share is posted to its income ledger.
+/// The seller confirms the buyer's bank transfer arrived, with its `reference` (the bank's
+/// transaction number, 1–64 characters): the order is paid and every household's share is
+/// posted to its income ledger, as attested by the seller.
 #[server(prefix = "/api", endpoint = "orders/confirm-payment")]
-pub async fn confirm_payment(order_id: i64) -> Result<OrderView, AppError> {
-    crate::orders::server::confirm_payment(order_id).await
+pub async fn confirm_payment(order_id: i64, reference: String) -> Result<OrderView, AppError> {
+    crate::orders::server::confirm_payment(order_id, &reference).await
 }
 
 #[server(prefix = "/api", endpoint = "orders/ship")]

@@ -147,7 +147,7 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
     view! {
         <li class="order-card" data-testid="order">
             <header class="order-head">
-                <span>{tr(T::order_no)} " #" {id}</span>
+                <span>{tr(T::order_no)} " #" {id} " · " <time class="muted">{crate::domain::calendar::date_time_of(order.created_at)}</time></span>
                 <span class="badge" data-testid="order-status">{tr(status_text(&s))}</span>
             </header>
             <p class="muted">
@@ -159,7 +159,17 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
                 }).collect_view()}
             </ul>
             <p class="cart-total">{tr(T::cart_total)} " " <strong><Money fen=order.total_fen/></strong></p>
-            {(!seller_view && status == "placed").then(|| view! { <p class="muted">{tr(T::order_pay_hint)}</p> })}
+            {(!seller_view && status == "placed").then(|| view! {
+                <p><a class="button primary" href=format!("/orders/{id}/pay") data-testid="pay">{tr(T::order_pay)}</a></p>
+            })}
+            {order.paid_with.as_deref().map(|w| view! {
+                <p class="muted" data-testid="order-paid-with">{tr(T::order_paid_with)} " " {tr(match w {
+                    "wechat" => T::pay_wechat,
+                    "alipay" => T::pay_alipay,
+                    _ => T::pay_transfer,
+                })}</p>
+            })}
+            {order.refund_due.then(|| view! { <p class="notice" data-testid="order-refund-due">{tr(T::order_refund_due)}</p> })}
             {(status == "placed").then(|| order.expires_at.map(|t| view! {
                 <p class="muted" data-testid="order-expires">{tr(T::order_expires)} " " <time>{crate::domain::calendar::date_time_of(t)}</time></p>
             })).flatten()}
@@ -173,15 +183,25 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
             })}
             <div class="actions">
                 {match (seller_view, status.as_str()) {
-                    (false, "placed") => view! { <button type="button" class="button" on:click=move |_| { cancel.dispatch(Cancel { order_id: id }); }>{tr(T::order_cancel)}</button> }.into_any(),
+                    (false, "placed") => view! { <button type="button" class="button" on:click=move |_| { if crate::ui::confirmed(T::order_cancel_confirm) { cancel.dispatch(Cancel { order_id: id }); } }>{tr(T::order_cancel)}</button> }.into_any(),
                     (false, "shipped") => view! { <button type="button" class="button" on:click=move |_| { deliver.dispatch(Deliver { order_id: id }); }>{tr(T::order_confirm_delivery)}</button> }.into_any(),
                     (true, "placed") => view! {
-                        <button type="button" class="button primary" data-testid="confirm-payment" on:click=move |_| { confirm.dispatch(ConfirmPayment { order_id: id }); }>{tr(T::order_confirm_payment)}</button>
-                        <button type="button" class="button" data-testid="seller-cancel" on:click=move |_| { cancel.dispatch(Cancel { order_id: id }); }>{tr(T::order_seller_cancel)}</button>
+                        <ActionForm action=confirm attr:class="inline-form">
+                            <input type="hidden" name="order_id" value=id/>
+                            <label>
+                                <span>{tr(T::order_transfer_reference)}</span>
+                                <input name="reference" required maxlength="64" autocomplete="off" data-testid="transfer-reference"/>
+                            </label>
+                            <button type="submit" class="button primary" data-testid="confirm-payment">{tr(T::order_confirm_payment)}</button>
+                        </ActionForm>
+                        <button type="button" class="button" data-testid="seller-cancel" on:click=move |_| { if crate::ui::confirmed(T::order_cancel_confirm) { cancel.dispatch(Cancel { order_id: id }); } }>{tr(T::order_seller_cancel)}</button>
                     }.into_any(),
                     (true, "paid") => view! {
                         <button type="button" class="button primary" on:click=move |_| { ship.dispatch(Ship { order_id: id }); }>{tr(T::order_ship)}</button>
-                        <button type="button" class="button" on:click=move |_| { refund.dispatch(Refund { order_id: id }); }>{tr(T::order_refund)}</button>
+                        <button type="button" class="button" data-testid="refund" on:click=move |_| { if crate::ui::confirmed(T::order_refund_confirm) { refund.dispatch(Refund { order_id: id }); } }>{tr(T::order_refund)}</button>
+                    }.into_any(),
+                    (true, "cancelled") if order.refund_due => view! {
+                        <button type="button" class="button primary" data-testid="refund" on:click=move |_| { if crate::ui::confirmed(T::order_refund_confirm) { refund.dispatch(Refund { order_id: id }); } }>{tr(T::order_refund)}</button>
                     }.into_any(),
                     _ => ().into_any(),
                 }}
@@ -189,6 +209,15 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
                     <button type="button" class="button" data-testid="impact" on:click=move |_| impact_open.set(true)>{tr(T::order_impact)}</button>
                 })}
             </div>
+            <p class="form-error" role="alert">{move || {
+                let err = |v: Option<Result<OrderView, crate::error::AppError>>| v.and_then(Result::err);
+                err(confirm.value().get())
+                    .or_else(|| err(refund.value().get()))
+                    .or_else(|| err(cancel.value().get()))
+                    .or_else(|| err(ship.value().get()))
+                    .or_else(|| err(deliver.value().get()))
+                    .map(|e| view! { <ErrorNotice error=e/> })
+            }}</p>
             <Transition fallback=|| ()>
                 {move || receipt.get().flatten().map(|r| match r {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
@@ -198,6 +227,9 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
                             <p>{tr(T::impact_lead)} " " <strong><Money fen=r.to_households_fen/></strong></p>
                             <p>{r.households} " " {tr(T::impact_households)} " " {r.villages.join("、")}</p>
                             <p>{r.lifted_past_line} " " {tr(T::impact_lifted)}</p>
+                            {(r.status != "placed").then(|| view! {
+                                <p class="muted" data-testid="impact-evidence">{tr(if r.verified { T::impact_verified } else { T::impact_attested })}</p>
+                            })}
                             {(!r.named.is_empty()).then(|| view! { <p class="muted">{r.named.join("、")}</p> })}
                         </div>
                     }.into_any(),

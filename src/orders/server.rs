@@ -13,6 +13,7 @@ use crate::domain::money::Fen;
 use crate::domain::page::{Cursor, Page};
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode, PriceChange};
+use crate::ledger::post::{Evidence, Posting};
 use crate::policy::{self, Action};
 use crate::server::db::{current_year, now, year_start, Db};
 use crate::server::keyset::{desc, Keyset};
@@ -322,6 +323,8 @@ struct OrderRow {
     created_at: i64,
     expires_at: Option<i64>,
     cancel_reason: Option<String>,
+    paid_with: Option<String>,
+    refund_due: i64,
 }
 
 /// Orders, newest first: the ordering of every list of orders.
@@ -363,7 +366,7 @@ async fn orders_where(
     let sql = format!(
         "SELECT o.id, o.checkout_id, o.status, o.total_fen,
                 COALESCE(org.name, v.name || ' 农户') AS seller_name, u.display_name AS buyer_name, o.created_at,
-                o.expires_at, o.cancel_reason
+                o.expires_at, o.cancel_reason, o.paid_with, o.refund_due
            FROM orders o
            JOIN users u ON u.id = o.buyer_id
            LEFT JOIN organisations org ON org.id = o.seller_organisation_id
@@ -402,6 +405,8 @@ async fn orders_where(
             created_at: r.created_at,
             expires_at: r.expires_at,
             cancel_reason: r.cancel_reason,
+            paid_with: r.paid_with,
+            refund_due: r.refund_due != 0,
             items: items
                 .into_iter()
                 .map(
@@ -422,7 +427,7 @@ async fn orders_where(
     Ok(out)
 }
 
-async fn order_view(db: &Db, id: i64) -> Result<OrderView, AppError> {
+pub async fn order_view(db: &Db, id: i64) -> Result<OrderView, AppError> {
     orders_where(db, "o.id = $1", id, None, 1)
         .await?
         .pop()
@@ -476,33 +481,64 @@ async fn transition(tx: &mut Tx, id: i64, from: &str, to: &str, t: i64) -> Resul
     Ok(r.rows_affected() == 1)
 }
 
-/// Marks a placed order paid and posts each household's share to the ledger, in `tx`.
-/// Returns false if the order was not in `placed`.
+/// Marks a placed order paid (with `paid_with`: `wechat`, `alipay` or `transfer`, and the
+/// payment's evidence) and posts each household's share to the ledger, in `tx`. Returns false
+/// if the order was not in `placed`.
 pub async fn mark_paid(
     tx: &mut Tx,
     order_id: i64,
+    paid_with: &str,
+    evidence: Evidence<'_>,
     confirmed_by: Option<i64>,
     t: i64,
 ) -> Result<bool, AppError> {
     if !transition(tx, order_id, "placed", "paid", t).await? {
         return Ok(false);
     }
-    sqlx::query("UPDATE orders SET paid_at = $1, paid_by = $2 WHERE id = $3")
+    let reference = match evidence {
+        Evidence::Provider(r) | Evidence::Transfer(r) => r,
+    };
+    sqlx::query(
+        "UPDATE orders SET paid_at = $1, paid_by = $2, paid_with = $3, paid_ref = $4 WHERE id = $5",
+    )
+    .bind(t)
+    .bind(confirmed_by)
+    .bind(paid_with)
+    .bind(reference)
+    .bind(order_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(AppError::internal)?;
+    crate::ledger::post::post_order(tx, order_id, Posting::Sale, evidence, confirmed_by, t).await?;
+    Ok(true)
+}
+
+/// Records that a payment arrived for an order no longer waiting for one (or that the refund
+/// it was due is done).
+pub async fn set_refund_due(tx: &mut Tx, order_id: i64, due: bool, t: i64) -> Result<(), AppError> {
+    sqlx::query("UPDATE orders SET refund_due = $1, updated_at = $2 WHERE id = $3")
+        .bind(i64::from(due))
         .bind(t)
-        .bind(confirmed_by)
         .bind(order_id)
         .execute(&mut **tx)
-        .await
-        .map_err(AppError::internal)?;
-    crate::ledger::post::post_order(
-        tx,
-        order_id,
-        crate::ledger::post::Posting::Sale,
-        confirmed_by,
-        t,
-    )
-    .await?;
-    Ok(true)
+        .await?;
+    Ok(())
+}
+
+/// Refunds a paid order in `tx`: stock returns, reversing rows are posted with the refund's
+/// evidence (409 if it is not paid).
+pub async fn refund_paid(
+    tx: &mut Tx,
+    order_id: i64,
+    evidence: Evidence<'_>,
+    by: Option<i64>,
+    t: i64,
+) -> Result<(), AppError> {
+    if !transition(tx, order_id, "paid", "refunded", t).await? {
+        return Err(AppError::new(ErrorCode::InvalidOrderState));
+    }
+    restore_stock(tx, order_id, t).await?;
+    crate::ledger::post::post_order(tx, order_id, Posting::Reversal, evidence, by, t).await
 }
 
 /// Puts the order's units back on sale (a sold-out listing goes back on sale).
@@ -528,21 +564,42 @@ async fn restore_stock(tx: &mut Tx, order_id: i64, t: i64) -> Result<(), AppErro
     Ok(())
 }
 
+/// The seller confirms that the buyer's bank transfer arrived, with its reference (the
+/// evidence the households' income rows carry).
 #[tracing::instrument(skip_all, err)]
-pub async fn confirm_payment(order_id: i64) -> Result<OrderView, AppError> {
+pub async fn confirm_payment(order_id: i64, reference: &str) -> Result<OrderView, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
     let facts = policy::order_facts(&state.db, &user, order_id).await?;
     policy::require(&user, Action::ConfirmPayment, &facts)?;
-    pay(&state.db, order_id, Some(user.id), now()).await?;
-    tracing::info!(order_id, by = user.id, "payment confirmed, ledger posted");
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().count() > 64 {
+        return Err(AppError::new(ErrorCode::TransferReferenceRequired).field("reference"));
+    }
+    pay_by_transfer(&state.db, order_id, reference, Some(user.id), now()).await?;
+    tracing::info!(order_id, by = user.id, "transfer confirmed, ledger posted");
     order_view(&state.db, order_id).await
 }
 
-/// Pays a placed order at `t` (409 if it is not placed).
-pub async fn pay(db: &Db, order_id: i64, by: Option<i64>, t: i64) -> Result<(), AppError> {
+/// Pays a placed order by a confirmed transfer at `t` (409 if it is not placed).
+pub async fn pay_by_transfer(
+    db: &Db,
+    order_id: i64,
+    reference: &str,
+    by: Option<i64>,
+    t: i64,
+) -> Result<(), AppError> {
     let mut tx = db.begin_write().await.map_err(AppError::internal)?;
-    if !mark_paid(&mut tx, order_id, by, t).await? {
+    if !mark_paid(
+        &mut tx,
+        order_id,
+        "transfer",
+        Evidence::Transfer(reference),
+        by,
+        t,
+    )
+    .await?
+    {
         return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
     tx.commit().await.map_err(AppError::internal)
@@ -560,24 +617,6 @@ pub async fn move_order(
     if !transition(&mut tx, order_id, from, to, t).await? {
         return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
-    tx.commit().await.map_err(AppError::internal)
-}
-
-/// Refunds a paid order at `t`: stock returns, reversing rows are posted (409 if not paid).
-pub async fn refund_order(db: &Db, order_id: i64, by: Option<i64>, t: i64) -> Result<(), AppError> {
-    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
-    if !transition(&mut tx, order_id, "paid", "refunded", t).await? {
-        return Err(AppError::new(ErrorCode::InvalidOrderState));
-    }
-    restore_stock(&mut tx, order_id, t).await?;
-    crate::ledger::post::post_order(
-        &mut tx,
-        order_id,
-        crate::ledger::post::Posting::Reversal,
-        by,
-        t,
-    )
-    .await?;
     tx.commit().await.map_err(AppError::internal)
 }
 
@@ -659,7 +698,7 @@ pub async fn refund(order_id: i64) -> Result<OrderView, AppError> {
     let user = require_user().await?;
     let facts = policy::order_facts(&state.db, &user, order_id).await?;
     policy::require(&user, Action::Refund, &facts)?;
-    refund_order(&state.db, order_id, Some(user.id), now()).await?;
+    crate::payments::server::refund(&state, order_id, user.id).await?;
     tracing::info!(order_id, by = user.id, "refunded, reversing rows posted");
     order_view(&state.db, order_id).await
 }
@@ -670,8 +709,8 @@ pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
     let facts = policy::order_facts(&state.db, &user, order_id).await?;
     policy::require(&user, Action::ViewImpact, &facts)?;
     let db = &state.db;
-    let (total, status): (i64, String) =
-        sqlx::query_as("SELECT total_fen, status FROM orders WHERE id = $1")
+    let (total, status, paid_with): (i64, String, Option<String>) =
+        sqlx::query_as("SELECT total_fen, status, paid_with FROM orders WHERE id = $1")
             .bind(order_id)
             .fetch_one(&db.pool)
             .await
@@ -692,8 +731,11 @@ pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
     .await
     .map_err(AppError::internal)?;
     let year = current_year();
-    let line = crate::official::server::monitoring_line(db, year).await?;
+    let line = crate::server::db::monitoring_line(db, year).await?;
     let posted = matches!(status.as_str(), "paid" | "shipped" | "delivered");
+    // Only a payment a provider confirmed is verified; a transfer rests on the seller's word
+    // and lifts nobody past the line.
+    let verified = posted && matches!(paid_with.as_deref(), Some("wechat" | "alipay"));
     let mut lifted = 0;
     let mut villages: Vec<String> = Vec::new();
     let mut named = Vec::new();
@@ -704,11 +746,13 @@ pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
         if *consent == 1 {
             named.push(name.clone());
         }
-        if let (true, Some(line)) = (posted, line) {
-            let this_year: i64 = sqlx::query_scalar(
+        if let (true, Some(line)) = (verified, line) {
+            let this_year: i64 = sqlx::query_scalar(&format!(
                 "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM ledger_entries
-                  WHERE household_id = $1 AND occurred_at >= $2 AND occurred_at < $3",
-            )
+                  WHERE household_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+                    AND NOT {}",
+                crate::ledger::server::ATTESTED
+            ))
             .bind(hid)
             .bind(year_start(year))
             .bind(year_start(year + 1))
@@ -731,6 +775,8 @@ pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
         villages,
         lifted_past_line: lifted,
         named,
+        verified,
+        paid_with,
     })
 }
 

@@ -53,9 +53,8 @@ pub struct Settings {
     pub login_max_failures_per_account: u32,
     pub login_max_failures_per_ip: u32,
     pub login_window_secs: i64,
-    /// Shared secret of the payment provider's webhook (`ZHUNONG_PAYMENT_WEBHOOK_SECRET`); the
-    /// endpoint answers 503 until it is set.
-    pub payment_webhook_secret: Option<SecretString>,
+    /// WeChat Pay, Alipay, the transfer account, or the fake provider (`ZHUNONG_FAKE_PAYMENTS`).
+    pub payments: crate::payments::server::PaymentSettings,
     /// Where listing photos and their thumbnails are stored (`ZHUNONG_UPLOAD_DIR`).
     pub upload_dir: PathBuf,
 }
@@ -229,10 +228,9 @@ impl Settings {
                 1..=1_000_000,
             )?,
             login_window_secs: env_range("ZHUNONG_LOGIN_WINDOW_SECS", 15 * 60, 1..=86_400)?,
-            payment_webhook_secret: std::env::var("ZHUNONG_PAYMENT_WEBHOOK_SECRET")
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .map(SecretString::from),
+            payments: payment_settings(
+                std::env::var("ZHUNONG_ENV").as_deref().map(str::trim) == Ok("production"),
+            )?,
             upload_dir: std::env::var_os("ZHUNONG_UPLOAD_DIR")
                 .filter(|v| !v.is_empty())
                 .map_or_else(|| PathBuf::from(DEFAULT_UPLOAD_DIR), PathBuf::from),
@@ -265,8 +263,151 @@ impl Settings {
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
-            payment_webhook_secret: None,
+            payments: Default::default(),
             upload_dir: PathBuf::from(DEFAULT_UPLOAD_DIR),
         }
     }
+}
+
+/// A file named by a variable, read whole (keys, certificates).
+fn env_file(name: &'static str) -> Result<Option<(String, String)>, ConfigError> {
+    match std::env::var(name) {
+        Ok(path) if !path.trim().is_empty() => match std::fs::read_to_string(path.trim()) {
+            Ok(text) => Ok(Some((path, text))),
+            Err(_) => Err(ConfigError {
+                name,
+                value: path,
+                why: "cannot read this file",
+            }),
+        },
+        _ => Ok(None),
+    }
+}
+
+fn env_text(name: &'static str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The payment providers: WeChat Pay when all of its `ZHUNONG_WECHATPAY_*` are set, Alipay when
+/// all of its `ZHUNONG_ALIPAY_*` are, the transfer account, or the fake provider (never in
+/// production). A provider half configured stops the server, naming what is missing.
+fn payment_settings(
+    production: bool,
+) -> Result<crate::payments::server::PaymentSettings, ConfigError> {
+    use crate::payments::{alipay::Alipay, crypto, server::TransferAccount, wechat::WeChatPay};
+    let mut p = crate::payments::server::PaymentSettings {
+        fake: env_or("ZHUNONG_FAKE_PAYMENTS", 0u8, "expected 0 or 1")? == 1,
+        ..Default::default()
+    };
+    if p.fake && production {
+        return Err(ConfigError {
+            name: "ZHUNONG_FAKE_PAYMENTS",
+            value: "1".into(),
+            why: "the fake payment provider is for tests and the demo, never with ZHUNONG_ENV=production",
+        });
+    }
+    if let Some(mchid) = env_text("ZHUNONG_WECHATPAY_MCHID") {
+        let need = |name: &'static str| {
+            env_text(name).ok_or(ConfigError {
+                name,
+                value: String::new(),
+                why: "needed with ZHUNONG_WECHATPAY_MCHID",
+            })
+        };
+        let (key_path, key) =
+            env_file("ZHUNONG_WECHATPAY_PRIVATE_KEY_FILE")?.ok_or(ConfigError {
+                name: "ZHUNONG_WECHATPAY_PRIVATE_KEY_FILE",
+                value: String::new(),
+                why: "needed with ZHUNONG_WECHATPAY_MCHID",
+            })?;
+        let (pub_path, public) =
+            env_file("ZHUNONG_WECHATPAY_PLATFORM_PUBLIC_KEY_FILE")?.ok_or(ConfigError {
+                name: "ZHUNONG_WECHATPAY_PLATFORM_PUBLIC_KEY_FILE",
+                value: String::new(),
+                why: "needed with ZHUNONG_WECHATPAY_MCHID",
+            })?;
+        let apiv3 = need("ZHUNONG_WECHATPAY_APIV3_KEY")?;
+        let apiv3_key: [u8; 32] = apiv3.as_bytes().try_into().map_err(|_| ConfigError {
+            name: "ZHUNONG_WECHATPAY_APIV3_KEY",
+            value: "(hidden)".into(),
+            why: "expected the 32-character APIv3 key",
+        })?;
+        p.wechat = Some(WeChatPay {
+            base_url: env_text("ZHUNONG_WECHATPAY_BASE_URL")
+                .unwrap_or_else(|| "https://api.mch.weixin.qq.com".into()),
+            mchid,
+            appid: need("ZHUNONG_WECHATPAY_APPID")?,
+            serial_no: need("ZHUNONG_WECHATPAY_SERIAL_NO")?,
+            merchant_key: crypto::private_key_pem(&key).map_err(|_| ConfigError {
+                name: "ZHUNONG_WECHATPAY_PRIVATE_KEY_FILE",
+                value: key_path,
+                why: "expected the merchant's PKCS#8 RSA private key (apiclient_key.pem)",
+            })?,
+            platform_serial: need("ZHUNONG_WECHATPAY_PLATFORM_SERIAL")?,
+            platform_key: crypto::public_key_pem(&public).map_err(|_| ConfigError {
+                name: "ZHUNONG_WECHATPAY_PLATFORM_PUBLIC_KEY_FILE",
+                value: pub_path,
+                why: "expected WeChat Pay's platform public key in PEM",
+            })?,
+            apiv3_key,
+        });
+    }
+    if let Some(app_id) = env_text("ZHUNONG_ALIPAY_APP_ID") {
+        let (key_path, key) = env_file("ZHUNONG_ALIPAY_PRIVATE_KEY_FILE")?.ok_or(ConfigError {
+            name: "ZHUNONG_ALIPAY_PRIVATE_KEY_FILE",
+            value: String::new(),
+            why: "needed with ZHUNONG_ALIPAY_APP_ID",
+        })?;
+        let (pub_path, public) =
+            env_file("ZHUNONG_ALIPAY_PUBLIC_KEY_FILE")?.ok_or(ConfigError {
+                name: "ZHUNONG_ALIPAY_PUBLIC_KEY_FILE",
+                value: String::new(),
+                why: "needed with ZHUNONG_ALIPAY_APP_ID",
+            })?;
+        p.alipay = Some(Alipay {
+            gateway: env_text("ZHUNONG_ALIPAY_GATEWAY")
+                .unwrap_or_else(|| "https://openapi.alipay.com/gateway.do".into()),
+            app_id,
+            app_key: crypto::private_key_text(&key).map_err(|_| ConfigError {
+                name: "ZHUNONG_ALIPAY_PRIVATE_KEY_FILE",
+                value: key_path,
+                why: "expected the app's PKCS#8 RSA private key (PEM or base64)",
+            })?,
+            alipay_key: crypto::public_key_pem(&public).map_err(|_| ConfigError {
+                name: "ZHUNONG_ALIPAY_PUBLIC_KEY_FILE",
+                value: pub_path,
+                why: "expected Alipay's public key (PEM or base64)",
+            })?,
+        });
+    }
+    if let Some(v) = env_text("ZHUNONG_TRANSFER_ACCOUNT") {
+        let parts: Vec<&str> = v.split('|').map(str::trim).collect();
+        match parts.as_slice() {
+            [name, bank, no] if !name.is_empty() && !bank.is_empty() && !no.is_empty() => {
+                p.transfer = Some(TransferAccount {
+                    account_name: (*name).to_owned(),
+                    bank: (*bank).to_owned(),
+                    account_no: (*no).to_owned(),
+                });
+            }
+            _ => {
+                return Err(ConfigError {
+                    name: "ZHUNONG_TRANSFER_ACCOUNT",
+                    value: v,
+                    why: "expected 户名|开户行|账号 (account name|bank|account number)",
+                })
+            }
+        }
+    }
+    if std::env::var("ZHUNONG_PAYMENT_WEBHOOK_SECRET").is_ok() {
+        return Err(ConfigError {
+            name: "ZHUNONG_PAYMENT_WEBHOOK_SECRET",
+            value: "(hidden)".into(),
+            why: "no longer read: payments come through WeChat Pay (ZHUNONG_WECHATPAY_*), Alipay (ZHUNONG_ALIPAY_*) or the fake provider (ZHUNONG_FAKE_PAYMENTS=1)",
+        });
+    }
+    Ok(p)
 }

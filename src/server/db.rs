@@ -47,6 +47,8 @@ pub enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot seal the ledger's earlier rows: {0}")]
+    Seal(String),
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -77,6 +79,9 @@ impl Db {
                     conn.execute("PRAGMA busy_timeout = 5000").await?;
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA synchronous = FULL").await?;
+                    // Without it, the implicit delete of `INSERT OR REPLACE` fires no delete
+                    // trigger, and could replace a ledger row despite `ledger_no_delete`.
+                    conn.execute("PRAGMA recursive_triggers = ON").await?;
                     Ok(())
                 })
             })
@@ -88,12 +93,40 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> Result<(), DbError> {
-        self.repair_edited_migrations().await?;
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        // A database already at the latest migration is left alone: this is what lets the
+        // server run as a PostgreSQL role that may not create or alter tables (see
+        // `runtime_role_sql`); `zhunong migrate`, run by the owner, applies new ones.
+        if !self.all_applied(migrator).await {
+            self.repair_edited_migrations().await?;
+            migrator.run(&self.pool).await?;
         }
+        // Ledger rows written before the hash chain existed are chained once, here.
+        crate::ledger::post::seal_earlier_rows(self)
+            .await
+            .map_err(|e| DbError::Seal(format!("{e:?}")))?;
         Ok(())
+    }
+
+    /// Whether every migration is applied, each with the checksum of its text.
+    async fn all_applied(&self, migrator: &sqlx::migrate::Migrator) -> bool {
+        let Ok(applied) = sqlx::query_as::<_, (i64, Vec<u8>)>(
+            "SELECT version, checksum FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_all(&self.pool)
+        .await
+        else {
+            return false;
+        };
+        let applied: std::collections::HashMap<i64, Vec<u8>> = applied.into_iter().collect();
+        migrator.iter().all(|m| {
+            applied
+                .get(&m.version)
+                .is_some_and(|c| c.as_slice() == m.checksum.as_ref())
+        })
     }
 
     /// Migration 20261128000003 (search) was edited after some databases had applied it, so
@@ -256,6 +289,46 @@ pub fn month_start(year: i64, month: i64) -> i64 {
 /// Today's date in China (UTC+8) as `YYYY-MM-DD`.
 pub fn today() -> String {
     date_of(now())
+}
+
+/// The monitoring line in force in `year` (the rule is `domain::income::line_in_force`).
+pub async fn monitoring_line(
+    db: &Db,
+    year: i64,
+) -> Result<Option<crate::domain::money::Fen>, crate::error::AppError> {
+    use crate::domain::money::Fen;
+    let lines: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT year, per_capita_fen FROM monitoring_lines WHERE year <= $1")
+            .bind(year)
+            .fetch_all(&db.pool)
+            .await?;
+    let lines: Vec<(i64, Fen)> = lines.into_iter().map(|(y, f)| (y, Fen::new(f))).collect();
+    Ok(crate::domain::income::line_in_force(&lines, year))
+}
+
+/// The statements that give a PostgreSQL role what `zhunong serve` needs and no more: it may
+/// read and write the tables, but never update, delete or truncate ledger rows or payment
+/// notifications, and never change the schema. Run them as the tables' owner after
+/// `zhunong migrate` (`zhunong runtime-role NAME` prints them), then serve as that role.
+pub fn runtime_role_sql(role: &str) -> Result<Vec<String>, &'static str> {
+    let ok = !role.is_empty()
+        && role.len() <= 63
+        && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !ok {
+        return Err("a role name is lower-case letters, digits and _, at most 63 of them");
+    }
+    Ok(vec![
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+        format!(
+            "REVOKE UPDATE, DELETE, TRUNCATE ON ledger_entries, payment_notifications FROM {role}"
+        ),
+        format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM {role}"),
+    ])
 }
 
 #[cfg(test)]

@@ -37,8 +37,8 @@ pub fn refuse(path: &str, lang: Lang, code: ErrorCode) -> Response {
             "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title></head><body><main><h1>{}</h1><p><a href=\"/\">{}</a></p></main></body></html>",
             lang.tag(),
             status.as_u16(),
-            html_escape(&e.message),
-            html_escape(crate::i18n::T::nav_home.t(lang)),
+            crate::ui::escape_text(&e.message),
+            crate::ui::escape_text(crate::i18n::T::nav_home.t(lang)),
         );
         (
             status,
@@ -52,13 +52,6 @@ pub fn refuse(path: &str, lang: Lang, code: ErrorCode) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     res
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn lang_of(req: &Request) -> Lang {
@@ -270,11 +263,11 @@ fn same_origin_ok(req: &Request, public_origin: Option<&str>) -> bool {
 }
 
 /// Refuses (403) a state-changing request sent by another site's page: log-in and every server
-/// function included. The payment webhook (signed, server to server) is exempt.
+/// function included. Payment notifications (signed, server to server) are exempt.
 pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe
-        || req.uri().path() == "/api/payments/webhook"
+        || crate::payments::server::is_notify_path(req.uri().path())
         || same_origin_ok(&req, state.settings.public_origin.as_deref())
     {
         return next.run(req).await;

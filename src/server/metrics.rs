@@ -216,12 +216,12 @@ pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: orders by state"),
     }
-    match sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM payment_events")
+    match sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM payment_notifications")
         .fetch_one(pool)
         .await
     {
         Ok(n) => {
-            let _ = writeln!(out, "# HELP zhunong_payment_notices Payment notices accepted from the provider.\n# TYPE zhunong_payment_notices gauge\nzhunong_payment_notices {n}");
+            let _ = writeln!(out, "# HELP zhunong_payment_notices Verified payment notifications recorded (WeChat Pay, Alipay).\n# TYPE zhunong_payment_notices gauge\nzhunong_payment_notices {n}");
         }
         Err(e) => tracing::warn!(error = %e, "metrics: payment notices"),
     }

@@ -131,9 +131,18 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .route(
-            "/api/payments/webhook",
-            axum::routing::post(payment_webhook),
+            "/api/payments/wechat/notify",
+            axum::routing::post(crate::payments::server::wechat_notify),
         )
+        .route(
+            "/api/payments/alipay/notify",
+            axum::routing::post(crate::payments::server::alipay_notify),
+        )
+        .merge(if state.payments.fake() {
+            crate::payments::fake::routes()
+        } else {
+            Router::new()
+        })
         .route("/api/{*rest}", any(unknown_endpoint))
         .leptos_routes_with_context(
             &state,
@@ -226,6 +235,10 @@ pub fn app_state(settings: Settings, db: Db) -> AppState {
             settings.image_queue,
         )),
         metrics: Arc::new(metrics::Metrics::default()),
+        payments: Arc::new(crate::payments::server::Payments::new(
+            settings.payments.clone(),
+            settings.public_origin.clone(),
+        )),
         settings: Arc::new(settings),
         limiter: Arc::new(limiter),
     }
@@ -239,6 +252,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        state.payments.set_local_addr(addr);
+    }
     let app = router(state);
     axum::serve(
         listener.tap_io(|tcp| {
@@ -345,126 +361,6 @@ async fn unknown_endpoint(headers: HeaderMap) -> Response {
         StatusCode::NOT_FOUND,
         request_lang(&headers),
     )
-}
-
-/// What the payment provider sends, signed with HMAC-SHA256 over the raw body in the header
-/// `X-Zhunong-Signature: sha256=<hex>`.
-#[derive(serde::Deserialize)]
-struct PaymentNotice {
-    event_id: String,
-    order_id: i64,
-    amount_fen: i64,
-}
-
-/// The header carrying the webhook signature.
-pub const SIGNATURE_HEADER: &str = "x-zhunong-signature";
-
-/// `sha256=<hex>` of HMAC-SHA256(secret, body): what a provider puts in [`SIGNATURE_HEADER`].
-pub fn sign_webhook(secret: &[u8], body: &[u8]) -> String {
-    use hmac::Mac;
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-fn signature_ok(secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
-    use hmac::Mac;
-    let Some(sig) = header
-        .and_then(|h| h.trim().strip_prefix("sha256="))
-        .and_then(|h| hex::decode(h).ok())
-    else {
-        return false;
-    };
-    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(&sig).is_ok()
-}
-
-/// `POST /api/payments/webhook`: a payment provider reports an order paid. A bad signature is
-/// refused (401), an event seen before is a replay (409); otherwise the order is paid and the
-/// ledger posted, as when a seller confirms a transfer.
-async fn payment_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let lang = request_lang(&headers);
-    let fail = |code: ErrorCode| {
-        error_response(
-            code,
-            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            lang,
-        )
-    };
-    let Some(secret) = state.settings.payment_webhook_secret.as_ref() else {
-        return fail(ErrorCode::Unavailable);
-    };
-    let sig = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    if !signature_ok(secret.expose_secret().as_bytes(), &body, sig) {
-        tracing::warn!("payment webhook: bad signature");
-        return fail(ErrorCode::BadSignature);
-    }
-    let Ok(notice) = serde_json::from_slice::<PaymentNotice>(&body) else {
-        return fail(ErrorCode::BadRequest);
-    };
-    if notice.event_id.is_empty() || notice.event_id.len() > 100 {
-        return fail(ErrorCode::BadRequest);
-    }
-    let result: Result<Result<(), ErrorCode>, AppError> = async {
-        let mut tx = state.db.begin_write().await.map_err(AppError::internal)?;
-        let fresh: Option<String> = sqlx::query_scalar(
-            "INSERT INTO payment_events (event_id, order_id, received_at) VALUES ($1, $2, $3)
-             ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-        )
-        .bind(&notice.event_id)
-        .bind(notice.order_id)
-        .bind(db::now())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
-                AppError::new(ErrorCode::NotFound)
-            }
-            _ => AppError::internal(e),
-        })?;
-        if fresh.is_none() {
-            return Ok(Err(ErrorCode::Replay));
-        }
-        let total: Option<i64> = sqlx::query_scalar("SELECT total_fen FROM orders WHERE id = $1")
-            .bind(notice.order_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(AppError::internal)?;
-        match total {
-            None => return Ok(Err(ErrorCode::NotFound)),
-            Some(t) if t != notice.amount_fen => return Ok(Err(ErrorCode::InvalidAmount)),
-            Some(_) => {}
-        }
-        if !crate::orders::server::mark_paid(&mut tx, notice.order_id, None, db::now()).await? {
-            return Ok(Err(ErrorCode::InvalidOrderState));
-        }
-        tx.commit().await.map_err(AppError::internal)?;
-        Ok(Ok(()))
-    }
-    .await;
-    match result {
-        Ok(Ok(())) => {
-            tracing::info!(
-                order_id = notice.order_id,
-                "payment webhook: order paid, ledger posted"
-            );
-            (
-                StatusCode::OK,
-                Json(serde_json::json!({ "status": "paid", "order_id": notice.order_id })),
-            )
-                .into_response()
-        }
-        Ok(Err(code)) => fail(code),
-        Err(e) => fail(e.code),
-    }
 }
 
 /// The largest error body we re-read to take its status from.

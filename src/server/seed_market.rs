@@ -10,7 +10,7 @@ use crate::auth::server::user_by_id;
 use crate::domain::allocation::BenefitTerms;
 use crate::domain::money::Fen;
 use crate::orders::api::CartLine;
-use crate::orders::server::{move_order, pay, place, refund_order, Hold};
+use crate::orders::server::{move_order, pay_by_transfer, place, Hold};
 
 #[derive(Debug, Default)]
 pub struct MarketReport {
@@ -378,8 +378,8 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
                     household_id: *hid,
                     amount_fen: pc * members * percent / 100,
                     source,
-                    note: Some(note),
-                    recorded_by: Some(recorder),
+                    note,
+                    recorded_by: recorder,
                     occurred_at: at(month, 20),
                     created_at: at(month, 20),
                 },
@@ -443,11 +443,76 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
                     .await
                     .map_err(err)?,
                 _ => {
-                    pay(db, o.id, None, t + day).await.map_err(err)?;
-                    match *outcome {
-                        "refunded" => refund_order(db, o.id, None, t + 2 * day)
+                    // Institutions pay by bank transfer, confirmed by the seller; people pay
+                    // with WeChat Pay, recorded through the same notification code as the
+                    // (fake) provider's, and refunded the same way.
+                    let wechat = if *institution {
+                        pay_by_transfer(db, o.id, &format!("演示转账{n:04}"), None, t + day)
                             .await
-                            .map_err(err)?,
+                            .map_err(err)?;
+                        None
+                    } else {
+                        let (_, no) = crate::payments::server::new_payment(
+                            db,
+                            o.id,
+                            "wechat",
+                            o.total_fen,
+                            "qr",
+                            t,
+                        )
+                        .await
+                        .map_err(err)?;
+                        let notice = move |kind| crate::payments::Notice {
+                            event_id: format!(
+                                "demo-{no}-{}",
+                                matches!(kind, crate::payments::NoticeKind::Paid { .. })
+                            ),
+                            out_trade_no: no.clone(),
+                            amount_fen: o.total_fen,
+                            kind,
+                        };
+                        crate::payments::server::record_notice(
+                            db,
+                            "wechat",
+                            &notice(crate::payments::NoticeKind::Paid {
+                                transaction_id: format!("4200000000demo{n:04}"),
+                            }),
+                            t + day,
+                        )
+                        .await
+                        .map_err(err)?;
+                        Some(notice)
+                    };
+                    match *outcome {
+                        "refunded" => match wechat {
+                            Some(notice) => {
+                                crate::payments::server::record_notice(
+                                    db,
+                                    "wechat",
+                                    &notice(crate::payments::NoticeKind::Refunded {
+                                        refund_id: format!("5030000000demo{n:04}"),
+                                    }),
+                                    t + 2 * day,
+                                )
+                                .await
+                                .map_err(err)?;
+                            }
+                            None => {
+                                let mut tx = db.begin_write().await?;
+                                crate::orders::server::refund_paid(
+                                    &mut tx,
+                                    o.id,
+                                    crate::ledger::post::Evidence::Transfer(&format!(
+                                        "演示转账{n:04}"
+                                    )),
+                                    None,
+                                    t + 2 * day,
+                                )
+                                .await
+                                .map_err(err)?;
+                                tx.commit().await?;
+                            }
+                        },
                         "shipped" => move_order(db, o.id, "paid", "shipped", t + 2 * day)
                             .await
                             .map_err(err)?,

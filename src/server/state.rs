@@ -20,6 +20,9 @@ pub struct AppState {
     pub images: Arc<WorkQueue>,
     #[from_ref(skip)]
     pub metrics: Arc<Metrics>,
+    /// The payment providers offered, and the fake one's trades.
+    #[from_ref(skip)]
+    pub payments: Arc<crate::payments::server::Payments>,
 }
 
 impl AppState {

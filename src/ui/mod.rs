@@ -209,3 +209,20 @@ mod tests {
         );
     }
 }
+
+/// Asks the user to confirm an action that cannot be undone (a refund, a cancellation); true
+/// when they agree. Only ever called from a click handler, so only in the browser.
+pub fn confirmed(question: T) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let lang = use_lang().get_untracked();
+        web_sys::window()
+            .and_then(|w| w.confirm_with_message(question.t(lang)).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = question;
+        true
+    }
+}

@@ -15,7 +15,7 @@ export async function startServer() {
   const bin = process.env.ZHUNONG_BIN || join(root, 'target/release/zhunong');
   const dir = mkdtempSync(join(tmpdir(), 'zhunong-e2e-'));
   const outbox = join(dir, 'outbox');
-  const env = { ...process.env, DATABASE_URL: `sqlite://${dir}/e2e.db`, ZHUNONG_UPLOAD_DIR: join(dir, 'uploads'), LEPTOS_SITE_ADDR: '127.0.0.1:0', ZHUNONG_LOG: 'info', ZHUNONG_NOTIFY_DIR: outbox, NO_COLOR: '1' };
+  const env = { ...process.env, DATABASE_URL: `sqlite://${dir}/e2e.db`, ZHUNONG_UPLOAD_DIR: join(dir, 'uploads'), LEPTOS_SITE_ADDR: '127.0.0.1:0', ZHUNONG_LOG: 'info', ZHUNONG_NOTIFY_DIR: outbox, ZHUNONG_FAKE_PAYMENTS: '1', NO_COLOR: '1' };
   delete env.ZHUNONG_SEED_DEMO;
   delete env.ZHUNONG_ENV;
   const seed = spawnSync(bin, ['seed', '--demo'], { cwd: root, env, encoding: 'utf8' });

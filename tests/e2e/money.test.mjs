@@ -1,6 +1,7 @@
 // Browser test of the whole money path: a buyer searches, adds to the cart (which survives a
-// reload), checks out; the co-op confirms payment; the official sees the new income on the
-// household's income page. No console errors anywhere.
+// reload), checks out, pays through the fake WeChat Pay page (its "pay" button stands in for
+// scanning the QR code); the official sees the new, verified income on the household's income
+// page. No console errors anywhere.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, watchConsole, untilTrue } from './harness.mjs';
@@ -30,7 +31,7 @@ async function saleIncome(official, householdIds) {
   return out;
 }
 
-test('buyer buys, co-op confirms, official sees the income', async () => {
+test('buyer buys and pays with (fake) WeChat Pay, official sees the verified income', async () => {
   const official = await loggedIn('gov.zhenghe@demo.zhunong.cn');
   const list = await (await official.context.request.post(`${server.base}/api/official/households`, { form: {} })).json();
   const ids = list.households.items.map((h) => h.id);
@@ -67,17 +68,19 @@ test('buyer buys, co-op confirms, official sees the income', async () => {
   assert.match(await order.getByTestId('order-status').textContent(), /待付款/);
   assert.equal(await page.evaluate(() => localStorage.getItem('zn_cart')), '[]', 'the cart is emptied');
 
-  // The co-op confirms the transfer.
+  // The buyer pays with WeChat Pay: a QR code on the pay page; the fake provider's page
+  // stands in for the phone that scans it.
+  await order.getByTestId('pay').click();
+  await page.waitForURL(/\/orders\/\d+\/pay$/);
+  await page.getByTestId('pay-wechat').click();
+  await page.waitForURL(/method=wechat/);
+  await page.locator('.pay-qr svg').waitFor();
+  await page.getByTestId('pay-open').click();
+  await page.getByTestId('fake-pay').click();
+  await page.waitForURL(`${server.base}/orders`);
+  await untilTrue(async () => /已付款/.test(await page.getByTestId('order').first().getByTestId('order-status').textContent()));
+  assert.match(await page.getByTestId('order').first().getByTestId('order-paid-with').textContent(), /微信支付/);
   const coop = await loggedIn('coop.zhenghe@demo.zhunong.cn');
-  await coop.page.goto(`${server.base}/seller/orders`);
-  const pending = coop.page.getByTestId('order').filter({ hasText: '待付款' }).first();
-  await pending.waitFor();
-  await untilTrue(async () => {
-    if (await coop.page.getByTestId('order').first().getByTestId('order-status').textContent() === '已付款') return true;
-    await pending.getByTestId('confirm-payment').click({ timeout: 1000 });
-    await coop.page.waitForTimeout(300);
-    return (await coop.page.getByTestId('order').first().getByTestId('order-status').textContent()) === '已付款';
-  });
 
   // The official sees the new income on the household's income page.
   const after = await saleIncome(official, ids);
@@ -87,12 +90,14 @@ test('buyer buys, co-op confirms, official sees the income', async () => {
   await official.page.goto(`${server.base}/households/${h}`);
   await official.page.getByTestId('income-total').waitFor();
   assert.match(await official.page.getByTestId('ledger-rows').textContent(), /农产品销售/);
+  assert.match(await official.page.getByTestId('ledger-rows').textContent(), /支付渠道通知/, 'the sale rests on the provider\'s notification');
   assert.ok(await official.page.locator('svg.chart rect.bar').count() > 0, 'the monthly chart is drawn');
   // The official records other income there; the record updates in place.
   await official.page.locator('body[data-hydrated]').waitFor();
   const totalBefore = await official.page.getByTestId('income-total').textContent();
   await official.page.getByLabel('金额（元，负数为更正）').fill('100');
   await official.page.getByLabel('收入类型').selectOption('wages');
+  await official.page.getByLabel('备注').fill('十一月务工工资');
   await official.page.getByRole('button', { name: '保存' }).click();
   await untilTrue(async () => (await official.page.getByTestId('income-total').textContent()) !== totalBefore);
   assert.equal(new URL(official.page.url()).pathname, `/households/${h}`);
