@@ -133,6 +133,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/reset") view=ResetPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/addresses") view=crate::delivery::AddressesPage ssr=SsrMode::Async/>
                     <Route path=path!("/households") view=HouseholdsPage ssr=SsrMode::Async/>
                     <Route path=path!("/households/:id") view=IncomePage ssr=SsrMode::Async/>
                     <Route path=path!("/market") view=MarketPage ssr=SsrMode::Async/>

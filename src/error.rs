@@ -75,6 +75,18 @@ pub enum ErrorCode {
     ProviderFailed,
     /// A seller's transfer confirmation without the transfer's reference.
     TransferReferenceRequired,
+    /// A delivery to an address, without one (the buyer has none and chose none).
+    AddressRequired,
+    /// An address with a missing or malformed part (`field` names it).
+    InvalidAddress,
+    /// The address book is full.
+    TooManyAddresses,
+    /// A delivery method the seller does not offer, or malformed delivery terms.
+    InvalidDelivery,
+    /// Shipping a courier order without a known courier and a tracking number.
+    InvalidTracking,
+    /// An invoice title or tax number that is not one.
+    InvalidInvoice,
 }
 
 impl ErrorCode {
@@ -97,7 +109,13 @@ impl ErrorCode {
             | ControlCharacter
             | InvalidCode
             | NoteRequired
-            | TransferReferenceRequired => 400,
+            | TransferReferenceRequired
+            | AddressRequired
+            | InvalidAddress
+            | InvalidDelivery
+            | InvalidTracking
+            | InvalidInvoice => 400,
+            TooManyAddresses => 409,
             LimitExceeded | IdempotencyKeyReused | ConfirmationRequired => 422,
             PriceChanged | TooManyUnpaid | StaleListing => 409,
             OriginOutsideCounty => 400,
@@ -184,6 +202,12 @@ impl ErrorCode {
             NoteRequired => T::err_note_required,
             ProviderFailed => T::err_provider_failed,
             TransferReferenceRequired => T::err_transfer_reference,
+            AddressRequired => T::err_address_required,
+            InvalidAddress => T::err_invalid_address,
+            TooManyAddresses => T::err_too_many_addresses,
+            InvalidDelivery => T::err_invalid_delivery,
+            InvalidTracking => T::err_invalid_tracking,
+            InvalidInvoice => T::err_invalid_invoice,
         }
     }
 }

@@ -833,6 +833,7 @@ mod cases {
                 .status,
             200
         );
+        common::add_address(&mut buyer, &app).await;
         for i in 0..25 {
             let r = buyer
                 .post_form(

@@ -177,12 +177,43 @@ mod cases {
         assert_eq!(receipt["households"].as_i64().unwrap(), posted.len() as i64);
         assert!(!receipt["villages"].as_array().unwrap().is_empty());
 
-        // Ship and deliver; the books balance.
-        assert_eq!(
-            coop.post_form("/api/orders/ship", &[("order_id", &order_id.to_string())])
-                .await
-                .status,
-            200
+        // Ship (a courier order needs the courier and a tracking number) and deliver.
+        for (courier, tracking, field) in [
+            ("", "", "courier"),
+            ("顺丰速运", "", "tracking_no"),
+            ("顺丰速运", "SF 12", "tracking_no"),
+            ("某某快递", "SF1234567890", "courier"),
+        ] {
+            let r = coop
+                .post_form(
+                    "/api/orders/ship",
+                    &[
+                        ("order_id", &order_id.to_string()),
+                        ("courier", courier),
+                        ("tracking_no", tracking),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, 400, "{courier} {tracking}: {}", r.body);
+            assert_eq!(r.json()["code"], "invalid_tracking");
+            assert_eq!(r.json()["field"], field);
+        }
+        let r = coop
+            .post_form(
+                "/api/orders/ship",
+                &[
+                    ("order_id", &order_id.to_string()),
+                    ("courier", "顺丰速运"),
+                    ("tracking_no", "sf1234567890"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["tracking_no"], "SF1234567890");
+        assert_eq!(r.json()["courier"], "顺丰速运");
+        assert!(
+            r.json()["recipient"].as_str().is_some(),
+            "the seller sees where it goes"
         );
         assert_eq!(
             buyer
@@ -623,9 +654,16 @@ mod cases {
             200
         );
         assert_eq!(
-            coop.post_form("/api/orders/ship", &[("order_id", &o3)])
-                .await
-                .status,
+            coop.post_form(
+                "/api/orders/ship",
+                &[
+                    ("order_id", &o3),
+                    ("courier", "中通快递"),
+                    ("tracking_no", "ZT7788990011")
+                ]
+            )
+            .await
+            .status,
             200
         );
         assert_eq!(
@@ -929,6 +967,7 @@ mod cases {
             )
             .await;
             assert_eq!(r.status, 200, "{}", r.body);
+            common::add_address(&mut c, &app).await;
             buyers.push(c);
         }
         let mut tasks = Vec::new();

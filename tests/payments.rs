@@ -137,7 +137,7 @@ mod cases {
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
-        assert!(evidence.starts_with("wechat:4200"), "{evidence}");
+        assert!(evidence.starts_with("wechat:FAKE4200"), "{evidence}");
         assert_eq!(count(&app.db, "SELECT COUNT(*) FROM payment_notifications WHERE outcome = 'paid' AND provider = 'wechat' AND event_id NOT LIKE 'demo-%'").await, 1);
         // The buyer's receipt says the payment is verified.
         let r = buyer

@@ -33,7 +33,9 @@ CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger_entries
 CREATE TABLE ledger_head (
     id        BIGINT PRIMARY KEY CHECK (id = 1),
     last_id   BIGINT,
-    last_hash TEXT
+    last_hash TEXT,
+    -- The last row written before the chain existed (0: none); only those may lack a hash.
+    sealed_through BIGINT
 );
 INSERT INTO ledger_head (id) VALUES (1);
 CREATE FUNCTION ledger_head_stays() RETURNS trigger LANGUAGE plpgsql AS $$

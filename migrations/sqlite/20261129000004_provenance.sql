@@ -25,7 +25,9 @@ END;
 CREATE TABLE ledger_head (
     id        INTEGER PRIMARY KEY CHECK (id = 1),
     last_id   INTEGER,
-    last_hash TEXT
+    last_hash TEXT,
+    -- The last row written before the chain existed (0: none); only those may lack a hash.
+    sealed_through INTEGER
 );
 INSERT INTO ledger_head (id) VALUES (1);
 CREATE TRIGGER ledger_head_no_delete BEFORE DELETE ON ledger_head

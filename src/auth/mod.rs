@@ -228,6 +228,7 @@ pub fn AccountPage() -> impl IntoView {
                                 {u.region_name.clone().map(|r| view! { <dt>{tr(T::account_region)}</dt><dd>{r}</dd> })}
                                 {u.organisation_name.clone().map(|o| view! { <dt>{tr(T::home_col_orgs)}</dt><dd>{o}</dd> })}
                             </dl>
+                            <p><a href="/account/addresses" data-testid="manage-addresses">{tr(T::addresses_manage)}</a></p>
                             {(u.role == crate::domain::role::Role::InstitutionBuyer).then(|| view! { <PledgePanel/> })}
                             <SecurityPanel/>
                         }.into_any()

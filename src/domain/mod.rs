@@ -4,6 +4,7 @@
 pub mod account;
 pub mod allocation;
 pub mod calendar;
+pub mod delivery;
 pub mod income;
 pub mod listing;
 pub mod money;

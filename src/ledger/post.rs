@@ -293,11 +293,14 @@ pub async fn seal_earlier_rows(db: &Db) -> Result<(), AppError> {
             last_id = Some(r.id);
         }
     }
-    sqlx::query("UPDATE ledger_head SET last_id = $1, last_hash = $2 WHERE id = 1")
-        .bind(last_id)
-        .bind(&prev)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE ledger_head SET last_id = $1, last_hash = $2, sealed_through = $3 WHERE id = 1",
+    )
+    .bind(last_id)
+    .bind(&prev)
+    .bind(last_id.unwrap_or(0))
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     if let Some(id) = last_id {
         tracing::info!(
@@ -324,10 +327,11 @@ pub async fn verify_chain(db: &Db) -> Result<ChainCheck, sqlx::Error> {
     use futures_util::TryStreamExt;
     let mut c = ChainCheck::default();
     // The head first: rows committed after this read are walked too, past the head.
-    let (head_id, head_hash): (Option<i64>, Option<String>) =
-        sqlx::query_as("SELECT last_id, last_hash FROM ledger_head WHERE id = 1")
+    let (head_id, head_hash, sealed_through): (Option<i64>, Option<String>, Option<i64>) =
+        sqlx::query_as("SELECT last_id, last_hash, sealed_through FROM ledger_head WHERE id = 1")
             .fetch_one(&db.pool)
             .await?;
+    let sealed_through = sealed_through.unwrap_or(0);
     let Some(head_hash) = head_hash else {
         c.first_bad = Some("the ledger head has no hash (not sealed)".into());
         return Ok(c);
@@ -336,10 +340,12 @@ pub async fn verify_chain(db: &Db) -> Result<ChainCheck, sqlx::Error> {
     let mut reached_head = head_id.is_none() && head_hash == GENESIS;
     let sql = format!("{CHAIN_SELECT} ORDER BY id");
     let mut rows = sqlx::query_as::<_, ChainRow>(&sql).fetch(&db.pool);
+    let mut last_seen = None;
     while let Some(r) = rows.try_next().await? {
+        last_seen = Some(r.id);
         let computed = row_hash(&prev, &r.content);
         match (&r.prev_hash, &r.row_hash) {
-            (None, None) if c.chained_rows == 0 => {
+            (None, None) if c.chained_rows == 0 && r.id <= sealed_through => {
                 c.earlier_rows += 1;
                 prev = computed;
             }
@@ -375,6 +381,21 @@ pub async fn verify_chain(db: &Db) -> Result<ChainCheck, sqlx::Error> {
                 return Ok(c);
             }
             reached_head = true;
+        }
+    }
+    // Every row is covered by the head: a row past it was not written by a posting (which moves
+    // the head in the same transaction). The head is read again, for rows committed meanwhile.
+    drop(rows);
+    if let Some(last) = last_seen {
+        let now_head: Option<i64> =
+            sqlx::query_scalar("SELECT last_id FROM ledger_head WHERE id = 1")
+                .fetch_one(&db.pool)
+                .await?;
+        if now_head.is_none_or(|h| last > h) {
+            c.first_bad = Some(format!(
+                "row {last}: it lies past the ledger head (written around the ledger module)"
+            ));
+            return Ok(c);
         }
     }
     if !reached_head {

@@ -365,7 +365,8 @@ pub async fn check_ledger(db: &Db) -> Result<LedgerCheck, sqlx::Error> {
         .await?;
     c.paid_items = paid_items.len() as i64;
     c.refunded_items = refunded_items.len() as i64;
-    // Each line's total is its quantity times its unit price; each order's total is its lines'.
+    // Each line's total is its quantity times its unit price; each order's total is its lines'
+    // plus its shipping (which no household receives).
     let bad_lines: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM order_items WHERE line_total_fen <> quantity * unit_price_fen ORDER BY id LIMIT 20",
     )
@@ -377,15 +378,16 @@ pub async fn check_ledger(db: &Db) -> Result<LedgerCheck, sqlx::Error> {
         ));
     }
     let bad_orders: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT o.id, o.total_fen, CAST(SUM(i.line_total_fen) AS BIGINT) FROM orders o
+        "SELECT o.id, o.total_fen, CAST(SUM(i.line_total_fen) + o.shipping_fen AS BIGINT) FROM orders o
            JOIN order_items i ON i.order_id = o.id
-          GROUP BY o.id, o.total_fen HAVING o.total_fen <> SUM(i.line_total_fen) ORDER BY o.id LIMIT 20",
+          GROUP BY o.id, o.total_fen, o.shipping_fen HAVING o.total_fen <> SUM(i.line_total_fen) + o.shipping_fen
+          ORDER BY o.id LIMIT 20",
     )
     .fetch_all(&db.pool)
     .await?;
     for (id, total, lines) in bad_orders {
         c.problems.push(format!(
-            "order {id}: total {total} fen, lines add up to {lines}"
+            "order {id}: total {total} fen, lines and shipping add up to {lines}"
         ));
     }
     // A sale row's evidence is its order's payment: the same reference, and for a provider a

@@ -126,6 +126,9 @@ pub struct ListingForm {
     pub stock: i64,
     pub origin_code: String,
     pub harvest_date: Option<String>,
+    /// Bulky goods: a shipping surcharge per unit, in yuan (empty or 0 for none; at most 500).
+    #[serde(default)]
+    pub shipping_surcharge: Option<String>,
     /// draft, on_sale, sold_out or withdrawn.
     pub status: String,
     pub terms_kind: Option<String>,

@@ -283,6 +283,7 @@ pub fn SellerPage() -> impl IntoView {
                                     ..Default::default()
                                 } desk=d.clone()/>
                             </section>
+                            <crate::delivery::SellerTermsForms/>
                         }.into_any()
                     }
                 })}
@@ -472,6 +473,8 @@ fn ListingFields(
             <input id="origin" name="form[origin_code]" required inputmode="numeric" value=f.origin_code.clone()/>
             <label for="harvest">{tr(T::field_harvest)}</label>
             <input id="harvest" name="form[harvest_date]" type="date" value=f.harvest_date.clone().unwrap_or_default()/>
+            <label for="surcharge">{tr(T::listing_surcharge)}</label>
+            <input id="surcharge" name="form[shipping_surcharge]" inputmode="decimal" value=f.shipping_surcharge.clone().unwrap_or_default()/>
             <label for="description">{tr(T::field_description)}</label>
             <crate::ui::TextArea id="description" name="form[description]" rows=3 maxlength=2000 value=f.description.clone()/>
             {is_org.then(|| view! {

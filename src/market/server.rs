@@ -388,8 +388,8 @@ pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
     let user = require_user().await?;
     require_seller(db, &user, id).await?;
     let f = facts(db, id).await?;
-    let (title, category, unit, stock, version): (String, String, String, i64, i64) =
-        sqlx::query_as("SELECT title, category, unit, stock, version FROM listings WHERE id = $1")
+    let (title, category, unit, stock, version, surcharge): (String, String, String, i64, i64, i64) =
+        sqlx::query_as("SELECT title, category, unit, stock, version, shipping_surcharge_fen FROM listings WHERE id = $1")
             .bind(id)
             .fetch_one(&db.pool)
             .await
@@ -422,6 +422,7 @@ pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
         stock,
         origin_code: f.origin_code,
         harvest_date: f.harvest_date,
+        shipping_surcharge: (surcharge > 0).then(|| Fen::new(surcharge).plain_yuan()),
         status: f.status,
         terms_kind: terms_kind.map(str::to_owned),
         terms: terms_text,
@@ -538,6 +539,14 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
     if harvest.is_some_and(|d| !is_date(d)) {
         return Err(invalid("harvest_date"));
     }
+    let surcharge = match form.shipping_surcharge.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(s) => Fen::parse_yuan(s)
+            .ok()
+            .filter(|f| f.fen() >= 0 && *f <= crate::domain::delivery::MAX_FEE)
+            .ok_or_else(|| invalid("shipping_surcharge"))?
+            .fen(),
+    };
     let origin = RegionCode::parse(&form.origin_code).map_err(|_| invalid("origin_code"))?;
     // Produce comes from where its seller is: the household's county, or the co-op's.
     let seller_region: Option<String> = match (household, org) {
@@ -639,13 +648,14 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
             "UPDATE listings SET title = $1, category = $2, description = $3, unit = $4, price_fen = $5,
                     stock = stock + ($6 - $14),
                     origin_code = $7, harvest_date = $8, status = $9, benefit_terms = $10, updated_at = $11,
-                    version = version + 1
+                    version = version + 1, shipping_surcharge_fen = $15
               WHERE id = $12 AND version = $13 AND stock + ($6 - $14) >= 0 RETURNING id"
         }
         None => {
             "INSERT INTO listings (title, category, description, unit, price_fen, stock, origin_code, harvest_date, status,
-                                   benefit_terms, updated_at, created_at, household_id, organisation_id, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14) RETURNING id"
+                                   benefit_terms, updated_at, created_at, household_id, organisation_id, created_by,
+                                   shipping_surcharge_fen)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15) RETURNING id"
         }
     };
     let query = sqlx::query_scalar::<_, i64>(sql)
@@ -663,7 +673,8 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
     let query = match (form.id, loaded) {
         (Some(id), Some((version, stock_was))) => query.bind(id).bind(version).bind(stock_was),
         _ => query.bind(household).bind(org).bind(user.id),
-    };
+    }
+    .bind(surcharge);
     let Some(id) = query
         .fetch_optional(&mut *tx)
         .await

@@ -19,6 +19,46 @@ pub struct CartLine {
     pub price_fen: Option<i64>,
 }
 
+/// The delivery method chosen for one seller's order (`seller`: `h<household>` or
+/// `o<organisation>`, as the quote names it; `method`: `courier`, `pickup`, `institution`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryChoice {
+    pub seller: String,
+    pub method: String,
+    /// The shipping the buyer was quoted: if it is another now, nothing is ordered (409
+    /// `price_changed`, field `delivery`).
+    #[serde(default)]
+    pub shipping_fen: Option<i64>,
+}
+
+/// What one seller's part of the cart costs, delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteGroup {
+    pub seller: String,
+    pub seller_name: String,
+    /// The methods this seller offers this buyer, and the one chosen.
+    pub methods: Vec<String>,
+    pub method: String,
+    pub goods_fen: i64,
+    pub shipping_fen: i64,
+    pub total_fen: i64,
+    pub dispatch_hours: i64,
+    pub pickup_point: Option<String>,
+}
+
+/// The cart, priced: per seller and in all, with the addresses to choose from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartQuote {
+    pub groups: Vec<QuoteGroup>,
+    pub total_fen: i64,
+    pub addresses: Vec<crate::delivery::api::AddressView>,
+    /// The address the orders would go to (the chosen one, else the default).
+    pub address_id: Option<i64>,
+    /// Institution buyers may ask for an invoice and for institution delivery.
+    pub institution: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderItemView {
     pub listing_id: i64,
@@ -46,6 +86,29 @@ pub struct OrderView {
     pub paid_with: Option<String>,
     /// A payment arrived after the order stopped waiting for one: a refund resolves it.
     pub refund_due: bool,
+    /// Shipping, charged apart from the produce (`total_fen` includes it).
+    pub shipping_fen: i64,
+    pub delivery_method: Option<String>,
+    /// Where it goes; the seller sees name, phone and address masked once the order is
+    /// delivered or refunded.
+    pub recipient: Option<String>,
+    pub mobile: Option<String>,
+    pub address: Option<String>,
+    pub unit_name: Option<String>,
+    pub pickup_point: Option<String>,
+    pub invoice_title: Option<String>,
+    pub invoice_tax_no: Option<String>,
+    pub courier: Option<String>,
+    pub tracking_no: Option<String>,
+    pub shipped_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    /// `buyer`, or `auto` when receipt was confirmed automatically.
+    pub delivered_by: Option<String>,
+    /// Paid orders: ship by then (the seller's promise); `overdue` once it has passed.
+    pub dispatch_by: Option<i64>,
+    pub overdue: bool,
+    /// Shipped orders: receipt is confirmed automatically then.
+    pub auto_receive_at: Option<i64>,
     pub items: Vec<OrderItemView>,
 }
 
@@ -83,8 +146,35 @@ pub struct ImpactReceipt {
 pub async fn checkout(
     idempotency_key: String,
     items: Vec<CartLine>,
+    address_id: Option<i64>,
+    delivery: Option<Vec<DeliveryChoice>>,
+    invoice_title: Option<String>,
+    invoice_tax_no: Option<String>,
 ) -> Result<CheckoutResult, AppError> {
-    crate::orders::server::checkout(&idempotency_key, &items).await
+    let req = crate::orders::server::DeliveryRequest::new(
+        address_id,
+        delivery.unwrap_or_default(),
+        invoice_title,
+        invoice_tax_no,
+    );
+    crate::orders::server::checkout(&idempotency_key, &items, &req).await
+}
+
+/// Prices the cart as checkout would: per seller, the methods offered, the shipping and the
+/// total, and the buyer's addresses. Places nothing.
+#[server(prefix = "/api", endpoint = "orders/quote")]
+pub async fn quote(
+    items: Vec<CartLine>,
+    address_id: Option<i64>,
+    delivery: Option<Vec<DeliveryChoice>>,
+) -> Result<CartQuote, AppError> {
+    let req = crate::orders::server::DeliveryRequest::new(
+        address_id,
+        delivery.unwrap_or_default(),
+        None,
+        None,
+    );
+    crate::orders::server::quote(&items, &req).await
 }
 
 /// How many orders one page of a list holds.
@@ -100,8 +190,12 @@ pub async fn my_orders(after: Option<String>) -> Result<Page<OrderView>, AppErro
 /// Orders to fulfil, for the seller (household, its cadre, co-op manager), newest first, a
 /// page at a time like [`my_orders`].
 #[server(prefix = "/api", endpoint = "orders/to-fulfil")]
-pub async fn seller_orders(after: Option<String>) -> Result<Page<OrderView>, AppError> {
-    crate::orders::server::seller_orders(after.as_deref()).await
+pub async fn seller_orders(
+    after: Option<String>,
+    todo: Option<String>,
+) -> Result<Page<OrderView>, AppError> {
+    let todo = matches!(todo.as_deref().map(str::trim), Some("1" | "true" | "on"));
+    crate::orders::server::seller_orders(after.as_deref(), todo).await
 }
 
 /// The seller confirms the buyer's bank transfer arrived, with its `reference` (the bank's
@@ -113,13 +207,24 @@ pub async fn confirm_payment(order_id: i64, reference: String) -> Result<OrderVi
 }
 
 #[server(prefix = "/api", endpoint = "orders/ship")]
-pub async fn ship(order_id: i64) -> Result<OrderView, AppError> {
-    crate::orders::server::advance(order_id, "paid", "shipped").await
+/// The seller ships: for a courier order, the courier company (one of
+/// `domain::delivery::COURIERS`) and the tracking number (6–30 letters, digits, dashes).
+pub async fn ship(
+    order_id: i64,
+    courier: Option<String>,
+    tracking_no: Option<String>,
+) -> Result<OrderView, AppError> {
+    crate::orders::server::ship(
+        order_id,
+        courier.as_deref().unwrap_or(""),
+        tracking_no.as_deref().unwrap_or(""),
+    )
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "orders/deliver")]
 pub async fn deliver(order_id: i64) -> Result<OrderView, AppError> {
-    crate::orders::server::advance(order_id, "shipped", "delivered").await
+    crate::orders::server::deliver(order_id).await
 }
 
 /// The buyer cancels before payment; stock returns.

@@ -47,19 +47,87 @@ pub fn CartPage() -> impl IntoView {
         }
         None => {}
     });
-    let place = move |_| {
-        let lines = cart.0.get_untracked();
-        let items = lines
+    // Where and how the checkout is delivered, as the buyer chooses on this page.
+    let chosen_address = RwSignal::new(None::<i64>);
+    let methods = RwSignal::new(std::collections::BTreeMap::<String, String>::new());
+    let invoice_title = RwSignal::new(String::new());
+    let invoice_tax_no = RwSignal::new(String::new());
+    let lines_of = move |lines: &[cart::CartItem]| -> Vec<api::CartLine> {
+        lines
             .iter()
             .map(|i| api::CartLine {
                 listing_id: i.listing_id,
                 quantity: i.quantity,
                 price_fen: Some(i.price_fen),
             })
-            .collect();
+            .collect()
+    };
+    let choices =
+        move |m: &std::collections::BTreeMap<String, String>| -> Vec<api::DeliveryChoice> {
+            m.iter()
+                .map(|(seller, method)| api::DeliveryChoice {
+                    seller: seller.clone(),
+                    method: method.clone(),
+                    shipping_fen: None,
+                })
+                .collect()
+        };
+    let quote = Resource::new(
+        move || {
+            (
+                cart.0.get(),
+                chosen_address.get(),
+                methods.get(),
+                session.user.get().flatten().is_some(),
+            )
+        },
+        move |(lines, address, m, logged_in)| async move {
+            if lines.is_empty() || !logged_in {
+                return None;
+            }
+            Some(api::quote(lines_of(&lines), address, Some(choices(&m))).await)
+        },
+    );
+    let place = move |_| {
+        let lines = cart.0.get_untracked();
+        let address = chosen_address.get_untracked().or_else(|| {
+            quote
+                .get_untracked()
+                .flatten()
+                .and_then(Result::ok)
+                .and_then(|q| q.address_id)
+        });
+        // Every seller's method and the shipping the buyer was shown.
+        let delivery: Vec<api::DeliveryChoice> = quote
+            .get_untracked()
+            .flatten()
+            .and_then(Result::ok)
+            .map(|q| {
+                q.groups
+                    .into_iter()
+                    .map(|g| api::DeliveryChoice {
+                        seller: g.seller,
+                        method: g.method,
+                        shipping_fen: Some(g.shipping_fen),
+                    })
+                    .collect()
+            })
+            .unwrap_or_else(|| choices(&methods.get_untracked()));
+        let (title, tax) = (
+            invoice_title.get_untracked(),
+            invoice_tax_no.get_untracked(),
+        );
+        let fingerprint = format!(
+            "{}|{address:?}|{delivery:?}|{title}|{tax}",
+            cart_fingerprint(&lines)
+        );
         action.dispatch(Checkout {
-            idempotency_key: checkout_key(&cart_fingerprint(&lines)),
-            items,
+            idempotency_key: checkout_key(&fingerprint),
+            items: lines_of(&lines),
+            address_id: address,
+            delivery: Some(delivery),
+            invoice_title: Some(title),
+            invoice_tax_no: Some(tax),
         });
     };
     let total = move || {
@@ -91,7 +159,13 @@ pub fn CartPage() -> impl IntoView {
                             }
                         }).collect_view()}
                     </ul>
-                    <p class="cart-total">{tr(T::cart_total)} " " <strong><Money fen=total()/></strong></p>
+                    <p class="cart-total">{tr(T::goods)} " " <strong><Money fen=total()/></strong></p>
+                    <Transition fallback=|| ()>
+                        {move || quote.get().flatten().map(|q| match q {
+                            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                            Ok(q) => view! { <CartDelivery quote=q chosen_address=chosen_address methods=methods invoice_title=invoice_title invoice_tax_no=invoice_tax_no/> }.into_any(),
+                        })}
+                    </Transition>
                     <p class="muted">{tr(T::cart_note)}</p>
                     <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
                     <Transition fallback=|| ()>
@@ -104,6 +178,84 @@ pub fn CartPage() -> impl IntoView {
                     </Transition>
                 }.into_any()
             }}
+        </section>
+    }
+}
+
+fn method_text(m: &str) -> T {
+    match m {
+        "pickup" => T::method_pickup,
+        "institution" => T::method_institution,
+        _ => T::method_courier,
+    }
+}
+
+/// The cart's delivery: the address, each seller's method and shipping, the invoice, the total.
+#[component]
+fn CartDelivery(
+    quote: api::CartQuote,
+    chosen_address: RwSignal<Option<i64>>,
+    methods: RwSignal<std::collections::BTreeMap<String, String>>,
+    invoice_title: RwSignal<String>,
+    invoice_tax_no: RwSignal<String>,
+) -> impl IntoView {
+    let current = quote.address_id;
+    view! {
+        <section class="cart-delivery" aria-labelledby="deliver-to">
+            <h2 id="deliver-to">{tr(T::deliver_to)}</h2>
+            {if quote.addresses.is_empty() {
+                view! { <p data-testid="no-address">{tr(T::no_address)} " " <a href="/account/addresses" data-testid="add-address">{tr(T::addresses_manage)}</a></p> }.into_any()
+            } else {
+                view! {
+                    <fieldset class="addresses-choice">
+                        <legend class="visually-hidden">{tr(T::deliver_to)}</legend>
+                        {quote.addresses.iter().cloned().map(|a| {
+                            let id = a.id;
+                            view! {
+                                <label class="check address-choice">
+                                    <input type="radio" name="address" value=id checked=current == Some(id)
+                                        on:change=move |_| chosen_address.set(Some(id))/>
+                                    {a.recipient} " " {a.mobile} " · " {a.region_name} " " {a.detail}
+                                </label>
+                            }
+                        }).collect_view()}
+                    </fieldset>
+                    <p><a href="/account/addresses">{tr(T::addresses_manage)}</a></p>
+                }.into_any()
+            }}
+            <ul class="cart-groups" data-testid="cart-groups">
+                {quote.groups.iter().cloned().map(|g| {
+                    let seller = g.seller.clone();
+                    let sid = format!("method-{}", g.seller);
+                    view! {
+                        <li class="cart-group" data-testid="cart-group">
+                            <p><strong>{g.seller_name.clone()}</strong></p>
+                            <label for=sid.clone()>{tr(T::delivery_method)}</label>
+                            <select id=sid on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                let s = seller.clone();
+                                methods.update(|m| { m.insert(s, v); });
+                            }>
+                                {g.methods.iter().map(|m| view! { <option value=m.clone() selected=*m == g.method>{tr(method_text(m))}</option> }).collect_view()}
+                            </select>
+                            {g.pickup_point.clone().filter(|_| g.method == "pickup").map(|p| view! { <p class="muted">{tr(T::pickup_at)} " " {p}</p> })}
+                            <p>{tr(T::goods)} " " <Money fen=g.goods_fen/> " · " {tr(T::shipping)} " " <span data-testid="group-shipping"><crate::delivery::Shipping fen=g.shipping_fen/></span>
+                               " · " <strong><Money fen=g.total_fen/></strong></p>
+                            <p class="muted">{tr(T::ships_within)} " " {g.dispatch_hours} " " {tr(T::hours_suffix)}</p>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {quote.institution.then(|| view! {
+                <fieldset class="invoice">
+                    <legend>{tr(T::invoice)}</legend>
+                    <label for="invoice-title">{tr(T::invoice_title)}</label>
+                    <input id="invoice-title" maxlength="50" prop:value=move || invoice_title.get() on:input=move |ev| invoice_title.set(event_target_value(&ev))/>
+                    <label for="invoice-tax">{tr(T::invoice_tax_no)}</label>
+                    <input id="invoice-tax" maxlength="20" prop:value=move || invoice_tax_no.get() on:input=move |ev| invoice_tax_no.set(event_target_value(&ev))/>
+                </fieldset>
+            })}
+            <p class="cart-total">{tr(T::grand_total)} " " <strong data-testid="grand-total"><Money fen=quote.total_fen/></strong></p>
         </section>
     }
 }
@@ -158,7 +310,36 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
                     <li>{i.title.clone()} " × " {i.quantity} " " <Money fen=i.line_total_fen/></li>
                 }).collect_view()}
             </ul>
+            {(order.shipping_fen > 0).then(|| view! {
+                <p class="muted">{tr(T::shipping)} " " <Money fen=order.shipping_fen/></p>
+            })}
             <p class="cart-total">{tr(T::cart_total)} " " <strong><Money fen=order.total_fen/></strong></p>
+            {order.delivery_method.as_deref().map(|m| view! {
+                <div class="order-delivery" data-testid="order-delivery">
+                    <p>{tr(T::delivery_method)} ": " {tr(method_text(m))}
+                        {order.pickup_point.clone().map(|p| view! { " · " {tr(T::pickup_at)} " " {p} })}</p>
+                    {order.recipient.clone().map(|r| view! {
+                        <p data-testid="order-recipient">{r} " " {order.mobile.clone().unwrap_or_default()} " · " {order.address.clone().unwrap_or_default()}
+                            {order.unit_name.clone().map(|u| view! { " · " {u} })}</p>
+                    })}
+                    {order.invoice_title.clone().map(|t| view! {
+                        <p>{tr(T::invoice)} ": " {t} " " {order.invoice_tax_no.clone().unwrap_or_default()}</p>
+                    })}
+                    {order.tracking_no.clone().map(|no| view! {
+                        <p data-testid="order-tracking">{tr(T::shipped_with)} " " {order.courier.clone().unwrap_or_default()} " " {no}</p>
+                    })}
+                    {order.dispatch_by.map(|d| view! {
+                        <p class=if order.overdue { "notice" } else { "muted" } data-testid="order-dispatch-by">
+                            {if order.overdue { view! { <strong data-testid="order-overdue">{tr(T::overdue)}</strong> " · " }.into_any() } else { ().into_any() }}
+                            {tr(T::dispatch_by)} " " <time>{crate::domain::calendar::date_time_of(d)}</time>
+                        </p>
+                    })}
+                    {order.auto_receive_at.map(|d| view! {
+                        <p class="muted">{tr(T::auto_receive_note)} " " <time>{crate::domain::calendar::date_of(d)}</time></p>
+                    })}
+                    {(order.delivered_by.as_deref() == Some("auto")).then(|| view! { <p class="muted">{tr(T::delivered_auto)}</p> })}
+                </div>
+            })}
             {(!seller_view && status == "placed").then(|| view! {
                 <p><a class="button primary" href=format!("/orders/{id}/pay") data-testid="pay">{tr(T::order_pay)}</a></p>
             })}
@@ -184,7 +365,7 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
             <div class="actions">
                 {match (seller_view, status.as_str()) {
                     (false, "placed") => view! { <button type="button" class="button" on:click=move |_| { if crate::ui::confirmed(T::order_cancel_confirm) { cancel.dispatch(Cancel { order_id: id }); } }>{tr(T::order_cancel)}</button> }.into_any(),
-                    (false, "shipped") => view! { <button type="button" class="button" on:click=move |_| { deliver.dispatch(Deliver { order_id: id }); }>{tr(T::order_confirm_delivery)}</button> }.into_any(),
+                    (false, "shipped") => view! { <button type="button" class="button primary" data-testid="confirm-delivery" on:click=move |_| { if crate::ui::confirmed(T::order_deliver_confirm) { deliver.dispatch(Deliver { order_id: id }); } }>{tr(T::order_confirm_delivery)}</button> }.into_any(),
                     (true, "placed") => view! {
                         <ActionForm action=confirm attr:class="inline-form">
                             <input type="hidden" name="order_id" value=id/>
@@ -197,7 +378,22 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
                         <button type="button" class="button" data-testid="seller-cancel" on:click=move |_| { if crate::ui::confirmed(T::order_cancel_confirm) { cancel.dispatch(Cancel { order_id: id }); } }>{tr(T::order_seller_cancel)}</button>
                     }.into_any(),
                     (true, "paid") => view! {
-                        <button type="button" class="button primary" on:click=move |_| { ship.dispatch(Ship { order_id: id }); }>{tr(T::order_ship)}</button>
+                        <ActionForm action=ship attr:class="inline-form ship-form">
+                            <input type="hidden" name="order_id" value=id/>
+                            <label>
+                                <span>{tr(T::courier_company)}</span>
+                                <select name="courier" data-testid="ship-courier">
+                                    {(order.delivery_method.as_deref() != Some("courier")).then(|| view! { <option value="">"—"</option> })}
+                                    {crate::domain::delivery::COURIERS.iter().map(|c| view! { <option value=*c>{*c}</option> }).collect_view()}
+                                </select>
+                            </label>
+                            <label>
+                                <span>{tr(T::tracking_no)}</span>
+                                <input name="tracking_no" maxlength="30" autocomplete="off" data-testid="ship-tracking"
+                                    required=order.delivery_method.as_deref() == Some("courier")/>
+                            </label>
+                            <button type="submit" class="button primary" data-testid="ship">{tr(T::order_ship)}</button>
+                        </ActionForm>
                         <button type="button" class="button" data-testid="refund" on:click=move |_| { if crate::ui::confirmed(T::order_refund_confirm) { refund.dispatch(Refund { order_id: id }); } }>{tr(T::order_refund)}</button>
                     }.into_any(),
                     (true, "cancelled") if order.refund_due => view! {
@@ -257,11 +453,12 @@ fn OrderList(seller_view: bool) -> impl IntoView {
     // The page is in the address (`?after=<cursor>`), so paging works without a script too.
     let query = leptos_router::hooks::use_query_map();
     let after = move || query.with(|q| q.get("after"));
+    let todo = move || query.with(|q| q.get("todo"));
     let orders = Resource::new(
-        move || (refresh.get(), after()),
-        move |(_, after)| async move {
+        move || (refresh.get(), after(), todo()),
+        move |(_, after, todo)| async move {
             if seller_view {
-                seller_orders(after).await
+                seller_orders(after, todo).await
             } else {
                 my_orders(after).await
             }
@@ -275,6 +472,13 @@ fn OrderList(seller_view: bool) -> impl IntoView {
     view! {
         <section class="section">
             <h1>{tr(title)}</h1>
+            {seller_view.then(|| view! {
+                <p class="filters">
+                    <a href="/seller/orders?todo=1" data-testid="orders-todo" aria-current=move || todo().is_some().then_some("page")>{tr(T::orders_todo)}</a>
+                    " · "
+                    <a href="/seller/orders" aria-current=move || todo().is_none().then_some("page")>{tr(T::orders_all)}</a>
+                </p>
+            })}
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || orders.get().map(|r| match r {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),

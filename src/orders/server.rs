@@ -4,9 +4,12 @@ use super::api::{
     CartLine, CheckoutResult, ImpactReceipt, OrderItemView, OrderView, PledgeStatus,
     ORDERS_PAGE_SIZE,
 };
+use super::api::{CartQuote, QuoteGroup};
 use crate::auth::api::CurrentUser;
 use crate::auth::server::require_user;
+use crate::delivery::api::AddressView;
 use crate::domain::allocation::BenefitTerms;
+use crate::domain::delivery::{Method, Terms};
 use crate::domain::income;
 use crate::domain::listing::Quantity;
 use crate::domain::money::Fen;
@@ -53,12 +56,13 @@ impl Default for Hold {
 /// What a checkout asks for, as a hash of its merged lines in listing order: the idempotency
 /// key is bound to it, so the same key with another cart is refused rather than answered with
 /// the first cart's orders.
-fn request_hash(lines: &BTreeMap<i64, i64>) -> String {
+fn request_hash(lines: &BTreeMap<i64, i64>, delivery: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for (listing, quantity) in lines {
         h.update(format!("{listing}:{quantity};").as_bytes());
     }
+    h.update(delivery.as_bytes());
     hex::encode(h.finalize())
 }
 
@@ -71,40 +75,163 @@ struct Reserved {
     household_id: Option<i64>,
     organisation_id: Option<i64>,
     benefit_terms: String,
+    shipping_surcharge_fen: i64,
+}
+
+/// How the buyer wants the checkout delivered: the address (else the default), the method per
+/// seller (else the courier), and an invoice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryRequest {
+    pub address_id: Option<i64>,
+    pub methods: BTreeMap<String, String>,
+    /// The shipping the buyer was quoted, per seller.
+    pub seen_shipping: BTreeMap<String, i64>,
+    pub invoice_title: Option<String>,
+    pub invoice_tax_no: Option<String>,
+}
+
+impl DeliveryRequest {
+    pub fn new(
+        address_id: Option<i64>,
+        choices: Vec<super::api::DeliveryChoice>,
+        invoice_title: Option<String>,
+        invoice_tax_no: Option<String>,
+    ) -> DeliveryRequest {
+        let clean = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        DeliveryRequest {
+            address_id,
+            seen_shipping: choices
+                .iter()
+                .filter_map(|c| c.shipping_fen.map(|s| (c.seller.clone(), s)))
+                .collect(),
+            methods: choices.into_iter().map(|c| (c.seller, c.method)).collect(),
+            invoice_title: clean(invoice_title),
+            invoice_tax_no: clean(invoice_tax_no).map(|t| t.to_ascii_uppercase()),
+        }
+    }
+
+    /// Checks what can be checked before anything is reserved (at most one choice per line).
+    fn check(&self) -> Result<(), AppError> {
+        if self.methods.len() > MAX_LINES
+            || self.seen_shipping.len() > MAX_LINES
+            || self.methods.values().any(|m| Method::parse(m).is_none())
+        {
+            return Err(AppError::new(ErrorCode::InvalidDelivery).field("delivery"));
+        }
+        if self
+            .invoice_title
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > 50)
+        {
+            return Err(AppError::new(ErrorCode::InvalidInvoice).field("invoice_title"));
+        }
+        if self.invoice_tax_no.as_ref().is_some_and(|t| {
+            !(15..=20).contains(&t.len()) || !t.chars().all(|c| c.is_ascii_alphanumeric())
+        }) || (self.invoice_tax_no.is_some() && self.invoice_title.is_none())
+        {
+            return Err(AppError::new(ErrorCode::InvalidInvoice).field("invoice_tax_no"));
+        }
+        Ok(())
+    }
+
+    /// What the idempotency key is bound to besides the lines.
+    fn fingerprint(&self) -> String {
+        if *self == DeliveryRequest::default() {
+            return String::new();
+        }
+        format!(
+            "|a:{:?}|m:{:?}|s:{:?}|i:{:?}/{:?}",
+            self.address_id,
+            self.methods,
+            self.seen_shipping,
+            self.invoice_title,
+            self.invoice_tax_no
+        )
+    }
+}
+
+/// One seller's order, priced for delivery.
+struct Shipment {
+    method: Method,
+    terms: Terms,
+    shipping: Fen,
+    total: Fen,
+}
+
+/// Prices one seller's part of a checkout: the method chosen (it must be one the seller
+/// offers this buyer; the courier when none was chosen), the shipping by the seller's terms,
+/// and the total, at most [`Fen::MAX_ORDER`]. A method that needs an address needs one.
+fn ship_plan(
+    user: &CurrentUser,
+    seller: Seller,
+    terms: Terms,
+    goods: Fen,
+    bulky: Fen,
+    req: &DeliveryRequest,
+    address: Option<&AddressView>,
+) -> Result<Shipment, AppError> {
+    let key = crate::delivery::server::seller_key(seller.0, seller.1);
+    let method = match req.methods.get(&key) {
+        Some(m) => Method::parse(m)
+            .ok_or_else(|| AppError::new(ErrorCode::InvalidDelivery).field("delivery"))?,
+        None => Method::Courier,
+    };
+    if !terms
+        .methods(user.role == Role::InstitutionBuyer)
+        .contains(&method)
+    {
+        return Err(AppError::new(ErrorCode::InvalidDelivery).field("delivery"));
+    }
+    if method != Method::Pickup && address.is_none() {
+        return Err(AppError::new(ErrorCode::AddressRequired).field("address_id"));
+    }
+    let shipping = terms
+        .fee(method, goods, bulky)
+        .ok_or_else(|| AppError::new(ErrorCode::LimitExceeded).field("items"))?;
+    let total = goods
+        .checked_add(shipping)
+        .filter(|t| *t <= Fen::MAX_ORDER)
+        .ok_or_else(|| AppError::new(ErrorCode::LimitExceeded).field("items"))?;
+    // The seller changed the terms after the buyer saw the shipping: the buyer looks again.
+    if req
+        .seen_shipping
+        .get(&key)
+        .is_some_and(|s| *s != shipping.fen())
+    {
+        return Err(AppError::new(ErrorCode::PriceChanged).field("delivery"));
+    }
+    Ok(Shipment {
+        method,
+        terms,
+        shipping,
+        total,
+    })
 }
 
 #[tracing::instrument(skip_all, err)]
-pub async fn checkout(key: &str, items: &[CartLine]) -> Result<CheckoutResult, AppError> {
+pub async fn checkout(
+    key: &str,
+    items: &[CartLine],
+    req: &DeliveryRequest,
+) -> Result<CheckoutResult, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
     let hold = Hold {
         secs: state.settings.order_hold_minutes * 60,
         max_unpaid: state.settings.max_unpaid_checkouts,
     };
-    place(&state.db, &user, key, items, now(), hold).await
+    place(&state.db, &user, key, items, req, now(), hold).await
 }
 
-/// Places a checkout for `user` at time `t` (the server function's body; the demo seed uses it
-/// too, with dates in the past).
-pub async fn place(
-    db: &Db,
-    user: &CurrentUser,
-    key: &str,
-    items: &[CartLine],
-    t: i64,
-    hold: Hold,
-) -> Result<CheckoutResult, AppError> {
-    let key = key.trim();
-    if !valid_key(key) {
-        return Err(AppError::new(ErrorCode::BadRequest).field("idempotency_key"));
-    }
+/// Merges a cart's lines by listing, checking every quantity and the merged sums; returns the
+/// quantities and the prices the buyer saw.
+fn merge_lines(items: &[CartLine]) -> Result<(BTreeMap<i64, i64>, BTreeMap<i64, i64>), AppError> {
     if items.is_empty() {
         return Err(AppError::new(ErrorCode::EmptyCart));
     }
     if items.len() > MAX_LINES {
         return Err(AppError::new(ErrorCode::BadRequest).field("items"));
     }
-    // Merge lines for the same listing; check every quantity (and the merged sums).
     let mut lines: BTreeMap<i64, i64> = BTreeMap::new();
     let mut seen_price: BTreeMap<i64, i64> = BTreeMap::new();
     for line in items {
@@ -118,8 +245,117 @@ pub async fn place(
         Quantity::new(*q)
             .map_err(|_| AppError::new(ErrorCode::InvalidQuantity).field("quantity"))?;
     }
+    Ok((lines, seen_price))
+}
 
-    let hash = request_hash(&lines);
+/// Prices the cart as `place` would, without reserving anything.
+#[tracing::instrument(skip_all, err)]
+pub async fn quote(items: &[CartLine], req: &DeliveryRequest) -> Result<CartQuote, AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let user = require_user().await?;
+    req.check()?;
+    let (lines, _) = merge_lines(items)?;
+    let address = crate::delivery::server::address_for(db, user.id, req.address_id).await?;
+    let mut by_seller: BTreeMap<Seller, (Fen, Fen)> = BTreeMap::new();
+    for (&listing_id, &qty) in &lines {
+        let row: Option<(i64, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT price_fen, household_id, organisation_id, shipping_surcharge_fen FROM listings
+              WHERE id = $1 AND status = 'on_sale'",
+        )
+        .bind(listing_id)
+        .fetch_optional(&db.pool)
+        .await?;
+        let (price, h, o, surcharge) =
+            row.ok_or_else(|| AppError::new(ErrorCode::ListingUnavailable).field("items"))?;
+        let e = by_seller.entry((h, o)).or_insert((Fen::ZERO, Fen::ZERO));
+        let overflow = || AppError::new(ErrorCode::LimitExceeded).field("items");
+        e.0 =
+            e.0.checked_add(Fen::new(price).checked_mul(qty).ok_or_else(overflow)?)
+                .ok_or_else(overflow)?;
+        e.1 =
+            e.1.checked_add(Fen::new(surcharge).checked_mul(qty).ok_or_else(overflow)?)
+                .ok_or_else(overflow)?;
+    }
+    let institution = user.role == Role::InstitutionBuyer;
+    let mut groups = Vec::new();
+    let mut total = Fen::ZERO;
+    for (seller, (goods, bulky)) in by_seller {
+        let terms = crate::delivery::server::terms_of(&db.pool, seller.0, seller.1).await?;
+        let s = ship_plan(&user, seller, terms, goods, bulky, req, address.as_ref());
+        // A cart without an address is still priced (the courier's fee), so the buyer sees it.
+        let s = match s {
+            Err(e) if e.code == ErrorCode::AddressRequired => {
+                let terms = crate::delivery::server::terms_of(&db.pool, seller.0, seller.1).await?;
+                let shipping = terms
+                    .fee(Method::Courier, goods, bulky)
+                    .unwrap_or(Fen::ZERO);
+                Shipment {
+                    method: Method::Courier,
+                    shipping,
+                    total: goods.checked_add(shipping).unwrap_or(goods),
+                    terms,
+                }
+            }
+            other => other?,
+        };
+        let name: String = match seller {
+            (_, Some(o)) => sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1").bind(o),
+            (h, None) => sqlx::query_scalar("SELECT v.name || ' 农户' FROM households h JOIN regions v ON v.code = h.region_code WHERE h.id = $1").bind(h),
+        }
+        .fetch_one(&db.pool)
+        .await?;
+        total = total
+            .checked_add(s.total)
+            .ok_or_else(|| AppError::new(ErrorCode::LimitExceeded))?;
+        groups.push(QuoteGroup {
+            seller: crate::delivery::server::seller_key(seller.0, seller.1),
+            seller_name: name,
+            methods: s
+                .terms
+                .methods(institution)
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect(),
+            method: s.method.as_str().to_owned(),
+            goods_fen: goods.fen(),
+            shipping_fen: s.shipping.fen(),
+            total_fen: s.total.fen(),
+            dispatch_hours: s.terms.dispatch_hours,
+            pickup_point: s.terms.pickup_point.clone(),
+        });
+    }
+    let addresses = crate::delivery::server::addresses().await?;
+    Ok(CartQuote {
+        groups,
+        total_fen: total.fen(),
+        address_id: address.map(|a| a.id),
+        addresses,
+        institution,
+    })
+}
+
+/// Places a checkout for `user` at time `t` (the server function's body; the demo seed uses it
+/// too, with dates in the past).
+#[allow(clippy::too_many_arguments)]
+pub async fn place(
+    db: &Db,
+    user: &CurrentUser,
+    key: &str,
+    items: &[CartLine],
+    req: &DeliveryRequest,
+    t: i64,
+    hold: Hold,
+) -> Result<CheckoutResult, AppError> {
+    let key = key.trim();
+    if !valid_key(key) {
+        return Err(AppError::new(ErrorCode::BadRequest).field("idempotency_key"));
+    }
+    let (lines, seen_price) = merge_lines(items)?;
+    req.check()?;
+    let address = crate::delivery::server::address_for(db, user.id, req.address_id).await?;
+
+    let hash = request_hash(&lines, &req.fingerprint());
     let mut tx = db.begin_write().await.map_err(AppError::internal)?;
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO checkouts (buyer_id, idempotency_key, request_hash, created_at) VALUES ($1, $2, $3, $4)
@@ -183,7 +419,7 @@ pub async fn place(
                     status = CASE WHEN stock - $1 = 0 THEN 'sold_out' ELSE status END,
                     updated_at = $2
               WHERE id = $3 AND status = 'on_sale' AND stock >= $1
-          RETURNING price_fen, household_id, organisation_id, benefit_terms",
+          RETURNING price_fen, household_id, organisation_id, benefit_terms, shipping_surcharge_fen",
         )
         .bind(qty)
         .bind(t)
@@ -235,31 +471,59 @@ pub async fn place(
         None
     };
     for ((seller_household, seller_org), lines) in by_seller {
-        let mut total = Fen::ZERO;
+        let mut goods = Fen::ZERO;
+        let mut bulky = Fen::ZERO;
+        let overflow = || AppError::new(ErrorCode::LimitExceeded).field("items");
         for (_, qty, r) in &lines {
             let line = Fen::new(r.price_fen)
                 .checked_mul(*qty)
-                .ok_or_else(|| AppError::new(ErrorCode::InvalidQuantity))?;
-            total = total
-                .checked_add(line)
-                .ok_or_else(|| AppError::new(ErrorCode::InvalidQuantity))?;
+                .ok_or_else(overflow)?;
+            goods = goods.checked_add(line).ok_or_else(overflow)?;
+            let surcharge = Fen::new(r.shipping_surcharge_fen)
+                .checked_mul(*qty)
+                .ok_or_else(overflow)?;
+            bulky = bulky.checked_add(surcharge).ok_or_else(overflow)?;
         }
-        if total > Fen::MAX_ORDER {
-            return Err(AppError::new(ErrorCode::LimitExceeded).field("items"));
-        }
+        let terms =
+            crate::delivery::server::terms_of(&mut *tx, seller_household, seller_org).await?;
+        let plan = ship_plan(
+            user,
+            (seller_household, seller_org),
+            terms,
+            goods,
+            bulky,
+            req,
+            address.as_ref(),
+        )?;
+        // The address is copied onto the order: later edits of the book do not move it.
+        let to = address.as_ref().filter(|_| plan.method != Method::Pickup);
         let order_id: i64 = sqlx::query_scalar(
             "INSERT INTO orders (checkout_id, buyer_id, institution_id, seller_household_id, seller_organisation_id,
-                                 status, total_fen, created_at, updated_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, 'placed', $6, $7, $7, $8) RETURNING id",
+                                 status, total_fen, created_at, updated_at, expires_at, shipping_fen, delivery_method,
+                                 ship_recipient, ship_mobile, ship_region, ship_detail, ship_unit, pickup_point,
+                                 invoice_title, invoice_tax_no, dispatch_hours)
+             VALUES ($1, $2, $3, $4, $5, 'placed', $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+             RETURNING id",
         )
         .bind(checkout_id)
         .bind(user.id)
         .bind(institution)
         .bind(seller_household)
         .bind(seller_org)
-        .bind(total.fen())
+        .bind(plan.total.fen())
         .bind(t)
         .bind(t.saturating_add(hold.secs))
+        .bind(plan.shipping.fen())
+        .bind(plan.method.as_str())
+        .bind(to.map(|a| a.recipient.clone()))
+        .bind(to.map(|a| a.mobile.clone()))
+        .bind(to.map(|a| a.region_name.clone()))
+        .bind(to.map(|a| a.detail.clone()))
+        .bind(to.and_then(|a| a.unit_name.clone()))
+        .bind(if plan.method == Method::Pickup { plan.terms.pickup_point.clone() } else { None })
+        .bind(&req.invoice_title)
+        .bind(&req.invoice_tax_no)
+        .bind(plan.terms.dispatch_hours)
         .fetch_one(&mut *tx)
         .await
         .map_err(AppError::internal)?;
@@ -325,6 +589,47 @@ struct OrderRow {
     cancel_reason: Option<String>,
     paid_with: Option<String>,
     refund_due: i64,
+    shipping_fen: i64,
+    delivery_method: Option<String>,
+    ship_recipient: Option<String>,
+    ship_mobile: Option<String>,
+    ship_region: Option<String>,
+    ship_detail: Option<String>,
+    ship_unit: Option<String>,
+    pickup_point: Option<String>,
+    invoice_title: Option<String>,
+    invoice_tax_no: Option<String>,
+    courier: Option<String>,
+    tracking_no: Option<String>,
+    paid_at: Option<i64>,
+    shipped_at: Option<i64>,
+    delivered_at: Option<i64>,
+    delivered_by: Option<String>,
+    dispatch_hours: Option<i64>,
+}
+
+/// How many days after shipping receipt is confirmed automatically (the setting
+/// `ZHUNONG_AUTO_RECEIVE_DAYS`, read when the order is shown).
+fn auto_receive_days() -> i64 {
+    AppState::get().map_or(10, |s| s.settings.auto_receive_days)
+}
+
+/// What the seller sees of an order that is over (delivered or refunded): the recipient's
+/// name, phone and address masked.
+pub fn for_seller(mut o: OrderView) -> OrderView {
+    // The seller needs where it goes only while it is paid for and on its way.
+    if !matches!(o.status.as_str(), "paid" | "shipped") {
+        o.recipient = o
+            .recipient
+            .as_deref()
+            .map(crate::domain::delivery::mask_name);
+        o.mobile = o
+            .mobile
+            .as_deref()
+            .map(crate::domain::delivery::mask_mobile);
+        o.address = o.address.as_ref().map(|_| "***".to_owned());
+    }
+    o
 }
 
 /// Orders, newest first: the ordering of every list of orders.
@@ -366,7 +671,10 @@ async fn orders_where(
     let sql = format!(
         "SELECT o.id, o.checkout_id, o.status, o.total_fen,
                 COALESCE(org.name, v.name || ' 农户') AS seller_name, u.display_name AS buyer_name, o.created_at,
-                o.expires_at, o.cancel_reason, o.paid_with, o.refund_due
+                o.expires_at, o.cancel_reason, o.paid_with, o.refund_due, o.shipping_fen, o.delivery_method,
+                o.ship_recipient, o.ship_mobile, o.ship_region, o.ship_detail, o.ship_unit, o.pickup_point,
+                o.invoice_title, o.invoice_tax_no, o.courier, o.tracking_no, o.paid_at, o.shipped_at,
+                o.delivered_at, o.delivered_by, o.dispatch_hours
            FROM orders o
            JOIN users u ON u.id = o.buyer_id
            LEFT JOIN organisations org ON org.id = o.seller_organisation_id
@@ -385,7 +693,21 @@ async fn orders_where(
     .await
     .map_err(AppError::internal)?;
     let mut out = Vec::with_capacity(rows.len());
+    let t = now();
+    let receive_days = auto_receive_days();
     for r in rows {
+        let dispatch_by = match (r.status.as_str(), r.paid_at, r.dispatch_hours) {
+            ("paid", Some(p), Some(h)) => Some(p.saturating_add(h.saturating_mul(3600))),
+            _ => None,
+        };
+        let auto_receive_at = match (r.status.as_str(), r.shipped_at) {
+            ("shipped", Some(s)) => Some(s.saturating_add(receive_days * 86_400)),
+            _ => None,
+        };
+        let address = match (&r.ship_region, &r.ship_detail) {
+            (Some(region), Some(detail)) => Some(format!("{region} {detail}")),
+            _ => None,
+        };
         let items: Vec<(i64, String, String, i64, i64, i64)> = sqlx::query_as(
             "SELECT i.listing_id, l.title, l.unit, i.quantity, i.unit_price_fen, i.line_total_fen
                FROM order_items i JOIN listings l ON l.id = i.listing_id
@@ -407,6 +729,23 @@ async fn orders_where(
             cancel_reason: r.cancel_reason,
             paid_with: r.paid_with,
             refund_due: r.refund_due != 0,
+            shipping_fen: r.shipping_fen,
+            delivery_method: r.delivery_method,
+            recipient: r.ship_recipient,
+            mobile: r.ship_mobile,
+            address,
+            unit_name: r.ship_unit,
+            pickup_point: r.pickup_point,
+            invoice_title: r.invoice_title,
+            invoice_tax_no: r.invoice_tax_no,
+            courier: r.courier,
+            tracking_no: r.tracking_no,
+            shipped_at: r.shipped_at,
+            delivered_at: r.delivered_at,
+            delivered_by: r.delivered_by,
+            overdue: dispatch_by.is_some_and(|d| d < t),
+            dispatch_by,
+            auto_receive_at,
             items: items
                 .into_iter()
                 .map(
@@ -440,31 +779,143 @@ pub async fn my_orders(after: Option<&str>) -> Result<Page<OrderView>, AppError>
     order_page(&state.db, "o.buyer_id = $1", user.id, after).await
 }
 
-pub async fn seller_orders(after: Option<&str>) -> Result<Page<OrderView>, AppError> {
+/// The seller's orders; with `todo`, only those that need the seller: unpaid (a transfer to
+/// confirm), paid (to ship), or with a refund due.
+pub async fn seller_orders(after: Option<&str>, todo: bool) -> Result<Page<OrderView>, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
-    match user.role {
-        Role::OrgManager => {
-            let org = user
-                .organisation_id
-                .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?;
-            order_page(&state.db, "o.seller_organisation_id = $1", org, after).await
-        }
-        Role::Household => {
-            let h = user
-                .household_id
-                .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?;
-            order_page(&state.db, "o.seller_household_id = $1", h, after).await
-        }
-        Role::Cadre => order_page(
-            &state.db,
+    let (cond, id) = match user.role {
+        Role::OrgManager => (
+            "o.seller_organisation_id = $1",
+            user.organisation_id
+                .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?,
+        ),
+        Role::Household => (
+            "o.seller_household_id = $1",
+            user.household_id
+                .ok_or_else(|| AppError::new(ErrorCode::Forbidden))?,
+        ),
+        Role::Cadre => (
             "o.seller_household_id IN (SELECT household_id FROM cadre_pairings WHERE user_id = $1)",
             user.id,
-            after,
-        )
-        .await,
-        _ => Err(AppError::new(ErrorCode::Forbidden)),
+        ),
+        _ => return Err(AppError::new(ErrorCode::Forbidden)),
+    };
+    let cond = if todo {
+        format!("{cond} AND (o.status IN ('placed', 'paid') OR o.refund_due = 1)")
+    } else {
+        cond.to_owned()
+    };
+    let mut page = order_page(&state.db, &cond, id, after).await?;
+    page.items = page.items.into_iter().map(for_seller).collect();
+    Ok(page)
+}
+
+/// The seller ships: a courier order needs the courier company and a tracking number.
+#[tracing::instrument(skip_all, err)]
+pub async fn ship(order_id: i64, courier: &str, tracking: &str) -> Result<OrderView, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let facts = policy::order_facts(&state.db, &user, order_id).await?;
+    policy::require(&user, Action::Ship, &facts)?;
+    let method: Option<String> =
+        sqlx::query_scalar("SELECT delivery_method FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_one(&state.db.pool)
+            .await?;
+    let courier = courier.trim();
+    let (courier, tracking) = match (courier, tracking.trim()) {
+        ("", "") if method.as_deref() != Some("courier") => (None, None),
+        (c, t) => {
+            let c = crate::domain::delivery::COURIERS
+                .iter()
+                .find(|k| **k == c)
+                .ok_or_else(|| AppError::new(ErrorCode::InvalidTracking).field("courier"))?;
+            let t = crate::domain::delivery::tracking_number(t)
+                .ok_or_else(|| AppError::new(ErrorCode::InvalidTracking).field("tracking_no"))?;
+            (Some((*c).to_owned()), Some(t))
+        }
+    };
+    ship_order(
+        &state.db,
+        order_id,
+        courier.as_deref(),
+        tracking.as_deref(),
+        now(),
+    )
+    .await?;
+    tracing::info!(order_id, by = user.id, "shipped");
+    Ok(for_seller(order_view(&state.db, order_id).await?))
+}
+
+/// Marks a paid order shipped at `t` (409 if it is not paid).
+pub async fn ship_order(
+    db: &Db,
+    order_id: i64,
+    courier: Option<&str>,
+    tracking: Option<&str>,
+    t: i64,
+) -> Result<(), AppError> {
+    let n = sqlx::query(
+        "UPDATE orders SET status = 'shipped', courier = $1, tracking_no = $2, shipped_at = $3, updated_at = $3
+          WHERE id = $4 AND status = 'paid'",
+    )
+    .bind(courier)
+    .bind(tracking)
+    .bind(t)
+    .bind(order_id)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
+    Ok(())
+}
+
+/// Marks a shipped order delivered at `t`, by the buyer or automatically (409 if it is not
+/// shipped).
+pub async fn deliver_order(db: &Db, order_id: i64, by: &str, t: i64) -> Result<(), AppError> {
+    let n = sqlx::query(
+        "UPDATE orders SET status = 'delivered', delivered_at = $1, delivered_by = $2, updated_at = $1
+          WHERE id = $3 AND status = 'shipped'",
+    )
+    .bind(t)
+    .bind(by)
+    .bind(order_id)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::new(ErrorCode::InvalidOrderState));
+    }
+    Ok(())
+}
+
+/// The buyer confirms the goods arrived.
+pub async fn deliver(order_id: i64) -> Result<OrderView, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let facts = policy::order_facts(&state.db, &user, order_id).await?;
+    policy::require(&user, Action::ConfirmDelivery, &facts)?;
+    deliver_order(&state.db, order_id, "buyer", now()).await?;
+    order_view(&state.db, order_id).await
+}
+
+/// Confirms receipt of orders shipped more than `days` days before `t` (at most 500 a run);
+/// returns how many. Housekeeping runs it every minute.
+pub async fn auto_receive(db: &Db, t: i64, days: i64) -> Result<u64, AppError> {
+    let before = t.saturating_sub(days.saturating_mul(86_400));
+    let r = sqlx::query(
+        "UPDATE orders SET status = 'delivered', delivered_at = $1, delivered_by = 'auto', updated_at = $1
+          WHERE id IN (SELECT id FROM orders WHERE status = 'shipped' AND shipped_at <= $2 ORDER BY shipped_at LIMIT 500)
+            AND status = 'shipped'",
+    )
+    .bind(t)
+    .bind(before)
+    .execute(&db.pool)
+    .await?;
+    Ok(r.rows_affected())
 }
 
 /// Moves an order from one status to another if it is still in the first; false if it was not.
@@ -534,21 +985,26 @@ pub async fn refund_paid(
     by: Option<i64>,
     t: i64,
 ) -> Result<(), AppError> {
-    if !transition(tx, order_id, "paid", "refunded", t).await? {
+    if transition(tx, order_id, "paid", "refunded", t).await? {
+        // Not shipped: the units go back on sale.
+        restore_stock(tx, order_id, t).await?;
+    } else if !(transition(tx, order_id, "shipped", "refunded", t).await?
+        || transition(tx, order_id, "delivered", "refunded", t).await?)
+    {
         return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
-    restore_stock(tx, order_id, t).await?;
     crate::ledger::post::post_order(tx, order_id, Posting::Reversal, evidence, by, t).await
 }
 
 /// Puts the order's units back on sale (a sold-out listing goes back on sale).
 async fn restore_stock(tx: &mut Tx, order_id: i64, t: i64) -> Result<(), AppError> {
-    let items: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT listing_id, quantity FROM order_items WHERE order_id = $1")
-            .bind(order_id)
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(AppError::internal)?;
+    let items: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT listing_id, quantity FROM order_items WHERE order_id = $1 ORDER BY listing_id",
+    )
+    .bind(order_id)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(AppError::internal)?;
     for (listing_id, qty) in items {
         sqlx::query(
             "UPDATE listings SET stock = stock + $1, status = CASE WHEN status = 'sold_out' THEN 'on_sale' ELSE status END,
@@ -578,7 +1034,7 @@ pub async fn confirm_payment(order_id: i64, reference: &str) -> Result<OrderView
     }
     pay_by_transfer(&state.db, order_id, reference, Some(user.id), now()).await?;
     tracing::info!(order_id, by = user.id, "transfer confirmed, ledger posted");
-    order_view(&state.db, order_id).await
+    Ok(for_seller(order_view(&state.db, order_id).await?))
 }
 
 /// Pays a placed order by a confirmed transfer at `t` (409 if it is not placed).
@@ -620,21 +1076,6 @@ pub async fn move_order(
     tx.commit().await.map_err(AppError::internal)
 }
 
-/// Ship (the seller) or confirm delivery (the buyer only).
-pub async fn advance(order_id: i64, from: &str, to: &str) -> Result<OrderView, AppError> {
-    let state = AppState::get()?;
-    let user = require_user().await?;
-    let facts = policy::order_facts(&state.db, &user, order_id).await?;
-    let action = if to == "delivered" {
-        Action::ConfirmDelivery
-    } else {
-        Action::Ship
-    };
-    policy::require(&user, action, &facts)?;
-    move_order(&state.db, order_id, from, to, now()).await?;
-    order_view(&state.db, order_id).await
-}
-
 pub async fn cancel(order_id: i64) -> Result<OrderView, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
@@ -651,7 +1092,12 @@ pub async fn cancel(order_id: i64) -> Result<OrderView, AppError> {
         return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
     tracing::info!(order_id, by = user.id, reason, "cancelled, stock returned");
-    order_view(&state.db, order_id).await
+    let view = order_view(&state.db, order_id).await?;
+    Ok(if reason == "buyer" {
+        view
+    } else {
+        for_seller(view)
+    })
 }
 
 /// Cancels an order that is still unpaid, returning its stock, in one transaction; false if it
@@ -700,7 +1146,7 @@ pub async fn refund(order_id: i64) -> Result<OrderView, AppError> {
     policy::require(&user, Action::Refund, &facts)?;
     crate::payments::server::refund(&state, order_id, user.id).await?;
     tracing::info!(order_id, by = user.id, "refunded, reversing rows posted");
-    order_view(&state.db, order_id).await
+    Ok(for_seller(order_view(&state.db, order_id).await?))
 }
 
 pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {

@@ -190,7 +190,7 @@ fn wechat_request_ok(path: &str, headers: &HeaderMap, body: &[u8]) -> bool {
     };
     if mchid != MCHID
         || serial != MERCHANT_SERIAL
-        || (super::now() - ts).abs() > wechat::CLOCK_WINDOW_SECS
+        || super::now().abs_diff(ts) > wechat::CLOCK_WINDOW_SECS.unsigned_abs()
     {
         return false;
     }
@@ -302,7 +302,8 @@ async fn wechat_refund(
     if v["amount"]["refund"].as_i64() != Some(trade.amount_fen) {
         return fail(StatusCode::BAD_REQUEST, "PARAM_ERROR", "退款金额错误");
     }
-    let refund_id = format!("5030{}", crypto::nonce(24));
+    // Fake ids say so: a ledger row paid through the fake provider never looks like real money.
+    let refund_id = format!("FAKE5030{}", crypto::nonce(20));
     let resource = json!({
         "mchid": MCHID,
         "out_trade_no": no,
@@ -410,7 +411,7 @@ fn page(trade: &Trade, token: &str) -> Html<String> {
     let amount = crate::domain::money::Fen::new(trade.amount_fen).plain_yuan();
     let done = trade.transaction_id.is_some();
     Html(format!(
-        r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>模拟{name} · 测试用</title><link rel="stylesheet" href="/pkg/zhunong.css"></head><body><main class="container fake-pay"><h1>模拟{name}（{lang_name}, test only）</h1><p>这是本地的模拟支付页，只用于测试和演示，不会扣任何钱。</p><dl><dt>商品</dt><dd>{desc}</dd><dt>金额</dt><dd><strong>¥{amount}</strong></dd></dl>{action}</main></body></html>"#,
+        r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>模拟{name} · 测试用</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/pkg/zhunong.css"></head><body><main class="container fake-pay"><h1>模拟{name}（{lang_name}, test only）</h1><p>这是本地的模拟支付页，只用于测试和演示，不会扣任何钱。</p><dl><dt>商品</dt><dd>{desc}</dd><dt>金额</dt><dd><strong>¥{amount}</strong></dd></dl>{action}</main></body></html>"#,
         desc = crate::ui::escape_text(&trade.description),
         action = if done {
             "<p>已支付。</p>".to_owned()
@@ -434,7 +435,7 @@ async fn pay_page(State(state): State<AppState>, Path(token): Path<String>) -> R
 /// The buyer pressed "pay": the trade is paid, the notification sent (and awaited, so the
 /// page the buyer returns to already shows it), then back to the shop.
 async fn pay(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let txid = format!("4200{}", crypto::nonce(24));
+    let txid = format!("FAKE4200{}", crypto::nonce(20));
     let Some(trade) = state.payments.fake_store.set_paid(&token, &txid) else {
         return (StatusCode::NOT_FOUND, "no such trade").into_response();
     };

@@ -121,6 +121,7 @@ fn PayBody(page: PayPage) -> impl IntoView {
                 {order.expires_at.map(|t| view! {
                     <p class="muted">{tr(T::order_expires)} " " {crate::domain::calendar::date_time_of(t)}</p>
                 })}
+                {(page.methods.len() == 1).then(|| view! { <p class="muted" data-testid="transfer-only">{tr(T::pay_transfer_only)}</p> })}
                 <nav class="pay-methods" aria-label=move || T::pay_choose.t(lang.get())>
                     {methods.into_iter().map(|m| {
                         let current = chosen.as_deref() == Some(m.as_str());

@@ -314,8 +314,11 @@ async fn start(
     }
     let (payment_id, out_trade_no) =
         new_payment(&state.db, order.id, method, order.total_fen, kind, t).await?;
-    let description = format!("助农集市订单 ZN{}（{}）", order.id, order.seller_name);
-    let description: String = description.chars().take(60).collect();
+    // WeChat Pay takes at most 127 bytes of description.
+    let mut description = format!("助农集市订单 ZN{}（{}）", order.id, order.seller_name);
+    while description.len() > 127 {
+        description.pop();
+    }
     let parts = leptos::prelude::use_context::<http::request::Parts>();
     let client_ip = parts
         .as_ref()
@@ -485,14 +488,20 @@ pub async fn record_notice(
             if p.status != "created" {
                 return Ok(Outcome::Duplicate);
             }
-            sqlx::query(
-                "UPDATE payments SET status = 'paid', transaction_id = $1, paid_at = $2 WHERE id = $3",
+            // Two events for one payment at once: the second finds it paid and changes nothing.
+            let claimed = sqlx::query(
+                "UPDATE payments SET status = 'paid', transaction_id = $1, paid_at = $2
+                  WHERE id = $3 AND status = 'created'",
             )
             .bind(transaction_id)
             .bind(t)
             .bind(p.id)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                return Ok(Outcome::Duplicate);
+            }
             let evidence = provider_ref(provider, transaction_id);
             if crate::orders::server::mark_paid(
                 &mut tx,
@@ -517,6 +526,17 @@ pub async fn record_notice(
             }
         }
         NoticeKind::Refunded { refund_id } => {
+            // Only a refund of the whole payment is one the books can follow.
+            if n.amount_fen != p.amount_fen {
+                tracing::error!(
+                    payment_id = p.id,
+                    order_id = p.order_id,
+                    refunded = n.amount_fen,
+                    paid = p.amount_fen,
+                    "refund notification: not the whole payment; needs a person"
+                );
+                return Err(AppError::new(ErrorCode::InvalidAmount));
+            }
             if p.status == "paid" {
                 apply_refund(&mut tx, &p, refund_id, None, t).await?;
                 Outcome::Refunded
@@ -582,7 +602,10 @@ async fn apply_refund(
         .transaction_id
         .as_deref()
         .map(|id| provider_ref(&p.provider, id));
-    if status == "paid" && paid_ref.is_some() && paid_ref == this {
+    // The payment that paid the order: the order is refunded and its income reversed, whether
+    // or not the goods had left (a refund made at the provider's console included).
+    let _ = status;
+    if paid_ref.is_some() && paid_ref == this {
         let evidence = provider_ref(&p.provider, refund_id);
         crate::orders::server::refund_paid(tx, p.order_id, Evidence::Provider(&evidence), by, t)
             .await?;
@@ -643,7 +666,16 @@ pub async fn refund(state: &AppState, order_id: i64, by: i64) -> Result<(), AppE
             })
             .collect()
     } else if refund_due != 0 {
-        paid
+        // Only the payments that arrived when the order no longer waited for one: never the
+        // one that paid it (that is a refund of the order, which only a paid order gets).
+        paid.into_iter()
+            .filter(|p| {
+                p.transaction_id
+                    .as_deref()
+                    .map(|id| provider_ref(&p.provider, id))
+                    != paid_ref
+            })
+            .collect()
     } else {
         Vec::new()
     };

@@ -135,6 +135,7 @@ struct Resource {
 #[derive(Deserialize)]
 struct Transaction {
     mchid: String,
+    appid: String,
     out_trade_no: String,
     transaction_id: String,
     trade_state: String,
@@ -197,7 +198,7 @@ impl WeChatPay {
             return Err(PayError::BadSignature);
         }
         let t: i64 = ts.parse().map_err(|_| PayError::BadSignature)?;
-        if (now - t).abs() > CLOCK_WINDOW_SECS {
+        if now.abs_diff(t) > CLOCK_WINDOW_SECS.unsigned_abs() {
             return Err(PayError::Stale);
         }
         if !crypto::verify(
@@ -331,7 +332,7 @@ impl WeChatPay {
             "TRANSACTION.SUCCESS" => {
                 let t: Transaction =
                     serde_json::from_slice(&plain).map_err(|_| PayError::Malformed)?;
-                if t.mchid != self.mchid || t.trade_state != "SUCCESS" {
+                if t.mchid != self.mchid || t.appid != self.appid || t.trade_state != "SUCCESS" {
                     return Err(PayError::Malformed);
                 }
                 Ok(Notice {

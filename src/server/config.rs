@@ -40,6 +40,8 @@ pub struct Settings {
     /// A manual income record beyond this many times the monitoring line needs a note and a
     /// confirmation.
     pub large_record_lines: i64,
+    /// Receipt of a shipped order is confirmed automatically this many days after shipping.
+    pub auto_receive_days: i64,
     /// A request that takes longer answers 503 (`ZHUNONG_REQUEST_TIMEOUT_SECS`; uploads get 10×).
     pub request_timeout_secs: u64,
     /// Registrations (and requests for codes) per client address per hour, and in all per hour.
@@ -211,6 +213,7 @@ impl Settings {
             order_hold_minutes: env_range("ZHUNONG_ORDER_HOLD_MINUTES", 30, 1..=7 * 24 * 60)?,
             max_unpaid_checkouts: env_range("ZHUNONG_MAX_UNPAID_CHECKOUTS", 3, 1..=1_000_000)?,
             large_record_lines: env_range("ZHUNONG_LARGE_RECORD_LINES", 1, 1..=1000)?,
+            auto_receive_days: env_range("ZHUNONG_AUTO_RECEIVE_DAYS", 10, 1..=60)?,
             register_per_ip_per_hour: env_range(
                 "ZHUNONG_REGISTER_PER_IP_PER_HOUR",
                 10,
@@ -256,6 +259,7 @@ impl Settings {
             order_hold_minutes: 30,
             max_unpaid_checkouts: 3,
             large_record_lines: 1,
+            auto_receive_days: 10,
             register_per_ip_per_hour: 10,
             register_global_per_hour: 2000,
             notify_dir: None,
@@ -401,6 +405,21 @@ fn payment_settings(
                 })
             }
         }
+    }
+    let https_origin = env_text("ZHUNONG_PUBLIC_ORIGIN").is_some_and(|o| o.starts_with("https://"));
+    if (p.wechat.is_some() || p.alipay.is_some()) && !https_origin {
+        return Err(ConfigError {
+            name: "ZHUNONG_PUBLIC_ORIGIN",
+            value: env_text("ZHUNONG_PUBLIC_ORIGIN").unwrap_or_default(),
+            why: "WeChat Pay and Alipay send their notifications to the site's public https origin: set it",
+        });
+    }
+    if p.fake && (p.wechat.is_some() || p.alipay.is_some() || https_origin) {
+        return Err(ConfigError {
+            name: "ZHUNONG_FAKE_PAYMENTS",
+            value: "1".into(),
+            why: "the fake provider is for tests and the demo: not beside a real provider or on a public https site",
+        });
     }
     if std::env::var("ZHUNONG_PAYMENT_WEBHOOK_SECRET").is_ok() {
         return Err(ConfigError {

@@ -32,7 +32,7 @@ pub async fn sweep(db: &Db) -> Result<(u64, u64), sqlx::Error> {
 
 /// Runs [`sweep`] and the expiry of unpaid orders at start and then every minute, logging
 /// what they did.
-pub async fn run_periodically(db: Db) {
+pub async fn run_periodically(db: Db, auto_receive_days: i64) {
     let mut tick = tokio::time::interval(EVERY);
     loop {
         tick.tick().await;
@@ -47,6 +47,11 @@ pub async fn run_periodically(db: Db) {
             Ok(0) => {}
             Ok(orders) => tracing::info!(orders, "unpaid orders expired, stock returned"),
             Err(e) => tracing::warn!(error = %e, "expiring unpaid orders failed; will retry"),
+        }
+        match crate::orders::server::auto_receive(&db, now(), auto_receive_days).await {
+            Ok(0) => {}
+            Ok(orders) => tracing::info!(orders, "receipt confirmed automatically"),
+            Err(e) => tracing::warn!(error = %e, "confirming receipt failed; will retry"),
         }
     }
 }

@@ -255,6 +255,12 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         state.payments.set_local_addr(addr);
     }
+    if state.payments.fake() {
+        // The fake provider's RSA test keys take a while to make: not inside a request.
+        tokio::task::spawn_blocking(|| {
+            crate::payments::fake::test_keys();
+        });
+    }
     let app = router(state);
     axum::serve(
         listener.tap_io(|tcp| {
@@ -303,7 +309,10 @@ pub async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
         "listening on http://{}",
         listener.local_addr()?
     );
-    let housekeeping = tokio::spawn(maintenance::run_periodically(db.clone()));
+    let housekeeping = tokio::spawn(maintenance::run_periodically(
+        db.clone(),
+        settings.auto_receive_days,
+    ));
     serve(listener, app_state(settings, db), shutdown_signal()).await?;
     housekeeping.abort();
     tracing::info!("stopped");

@@ -10,7 +10,9 @@ use crate::auth::server::user_by_id;
 use crate::domain::allocation::BenefitTerms;
 use crate::domain::money::Fen;
 use crate::orders::api::CartLine;
-use crate::orders::server::{move_order, pay_by_transfer, place, Hold};
+use crate::orders::server::{
+    deliver_order, move_order, pay_by_transfer, place, ship_order, DeliveryRequest, Hold,
+};
 
 #[derive(Debug, Default)]
 pub struct MarketReport {
@@ -400,6 +402,66 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
         .await
         .map_err(err)?
         .ok_or_else(|| SeedError::Other("no demo school".into()))?;
+    // Delivery: an address for each demo buyer, and terms for the co-ops (the first with a fee,
+    // free delivery from 99 元 and a village pick-up point).
+    let township: String = sqlx::query_scalar(
+        "SELECT code FROM regions WHERE level = 'township' ORDER BY code LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    for (who, recipient, mobile, detail, unit) in [
+        (
+            &buyer,
+            "陈爱心（演示）",
+            "13900000001",
+            "幸福路 8 号 3 单元 501（演示）",
+            None,
+        ),
+        (
+            &school,
+            "林老师（演示）",
+            "13900000002",
+            "学府路 1 号 食堂（演示）",
+            Some("福州市演示中学"),
+        ),
+    ] {
+        sqlx::query(
+            "INSERT INTO addresses (user_id, recipient, mobile, region_code, detail, unit_name, is_default, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7)",
+        )
+        .bind(who.id)
+        .bind(recipient)
+        .bind(mobile)
+        .bind(&township)
+        .bind(detail)
+        .bind(unit)
+        .bind(at(1, 1))
+        .execute(&db.pool)
+        .await?;
+    }
+    let coops: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM organisations WHERE kind IN ('coop', 'enterprise') ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    for (i, org) in coops.iter().enumerate() {
+        let (fee, free, pickup) = match i {
+            0 => (1000, Some(9900), Some("石屯镇村委会自提点（演示）")),
+            _ => (0, None, None),
+        };
+        sqlx::query(
+            "INSERT INTO seller_delivery (seller_organisation_id, courier_fee_fen, free_above_fen, pickup_point,
+                                          institution_delivery, dispatch_hours, updated_at)
+             VALUES ($1, $2, $3, $4, 1, 48, $5)",
+        )
+        .bind(org)
+        .bind(fee)
+        .bind(free)
+        .bind(pickup)
+        .bind(at(1, 1))
+        .execute(&db.pool)
+        .await?;
+    }
     let plan: &[(bool, usize, i64, i64, &str)] = &[
         (false, 0, 2, 1, "delivered"),
         (true, 0, 20, 2, "delivered"),
@@ -429,6 +491,7 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
                 quantity: *qty,
                 price_fen: None,
             }],
+            &DeliveryRequest::default(),
             t,
             Hold::default(),
         )
@@ -513,16 +576,16 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
                                 tx.commit().await?;
                             }
                         },
-                        "shipped" => move_order(db, o.id, "paid", "shipped", t + 2 * day)
-                            .await
-                            .map_err(err)?,
-                        "delivered" => {
-                            move_order(db, o.id, "paid", "shipped", t + 2 * day)
+                        "shipped" | "delivered" => {
+                            let tracking = format!("SF14{:08}", 20_000 + n);
+                            ship_order(db, o.id, Some("顺丰速运"), Some(&tracking), t + 2 * day)
                                 .await
                                 .map_err(err)?;
-                            move_order(db, o.id, "shipped", "delivered", t + 5 * day)
-                                .await
-                                .map_err(err)?;
+                            if *outcome == "delivered" {
+                                deliver_order(db, o.id, "buyer", t + 5 * day)
+                                    .await
+                                    .map_err(err)?;
+                            }
                         }
                         _ => {}
                     }

@@ -513,3 +513,25 @@ pub async fn listing_id(app: &TestApp, title: &str) -> i64 {
         .await
         .unwrap_or_else(|e| panic!("{title}: {e}"))
 }
+
+/// Gives a logged-in buyer a default delivery address (in the first township of the data).
+pub async fn add_address(c: &mut Client, app: &TestApp) {
+    let township: String = sqlx::query_scalar(
+        "SELECT code FROM regions WHERE level = 'township' ORDER BY code LIMIT 1",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("a township");
+    let r = c
+        .post_form(
+            "/api/delivery/save-address",
+            &[
+                ("recipient", "测试收件人"),
+                ("mobile", "13700000000"),
+                ("region_code", &township),
+                ("detail", "测试路 1 号"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -66,6 +66,8 @@ test('the page hydrates: the language switch works without a reload, and persist
 test('log-in works, shows errors in the page language, and officials see their households', async () => {
   problems.allowStatus(401); // the wrong password, on purpose
   await page.goto(`${server.base}/login`);
+  // Before hydration a submit is a plain form post that reloads the page (and its fields).
+  await page.locator('body[data-hydrated]').waitFor();
   await page.getByLabel('手机号或邮箱').fill('gov.zhenghe@demo.zhunong.cn');
   await page.getByLabel('密码').fill('wrong-password');
   // Retry the first submit until hydration has taken over the form (no full-page POST).
@@ -93,6 +95,7 @@ test('log-in works, shows errors in the page language, and officials see their h
 
 test('registration sends a code, the code logs the new buyer in, and nothing tells who is registered', async () => {
   await page.goto(`${server.base}/register`);
+  await page.locator('body[data-hydrated]').waitFor();
   await page.getByLabel('称呼').fill('测试买家');
   await page.getByLabel('手机号或邮箱').fill('13812345678');
   await page.getByLabel('密码').fill('a-long-password');
@@ -117,6 +120,7 @@ test('registration sends a code, the code logs the new buyer in, and nothing tel
   await page.getByRole('button', { name: '退出' }).click();
   await page.getByRole('link', { name: '注册' }).waitFor();
   await page.goto(`${server.base}/register`);
+  await page.locator('body[data-hydrated]').waitFor();
   await page.getByLabel('称呼').fill('又一个');
   await page.getByLabel('手机号或邮箱').fill('13812345678');
   await page.getByLabel('密码').fill('a-long-password');
