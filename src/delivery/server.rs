@@ -269,7 +269,8 @@ pub async fn terms_of<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row: Option<(i64, Option<i64>, Option<String>, i64, i64)> = sqlx::query_as(
+    type TermsRow = (i64, Option<i64>, Option<String>, i64, i64);
+    let row: Option<TermsRow> = sqlx::query_as(
         "SELECT courier_fee_fen, free_above_fen, pickup_point, institution_delivery, dispatch_hours
            FROM seller_delivery WHERE seller_household_id = $1 OR seller_organisation_id = $2",
     )

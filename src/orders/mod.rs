@@ -224,7 +224,7 @@ fn CartDelivery(
                 }.into_any()
             }}
             <ul class="cart-groups" data-testid="cart-groups">
-                {quote.groups.iter().cloned().map(|g| {
+                {quote.groups.into_iter().map(|g| {
                     let seller = g.seller.clone();
                     let sid = format!("method-{}", g.seller);
                     view! {

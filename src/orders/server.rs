@@ -225,7 +225,10 @@ pub async fn checkout(
 
 /// Merges a cart's lines by listing, checking every quantity and the merged sums; returns the
 /// quantities and the prices the buyer saw.
-fn merge_lines(items: &[CartLine]) -> Result<(BTreeMap<i64, i64>, BTreeMap<i64, i64>), AppError> {
+/// Quantities per listing, and the unit prices the buyer saw.
+type MergedLines = (BTreeMap<i64, i64>, BTreeMap<i64, i64>);
+
+fn merge_lines(items: &[CartLine]) -> Result<MergedLines, AppError> {
     if items.is_empty() {
         return Err(AppError::new(ErrorCode::EmptyCart));
     }

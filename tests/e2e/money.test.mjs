@@ -123,6 +123,9 @@ test('a new buyer adds an address, buys from two sellers with shipping, pays wit
   await toShip.getByTestId('ship-courier').selectOption('顺丰速运');
   await toShip.getByTestId('ship-tracking').fill('SF1234567890');
   await toShip.getByTestId('ship').click();
+  // Shipped, it leaves the to-do list; the full list shows it with its tracking number.
+  await untilTrue(async () => (await coop.page.getByTestId('order').filter({ hasText: '王小明' }).count()) === 0);
+  await coop.page.goto(`${server.base}/seller/orders`);
   await untilTrue(async () => /SF1234567890/.test(await coop.page.getByTestId('order').filter({ hasText: '王小明' }).first().textContent()));
 
   // The buyer sees the tracking number and confirms receipt.
@@ -181,7 +184,7 @@ test('a co-op lists new produce for its linked households through the form', asy
   await page.getByLabel('受益农户及金额').fill(`${household}:30`);
   await untilTrue(async () => {
     if (/\/listing\/\d+$/.test(page.url())) return true;
-    await page.getByRole('button', { name: '保存' }).click({ timeout: 1000 });
+    await page.getByTestId('listing-form').getByRole('button', { name: '保存' }).click({ timeout: 1000 });
     await page.waitForTimeout(500);
     return /\/listing\/\d+$/.test(page.url());
   });
