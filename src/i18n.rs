@@ -455,6 +455,8 @@ messages! {
     terms_institution => "为单位客户送货上门", "Deliver to institutions";
     listing_surcharge => "大件运费附加（元/件，可空）", "Bulky-goods shipping surcharge (yuan per unit, optional)";
     pay_transfer_only => "本站尚未接入在线支付，目前只支持对公转账。", "This site has no online payment set up yet: bank transfer only.";
+    households_col_verified => "今年核实收入", "Verified income this year";
+    households_col_attested => "卖家确认转账", "Seller-confirmed transfers";
     shipping_free => "包邮", "Free";
     shipping => "运费", "Shipping";
     goods => "商品", "Produce";

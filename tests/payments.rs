@@ -485,6 +485,20 @@ mod cases {
         .await
         .unwrap();
         let after = record(&mut official).await;
+        // The officials' list shows the same split.
+        let list = official
+            .post_form("/api/official/households", &[])
+            .await
+            .json();
+        let listed = list["households"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["id"] == household)
+            .cloned();
+        let h = listed.expect("the county's households fit on the first page");
+        assert_eq!(h["attested_fen"], after["attested_fen"]);
+        assert_eq!(h["verified_fen"], after["verified_fen"]);
         // The seller's word raises the total and the attested part, never the verified part.
         assert_eq!(
             after["attested_fen"].as_i64().unwrap() - before["attested_fen"].as_i64().unwrap(),

@@ -44,7 +44,8 @@ pub async fn regions(parent: Option<&str>) -> Result<Vec<RegionOption>, AppError
 /// A region's names from the province down, joined by spaces.
 pub async fn region_path(db: &Db, code: &RegionCode) -> Result<String, AppError> {
     let mut names = Vec::new();
-    for c in code.ancestors().iter().rev().chain(std::iter::once(code)) {
+    // `ancestors` starts with the region itself.
+    for c in code.ancestors().iter().rev() {
         if let Some(n) = sqlx::query_scalar::<_, String>("SELECT name FROM regions WHERE code = $1")
             .bind(c.as_str())
             .fetch_optional(&db.pool)

@@ -18,6 +18,10 @@ pub struct HouseholdListItem {
     pub baseline_year: Option<i64>,
     pub status: MonitoringStatus,
     pub link_count: i64,
+    /// This year's ledger income: verified (providers' notifications, officials' records) and
+    /// attested (seller-confirmed transfers).
+    pub verified_fen: i64,
+    pub attested_fen: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -58,6 +58,8 @@ pub fn HouseholdsPage() -> impl IntoView {
                                         <th scope="col" class="num">{tr(T::households_col_members)}</th>
                                         <th scope="col" class="num">{tr(T::households_col_income)}</th>
                                         <th scope="col">{tr(T::households_col_status)}</th>
+                                        <th scope="col" class="num">{tr(T::households_col_verified)}</th>
+                                        <th scope="col" class="num">{tr(T::households_col_attested)}</th>
                                         <th scope="col" class="num">{tr(T::households_col_links)}</th>
                                     </tr>
                                 </thead>
@@ -69,6 +71,8 @@ pub fn HouseholdsPage() -> impl IntoView {
                                             <td class="num">{h.members}</td>
                                             <td class="num">{h.per_capita_fen.map(|f| Fen::new(f).to_string()).unwrap_or_else(|| "—".into())}</td>
                                             <td><StatusBadge status=h.status/></td>
+                                            <td class="num" data-testid="household-verified">{Fen::new(h.verified_fen).to_string()}</td>
+                                            <td class="num">{Fen::new(h.attested_fen).to_string()}</td>
                                             <td class="num">{h.link_count}</td>
                                         </tr>
                                     }).collect_view()}

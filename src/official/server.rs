@@ -65,6 +65,8 @@ impl HouseholdRow {
             baseline_year: self.baseline_year,
             status,
             link_count: self.link_count,
+            verified_fen: 0,
+            attested_fen: 0,
         }
     }
 }
@@ -75,6 +77,35 @@ async fn region_name(db: &Db, code: &RegionCode) -> Result<Option<String>, AppEr
         .fetch_optional(&db.pool)
         .await
         .map_err(AppError::internal)
+}
+
+/// This year's verified and attested ledger income of each household listed (one query).
+async fn fill_income(db: &Db, items: &mut [HouseholdListItem], year: i64) -> Result<(), AppError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = items.iter().map(|h| h.id.to_string()).collect();
+    let attested = crate::ledger::server::ATTESTED;
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT household_id,
+                CAST(COALESCE(SUM(CASE WHEN {attested} THEN 0 ELSE amount_fen END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN {attested} THEN amount_fen ELSE 0 END), 0) AS BIGINT)
+           FROM ledger_entries
+          WHERE household_id IN ({}) AND occurred_at >= $1 AND occurred_at < $2
+          GROUP BY household_id",
+        ids.join(",")
+    ))
+    .bind(crate::server::db::year_start(year))
+    .bind(crate::server::db::year_start(year + 1))
+    .fetch_all(&db.pool)
+    .await?;
+    for (id, verified, attested) in rows {
+        if let Some(h) = items.iter_mut().find(|h| h.id == id) {
+            h.verified_fen = verified;
+            h.attested_fen = attested;
+        }
+    }
+    Ok(())
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -117,7 +148,8 @@ pub async fn region_households(
         .fetch_all(&state.db.pool)
         .await
         .map_err(AppError::internal)?;
-    let households = keyset::page(rows, HOUSEHOLDS_PAGE_SIZE, |r| r.into_item(line));
+    let mut households = keyset::page(rows, HOUSEHOLDS_PAGE_SIZE, |r| r.into_item(line));
+    fill_income(&state.db, &mut households.items, year).await?;
     // The counts are of the whole region, not of the page. Without a line no one is below
     // or near it: NULL bounds compare as unknown and count nothing.
     let (total, below, near): (i64, i64, i64) = sqlx::query_as(
@@ -191,8 +223,11 @@ pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
             region_path.push(n);
         }
     }
+    let mut item = [row.into_item(line)];
+    fill_income(&state.db, &mut item, current_year()).await?;
+    let [item] = item;
     Ok(HouseholdSummary {
-        household: row.into_item(line),
+        household: item,
         region_path,
         line_fen: line.map(Fen::fen),
         links,

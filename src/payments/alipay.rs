@@ -54,6 +54,51 @@ pub fn yuan_text(fen: i64) -> String {
     format!("{}.{:02}", fen / 100, fen % 100)
 }
 
+impl super::provider::Provider for Alipay {
+    fn name(&self) -> &'static str {
+        "alipay"
+    }
+
+    async fn start(
+        &self,
+        _client: &reqwest::Client,
+        request: &super::StartRequest<'_>,
+    ) -> Result<StartAction, PayError> {
+        Alipay::start(self, request)
+    }
+
+    async fn refund(
+        &self,
+        client: &reqwest::Client,
+        request: &super::RefundRequest<'_>,
+    ) -> Result<String, PayError> {
+        Alipay::refund(self, client, request).await
+    }
+
+    fn notice(
+        &self,
+        _headers: &http::HeaderMap,
+        body: &[u8],
+        _now: i64,
+    ) -> Result<Notice, PayError> {
+        Alipay::notice(self, body)
+    }
+
+    /// Success is the body `success`; anything else (`fail`) is retried by Alipay.
+    fn acknowledge(&self, result: Result<(), crate::error::AppError>) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        match result {
+            Ok(()) => (http::StatusCode::OK, "success").into_response(),
+            Err(e) => (
+                http::StatusCode::from_u16(e.code.status())
+                    .unwrap_or(http::StatusCode::BAD_REQUEST),
+                "fail",
+            )
+                .into_response(),
+        }
+    }
+}
+
 impl Alipay {
     fn params(&self, method: &str, biz: serde_json::Value, t: i64) -> BTreeMap<String, String> {
         let mut p = BTreeMap::new();

@@ -13,7 +13,11 @@ pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod fake;
 #[cfg(feature = "ssr")]
+pub mod provider;
+#[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod transfer;
 #[cfg(feature = "ssr")]
 pub mod wechat;
 

@@ -3,6 +3,7 @@
 //! paid" (`orders::server::mark_paid`) or "refunded" (`orders::server::refund_paid`).
 
 use super::alipay::Alipay;
+use super::provider::Provider;
 use super::wechat::WeChatPay;
 use super::{PayAction, PayPage};
 use crate::auth::server::require_user;
@@ -74,6 +75,11 @@ pub struct RefundRequest<'a> {
 pub enum StartAction {
     QrCode(String),
     Redirect(String),
+    /// Transfer to this account (none configured: the seller gives one) with this remark.
+    Transfer {
+        account: Option<TransferAccount>,
+        remark: String,
+    },
 }
 
 /// A verified notification.
@@ -280,15 +286,33 @@ async fn start(
     let remark = format!("ZN{}", order.id);
     let payments = &state.payments;
     if method == "transfer" {
-        return Ok(match &payments.settings.transfer {
-            Some(a) => PayAction::Transfer {
-                account_name: a.account_name.clone(),
-                bank: a.bank.clone(),
-                account_no: a.account_no.clone(),
-                remark,
+        let transfer = super::transfer::Transfer {
+            account: payments.settings.transfer.as_ref(),
+        };
+        let req = super::StartRequest {
+            out_trade_no: &remark,
+            description: "",
+            amount_fen: order.total_fen,
+            expires_at: order.expires_at.unwrap_or(t),
+            notify_url: "",
+            return_url: "",
+            mobile: false,
+            client_ip: "",
+        };
+        return Ok(
+            match Provider::start(&transfer, &payments.client, &req).await? {
+                super::StartAction::Transfer {
+                    account: Some(a),
+                    remark,
+                } => PayAction::Transfer {
+                    account_name: a.account_name,
+                    bank: a.bank,
+                    account_no: a.account_no,
+                    remark,
+                },
+                _ => PayAction::TransferBySeller { remark },
             },
-            None => PayAction::TransferBySeller { remark },
-        });
+        );
     }
     let headers = leptos::prelude::use_context::<http::request::Parts>()
         .map(|p| p.headers)
@@ -351,17 +375,20 @@ async fn start(
             let w = payments
                 .wechat()
                 .ok_or_else(|| AppError::new(ErrorCode::BadRequest))?;
-            w.start(&payments.client, &req).await?
+            Provider::start(&w, &payments.client, &req).await?
         }
         _ => {
             let a = payments
                 .alipay()
                 .ok_or_else(|| AppError::new(ErrorCode::BadRequest))?;
-            a.start(&req)?
+            Provider::start(&a, &payments.client, &req).await?
         }
     };
     let url = match answer {
         super::StartAction::QrCode(u) | super::StartAction::Redirect(u) => u,
+        super::StartAction::Transfer { .. } => {
+            return Err(AppError::internal("a provider answered with a transfer"))
+        }
     };
     sqlx::query("UPDATE payments SET pay_url = $1 WHERE id = $2")
         .bind(&url)
@@ -697,14 +724,14 @@ pub async fn refund(state: &AppState, order_id: i64, by: i64) -> Result<(), AppE
                     .payments
                     .wechat()
                     .ok_or_else(|| AppError::new(ErrorCode::ProviderFailed))?;
-                w.refund(&state.payments.client, &req).await?
+                Provider::refund(&w, &state.payments.client, &req).await?
             }
             "alipay" => {
                 let a = state
                     .payments
                     .alipay()
                     .ok_or_else(|| AppError::new(ErrorCode::ProviderFailed))?;
-                a.refund(&state.payments.client, &req).await?
+                Provider::refund(&a, &state.payments.client, &req).await?
             }
             _ => return Err(AppError::new(ErrorCode::InvalidOrderState)),
         };
@@ -724,60 +751,48 @@ pub fn is_notify_path(path: &str) -> bool {
     )
 }
 
-/// `POST /api/payments/wechat/notify`. Success is 204 with no body; a notification that does
-/// not verify gets 401 and one we cannot act on 4xx, with WeChat Pay's `{"code":"FAIL"}`.
+/// A provider's notification: verified by the provider, recorded once, acknowledged the way
+/// the provider expects (`Provider::acknowledge`). An event we do not act on is acknowledged.
+async fn notify<P: Provider>(
+    state: &AppState,
+    provider: Option<P>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let Some(p) = provider else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let result = match p.notice(headers, body, now()) {
+        Ok(n) => record_notice(&state.db, p.name(), &n, now())
+            .await
+            .map(|_| ()),
+        Err(PayError::Ignored) => Ok(()),
+        Err(e) => {
+            tracing::warn!(provider = p.name(), error = %e, "payment notification refused");
+            Err(e.into())
+        }
+    };
+    p.acknowledge(result)
+}
+
+/// `POST /api/payments/wechat/notify`: 204 when recorded or seen before; 4xx with
+/// `{"code":"FAIL"}` otherwise.
 pub async fn wechat_notify(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let result = match state.payments.wechat() {
-        None => Err(AppError::new(ErrorCode::NotFound)),
-        Some(w) => match w.notice(&headers, &body, now()) {
-            Ok(n) => record_notice(&state.db, "wechat", &n, now())
-                .await
-                .map(|_| ()),
-            Err(PayError::Ignored) => Ok(()),
-            Err(e) => {
-                tracing::warn!(error = %e, "WeChat Pay notification refused");
-                Err(e.into())
-            }
-        },
-    };
-    match result {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => (
-            StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            axum::Json(serde_json::json!({ "code": "FAIL", "message": e.code.as_str() })),
-        )
-            .into_response(),
-    }
+    notify(&state, state.payments.wechat(), &headers, &body).await
 }
 
-/// `POST /api/payments/alipay/notify`. Success is the body `success`; anything else is `fail`
-/// (Alipay sends it again).
-pub async fn alipay_notify(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
-    let result = match state.payments.alipay() {
-        None => Err(AppError::new(ErrorCode::NotFound)),
-        Some(a) => match a.notice(&body) {
-            Ok(n) => record_notice(&state.db, "alipay", &n, now())
-                .await
-                .map(|_| ()),
-            Err(PayError::Ignored) => Ok(()),
-            Err(e) => {
-                tracing::warn!(error = %e, "Alipay notification refused");
-                Err(e.into())
-            }
-        },
-    };
-    match result {
-        Ok(()) => (StatusCode::OK, "success").into_response(),
-        Err(e) => (
-            StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            "fail",
-        )
-            .into_response(),
-    }
+/// `POST /api/payments/alipay/notify`: `success` when recorded or seen before; `fail` with a
+/// 4xx otherwise.
+pub async fn alipay_notify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    notify(&state, state.payments.alipay(), &headers, &body).await
 }
 
 #[cfg(test)]

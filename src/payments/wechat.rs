@@ -161,6 +161,46 @@ struct RefundAmount {
     refund: i64,
 }
 
+impl super::provider::Provider for WeChatPay {
+    fn name(&self) -> &'static str {
+        "wechat"
+    }
+
+    async fn start(
+        &self,
+        client: &reqwest::Client,
+        request: &super::StartRequest<'_>,
+    ) -> Result<StartAction, PayError> {
+        WeChatPay::start(self, client, request).await
+    }
+
+    async fn refund(
+        &self,
+        client: &reqwest::Client,
+        request: &super::RefundRequest<'_>,
+    ) -> Result<String, PayError> {
+        WeChatPay::refund(self, client, request).await
+    }
+
+    fn notice(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Notice, PayError> {
+        WeChatPay::notice(self, headers, body, now)
+    }
+
+    /// Success is 204 with no body; anything else is retried by WeChat Pay.
+    fn acknowledge(&self, result: Result<(), crate::error::AppError>) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        match result {
+            Ok(()) => http::StatusCode::NO_CONTENT.into_response(),
+            Err(e) => (
+                http::StatusCode::from_u16(e.code.status())
+                    .unwrap_or(http::StatusCode::BAD_REQUEST),
+                axum::Json(json!({ "code": "FAIL", "message": e.code.as_str() })),
+            )
+                .into_response(),
+        }
+    }
+}
+
 impl WeChatPay {
     fn authorization(&self, method: &str, path: &str, body: &str, timestamp: i64) -> String {
         let nonce = crypto::nonce(32);

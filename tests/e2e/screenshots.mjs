@@ -67,7 +67,23 @@ try {
     await buyerPage.goto(`${server.base}/orders`); await buyerPage.getByTestId('order-expires').first().waitFor();
     await buyerPage.waitForTimeout(600);
     await buyerPage.screenshot({ path: join(out, `orders-${width}.png`), fullPage: true });
+    // Its pay page with the (fake) WeChat Pay QR code, the address book, and the cart's delivery.
+    const orderId = (await placed.json()).orders[0].id;
+    await buyerPage.goto(`${server.base}/orders/${orderId}/pay?method=wechat`); await buyerPage.locator('.pay-qr svg').waitFor();
+    await buyerPage.waitForTimeout(600);
+    await buyerPage.screenshot({ path: join(out, `pay-${width}.png`), fullPage: true });
+    await buyerPage.goto(`${server.base}/account/addresses?region=350725`); await buyerPage.getByTestId('addresses').waitFor();
+    await buyerPage.waitForTimeout(600);
+    await buyerPage.screenshot({ path: join(out, `addresses-${width}.png`), fullPage: true });
+    await buyerPage.goto(`${server.base}/listing/${cards.items[0].id}`); await buyerPage.locator('body[data-hydrated]').waitFor();
+    await buyerPage.getByTestId('add-to-cart').click();
+    await buyerPage.goto(`${server.base}/cart`); await buyerPage.getByTestId('cart-groups').waitFor();
+    await buyerPage.waitForTimeout(600);
+    await buyerPage.screenshot({ path: join(out, `cart-delivery-${width}.png`), fullPage: true });
     await buyer.close();
+    await coopPage.goto(`${server.base}/seller/listings`); await coopPage.getByRole('heading', { name: '配送设置' }).waitFor();
+    await coopPage.waitForTimeout(600);
+    await coopPage.screenshot({ path: join(out, `seller-desk-${width}.png`), fullPage: true });
     await coopPage.goto(`${server.base}/seller/orders`); await coopPage.getByTestId('seller-cancel').first().waitFor();
     await coopPage.waitForTimeout(600);
     await coopPage.screenshot({ path: join(out, `seller-orders-${width}.png`), fullPage: true });
