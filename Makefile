@@ -16,7 +16,8 @@ run: setup build
 	@echo "==> loading the demo data (zhunong seed --demo; a second run changes nothing)"
 	$(ENV) $(BIN) seed --demo
 	@echo "==> serving on http://$${LEPTOS_SITE_ADDR:-127.0.0.1:3000} (Ctrl-C to stop); payments go to the local fake provider"
-	$(ENV) ZHUNONG_FAKE_PAYMENTS=$${ZHUNONG_FAKE_PAYMENTS:-1} $(BIN) serve
+	$(ENV) ZHUNONG_FAKE_PAYMENTS=$${ZHUNONG_FAKE_PAYMENTS:-1} \
+	  ZHUNONG_TRANSFER_ACCOUNT="$${ZHUNONG_TRANSFER_ACCOUNT:-助农集市演示收款账户|中国农业银行福州分行（演示）|6228480000000000000}" $(BIN) serve
 
 test: setup-test build unit integration e2e
 	@echo "==> all test layers passed"

@@ -67,6 +67,13 @@ test('a new buyer adds an address, buys from two sellers with shipping, pays wit
   await page.getByTestId('address').first().waitFor();
   assert.match(await page.getByTestId('addresses').textContent(), /王小明.*七星村 8 号/s);
 
+  // The tea's co-op charges 12 元 a courier order below 1,000 元.
+  const coopApi = await loggedIn('coop.zhenghe@demo.zhunong.cn');
+  const terms = await (await coopApi.context.request.post(`${server.base}/api/delivery/terms`, { form: {} })).json();
+  r = await coopApi.context.request.post(`${server.base}/api/delivery/save-terms`, { form: { seller: terms[0].seller, courier_fee: '12', free_above: '1000', dispatch_hours: '48' } });
+  assert.equal(r.status(), 200, await r.text());
+  await coopApi.context.close();
+
   // Two sellers' goods in the cart: the co-op's tea and another seller's produce.
   const catalogue = await (await context.request.post(`${server.base}/api/market/catalogue`, { form: { 'query[q]': '紫菜' } })).json();
   const other = catalogue.items.find((l) => !/白茶/.test(l.title));
@@ -92,6 +99,7 @@ test('a new buyer adds an address, buys from two sellers with shipping, pays wit
   assert.match(await page.getByTestId('cart-lines').textContent(), /白牡丹/);
   await page.getByTestId('cart-groups').waitFor();
   assert.equal(await page.getByTestId('cart-group').count(), 2, 'one order per seller');
+  assert.match(await page.getByTestId('cart-group').filter({ hasText: '白茶' }).getByTestId('group-shipping').textContent(), /¥12\.00/);
   assert.match(await page.getByTestId('grand-total').textContent(), /¥/);
   await page.getByTestId('checkout').click();
   await page.waitForURL(`${server.base}/orders`);
