@@ -457,6 +457,7 @@ messages! {
     pay_transfer_only => "本站尚未接入在线支付，目前只支持对公转账。", "This site has no online payment set up yet: bank transfer only.";
     households_col_verified => "今年核实收入", "Verified income this year";
     households_col_attested => "卖家确认转账", "Seller-confirmed transfers";
+    pay_qr_label => "微信支付二维码", "WeChat Pay QR code";
     shipping_free => "包邮", "Free";
     shipping => "运费", "Shipping";
     goods => "商品", "Produce";

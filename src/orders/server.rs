@@ -614,7 +614,8 @@ struct OrderRow {
 /// How many days after shipping receipt is confirmed automatically (the setting
 /// `ZHUNONG_AUTO_RECEIVE_DAYS`, read when the order is shown).
 fn auto_receive_days() -> i64 {
-    AppState::get().map_or(10, |s| s.settings.auto_receive_days)
+    // Outside a request (the demo seed) there is no state: the default.
+    leptos::prelude::use_context::<AppState>().map_or(10, |s| s.settings.auto_receive_days)
 }
 
 /// What the seller sees of an order that is over (delivered or refunded): the recipient's

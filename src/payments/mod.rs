@@ -151,7 +151,7 @@ fn PayActionView(action: PayAction) -> impl IntoView {
         PayAction::QrCode { svg, open } => view! {
             <div class="pay-qr">
                 <p>{tr(T::pay_scan)}</p>
-                <div class="qr" role="img" aria-label="QR" inner_html=svg></div>
+                <div class="qr" role="img" aria-label=move || T::pay_qr_label.t(crate::i18n::use_lang().get()) inner_html=svg></div>
                 {open.map(|u| view! { <p><a href=u rel="external" data-testid="pay-open">{tr(T::pay_open_fake)}</a></p> })}
                 <p class="muted">{tr(T::pay_after)} " " <a href="">{tr(T::pay_refresh)}</a></p>
             </div>

@@ -220,11 +220,16 @@ impl Payments {
 
 fn qr_svg(data: &str) -> Result<String, AppError> {
     let code = qrcode::QrCode::new(data.as_bytes()).map_err(AppError::internal)?;
-    Ok(code
+    let svg = code
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(200, 200)
         .quiet_zone(true)
-        .build())
+        .build();
+    // Inside an HTML page the XML declaration the renderer starts with is not allowed.
+    Ok(match svg.find("<svg") {
+        Some(i) => svg[i..].to_owned(),
+        None => svg,
+    })
 }
 
 fn action_for(kind: &str, url: String) -> Result<PayAction, AppError> {
