@@ -43,18 +43,7 @@ pub async fn regions(parent: Option<&str>) -> Result<Vec<RegionOption>, AppError
 
 /// A region's names from the province down, joined by spaces.
 pub async fn region_path(db: &Db, code: &RegionCode) -> Result<String, AppError> {
-    let mut names = Vec::new();
-    // `ancestors` starts with the region itself.
-    for c in code.ancestors().iter().rev() {
-        if let Some(n) = sqlx::query_scalar::<_, String>("SELECT name FROM regions WHERE code = $1")
-            .bind(c.as_str())
-            .fetch_optional(&db.pool)
-            .await?
-        {
-            names.push(n);
-        }
-    }
-    Ok(names.join(" "))
+    Ok(crate::server::db::region_names(db, code).await?.join(" "))
 }
 
 #[derive(sqlx::FromRow)]

@@ -162,17 +162,7 @@ pub async fn household_income(
         .await
         .map_err(AppError::internal)?;
     let recent = keyset::page(rows, LEDGER_PAGE_SIZE, LedgerRow::from);
-    let mut region_path = Vec::new();
-    for code in region.ancestors().iter().rev() {
-        if let Some(n) = sqlx::query_scalar::<_, String>("SELECT name FROM regions WHERE code = $1")
-            .bind(code.as_str())
-            .fetch_optional(&db.pool)
-            .await
-            .map_err(AppError::internal)?
-        {
-            region_path.push(n);
-        }
-    }
+    let region_path = crate::server::db::region_names(db, &region).await?;
     Ok(IncomeRecord {
         household_id,
         head_name,

@@ -217,12 +217,7 @@ pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
         },
     )
     .collect();
-    let mut region_path = Vec::new();
-    for code in village.ancestors().iter().rev() {
-        if let Some(n) = region_name(&state.db, code).await? {
-            region_path.push(n);
-        }
-    }
+    let region_path = crate::server::db::region_names(&state.db, &village).await?;
     let mut item = [row.into_item(line)];
     fill_income(&state.db, &mut item, current_year()).await?;
     let [item] = item;

@@ -291,6 +291,25 @@ pub fn today() -> String {
     date_of(now())
 }
 
+/// The names of a region and the regions above it, province first (those the table knows).
+pub async fn region_names(
+    db: &Db,
+    code: &crate::domain::region::RegionCode,
+) -> Result<Vec<String>, crate::error::AppError> {
+    let mut names = Vec::new();
+    // `ancestors` starts with the region itself.
+    for c in code.ancestors().iter().rev() {
+        if let Some(n) = sqlx::query_scalar::<_, String>("SELECT name FROM regions WHERE code = $1")
+            .bind(c.as_str())
+            .fetch_optional(&db.pool)
+            .await?
+        {
+            names.push(n);
+        }
+    }
+    Ok(names)
+}
+
 /// The monitoring line in force in `year` (the rule is `domain::income::line_in_force`).
 pub async fn monitoring_line(
     db: &Db,
