@@ -38,7 +38,7 @@ unit:
 
 integration:
 	@echo "==> integration tests (real server on port 0; SQLite, and PostgreSQL when TEST_DATABASE_URL is set)"
-	$(ENV) cargo test --release --features ssr --no-fail-fast --test api --test money --test payments --test delivery --test market --test hardening --test memory --test fuzz
+	$(ENV) cargo test --release --features ssr --no-fail-fast --test api --test money --test payments --test delivery --test market --test hardening --test memory --test fuzz --test monitoring
 
 e2e:
 	@echo "==> browser tests (headless Chromium)"

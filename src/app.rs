@@ -135,6 +135,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/addresses") view=crate::delivery::AddressesPage ssr=SsrMode::Async/>
                     <Route path=path!("/households") view=HouseholdsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/region") view=crate::official::RegionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/report") view=crate::monitoring::ReportPage ssr=SsrMode::Async/>
+                    <Route path=path!("/monitoring") view=crate::monitoring::QueuePage ssr=SsrMode::Async/>
+                    <Route path=path!("/cadre") view=crate::monitoring::CadrePage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=crate::monitoring::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/import") view=crate::monitoring::ImportPage ssr=SsrMode::Async/>
                     <Route path=path!("/households/:id") view=IncomePage ssr=SsrMode::Async/>
                     <Route path=path!("/market") view=MarketPage ssr=SsrMode::Async/>
                     <Route path=path!("/listing/:id") view=ListingPage ssr=SsrMode::Async/>
@@ -147,7 +153,7 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
             <footer class="site-footer">
-                <p>{tr(T::app_name)} " · " {tr(T::app_tagline)}</p>
+                <p>{tr(T::app_name)} " · " {tr(T::app_tagline)} " · " <A href="/report">{tr(T::report_title)}</A></p>
             </footer>
         </Router>
     }
@@ -221,7 +227,13 @@ fn RoleNav(user: Option<CurrentUser>) -> impl IntoView {
                     <A href="/seller/orders">{tr(T::nav_seller_orders)}</A>
                 })}
                 {own_record.map(|href| view! { <A href=href>{tr(T::income_title)}</A> })}
-                {sees_records.then(|| view! { <A href="/households">{tr(T::nav_households)}</A> })}
+                {sees_records.then(|| view! {
+                    <A href="/region">{tr(T::nav_region)}</A>
+                    <A href="/households">{tr(T::nav_households)}</A>
+                    <A href="/monitoring">{tr(T::nav_monitoring)}</A>
+                })}
+                {(u.role == Role::Official).then(|| view! { <A href="/import">{tr(T::nav_import)}</A> })}
+                {(u.role == Role::Cadre).then(|| view! { <A href="/cadre">{tr(T::nav_cadre)}</A> })}
                 <A href="/account">
                     <span class="nav-user" data-testid="nav-user">{u.display_name.clone()}</span>
                 </A>

@@ -87,6 +87,14 @@ pub enum ErrorCode {
     InvalidTracking,
     /// An invoice title or tax number that is not one.
     InvalidInvoice,
+    /// A monitoring step out of order (skipped, repeated, or on a closed record).
+    InvalidStep,
+    /// Identification before the village notice period has run.
+    NoticeRunning,
+    /// Verification without the household's consent.
+    ConsentRequired,
+    /// Marking a risk eliminated before six consecutive months above the line.
+    ExitTooEarly,
 }
 
 impl ErrorCode {
@@ -114,7 +122,9 @@ impl ErrorCode {
             | InvalidAddress
             | InvalidDelivery
             | InvalidTracking
-            | InvalidInvoice => 400,
+            | InvalidInvoice
+            | ConsentRequired => 400,
+            InvalidStep | NoticeRunning | ExitTooEarly => 409,
             TooManyAddresses => 409,
             LimitExceeded | IdempotencyKeyReused | ConfirmationRequired => 422,
             PriceChanged | TooManyUnpaid | StaleListing => 409,
@@ -208,6 +218,10 @@ impl ErrorCode {
             InvalidDelivery => T::err_invalid_delivery,
             InvalidTracking => T::err_invalid_tracking,
             InvalidInvoice => T::err_invalid_invoice,
+            InvalidStep => T::err_invalid_step,
+            NoticeRunning => T::err_notice_running,
+            ConsentRequired => T::err_consent_required,
+            ExitTooEarly => T::err_exit_too_early,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod home;
 pub mod i18n;
 pub mod ledger;
 pub mod market;
+pub mod monitoring;
 pub mod official;
 pub mod orders;
 pub mod payments;

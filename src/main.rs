@@ -64,6 +64,10 @@ async fn main() -> std::process::ExitCode {
             /// Time this many raw checkout-shaped insert transactions and print the rate.
             #[arg(long, default_value_t = 0)]
             raw_inserts: usize,
+            /// Give the generated households this many months of income, then time the
+            /// officials' roll-up for the province and for one county.
+            #[arg(long, default_value_t = 0)]
+            rollup_months: i64,
         },
         /// Verify the income ledger against orders and allocations; non-zero exit on any imbalance.
         CheckLedger,
@@ -136,12 +140,29 @@ async fn main() -> std::process::ExitCode {
             Ok(())
         }
         .await,
-        Command::Bench { households, listings, raw_inserts } => async {
+        Command::Bench { households, listings, raw_inserts, rollup_months } => async {
             let db = server::open_database(&settings).await?;
             if households + listings > 0 {
                 seed::seed_demo(&db).await?;
+                let first: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM households")
+                    .fetch_one(&db.pool)
+                    .await?;
                 server::bench::seed_catalogue(&db, households, listings).await?;
                 println!("generated {households} households and {listings} listings");
+                if rollup_months > 0 {
+                    let started = std::time::Instant::now();
+                    let rows = server::bench::seed_income_months(&db, first, rollup_months).await?;
+                    println!("generated {rows} household-months of income in {:.1} s", started.elapsed().as_secs_f64());
+                }
+            }
+            if rollup_months > 0 {
+                for region in ["350000", "350725"] {
+                    let code = zhunong::domain::region::RegionCode::parse(region).map_err(|e| e.to_string())?;
+                    // The first run warms the cache; the second is the figure.
+                    zhunong::official::server::time_rollup(&db, &code).await?;
+                    let (own, children, n) = zhunong::official::server::time_rollup(&db, &code).await?;
+                    println!("roll-up {region}: own figures {own:.0} ms, {n} regions below {children:.0} ms");
+                }
             }
             if raw_inserts > 0 {
                 let rate = server::bench::raw_insert_loop(&db, raw_inserts).await?;
@@ -193,8 +214,8 @@ async fn main() -> std::process::ExitCode {
                 println!("demo data already present; nothing changed");
             } else {
                 println!(
-                    "demo data loaded: {} regions, {} organisations, {} households, {} benefit links, {} accounts (password {}), {} listings, {} orders, {} other-income rows",
-                    r.regions, r.organisations, r.households, r.links, r.users, seed::DEMO_PASSWORD, r.listings, r.orders, r.ledger_rows
+                    "demo data loaded: {} regions, {} organisations, {} households, {} benefit links, {} accounts (password {}), {} listings, {} orders, {} other-income rows, {} monitoring records",
+                    r.regions, r.organisations, r.households, r.links, r.users, seed::DEMO_PASSWORD, r.listings, r.orders, r.ledger_rows, r.monitoring
                 );
             }
             Ok(())

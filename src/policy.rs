@@ -40,10 +40,21 @@ pub enum Action {
     Certify,
     /// See the households of a region.
     ViewRegion,
+    /// Verify a self-report (一键报贫): visit, income against expenses, consent.
+    VerifyReport,
+    /// Identify a monitoring object or dismiss a report; mark a risk eliminated or reopen it;
+    /// pair cadres with households (the county's decisions).
+    DecideMonitoring,
+    /// Log a visit (走访) to a household.
+    LogVisit,
+    /// Read who viewed or changed households' files.
+    ViewAudit,
+    /// Keep a household's file: members, assistance measures, registry import.
+    EditFile,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 18] = [
         Action::ViewHousehold,
         Action::RecordIncome,
         Action::SellListing,
@@ -57,6 +68,11 @@ impl Action {
         Action::FlagStalled,
         Action::Certify,
         Action::ViewRegion,
+        Action::VerifyReport,
+        Action::DecideMonitoring,
+        Action::LogVisit,
+        Action::ViewAudit,
+        Action::EditFile,
     ];
 }
 
@@ -94,6 +110,14 @@ fn user_region(user: &CurrentUser) -> Option<RegionCode> {
 fn official_over(user: &CurrentUser, f: &Facts) -> bool {
     user.role == Role::Official
         && matches!((user_region(user), &f.region), (Some(scope), Some(r)) if scope.contains(r))
+}
+
+/// An official of a county (or a city or province) whose region contains the facts' region: the
+/// level at which monitoring objects are identified and files are audited.
+fn county_official_over(user: &CurrentUser, f: &Facts) -> bool {
+    official_over(user, f)
+        && user_region(user)
+            .is_some_and(|r| r.level() <= crate::domain::region::RegionLevel::County)
 }
 
 /// The seller of the thing: its household, that household's paired cadre, or the manager of
@@ -149,6 +173,11 @@ pub fn decide(user: &CurrentUser, action: Action, f: &Facts) -> Decision {
         FlagStalled => admin || is_seller(user, f) || official_over(user, f),
         Certify => admin || official_over(user, f),
         ViewRegion => admin || official_over(user, f),
+        VerifyReport => official_over(user, f),
+        DecideMonitoring => county_official_over(user, f),
+        LogVisit => user.role == Role::Cadre && f.cadre_paired,
+        ViewAudit => admin || county_official_over(user, f),
+        EditFile => official_over(user, f),
     };
     if allowed {
         Decision::Allow
@@ -178,6 +207,11 @@ pub fn describe(action: Action) -> &'static str {
         FlagStalled => "the seller, officials whose region holds the listing's origin, admins",
         Certify => "officials whose region holds the listing's origin, admins",
         ViewRegion => "officials, for their own region and below; admins",
+        VerifyReport => "officials whose region contains the reported village",
+        DecideMonitoring => "officials of the household's county (or its city or province)",
+        LogVisit => "the household's paired cadres",
+        ViewAudit => "officials of the county (or its city or province); admins",
+        EditFile => "officials whose region contains the household",
     }
 }
 
@@ -200,6 +234,26 @@ pub const ENDPOINTS: &[(&str, Action)] = &[
     ("/api/market/stalled", Action::FlagStalled),
     ("/api/market/certify", Action::Certify),
     ("/api/official/households", Action::ViewRegion),
+    ("/api/official/dashboard", Action::ViewRegion),
+    ("GET /export/households.csv", Action::ViewRegion),
+    ("/api/monitoring/queue", Action::ViewRegion),
+    ("/api/monitoring/file", Action::ViewHousehold),
+    ("/api/monitoring/verify", Action::VerifyReport),
+    ("/api/monitoring/identify", Action::DecideMonitoring),
+    ("/api/monitoring/dismiss", Action::DecideMonitoring),
+    ("/api/monitoring/exit", Action::DecideMonitoring),
+    ("/api/monitoring/reopen", Action::DecideMonitoring),
+    ("/api/monitoring/visit", Action::LogVisit),
+    ("/api/monitoring/audit", Action::ViewAudit),
+    ("/api/monitoring/add-member", Action::EditFile),
+    ("/api/monitoring/remove-member", Action::EditFile),
+    ("/api/monitoring/add-measure", Action::EditFile),
+    ("POST /import/households", Action::EditFile),
+    ("/api/monitoring/pair-cadre", Action::DecideMonitoring),
+    (
+        "/api/monitoring/pair-organisation",
+        Action::DecideMonitoring,
+    ),
 ];
 
 #[cfg(feature = "ssr")]
@@ -417,12 +471,16 @@ mod tests {
             FlagStalled => &[Admin, Official, Household, Cadre, OrgManager],
             Certify => &[Admin, Official],
             ViewRegion => &[Admin, Official],
+            VerifyReport | DecideMonitoring | EditFile => &[Official],
+            LogVisit => &[Cadre],
+            ViewAudit => &[Admin, Official],
         }
     }
 
     fn allowed_on_theirs(action: Action) -> &'static [Role] {
         match action {
-            SellListing | ConfirmDelivery | Pay => &[],
+            SellListing | ConfirmDelivery | Pay | VerifyReport | DecideMonitoring | LogVisit
+            | EditFile => &[],
             _ => &[Role::Admin],
         }
     }
@@ -452,6 +510,27 @@ mod tests {
             }
         }
         assert_eq!(checked, Role::ALL.len() * Action::ALL.len() * 2);
+    }
+
+    #[test]
+    fn a_township_official_verifies_but_only_the_county_decides() {
+        let mut u = user(Role::Official);
+        u.region_code = Some("350725100".into());
+        let f = Facts {
+            region: RegionCode::parse(VILLAGE_IN).ok(),
+            ..Facts::default()
+        };
+        assert_eq!(decide(&u, VerifyReport, &f), Decision::Allow);
+        assert_eq!(
+            decide(&u, DecideMonitoring, &f),
+            Decision::Deny(ErrorCode::OutOfRegion)
+        );
+        assert_eq!(
+            decide(&u, ViewAudit, &f),
+            Decision::Deny(ErrorCode::OutOfRegion)
+        );
+        u.region_code = Some("350000".into());
+        assert_eq!(decide(&u, DecideMonitoring, &f), Decision::Allow);
     }
 
     #[test]

@@ -32,7 +32,7 @@ mod cases {
 
     pub async fn the_address_book_checks_what_it_keeps(app: TestApp) {
         let mut anon = Client::new(&app);
-        // The picker: provinces, then each level's children, down to townships.
+        // The picker: provinces, then each level's children.
         let r = anon.post_form("/api/delivery/regions", &[]).await;
         assert_eq!(r.status, 200);
         assert!(r
@@ -50,9 +50,20 @@ mod cases {
             .unwrap()
             .iter()
             .any(|c| c["code"] == "350700"));
+        // A township's villages (the self-report picks one); nothing below a village.
         let t = township(&app).await;
+        let villages = anon
+            .post_form("/api/delivery/regions", &[("parent", &t)])
+            .await
+            .json();
+        let villages = villages.as_array().unwrap();
+        assert!(!villages.is_empty());
+        assert!(villages
+            .iter()
+            .all(|v| v["code"].as_str().unwrap().len() == 12));
+        let v = villages[0]["code"].as_str().unwrap();
         assert_eq!(
-            anon.post_form("/api/delivery/regions", &[("parent", &t)])
+            anon.post_form("/api/delivery/regions", &[("parent", v)])
                 .await
                 .json(),
             serde_json::json!([])

@@ -117,7 +117,7 @@ async fn verify_password(
         .await
 }
 
-fn request_parts() -> Option<Parts> {
+pub fn request_parts() -> Option<Parts> {
     use_context::<Parts>()
 }
 
@@ -132,7 +132,7 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
 
 /// The key the client's attempts are counted under: its address (behind a trusted proxy, the
 /// one it forwarded), an IPv6 address by its /64.
-fn client_ip(state: &AppState, parts: &Parts) -> Option<String> {
+pub fn client_ip(state: &AppState, parts: &Parts) -> Option<String> {
     client::client_ip(
         client::peer_of(&parts.extensions),
         &parts.headers,
@@ -153,7 +153,7 @@ fn served_over_https(state: &AppState, parts: Option<&Parts>) -> bool {
 }
 
 /// Refuses with 429 and a `Retry-After` header.
-fn too_many(retry: RetryAfter) -> AppError {
+pub fn too_many(retry: RetryAfter) -> AppError {
     if let (Some(res), Ok(v)) = (
         use_context::<ResponseOptions>(),
         HeaderValue::from_str(&retry.0.max(1).to_string()),

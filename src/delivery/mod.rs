@@ -33,13 +33,14 @@ fn submit_on_change(ev: leptos::ev::Event) {
 /// One level of the picker: a GET form whose select names the region chosen so far.
 #[component]
 fn PickerLevel(
+    action: &'static str,
     label: T,
     id: &'static str,
     options: Vec<RegionOption>,
     chosen: Option<String>,
 ) -> impl IntoView {
     view! {
-        <form method="get" action="/account/addresses" class="picker-level">
+        <form method="get" action=action class="picker-level">
             <label for=id>{tr(label)}</label>
             <select id=id name="region" on:change=submit_on_change data-testid=id>
                 <option value="" selected=chosen.is_none()>{tr(T::picker_choose)}</option>
@@ -53,10 +54,15 @@ fn PickerLevel(
     }
 }
 
-/// The region picker: province → city → county → township, each level chosen from the
-/// division hierarchy (never typed). The choice lives in the address `?region=`.
+/// The region picker: province → city → county → township (→ village, with `depth` 5), each
+/// level chosen from the division hierarchy (never typed). The choice lives in the address
+/// `?region=` of the page at `action`.
 #[component]
-fn RegionPicker(region: Option<String>) -> impl IntoView {
+pub fn RegionPicker(
+    region: Option<String>,
+    action: &'static str,
+    #[prop(default = 4)] depth: usize,
+) -> impl IntoView {
     let code = region.as_deref().and_then(|r| RegionCode::parse(r).ok());
     // The chosen path, province first.
     let mut path: Vec<String> = code
@@ -72,15 +78,17 @@ fn RegionPicker(region: Option<String>) -> impl IntoView {
             p
         })
         .unwrap_or_default();
-    path.truncate(4);
+    let depth = depth.clamp(1, 5);
+    path.truncate(depth);
     let levels = [
         (T::picker_province, "pick-province"),
         (T::picker_city, "pick-city"),
         (T::picker_county, "pick-county"),
         (T::picker_township, "pick-township"),
+        (T::picker_village, "pick-village"),
     ];
     let parents: Vec<Option<String>> = std::iter::once(None)
-        .chain(path.iter().take(3).cloned().map(Some))
+        .chain(path.iter().take(depth - 1).cloned().map(Some))
         .collect();
     let options = Resource::new(
         move || parents.clone(),
@@ -101,7 +109,7 @@ fn RegionPicker(region: Option<String>) -> impl IntoView {
                         Ok(opts) if opts.is_empty() => ().into_any(),
                         Ok(opts) => {
                             let (label, id) = levels[i];
-                            view! { <PickerLevel label=label id=id options=opts chosen=path.get(i).cloned()/> }.into_any()
+                            view! { <PickerLevel action=action label=label id=id options=opts chosen=path.get(i).cloned()/> }.into_any()
                         }
                     }).collect_view()
                 })}
@@ -137,7 +145,7 @@ pub fn AddressesPage() -> impl IntoView {
             </Transition>
             <h2>{tr(T::addresses_new)}</h2>
             <p class="muted">{tr(T::addresses_step_region)}</p>
-            {move || view! { <RegionPicker region=region()/> }}
+            {move || view! { <RegionPicker region=region() action="/account/addresses"/> }}
             {move || {
                 let chosen = region()
                     .and_then(|r| RegionCode::parse(&r).ok())

@@ -23,8 +23,8 @@ pub async fn regions(parent: Option<&str>) -> Result<Vec<RegionOption>, AppError
         Some(p) => {
             let code = RegionCode::parse(p)
                 .map_err(|_| AppError::new(ErrorCode::InvalidRegion).field("parent"))?;
-            // The picker goes down to townships.
-            if matches!(code.level(), RegionLevel::Township | RegionLevel::Village) {
+            // Villages have nothing below them.
+            if code.level() == RegionLevel::Village {
                 return Ok(Vec::new());
             }
             sqlx::query_as(

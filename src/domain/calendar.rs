@@ -19,6 +19,32 @@ pub fn date_time_of(unix: i64) -> String {
     format!("{} {:02}:{:02}", date_of(unix), minute / 60, minute % 60)
 }
 
+/// The Unix time at which the China-time month holding `unix` began (its first day, 00:00
+/// UTC+8): the key of `income_months`.
+pub fn month_start_of(unix: i64) -> i64 {
+    let (y, m, _) = civil_from_days((unix + 8 * 3600).div_euclid(86_400));
+    days_from_civil(y, m, 1) * 86_400 - 8 * 3600
+}
+
+/// The start of the month `k` months after (negative: before) the month starting at
+/// `month_start` (itself a value of [`month_start_of`]).
+pub fn add_months(month_start: i64, k: i64) -> i64 {
+    let (y, m, _) = civil_from_days((month_start + 8 * 3600).div_euclid(86_400));
+    let idx = y * 12 + (m - 1) + k;
+    days_from_civil(idx.div_euclid(12), idx.rem_euclid(12) + 1, 1) * 86_400 - 8 * 3600
+}
+
+/// Days since 1970-01-01 of a China-time date `YYYY-MM-DD` (which must pass [`is_date`]).
+pub fn day_number(date: &str) -> Option<i64> {
+    if !is_date(date) {
+        return None;
+    }
+    let y = date[0..4].parse().ok()?;
+    let m = date[5..7].parse().ok()?;
+    let d = date[8..10].parse().ok()?;
+    Some(days_from_civil(y, m, d))
+}
+
 /// Whether `s` is a real calendar date written `YYYY-MM-DD`.
 pub fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
@@ -62,6 +88,20 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_start_at_midnight_china_time() {
+        // 2027-01-01 00:00 UTC+8.
+        let jan = 1_798_761_600 - 8 * 3600;
+        assert_eq!(month_start_of(jan), jan);
+        assert_eq!(month_start_of(jan + 31 * 86_400 - 1), jan);
+        assert_eq!(month_start_of(jan - 1), add_months(jan, -1));
+        assert_eq!(date_of(add_months(jan, -1)), "2026-12-01");
+        assert_eq!(date_of(add_months(jan, 13)), "2028-02-01");
+        assert_eq!(date_of(add_months(jan, -25)), "2024-12-01");
+        assert_eq!(day_number("1970-01-02"), Some(1));
+        assert_eq!(day_number("2026-02-30"), None);
+    }
 
     #[test]
     fn dates_round_trip() {

@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod income;
 pub mod listing;
 pub mod money;
+pub mod monitoring;
 pub mod page;
 pub mod region;
 pub mod role;

@@ -46,7 +46,12 @@ pub struct IncomeRecord {
     pub baseline_per_capita_fen: Option<i64>,
     pub baseline_year: Option<i64>,
     pub line_fen: Option<i64>,
-    /// This year's per-capita income minus the line (negative: below it).
+    /// Rolling 12-month per-capita income (`domain::monitoring::rolling_per_capita`): what
+    /// the status and the distance to the line are judged by, on every page.
+    pub rolling_per_capita_fen: Option<i64>,
+    /// Of the 12 months, how many have verified ledger rows (the rest count the baseline).
+    pub rolling_months: i64,
+    /// The rolling per-capita income minus the line (negative: below it).
     pub distance_to_line_fen: Option<i64>,
     pub status: MonitoringStatus,
     /// The household's ledger rows, newest first, a page of [`LEDGER_PAGE_SIZE`].

@@ -34,7 +34,10 @@ fn evidence_text(evidence: Option<&str>) -> impl IntoView {
 
 /// Monthly income as an SVG bar chart (negative months drawn below the axis).
 #[component]
-fn MonthChart(months: Vec<i64>) -> impl IntoView {
+pub fn MonthChart(
+    months: Vec<i64>,
+    #[prop(default = T::income_by_month)] title: T,
+) -> impl IntoView {
     let lang = use_lang();
     let max = months.iter().map(|m| m.abs()).max().unwrap_or(0).max(1);
     let (w, h, pad) = (600.0_f64, 220.0_f64, 24.0_f64);
@@ -43,7 +46,7 @@ fn MonthChart(months: Vec<i64>) -> impl IntoView {
     let base = h - pad;
     view! {
         <svg class="chart" viewBox=format!("0 0 {w} {h}") role="img" aria-labelledby="chart-title">
-            <title id="chart-title">{tr(T::income_by_month)}</title>
+            <title id="chart-title">{tr(title)}</title>
             <line x1=pad y1=base x2={w - pad} y2=base class="axis"/>
             {months.iter().enumerate().map(|(i, m)| {
                 let bh = (m.abs() as f64 * scale).max(if *m != 0 { 1.0 } else { 0.0 });
@@ -101,8 +104,11 @@ pub fn IncomePage() -> impl IntoView {
                             <div class="kpi"><span>{tr(T::income_attested)}</span><strong data-testid="income-attested"><Money fen=rec.attested_fen/></strong></div>
                             <div class="kpi"><span>{tr(T::income_per_capita)}</span><strong>{rec.per_capita_fen.map(|v| view! { <Money fen=v/> })}</strong></div>
                             <div class="kpi"><span>{tr(T::income_baseline)}</span><strong>{rec.baseline_per_capita_fen.map(|v| view! { <Money fen=v/> })}</strong></div>
+                            <div class="kpi"><span>{tr(T::file_rolling)}</span><strong data-testid="income-rolling">{rec.rolling_per_capita_fen.map(|v| view! { <Money fen=v/> })}</strong></div>
                             <div class="kpi"><span>{tr(T::income_distance)}</span><strong>{rec.distance_to_line_fen.map(|v| view! { <Money fen=v/> })}</strong> <StatusBadge status=rec.status/></div>
                         </div>
+                        <p class="muted">{tr(T::rolling_definition)} " (" {rec.rolling_months} "/12)"</p>
+                        {move || view! { <crate::monitoring::MonitoringFile household_id=id()/> }}
                         <h2>{tr(T::income_by_month)}</h2>
                         <MonthChart months=rec.by_month.clone()/>
                         <h2 id="by-source-title">{tr(T::income_by_source)}</h2>

@@ -119,7 +119,42 @@ async fn append(tx: &mut Tx, prev: &str, r: &RowContent) -> Result<(i64, String)
     .bind(&hash)
     .fetch_one(&mut **tx)
     .await?;
+    add_to_month(tx, r).await?;
     Ok((id, hash))
+}
+
+/// Whether a row is attested (a seller's word) rather than verified: a sale or reversal
+/// resting on a confirmed transfer, or on nothing recorded. The rule of
+/// `ledger::server::ATTESTED`, for one row.
+pub fn is_attested(source_type: &str, evidence: Option<&str>) -> bool {
+    matches!(source_type, "sale" | "sale_reversal") && matches!(evidence, None | Some("transfer"))
+}
+
+/// Adds a row to its household's month in `income_months`, in the same transaction, so the
+/// monthly table always equals the ledger.
+async fn add_to_month(tx: &mut Tx, r: &RowContent) -> Result<(), AppError> {
+    let attested = is_attested(&r.source_type, r.evidence.as_deref());
+    let (verified, attested_fen, rows) = if attested {
+        (0, r.amount_fen, 0)
+    } else {
+        (r.amount_fen, 0, 1)
+    };
+    sqlx::query(
+        "INSERT INTO income_months (household_id, month_start, verified_fen, attested_fen, verified_rows)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (household_id, month_start) DO UPDATE
+            SET verified_fen = income_months.verified_fen + excluded.verified_fen,
+                attested_fen = income_months.attested_fen + excluded.attested_fen,
+                verified_rows = income_months.verified_rows + excluded.verified_rows",
+    )
+    .bind(r.household_id)
+    .bind(crate::domain::calendar::month_start_of(r.occurred_at))
+    .bind(verified)
+    .bind(attested_fen)
+    .bind(rows)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn move_head(tx: &mut Tx, id: i64, hash: &str) -> Result<(), AppError> {

@@ -18,6 +18,42 @@ use crate::server::state::AppState;
 pub const ATTESTED: &str =
     "(source_type IN ('sale', 'sale_reversal') AND (evidence IS NULL OR evidence = 'transfer'))";
 
+/// The window of rolling 12-month income at `now`: `[from, to)` month starts, the current
+/// China-time month and the eleven before it.
+pub fn rolling_window(now: i64) -> (i64, i64) {
+    use crate::domain::calendar::{add_months, month_start_of};
+    let m = month_start_of(now);
+    (add_months(m, -11), add_months(m, 1))
+}
+
+/// A derived table with one row per household matching `households_where` (a condition on
+/// `h`, the `households` row; it may use bind parameters): `household_id`, `region_code`,
+/// `members`, `base_pc` (the latest baseline of a year before the window ends) and `rolling_pc`, the rolling 12-month per-capita
+/// income of [`crate::domain::monitoring::rolling_per_capita`] over `window`, written in SQL
+/// (integer division truncates toward zero in both backends, as there). The one place the
+/// figure is computed for a list or a roll-up; the window's bounds are server-made integers.
+pub fn rolling_table(window: (i64, i64), households_where: &str) -> String {
+    let (from, to) = window;
+    // The baseline is last year's (the latest set for a year before the window's last month),
+    // so a baseline written now does not rewrite the months already past.
+    let before_year = crate::domain::calendar::year_of(to - 1 + 8 * 3600);
+    format!(
+        "(SELECT r.household_id, r.region_code, r.members, r.base_pc, r.led, r.months,
+                 CASE WHEN r.members <= 0 OR (r.months = 0 AND r.base_pc IS NULL) THEN NULL
+                      ELSE (r.led * 12 + COALESCE(r.base_pc, 0) * r.members * (12 - r.months)) / (12 * r.members)
+                 END AS rolling_pc
+            FROM (SELECT h.id AS household_id, h.region_code, h.members,
+                         (SELECT b.per_capita_fen FROM household_baselines b WHERE b.household_id = h.id
+                             AND b.year < {before_year} ORDER BY b.year DESC LIMIT 1) AS base_pc,
+                         (SELECT CAST(COALESCE(SUM(i.verified_fen), 0) AS BIGINT) FROM income_months i
+                           WHERE i.household_id = h.id AND i.month_start >= {from} AND i.month_start < {to}) AS led,
+                         (SELECT COUNT(*) FROM income_months i
+                           WHERE i.household_id = h.id AND i.month_start >= {from} AND i.month_start < {to}
+                             AND i.verified_rows > 0) AS months
+                    FROM households h WHERE {households_where}) r)"
+    )
+}
+
 /// Source types an official may record by hand (sales come from orders only).
 pub const MANUAL_SOURCES: [&str; 4] = ["wages", "subsidy", "other_business", "other"];
 
@@ -145,6 +181,14 @@ pub async fn household_income(
             .await
             .map_err(AppError::internal)?;
     let line = crate::server::db::monitoring_line(db, year).await?;
+    let (rolling, rolling_months): (Option<i64>, i64) = sqlx::query_as(&format!(
+        "SELECT x.rolling_pc, x.months FROM {} x",
+        rolling_table(rolling_window(now()), "h.id = $1")
+    ))
+    .bind(household_id)
+    .fetch_one(&db.pool)
+    .await?;
+    let rolling_fen = rolling.map(Fen::new);
     let cursor = NEWEST_FIRST.parse(after)?;
     let sql = format!(
         "SELECT e.id, e.amount_fen, e.source_type, e.note, e.order_item_id, e.occurred_at,
@@ -178,12 +222,14 @@ pub async fn household_income(
         baseline_per_capita_fen: baseline.map(|b| b.1),
         baseline_year: baseline.map(|b| b.0),
         line_fen: line.map(Fen::fen),
-        distance_to_line_fen: match (per_capita, line) {
+        rolling_per_capita_fen: rolling,
+        rolling_months,
+        distance_to_line_fen: match (rolling_fen, line) {
             (Some(pc), Some(l)) => Some(income::distance_to_line(pc, l).fen()),
             _ => None,
         },
         status: match line {
-            Some(l) => income::status(per_capita, l),
+            Some(l) => income::status(rolling_fen, l),
             None => income::MonitoringStatus::Unknown,
         },
         recent,
@@ -330,6 +376,25 @@ pub async fn check_ledger(db: &Db) -> Result<LedgerCheck, sqlx::Error> {
     if orphans > 0 {
         c.problems.push(format!(
             "{orphans} ledger rows name an order item that allocated nothing to that household"
+        ));
+    }
+    // The monthly table equals the ledger: per household, verified and attested totals.
+    let drift: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT l.household_id, l.v, l.a, COALESCE(m.v, 0), COALESCE(m.a, 0)
+           FROM (SELECT household_id,
+                        CAST(SUM(CASE WHEN {ATTESTED} THEN 0 ELSE amount_fen END) AS BIGINT) AS v,
+                        CAST(SUM(CASE WHEN {ATTESTED} THEN amount_fen ELSE 0 END) AS BIGINT) AS a
+                   FROM ledger_entries GROUP BY household_id) l
+           LEFT JOIN (SELECT household_id, CAST(SUM(verified_fen) AS BIGINT) AS v,
+                             CAST(SUM(attested_fen) AS BIGINT) AS a
+                        FROM income_months GROUP BY household_id) m ON m.household_id = l.household_id
+          WHERE l.v <> COALESCE(m.v, 0) OR l.a <> COALESCE(m.a, 0)"
+    ))
+    .fetch_all(&db.pool)
+    .await?;
+    for (household, lv, la, mv, ma) in drift {
+        c.problems.push(format!(
+            "household {household}: income_months says {mv} verified and {ma} attested fen, the ledger {lv} and {la}"
         ));
     }
     // Per-household totals: the sum of rows equals the sums by source.

@@ -1,19 +1,23 @@
 use super::api::{
-    BenefitLinkItem, HouseholdListItem, HouseholdSummary, RegionHouseholdList, HOUSEHOLDS_PAGE_SIZE,
+    BenefitLinkItem, Dashboard, HouseholdListItem, HouseholdSummary, PledgeFigures, RegionFigures,
+    RegionHouseholdList, CHILDREN_PAGE_SIZE, DISTRIBUTION_BUCKETS, HOUSEHOLDS_PAGE_SIZE,
 };
 use crate::auth::server::{official_scope, require_user};
 use crate::domain::income::{self, MonitoringStatus};
 use crate::domain::money::Fen;
+use crate::domain::monitoring::{self, Category};
+use crate::domain::page::Page;
 use crate::domain::region::RegionCode;
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
+use crate::ledger::server::{rolling_table, rolling_window};
 use crate::policy::{self, Action};
-use crate::server::db::{current_year, monitoring_line, Db};
-use crate::server::keyset::{self, asc, Cursored, Keyset};
+use crate::server::db::{current_year, monitoring_line, now, Db};
+use crate::server::keyset::{self, asc, desc, Cursored, Keyset};
 use crate::server::state::AppState;
 
-/// Most at risk first: the lowest per-capita income, households without a baseline last. The
-/// keys name the columns of the derived table `x` (a row of `HOUSEHOLD_SELECT`).
+/// Most at risk first: the lowest rolling per-capita income, households without a figure
+/// last. The keys name the columns of the derived table `x` (a row of [`household_select`]).
 const AT_RISK_FIRST: Keyset = Keyset(&[
     asc("CASE WHEN x.per_capita_fen IS NULL THEN 1 ELSE 0 END"),
     asc("COALESCE(x.per_capita_fen, 0)"),
@@ -30,6 +34,7 @@ struct HouseholdRow {
     per_capita_fen: Option<i64>,
     baseline_year: Option<i64>,
     link_count: i64,
+    category: Option<String>,
     /// Present when the query selected it (lists).
     #[sqlx(default)]
     cursor: String,
@@ -41,12 +46,22 @@ impl Cursored for HouseholdRow {
     }
 }
 
-const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.head_name, h.region_code AS village_code, v.name AS village_name, h.members,
-        (SELECT b.per_capita_fen FROM household_baselines b WHERE b.household_id = h.id ORDER BY b.year DESC LIMIT 1) AS per_capita_fen,
-        (SELECT b.year FROM household_baselines b WHERE b.household_id = h.id ORDER BY b.year DESC LIMIT 1) AS baseline_year,
-        (SELECT COUNT(*) FROM benefit_links l WHERE l.household_id = h.id) AS link_count
-   FROM households h
-   JOIN regions v ON v.code = h.region_code";
+/// One row per household matching `households_where` (on `h`): its list columns, with the
+/// rolling per-capita income as `per_capita_fen`.
+fn household_select(households_where: &str) -> String {
+    format!(
+        "SELECT h.id, h.head_name, h.region_code AS village_code, v.name AS village_name, h.members,
+                r.rolling_pc AS per_capita_fen,
+                (SELECT MAX(b.year) FROM household_baselines b WHERE b.household_id = h.id) AS baseline_year,
+                (SELECT COUNT(*) FROM benefit_links l WHERE l.household_id = h.id) AS link_count,
+                o.category
+           FROM {} r
+           JOIN households h ON h.id = r.household_id
+           JOIN regions v ON v.code = h.region_code
+           LEFT JOIN monitoring_objects o ON o.household_id = h.id AND o.state = 'monitored'",
+        rolling_table(rolling_window(now()), households_where)
+    )
+}
 
 impl HouseholdRow {
     fn into_item(self, line: Option<Fen>) -> HouseholdListItem {
@@ -64,6 +79,7 @@ impl HouseholdRow {
             per_capita_fen: self.per_capita_fen,
             baseline_year: self.baseline_year,
             status,
+            category: self.category.as_deref().and_then(Category::parse),
             link_count: self.link_count,
             verified_fen: 0,
             attested_fen: 0,
@@ -85,13 +101,11 @@ async fn fill_income(db: &Db, items: &mut [HouseholdListItem], year: i64) -> Res
         return Ok(());
     }
     let ids: Vec<String> = items.iter().map(|h| h.id.to_string()).collect();
-    let attested = crate::ledger::server::ATTESTED;
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
-        "SELECT household_id,
-                CAST(COALESCE(SUM(CASE WHEN {attested} THEN 0 ELSE amount_fen END), 0) AS BIGINT),
-                CAST(COALESCE(SUM(CASE WHEN {attested} THEN amount_fen ELSE 0 END), 0) AS BIGINT)
-           FROM ledger_entries
-          WHERE household_id IN ({}) AND occurred_at >= $1 AND occurred_at < $2
+        "SELECT household_id, CAST(COALESCE(SUM(verified_fen), 0) AS BIGINT),
+                CAST(COALESCE(SUM(attested_fen), 0) AS BIGINT)
+           FROM income_months
+          WHERE household_id IN ({}) AND month_start >= $1 AND month_start < $2
           GROUP BY household_id",
         ids.join(",")
     ))
@@ -108,62 +122,136 @@ async fn fill_income(db: &Db, items: &mut [HouseholdListItem], year: i64) -> Res
     Ok(())
 }
 
-#[tracing::instrument(skip_all, err)]
-pub async fn region_households(
+/// The region a request is about: the one asked for, else the official's own (a province for
+/// an admin); refused unless the user may see it.
+pub(crate) async fn requested_region(
+    user: &crate::auth::api::CurrentUser,
     region: Option<&str>,
-    after: Option<&str>,
-) -> Result<RegionHouseholdList, AppError> {
-    let state = AppState::get()?;
-    let user = require_user().await?;
+) -> Result<RegionCode, AppError> {
     if !user.role.sees_region_records() {
         return Err(AppError::new(ErrorCode::Forbidden));
     }
     let requested = match region.map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => RegionCode::parse(r)
             .map_err(|_| AppError::new(ErrorCode::InvalidRegion).field("region"))?,
-        None if user.role == Role::Official => official_scope(&user)?,
+        None if user.role == Role::Official => official_scope(user)?,
         None => RegionCode::parse("350000").map_err(AppError::internal)?,
     };
     policy::require(
-        &user,
+        user,
         Action::ViewRegion,
         &policy::region_facts(requested.clone()),
     )?;
-    let name = region_name(&state.db, &requested)
+    Ok(requested)
+}
+
+/// The SQL condition (on `x`, a row of [`household_select`]) of a list filter. Values are
+/// server-made integers; the filter itself is one of a fixed set (400 otherwise).
+pub(crate) fn filter_condition(
+    filter: Option<&str>,
+    line: Option<Fen>,
+) -> Result<String, AppError> {
+    let bad = || AppError::new(ErrorCode::BadRequest).field("filter");
+    let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
+        return Ok("1 = 1".into());
+    };
+    // Without a line nobody is below or near it.
+    let (l, n) = match line {
+        Some(l) => (
+            l.fen().to_string(),
+            income::near_ceiling(l).fen().to_string(),
+        ),
+        None => ("NULL".into(), "NULL".into()),
+    };
+    Ok(match f {
+        "below" => format!("x.per_capita_fen < {l}"),
+        "near" => format!("x.per_capita_fen >= {l} AND x.per_capita_fen <= {n}"),
+        "monitored" => "x.category IS NOT NULL".into(),
+        "overdue" => format!(
+            "x.id IN (SELECT o.household_id FROM monitoring_objects o WHERE {})",
+            overdue_condition("o")
+        ),
+        other => {
+            let c = Category::parse(other).ok_or_else(bad)?;
+            format!("x.category = '{}'", c.as_str())
+        }
+    })
+}
+
+/// Whether the monitoring object `o` (state monitored) has gone more than
+/// [`monitoring::VISIT_DUE_DAYS`] days without a visit, counted from when it was identified:
+/// the rule of [`monitoring::visit_overdue`] in SQL (values are server-made).
+pub fn overdue_condition(o: &str) -> String {
+    let t = now();
+    let today = crate::server::db::date_of(t);
+    let today_n = crate::domain::calendar::day_number(&today).unwrap_or(0);
+    let cutoff_n = today_n - monitoring::VISIT_DUE_DAYS;
+    let (y, m, d) = crate::domain::calendar::civil_from_days(cutoff_n);
+    let cutoff_date = format!("{y:04}-{m:02}-{d:02}");
+    // The first instant of the cutoff day, China time.
+    let cutoff_t = cutoff_n * 86_400 - 8 * 3600;
+    format!(
+        "{o}.state = 'monitored' AND {o}.identified_at < {cutoff_t}
+         AND NOT EXISTS (SELECT 1 FROM visits vv WHERE vv.household_id = {o}.household_id
+                          AND vv.visited_on >= '{cutoff_date}')"
+    )
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn region_households(
+    region: Option<&str>,
+    after: Option<&str>,
+    filter: Option<&str>,
+) -> Result<RegionHouseholdList, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let requested = requested_region(&user, region).await?;
+    region_household_page(&state.db, &requested, after, filter).await
+}
+
+/// A page of a region's households, most at risk first, with the region's counts.
+pub async fn region_household_page(
+    db: &Db,
+    requested: &RegionCode,
+    after: Option<&str>,
+    filter: Option<&str>,
+) -> Result<RegionHouseholdList, AppError> {
+    let name = region_name(db, requested)
         .await?
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
     let year = current_year();
-    let line = monitoring_line(&state.db, year).await?;
+    let line = monitoring_line(db, year).await?;
+    let condition = filter_condition(filter, line)?;
     let cursor = AT_RISK_FIRST.parse(after)?;
     let sql = format!(
-        "SELECT x.*, {} FROM ({HOUSEHOLD_SELECT} WHERE h.region_code LIKE $1) x
-          WHERE {} ORDER BY {} LIMIT {}",
+        "SELECT x.*, {} FROM ({}) x
+          WHERE {condition} AND {} ORDER BY {} LIMIT {}",
         AT_RISK_FIRST.cursor_column(),
+        household_select("h.region_code LIKE $1"),
         AT_RISK_FIRST.condition(cursor.as_ref(), 2),
         AT_RISK_FIRST.order_by(),
         HOUSEHOLDS_PAGE_SIZE + 1
     );
     let query = sqlx::query_as::<_, HouseholdRow>(&sql).bind(requested.like_pattern());
     let rows = keyset::bind_keys(query, cursor.as_ref())
-        .fetch_all(&state.db.pool)
+        .fetch_all(&db.pool)
         .await
         .map_err(AppError::internal)?;
     let mut households = keyset::page(rows, HOUSEHOLDS_PAGE_SIZE, |r| r.into_item(line));
-    fill_income(&state.db, &mut households.items, year).await?;
+    fill_income(db, &mut households.items, year).await?;
     // The counts are of the whole region, not of the page. Without a line no one is below
     // or near it: NULL bounds compare as unknown and count nothing.
-    let (total, below, near): (i64, i64, i64) = sqlx::query_as(
+    let (total, below, near): (i64, i64, i64) = sqlx::query_as(&format!(
         "SELECT COUNT(*),
-                CAST(COALESCE(SUM(CASE WHEN x.pc < $2 THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(SUM(CASE WHEN x.pc >= $2 AND x.pc <= $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
-           FROM (SELECT (SELECT b.per_capita_fen FROM household_baselines b WHERE b.household_id = h.id
-                          ORDER BY b.year DESC LIMIT 1) AS pc
-                   FROM households h WHERE h.region_code LIKE $1) x",
-    )
+                CAST(COALESCE(SUM(CASE WHEN x.rolling_pc < $2 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN x.rolling_pc >= $2 AND x.rolling_pc <= $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
+           FROM {} x",
+        rolling_table(rolling_window(now()), "h.region_code LIKE $1")
+    ))
     .bind(requested.like_pattern())
     .bind(line.map(Fen::fen))
     .bind(line.map(|l| income::near_ceiling(l).fen()))
-    .fetch_one(&state.db.pool)
+    .fetch_one(&db.pool)
     .await
     .map_err(AppError::internal)?;
     Ok(RegionHouseholdList {
@@ -172,6 +260,10 @@ pub async fn region_households(
         year,
         line_fen: line.map(Fen::fen),
         households,
+        filter: filter
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned),
         total,
         below,
         near,
@@ -188,7 +280,7 @@ pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
     ) {
         return Err(AppError::new(ErrorCode::Forbidden));
     }
-    let row = sqlx::query_as::<_, HouseholdRow>(&format!("{HOUSEHOLD_SELECT} WHERE h.id = $1"))
+    let row = sqlx::query_as::<_, HouseholdRow>(&household_select("h.id = $1"))
         .bind(id)
         .fetch_optional(&state.db.pool)
         .await
@@ -227,4 +319,454 @@ pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
         line_fen: line.map(Fen::fen),
         links,
     })
+}
+
+/// The orders of a dashboard's children (keys on the columns of `y`, a row of the figures).
+const CHILD_SORTS: [(&str, Keyset); 5] = [
+    ("code", Keyset(&[asc("CAST(y.code AS BIGINT)")])),
+    (
+        "below",
+        Keyset(&[desc("y.below"), asc("CAST(y.code AS BIGINT)")]),
+    ),
+    (
+        "monitored",
+        Keyset(&[desc("y.monitored"), asc("CAST(y.code AS BIGINT)")]),
+    ),
+    (
+        "overdue",
+        Keyset(&[desc("y.overdue_visits"), asc("CAST(y.code AS BIGINT)")]),
+    ),
+    (
+        "verified",
+        Keyset(&[desc("y.verified_fen"), asc("CAST(y.code AS BIGINT)")]),
+    ),
+];
+
+#[derive(sqlx::FromRow)]
+struct FiguresRow {
+    code: String,
+    name: String,
+    households: i64,
+    below: i64,
+    near: i64,
+    monitored: i64,
+    unstable: i64,
+    marginal: i64,
+    sudden: i64,
+    verified_fen: i64,
+    attested_fen: i64,
+    with_sale: i64,
+    gmv_fen: i64,
+    stalled: i64,
+    linked_organisations: i64,
+    linked_households: i64,
+    paired: i64,
+    overdue_visits: i64,
+    open_reports: i64,
+    org_pairings: i64,
+    org_bought_fen: i64,
+    unpaid_links: i64,
+    #[sqlx(default)]
+    cursor: String,
+}
+
+impl Cursored for FiguresRow {
+    fn cursor(&self) -> &str {
+        &self.cursor
+    }
+}
+
+impl From<FiguresRow> for RegionFigures {
+    fn from(r: FiguresRow) -> RegionFigures {
+        RegionFigures {
+            code: r.code,
+            name: r.name,
+            households: r.households,
+            below: r.below,
+            near: r.near,
+            monitored: r.monitored,
+            unstable: r.unstable,
+            marginal: r.marginal,
+            sudden: r.sudden,
+            verified_fen: r.verified_fen,
+            attested_fen: r.attested_fen,
+            with_sale: r.with_sale,
+            gmv_fen: r.gmv_fen,
+            stalled: r.stalled,
+            linked_organisations: r.linked_organisations,
+            linked_households: r.linked_households,
+            paired: r.paired,
+            overdue_visits: r.overdue_visits,
+            open_reports: r.open_reports,
+            org_pairings: r.org_pairings,
+            org_bought_fen: r.org_bought_fen,
+            unpaid_links: r.unpaid_links,
+        }
+    }
+}
+
+/// The figures of the regions `c` chosen by `regions_where` (on `c`, the `regions` row; `$2`
+/// is bound to a region code), each grouped over the codes starting with its first `k` digits,
+/// inside the region whose LIKE pattern is `$1`. All sums are done by the database, one
+/// grouped query per measure. `year` bounds the year's figures; the line (if any) the risk
+/// counts.
+fn figures_sql(k: usize, regions_where: &str, year: i64, line: Option<Fen>) -> String {
+    let (y0, y1) = (
+        crate::server::db::year_start(year),
+        crate::server::db::year_start(year + 1),
+    );
+    let (l, n) = match line {
+        Some(l) => (
+            l.fen().to_string(),
+            income::near_ceiling(l).fen().to_string(),
+        ),
+        None => ("NULL".into(), "NULL".into()),
+    };
+    let rolling = rolling_table(rolling_window(now()), "h.region_code LIKE $1");
+    let overdue = overdue_condition("o");
+    let sum = |e: &str| format!("CAST(COALESCE(SUM({e}), 0) AS BIGINT)");
+    format!(
+        "SELECT c.code, c.name,
+                COALESCE(hh.households, 0) AS households, COALESCE(hh.below, 0) AS below,
+                COALESCE(hh.near, 0) AS near, COALESCE(mo.monitored, 0) AS monitored,
+                COALESCE(mo.unstable, 0) AS unstable, COALESCE(mo.marginal, 0) AS marginal,
+                COALESCE(mo.sudden, 0) AS sudden, COALESCE(mo.paired, 0) AS paired,
+                COALESCE(mo.overdue_visits, 0) AS overdue_visits,
+                COALESCE(inc.verified_fen, 0) AS verified_fen, COALESCE(inc.attested_fen, 0) AS attested_fen,
+                COALESCE(sal.with_sale, 0) AS with_sale, COALESCE(gmv.gmv_fen, 0) AS gmv_fen,
+                COALESCE(st.stalled, 0) AS stalled,
+                COALESCE(lk.linked_organisations, 0) AS linked_organisations,
+                COALESCE(lk.linked_households, 0) AS linked_households,
+                COALESCE(rp.open_reports, 0) AS open_reports,
+                COALESCE(op.org_pairings, 0) AS org_pairings,
+                COALESCE(ob.org_bought_fen, 0) AS org_bought_fen,
+                COALESCE(ul.unpaid_links, 0) AS unpaid_links
+           FROM regions c
+           LEFT JOIN (SELECT substr(x.region_code, 1, {k}) AS g, COUNT(*) AS households,
+                             {} AS below, {} AS near
+                        FROM {rolling} x GROUP BY substr(x.region_code, 1, {k})) hh
+                  ON hh.g = substr(c.code, 1, {k})
+           LEFT JOIN (SELECT substr(h.region_code, 1, {k}) AS g, COUNT(*) AS monitored,
+                             {} AS unstable, {} AS marginal, {} AS sudden,
+                             {} AS paired, {} AS overdue_visits
+                        FROM monitoring_objects o JOIN households h ON h.id = o.household_id
+                       WHERE o.state = 'monitored' AND h.region_code LIKE $1
+                       GROUP BY substr(h.region_code, 1, {k})) mo
+                  ON mo.g = substr(c.code, 1, {k})
+           LEFT JOIN (SELECT substr(h.region_code, 1, {k}) AS g, {} AS verified_fen, {} AS attested_fen
+                        FROM income_months i JOIN households h ON h.id = i.household_id
+                       WHERE h.region_code LIKE $1 AND i.month_start >= {y0} AND i.month_start < {y1}
+                       GROUP BY substr(h.region_code, 1, {k})) inc
+                  ON inc.g = substr(c.code, 1, {k})
+           LEFT JOIN (SELECT substr(h.region_code, 1, {k}) AS g, COUNT(DISTINCT e.household_id) AS with_sale
+                        FROM ledger_entries e JOIN households h ON h.id = e.household_id
+                       WHERE h.region_code LIKE $1 AND e.source_type = 'sale'
+                         AND e.occurred_at >= {y0} AND e.occurred_at < {y1}
+                       GROUP BY substr(h.region_code, 1, {k})) sal
+                  ON sal.g = substr(c.code, 1, {k})
+           LEFT JOIN (SELECT substr(l.origin_code, 1, {k}) AS g, {} AS gmv_fen
+                        FROM order_items oi JOIN orders od ON od.id = oi.order_id
+                        JOIN listings l ON l.id = oi.listing_id
+                       WHERE l.origin_code LIKE $1 AND od.status IN ('paid', 'shipped', 'delivered')
+                         AND od.paid_at >= {y0} AND od.paid_at < {y1}
+                       GROUP BY substr(l.origin_code, 1, {k})) gmv
+                  ON gmv.g = substr(c.code, 1, {k})
+           LEFT JOIN (SELECT substr(l.origin_code, 1, {k}) AS g, COUNT(*) AS stalled
+                        FROM listings l WHERE l.origin_code LIKE $1 AND l.stalled = 1 AND l.status = 'on_sale'
+                       GROUP BY substr(l.origin_code, 1, {k})) st
+                  ON st.g = substr(c.code, 1, {k})
+           LEFT JOIN (SELECT substr(h.region_code, 1, {k}) AS g,
+                             COUNT(DISTINCT b.organisation_id) AS linked_organisations,
+                             COUNT(DISTINCT b.household_id) AS linked_households
+                        FROM benefit_links b JOIN households h ON h.id = b.household_id
+                       WHERE h.region_code LIKE $1
+                       GROUP BY substr(h.region_code, 1, {k})) lk
+                  ON lk.g = substr(c.code, 1, {k})
+           LEFT JOIN (SELECT substr(r.village_code, 1, {k}) AS g, COUNT(*) AS open_reports
+                        FROM monitoring_reports r
+                       WHERE r.village_code LIKE $1 AND r.state IN ('submitted', 'notice')
+                       GROUP BY substr(r.village_code, 1, {k})) rp
+                  ON rp.g = substr(c.code, 1, {k})
+           LEFT JOIN (SELECT substr(p.village_code, 1, {k}) AS g, COUNT(*) AS org_pairings
+                        FROM org_village_pairings p WHERE p.village_code LIKE $1
+                       GROUP BY substr(p.village_code, 1, {k})) op
+                  ON op.g = substr(c.code, 1, {k})
+           LEFT JOIN (SELECT substr(l.origin_code, 1, {k}) AS g, {} AS org_bought_fen
+                        FROM order_items oi JOIN orders od ON od.id = oi.order_id
+                        JOIN listings l ON l.id = oi.listing_id
+                        JOIN org_village_pairings p ON p.organisation_id = od.institution_id
+                                                   AND p.village_code = l.origin_code
+                       WHERE l.origin_code LIKE $1 AND od.status IN ('paid', 'shipped', 'delivered')
+                         AND od.paid_at >= {y0} AND od.paid_at < {y1}
+                       GROUP BY substr(l.origin_code, 1, {k})) ob
+                  ON ob.g = substr(c.code, 1, {k})
+           LEFT JOIN (SELECT substr(h.region_code, 1, {k}) AS g, COUNT(*) AS unpaid_links
+                        FROM benefit_links b JOIN households h ON h.id = b.household_id
+                       WHERE h.region_code LIKE $1 AND b.declared_fen IS NOT NULL
+                         AND NOT EXISTS (SELECT 1 FROM ledger_entries e
+                                           JOIN order_items i ON i.id = e.order_item_id
+                                           JOIN orders od ON od.id = i.order_id
+                                          WHERE e.household_id = b.household_id
+                                            AND od.seller_organisation_id = b.organisation_id
+                                            AND e.source_type = 'sale'
+                                            AND e.occurred_at >= {y0} AND e.occurred_at < {y1})
+                       GROUP BY substr(h.region_code, 1, {k})) ul
+                  ON ul.g = substr(c.code, 1, {k})
+          WHERE {regions_where}",
+        sum(&format!("CASE WHEN x.rolling_pc < {l} THEN 1 ELSE 0 END")),
+        sum(&format!(
+            "CASE WHEN x.rolling_pc >= {l} AND x.rolling_pc <= {n} THEN 1 ELSE 0 END"
+        )),
+        sum("CASE WHEN o.category = 'unstable' THEN 1 ELSE 0 END"),
+        sum("CASE WHEN o.category = 'marginal' THEN 1 ELSE 0 END"),
+        sum("CASE WHEN o.category = 'sudden' THEN 1 ELSE 0 END"),
+        sum("CASE WHEN EXISTS (SELECT 1 FROM cadre_pairings p WHERE p.household_id = o.household_id) THEN 1 ELSE 0 END"),
+        sum(&format!("CASE WHEN {overdue} THEN 1 ELSE 0 END")),
+        sum("i.verified_fen"),
+        sum("i.attested_fen"),
+        sum("oi.line_total_fen"),
+        sum("oi.line_total_fen"),
+    )
+}
+
+/// How many leading digits group the households of `r` itself, and of the regions directly
+/// below it (none below a village).
+fn prefix_lengths(r: &RegionCode) -> (usize, Option<usize>) {
+    use crate::domain::region::RegionLevel::*;
+    let own = r.scope_prefix().len();
+    let below = match r.level() {
+        Province => Some(4),
+        City => Some(6),
+        County => Some(9),
+        Township => Some(12),
+        Village => None,
+    };
+    (own, below)
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn region_dashboard(
+    region: Option<&str>,
+    year: Option<&str>,
+    sort: Option<&str>,
+    after: Option<&str>,
+) -> Result<Dashboard, AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let user = require_user().await?;
+    let requested = requested_region(&user, region).await?;
+    let this_year = current_year();
+    let year = match year.map(str::trim).filter(|y| !y.is_empty()) {
+        None => this_year,
+        Some(y) => y
+            .parse::<i64>()
+            .ok()
+            .filter(|y| (2000..=this_year).contains(y))
+            .ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("year"))?,
+    };
+    let sort_name = sort
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("below");
+    let keyset = CHILD_SORTS
+        .iter()
+        .find(|(n, _)| *n == sort_name)
+        .map(|(_, k)| *k)
+        .ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("sort"))?;
+    let cursor = keyset.parse(after)?;
+    let line = monitoring_line(db, year).await?;
+    let (own, below) = prefix_lengths(&requested);
+    let pattern = requested.like_pattern();
+    let row = sqlx::query_as::<_, FiguresRow>(&figures_sql(own, "c.code = $2", year, line))
+        .bind(&pattern)
+        .bind(requested.as_str())
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let children = match below {
+        None => Page {
+            items: Vec::new(),
+            next: None,
+            page_size: CHILDREN_PAGE_SIZE,
+        },
+        Some(k) => {
+            let sql = format!(
+                "SELECT y.*, {} FROM ({}) y WHERE {} ORDER BY {} LIMIT {}",
+                keyset.cursor_column(),
+                figures_sql(k, "c.parent_code = $2", year, line),
+                keyset.condition(cursor.as_ref(), 3),
+                keyset.order_by(),
+                CHILDREN_PAGE_SIZE + 1
+            );
+            let q = sqlx::query_as::<_, FiguresRow>(&sql)
+                .bind(&pattern)
+                .bind(requested.as_str());
+            let rows = keyset::bind_keys(q, cursor.as_ref())
+                .fetch_all(&db.pool)
+                .await?;
+            keyset::page(rows, CHILDREN_PAGE_SIZE, RegionFigures::from)
+        }
+    };
+    // Monthly income added, by China-time month of the year.
+    let months: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT i.month_start, CAST(COALESCE(SUM(i.verified_fen), 0) AS BIGINT),
+                CAST(COALESCE(SUM(i.attested_fen), 0) AS BIGINT)
+           FROM income_months i JOIN households h ON h.id = i.household_id
+          WHERE h.region_code LIKE $1 AND i.month_start >= $2 AND i.month_start < $3
+          GROUP BY i.month_start",
+    )
+    .bind(&pattern)
+    .bind(crate::server::db::year_start(year))
+    .bind(crate::server::db::year_start(year + 1))
+    .fetch_all(&db.pool)
+    .await?;
+    let mut monthly = vec![(0i64, 0i64); 12];
+    for (start, v, a) in months {
+        let m = crate::server::db::month_of(start);
+        if let Some(slot) = monthly.get_mut(m) {
+            *slot = (v, a);
+        }
+    }
+    // The distribution of rolling income against the line.
+    let mut distribution = vec![0i64; DISTRIBUTION_BUCKETS.len() + 2];
+    if let Some(l) = line {
+        let mut case = String::from("CASE WHEN x.rolling_pc IS NULL THEN -1");
+        for (i, pct) in DISTRIBUTION_BUCKETS.iter().enumerate() {
+            // 150% is inclusive ("near"); the other bounds exclusive.
+            let op = if *pct == income::NEAR_LINE_PERCENT {
+                "<="
+            } else {
+                "<"
+            };
+            let bound = if *pct == income::NEAR_LINE_PERCENT {
+                income::near_ceiling(l).fen()
+            } else {
+                (l.fen() as i128 * *pct as i128 / 100) as i64
+            };
+            case.push_str(&format!(" WHEN x.rolling_pc {op} {bound} THEN {i}"));
+        }
+        case.push_str(&format!(" ELSE {} END", DISTRIBUTION_BUCKETS.len()));
+        let buckets: Vec<(i64, i64)> = sqlx::query_as(&format!(
+            "SELECT b, COUNT(*) FROM (SELECT {case} AS b FROM {} x) d GROUP BY b",
+            rolling_table(rolling_window(now()), "h.region_code LIKE $1")
+        ))
+        .bind(&pattern)
+        .fetch_all(&db.pool)
+        .await?;
+        for (b, n) in buckets {
+            let i = if b < 0 {
+                distribution.len() - 1
+            } else {
+                b as usize
+            };
+            if let Some(slot) = distribution.get_mut(i) {
+                *slot = n;
+            }
+        }
+    }
+    let pledges: (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(p.amount_fen), 0) AS BIGINT),
+                CAST(COALESCE(SUM(COALESCE(x.bought, 0)), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN COALESCE(x.bought, 0) >= p.amount_fen THEN 1 ELSE 0 END), 0) AS BIGINT)
+           FROM pledges p JOIN organisations g ON g.id = p.organisation_id
+           LEFT JOIN (SELECT institution_id, CAST(SUM(total_fen) AS BIGINT) AS bought FROM orders
+                       WHERE status IN ('paid', 'shipped', 'delivered') AND paid_at >= $3 AND paid_at < $4
+                         AND institution_id IS NOT NULL
+                       GROUP BY institution_id) x ON x.institution_id = p.organisation_id
+          WHERE p.year = $2 AND g.region_code LIKE $1",
+    )
+    .bind(&pattern)
+    .bind(year)
+    .bind(crate::server::db::year_start(year))
+    .bind(crate::server::db::year_start(year + 1))
+    .fetch_one(&db.pool)
+    .await?;
+    // The trail from the official's own region (a province for an admin) down to this one.
+    let top = match user.role {
+        Role::Official => official_scope(&user)?,
+        _ => RegionCode::parse(&format!("{}0000", &requested.as_str()[..2]))
+            .map_err(AppError::internal)?,
+    };
+    let mut trail = Vec::new();
+    for code in requested.ancestors().into_iter().rev() {
+        if top.contains(&code) {
+            if let Some(name) = region_name(db, &code).await? {
+                trail.push((code.to_string(), name));
+            }
+        }
+    }
+    Ok(Dashboard {
+        region: row.into(),
+        level: requested.level().as_str().to_owned(),
+        trail,
+        year,
+        this_year,
+        line_fen: line.map(Fen::fen),
+        near_ceiling_fen: line.map(|l| income::near_ceiling(l).fen()),
+        children,
+        sort: sort_name.to_owned(),
+        monthly,
+        distribution,
+        pledges: PledgeFigures {
+            pledges: pledges.0,
+            pledged_fen: pledges.1,
+            bought_fen: pledges.2,
+            fulfilled: pledges.3,
+        },
+    })
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn import_result(id: i64) -> Result<super::api::ImportSummary, AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let row: Option<(i64, i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT rows_read, inserted, updated, failed, errors FROM registry_imports
+          WHERE id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(user.id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (rows_read, inserted, updated, failed, errors) =
+        row.ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let errors = serde_json::from_str(&errors).map_err(AppError::internal)?;
+    Ok(super::api::ImportSummary {
+        rows_read,
+        inserted,
+        updated,
+        failed,
+        errors,
+    })
+}
+
+/// For `zhunong bench --rollup`: the dashboard's two roll-up queries (the region's own figures
+/// and its children's first page) for `region` this year, timed; returns (own ms, children ms,
+/// children).
+pub async fn time_rollup(db: &Db, region: &RegionCode) -> Result<(f64, f64, usize), AppError> {
+    let year = current_year();
+    let line = monitoring_line(db, year).await?;
+    let (own, below) = prefix_lengths(region);
+    let started = std::time::Instant::now();
+    sqlx::query_as::<_, FiguresRow>(&figures_sql(own, "c.code = $2", year, line))
+        .bind(region.like_pattern())
+        .bind(region.as_str())
+        .fetch_optional(&db.pool)
+        .await?;
+    let own_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let started = std::time::Instant::now();
+    let n = match below {
+        None => 0,
+        Some(k) => sqlx::query_as::<_, FiguresRow>(&format!(
+            "SELECT y.*, '' AS cursor FROM ({}) y LIMIT {}",
+            figures_sql(k, "c.parent_code = $2", year, line),
+            CHILDREN_PAGE_SIZE + 1
+        ))
+        .bind(region.like_pattern())
+        .bind(region.as_str())
+        .fetch_all(&db.pool)
+        .await?
+        .len(),
+    };
+    Ok((own_ms, started.elapsed().as_secs_f64() * 1000.0, n))
 }

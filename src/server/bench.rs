@@ -124,3 +124,33 @@ pub async fn raw_insert_loop(db: &Db, rounds: usize) -> Result<f64, sqlx::Error>
     }
     Ok(rounds as f64 / started.elapsed().as_secs_f64())
 }
+
+/// For the roll-up benchmark: gives every generated household (ids above `first`) a baseline and
+/// `months` months of verified income in `income_months` (what the roll-ups read), written by
+/// the database itself, one statement a month.
+pub async fn seed_income_months(db: &Db, first: i64, months: i64) -> Result<u64, sqlx::Error> {
+    let year = super::db::current_year();
+    sqlx::query(
+        "INSERT INTO household_baselines (household_id, year, per_capita_fen)
+         SELECT id, $1, 360000 + (id * 7919) % 840000 FROM households WHERE id > $2",
+    )
+    .bind(year - 1)
+    .bind(first)
+    .execute(&db.pool)
+    .await?;
+    let mut rows = 0;
+    let current = crate::domain::calendar::month_start_of(now());
+    for k in 0..months {
+        let month = crate::domain::calendar::add_months(current, -k);
+        rows += sqlx::query(
+            "INSERT INTO income_months (household_id, month_start, verified_fen, attested_fen, verified_rows)
+             SELECT id, $1, 20000 + (id * 104729 + $1) % 60000, 0, 1 FROM households WHERE id > $2",
+        )
+        .bind(month)
+        .bind(first)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    }
+    Ok(rows)
+}

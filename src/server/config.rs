@@ -42,6 +42,9 @@ pub struct Settings {
     pub large_record_lines: i64,
     /// Receipt of a shipped order is confirmed automatically this many days after shipping.
     pub auto_receive_days: i64,
+    /// Early warning: a paired household's rolling income within this many percent above the
+    /// line (or below it) raises a visit task.
+    pub warning_margin_percent: i64,
     /// A request that takes longer answers 503 (`ZHUNONG_REQUEST_TIMEOUT_SECS`; uploads get 10×).
     pub request_timeout_secs: u64,
     /// Registrations (and requests for codes) per client address per hour, and in all per hour.
@@ -214,6 +217,7 @@ impl Settings {
             max_unpaid_checkouts: env_range("ZHUNONG_MAX_UNPAID_CHECKOUTS", 3, 1..=1_000_000)?,
             large_record_lines: env_range("ZHUNONG_LARGE_RECORD_LINES", 1, 1..=1000)?,
             auto_receive_days: env_range("ZHUNONG_AUTO_RECEIVE_DAYS", 10, 1..=60)?,
+            warning_margin_percent: env_range("ZHUNONG_WARNING_MARGIN_PERCENT", 10, 0..=100)?,
             register_per_ip_per_hour: env_range(
                 "ZHUNONG_REGISTER_PER_IP_PER_HOUR",
                 10,
@@ -260,6 +264,7 @@ impl Settings {
             max_unpaid_checkouts: 3,
             large_record_lines: 1,
             auto_receive_days: 10,
+            warning_margin_percent: 10,
             register_per_ip_per_hour: 10,
             register_global_per_hour: 2000,
             notify_dir: None,

@@ -286,6 +286,12 @@ pub fn month_start(year: i64, month: i64) -> i64 {
     days_from_civil(year, month, 1) * 86_400 - 8 * 3600
 }
 
+/// The month (0 = January) of a Unix time, China time.
+pub fn month_of(unix: i64) -> usize {
+    let (_, m, _) = crate::domain::calendar::civil_from_days((unix + 8 * 3600).div_euclid(86_400));
+    (m - 1) as usize
+}
+
 /// Today's date in China (UTC+8) as `YYYY-MM-DD`.
 pub fn today() -> String {
     date_of(now())

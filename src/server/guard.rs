@@ -148,7 +148,7 @@ pub async fn load(
         return refuse(&path, lang, ErrorCode::Busy);
     };
     let mut limit = Duration::from_secs(state.settings.request_timeout_secs);
-    if path == crate::market::photos::UPLOAD_PATH {
+    if path == crate::market::photos::UPLOAD_PATH || path == crate::official::import::PATH {
         limit *= 10;
     }
     match tokio::time::timeout(limit, next.run(req)).await {
@@ -318,11 +318,15 @@ pub async fn clean_text(req: Request, next: Next) -> Response {
                 .to_ascii_lowercase()
         })
         .unwrap_or_default();
-    // Multipart bodies are photo uploads, checked by their own route. Every other body is
+    // Multipart bodies are photo uploads and registry imports, checked by their own routes. Every other body is
     // checked whatever its declared type: server functions decode a form body even when the
     // Content-Type says something else, so the type cannot be trusted to skip the check.
     let is_json = kind == "application/json" || kind.ends_with("+json");
     if kind.starts_with("multipart/") || matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    // The registry import streams its CSV (up to 32 MB) and checks every line itself.
+    if path == crate::official::import::PATH {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();

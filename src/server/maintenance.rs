@@ -1,6 +1,7 @@
 //! Housekeeping that every app process may run (each statement is idempotent, so two processes
 //! sharing one PostgreSQL do no harm): expired sessions, one-time codes a day past expiry, and
-//! messages older than a day are deleted.
+//! messages older than a day are deleted; unpaid orders expire; receipt is confirmed after the
+//! set days; and, at most hourly, the early-warning scan raises visit tasks.
 
 use super::db::{now, Db};
 use std::time::Duration;
@@ -32,7 +33,7 @@ pub async fn sweep(db: &Db) -> Result<(u64, u64), sqlx::Error> {
 
 /// Runs [`sweep`] and the expiry of unpaid orders at start and then every minute, logging
 /// what they did.
-pub async fn run_periodically(db: Db, auto_receive_days: i64) {
+pub async fn run_periodically(db: Db, auto_receive_days: i64, warning_margin_percent: i64) {
     let mut tick = tokio::time::interval(EVERY);
     loop {
         tick.tick().await;
@@ -52,6 +53,11 @@ pub async fn run_periodically(db: Db, auto_receive_days: i64) {
             Ok(0) => {}
             Ok(orders) => tracing::info!(orders, "receipt confirmed automatically"),
             Err(e) => tracing::warn!(error = %e, "confirming receipt failed; will retry"),
+        }
+        match crate::monitoring::warning::scan(&db, warning_margin_percent).await {
+            Ok(0) => {}
+            Ok(tasks) => tracing::info!(tasks, "early-warning visit tasks raised"),
+            Err(e) => tracing::warn!(error = %e, "early-warning scan failed; will retry"),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod notify;
 pub mod ratelimit;
 pub mod seed;
 pub mod seed_market;
+pub mod seed_monitoring;
 pub mod session;
 pub mod state;
 
@@ -143,6 +144,10 @@ pub fn router(state: AppState) -> Router {
         } else {
             Router::new()
         })
+        .route(
+            crate::official::export::PATH,
+            get(crate::official::export::households_csv),
+        )
         .route("/api/{*rest}", any(unknown_endpoint))
         .leptos_routes_with_context(
             &state,
@@ -173,6 +178,13 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(photos::upload).layer((
                 axum::extract::DefaultBodyLimit::disable(),
                 RequestBodyLimitLayer::new(photos::MAX_UPLOAD_BYTES),
+            )),
+        )
+        .route(
+            crate::official::import::PATH,
+            axum::routing::post(crate::official::import::upload).layer((
+                axum::extract::DefaultBodyLimit::disable(),
+                RequestBodyLimitLayer::new(crate::official::import::MAX_BYTES),
             )),
         )
         .route(
@@ -312,6 +324,7 @@ pub async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let housekeeping = tokio::spawn(maintenance::run_periodically(
         db.clone(),
         settings.auto_receive_days,
+        settings.warning_margin_percent,
     ));
     serve(listener, app_state(settings, db), shutdown_signal()).await?;
     housekeeping.abort();

@@ -145,6 +145,11 @@ impl Limiter {
         self.begin_hourly("reset", ip, now)
     }
 
+    /// Admits a self-report (一键报贫), with its own per-address and global budget.
+    pub fn begin_report(&self, ip: Option<&str>, now: i64) -> Result<(), RetryAfter> {
+        self.begin_hourly("report", ip, now)
+    }
+
     fn begin_hourly(&self, kind: &str, ip: Option<&str>, now: i64) -> Result<(), RetryAfter> {
         let mut g = self.lock();
         g.prune(now, self.window_secs.max(HOUR));

@@ -17,6 +17,7 @@ pub const DEMO_LINE_FEN: i64 = 600_000;
 pub const DEMO_BASELINE_YEAR: i64 = 2025;
 const MARKER: &str = "demo_seeded";
 const MARKET_MARKER: &str = "demo_market_seeded";
+const MONITORING_MARKER: &str = "demo_monitoring_seeded";
 
 /// Real regions: (code, name, English name, level, parent).
 const REGIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
@@ -252,6 +253,8 @@ pub struct SeedReport {
     pub listings: usize,
     pub orders: usize,
     pub ledger_rows: usize,
+    /// Monitoring objects, visits and self-reports.
+    pub monitoring: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -305,6 +308,11 @@ pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
         report.orders = m.orders;
         report.ledger_rows = m.ledger_rows;
         set_marker(db, MARKET_MARKER).await?;
+    }
+    if !marker(db, MONITORING_MARKER).await? {
+        report.already_present = false;
+        report.monitoring = super::seed_monitoring::seed_monitoring(db).await?;
+        set_marker(db, MONITORING_MARKER).await?;
     }
     Ok(report)
 }

@@ -356,8 +356,9 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
             .await?;
     }
 
-    // Other income this year, recorded by the county officials: wages in March, subsidies in July,
-    // about 85% of last year's per-capita income so far.
+    // Other income this year, recorded by the county officials: wages every month so far (5–8%
+    // of last year's per-capita income a month, by household) and a subsidy in July (10%), so
+    // that rolling incomes spread around the monitoring line.
     let households: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT h.id, h.members, b.per_capita_fen FROM households h JOIN household_baselines b ON b.household_id = h.id ORDER BY h.id",
     )
@@ -367,10 +368,11 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
     // One transaction for all of them (one disk sync, not one per row).
     let mut tx = db.begin_write().await?;
     for (hid, members, pc) in &households {
-        for (source, month, percent, note) in [
-            ("wages", 3, 45, "基地务工工资（演示）"),
-            ("subsidy", 7, 40, "产业奖补（演示）"),
-        ] {
+        let monthly = 5 + hid % 4;
+        let rows = (1..=12)
+            .map(|m| ("wages", m, monthly, "基地务工工资（演示）"))
+            .chain(std::iter::once(("subsidy", 7, 10, "产业奖补（演示）")));
+        for (source, month, percent, note) in rows {
             if month > this_month {
                 continue;
             }

@@ -88,6 +88,25 @@ try {
     await coopPage.waitForTimeout(600);
     await coopPage.screenshot({ path: join(out, `seller-orders-${width}.png`), fullPage: true });
     await coop.close();
+    // 防止返贫监测: the dashboard, the queue, the public report form, the cadre's list, the
+    // audit log and the import page (the official is still logged in on `page`).
+    await page.goto(`${server.base}/region`); await page.getByTestId('dash-kpis').waitFor(); await shot('region');
+    await page.goto(`${server.base}/monitoring`); await page.getByTestId('queue-summary').waitFor(); await shot('monitoring');
+    await page.goto(`${server.base}/audit`); await page.getByTestId('audit-rows').waitFor(); await shot('audit');
+    await page.goto(`${server.base}/import`); await page.getByTestId('import-form').waitFor(); await shot('import');
+    const cadre = await browser.newContext({ locale: 'zh-CN', viewport: { width, height: 900 } });
+    const c = await cadre.request.post(`${server.base}/api/auth/login`, { form: { login: 'cadre@demo.zhunong.cn', password: 'zhunong2020' } });
+    if (c.status() !== 200) throw new Error(`cadre log-in: ${c.status()}`);
+    const cadrePage = await cadre.newPage();
+    await cadrePage.goto(`${server.base}/cadre`); await cadrePage.getByTestId('cadre-households').waitFor();
+    await cadrePage.waitForTimeout(600);
+    await cadrePage.screenshot({ path: join(out, `cadre-${width}.png`), fullPage: true });
+    const href = await cadrePage.getByTestId('cadre-households').locator('tbody tr a').first().getAttribute('href');
+    await cadrePage.goto(`${server.base}${href}`); await cadrePage.getByTestId('visit-form').waitFor();
+    await cadrePage.waitForTimeout(600);
+    await cadrePage.screenshot({ path: join(out, `file-${width}.png`), fullPage: true });
+    await cadre.close();
+    await page.goto(`${server.base}/report?region=350725101201`); await page.getByTestId('report-form').waitFor(); await shot('report');
     await context.addCookies([{ name: 'zn_lang', value: 'en', url: server.base }]);
     await page.goto(`${server.base}/`); await shot('home-en');
     await page.goto(`${server.base}/market`); await shot('market-en');
