@@ -270,6 +270,7 @@ fn QueueCard(
                         <input type="hidden" name="report_id" value=id/>
                         <label for=fid("household")>{tr(T::queue_household)}</label>
                         <select id=fid("household") name="household_id" required>
+                            <option value="">{tr(T::picker_choose)}</option>
                             {item.candidates.iter().map(|(hid, name)| view! { <option value=*hid>{name.clone()}</option> }).collect_view()}
                         </select>
                         <label for=fid("verification")>{tr(T::queue_verification_hint)}</label>
@@ -291,6 +292,7 @@ fn QueueCard(
                         </select>
                         <label for=fid("cadre")>{tr(T::file_cadre)}</label>
                         <select id=fid("cadre") name="cadre_id" required>
+                            <option value="">{tr(T::picker_choose)}</option>
                             {cadres.iter().map(|c| view! { <option value=c.id>{c.name.clone()}</option> }).collect_view()}
                         </select>
                         {outcome!(identify)}
@@ -609,6 +611,8 @@ fn FileRecords(
             </ul>
         })}
         <h3 id="members-title">{tr(T::file_members)}</h3>
+        {f.members.is_empty().then(|| view! { <p class="muted" data-testid="no-members">"—"</p> })}
+        {(!f.members.is_empty()).then(|| view! {
         <div class="table-wrap" tabindex="0" role="region" aria-labelledby="members-title">
             <table class="table" data-testid="members">
                 <thead><tr>
@@ -636,6 +640,7 @@ fn FileRecords(
                 </tbody>
             </table>
         </div>
+        })}
         {may_edit.then(|| view! {
             <details class="step">
                 <summary>{tr(T::member_add)}</summary>
