@@ -96,6 +96,7 @@ test('a neighbour reports hardship; the county verifies it, and identifies a rep
   // The county's official sees the phone in full.
   assert.match(await card.textContent(), /13800138000/);
   await card.getByText('核实并公示').first().click();
+  await card.getByLabel('对应农户').selectOption({ index: 1 });
   await card.getByLabel('入户核实情况（收支对比、家庭情况）').fill('房屋受损，本月无收入，支出增加。');
   await card.getByLabel('农户本人已同意').check();
   await card.getByRole('button', { name: '核实并公示' }).click();
@@ -104,6 +105,7 @@ test('a neighbour reports hardship; the county verifies it, and identifies a rep
   const ready = op.locator('[data-receipt="BPDEMX222223"]');
   await ready.getByText('识别纳入监测').first().click();
   await ready.getByLabel('监测类别').selectOption('sudden');
+  await ready.getByLabel('帮扶干部').selectOption({ index: 1 });
   await ready.getByRole('button', { name: '识别纳入监测' }).click();
   await op.getByRole('link', { name: /已识别纳入/ }).click();
   await op.locator('[data-receipt="BPDEMX222223"]').waitFor();
