@@ -6,7 +6,7 @@ use super::api::{
     ReportProgress, VisitItem,
 };
 use crate::auth::api::CurrentUser;
-use crate::auth::server::{client_ip, official_scope, request_parts, require_user, too_many};
+use crate::auth::server::{client_ip, request_parts, require_user, too_many};
 use crate::domain::calendar::{add_months, day_number, month_start_of};
 use crate::domain::income::{self, MonitoringStatus};
 use crate::domain::money::Fen;
@@ -247,7 +247,7 @@ pub async fn report_queue(
     let state = AppState::get()?;
     let db = &state.db;
     let user = require_user().await?;
-    let requested = crate::official::server::requested_region(&user, region).await?;
+    let requested = crate::official::server::requested_region(&user, region)?;
     let filter = state_filter
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -1178,17 +1178,7 @@ pub async fn audit_log(
     let state = AppState::get()?;
     let db = &state.db;
     let user = require_user().await?;
-    let requested = match region.map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => RegionCode::parse(r)
-            .map_err(|_| AppError::new(ErrorCode::InvalidRegion).field("region"))?,
-        None if user.role == Role::Official => official_scope(&user)?,
-        None => RegionCode::parse("350000").map_err(AppError::internal)?,
-    };
-    policy::require(
-        &user,
-        Action::ViewAudit,
-        &policy::region_facts(requested.clone()),
-    )?;
+    let requested = crate::official::server::region_for(&user, region, Action::ViewAudit)?;
     let cursor = NEWEST_FIRST.parse(after)?;
     let sql = page_sql(
         NEWEST_FIRST,

@@ -68,7 +68,7 @@ async fn user_and_region(
     let user = crate::auth::server::user_of_request(db, headers)
         .await?
         .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated))?;
-    let region = crate::official::server::requested_region(&user, region).await?;
+    let region = crate::official::server::requested_region(&user, region)?;
     Ok((user, region))
 }
 

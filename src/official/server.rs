@@ -124,9 +124,19 @@ async fn fill_income(db: &Db, items: &mut [HouseholdListItem], year: i64) -> Res
 
 /// The region a request is about: the one asked for, else the official's own (a province for
 /// an admin); refused unless the user may see it.
-pub(crate) async fn requested_region(
+pub(crate) fn requested_region(
     user: &crate::auth::api::CurrentUser,
     region: Option<&str>,
+) -> Result<RegionCode, AppError> {
+    region_for(user, region, Action::ViewRegion)
+}
+
+/// The region a request is about, as [`requested_region`], refused unless the policy allows
+/// `action` there.
+pub(crate) fn region_for(
+    user: &crate::auth::api::CurrentUser,
+    region: Option<&str>,
+    action: Action,
 ) -> Result<RegionCode, AppError> {
     if !user.role.sees_region_records() {
         return Err(AppError::new(ErrorCode::Forbidden));
@@ -137,11 +147,7 @@ pub(crate) async fn requested_region(
         None if user.role == Role::Official => official_scope(user)?,
         None => RegionCode::parse("350000").map_err(AppError::internal)?,
     };
-    policy::require(
-        user,
-        Action::ViewRegion,
-        &policy::region_facts(requested.clone()),
-    )?;
+    policy::require(user, action, &policy::region_facts(requested.clone()))?;
     Ok(requested)
 }
 
@@ -205,7 +211,7 @@ pub async fn region_households(
 ) -> Result<RegionHouseholdList, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
-    let requested = requested_region(&user, region).await?;
+    let requested = requested_region(&user, region)?;
     region_household_page(&state.db, &requested, after, filter).await
 }
 
@@ -554,7 +560,7 @@ pub async fn region_dashboard(
     let state = AppState::get()?;
     let db = &state.db;
     let user = require_user().await?;
-    let requested = requested_region(&user, region).await?;
+    let requested = requested_region(&user, region)?;
     let this_year = current_year();
     let year = match year.map(str::trim).filter(|y| !y.is_empty()) {
         None => this_year,
