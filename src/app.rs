@@ -141,6 +141,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/cadre") view=crate::monitoring::CadrePage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=crate::monitoring::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/import") view=crate::monitoring::ImportPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organisations/:id") view=crate::monitoring::OrganisationPage ssr=SsrMode::Async/>
                     <Route path=path!("/households/:id") view=IncomePage ssr=SsrMode::Async/>
                     <Route path=path!("/market") view=MarketPage ssr=SsrMode::Async/>
                     <Route path=path!("/listing/:id") view=ListingPage ssr=SsrMode::Async/>

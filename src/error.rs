@@ -95,6 +95,8 @@ pub enum ErrorCode {
     ConsentRequired,
     /// Marking a risk eliminated before six consecutive months above the line.
     ExitTooEarly,
+    /// A second effect review of a household in one quarter.
+    ReviewDone,
 }
 
 impl ErrorCode {
@@ -124,7 +126,7 @@ impl ErrorCode {
             | InvalidTracking
             | InvalidInvoice
             | ConsentRequired => 400,
-            InvalidStep | NoticeRunning | ExitTooEarly => 409,
+            InvalidStep | NoticeRunning | ExitTooEarly | ReviewDone => 409,
             TooManyAddresses => 409,
             LimitExceeded | IdempotencyKeyReused | ConfirmationRequired => 422,
             PriceChanged | TooManyUnpaid | StaleListing => 409,
@@ -222,6 +224,7 @@ impl ErrorCode {
             NoticeRunning => T::err_notice_running,
             ConsentRequired => T::err_consent_required,
             ExitTooEarly => T::err_exit_too_early,
+            ReviewDone => T::err_review_done,
         }
     }
 }

@@ -16,6 +16,8 @@ on_both_backends! {
     the_file_keeps_members_measures_and_pairings;
     early_warning_raises_each_task_once;
     the_registry_import_reports_bad_lines_and_never_duplicates;
+    exports_come_as_workbooks_and_in_the_national_layout;
+    workbooks_import_like_csv_and_bombs_are_refused;
 }
 
 /// The self-report's per-address budget (set low here; the other tests raise it).
@@ -478,6 +480,112 @@ mod cases {
             .execute(&app.db.pool)
             .await
             .is_err());
+
+        // The county changes the category, with a reason; the change joins the history.
+        let recat = |c: &'static str| {
+            vec![
+                ("household_id".to_owned(), hs.clone()),
+                ("category".into(), c.to_owned()),
+                ("note".into(), "家中又添病人".into()),
+            ]
+        };
+        let r = xiapu
+            .post_form("/api/monitoring/category", &pairs(&recat("sudden")))
+            .await;
+        assert_eq!(r.status, 403);
+        let r = cadre
+            .post_form("/api/monitoring/category", &pairs(&recat("sudden")))
+            .await;
+        assert_eq!(r.status, 403, "a cadre does not decide: {}", r.body);
+        let r = county
+            .post_form("/api/monitoring/category", &pairs(&recat("x")))
+            .await;
+        assert_eq!(
+            (r.status, r.json()["field"].as_str()),
+            (400, Some("category"))
+        );
+        // Identified as 突发严重困难户 (sudden): the same category again is no change.
+        let r = county
+            .post_form("/api/monitoring/category", &pairs(&recat("sudden")))
+            .await;
+        assert_eq!((r.status, code(&r).as_str()), (409, "invalid_step"));
+        let r = county
+            .post_form("/api/monitoring/category", &pairs(&recat("marginal")))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+
+        // The quarterly effect review: due for the paired cadre, once a quarter, with the
+        // rolling income taken from the ledger.
+        let f = cadre
+            .post_form("/api/monitoring/file", &[("household_id", &hs)])
+            .await
+            .json();
+        assert_eq!(f["object"]["category"], "marginal");
+        assert_eq!(f["events"]["items"][0]["event"], "category");
+        assert_eq!(f["events"]["items"][0]["category"], "marginal");
+        assert_eq!(f["review_due"], true, "{f}");
+        let review = |c: &'static str| {
+            vec![
+                ("household_id".to_owned(), hs.clone()),
+                ("conclusion".into(), c.to_owned()),
+                ("measures_effective".into(), "1".into()),
+                ("findings".into(), "医保报销已到账，收入回升。".into()),
+                ("next_steps".into(), "继续就业帮扶。".into()),
+            ]
+        };
+        let r = cadre
+            .post_form("/api/monitoring/review", &pairs(&review("great")))
+            .await;
+        assert_eq!(
+            (r.status, r.json()["field"].as_str()),
+            (400, Some("conclusion"))
+        );
+        let r = xiapu
+            .post_form("/api/monitoring/review", &pairs(&review("stable")))
+            .await;
+        assert_eq!(r.status, 403);
+        let r = cadre
+            .post_form("/api/monitoring/review", &pairs(&review("improving")))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = cadre
+            .post_form("/api/monitoring/review", &pairs(&review("stable")))
+            .await;
+        assert_eq!((r.status, code(&r).as_str()), (409, "review_done"));
+        let f = cadre
+            .post_form("/api/monitoring/file", &[("household_id", &hs)])
+            .await
+            .json();
+        assert_eq!(f["review_due"], false);
+        assert_eq!(f["reviews"]["items"][0]["conclusion"], "improving");
+        assert_eq!(f["reviews"]["items"][0]["measures_effective"], true);
+        assert_eq!(
+            f["reviews"]["items"][0]["rolling_per_capita_fen"], f["rolling_per_capita_fen"],
+            "the server records the rolling income"
+        );
+        let mine = cadre.post_form("/api/monitoring/mine", &[]).await.json();
+        let row = mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["id"] == household)
+            .cloned()
+            .unwrap();
+        assert_eq!(row["review_due"], false);
+        assert!(
+            sqlx::query("UPDATE effect_reviews SET conclusion = 'stable'")
+                .execute(&app.db.pool)
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            count(
+                &app.db,
+                "SELECT COUNT(*) FROM audit_log WHERE action IN ('review', 'category')"
+            )
+            .await,
+            2
+        );
     }
 
     fn pairs(f: &[(String, String)]) -> Vec<(&str, &str)> {
@@ -988,6 +1096,73 @@ mod cases {
             .await
             .json();
         assert!(d["region"]["org_pairings"].as_i64().unwrap() >= 1);
+        // The organisation's page counts the same pairing; it is not for everyone.
+        let mut anon = Client::new(&app);
+        assert_eq!(
+            anon.post_form("/api/monitoring/organisation", &[("id", &social)])
+                .await
+                .status,
+            401
+        );
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        assert_eq!(
+            buyer
+                .post_form("/api/monitoring/organisation", &[("id", &social)])
+                .await
+                .status,
+            403
+        );
+        // Another county's official sees none of its Zhenghe villages there.
+        let o = xiapu
+            .post_form("/api/monitoring/organisation", &[("id", &social)])
+            .await
+            .json();
+        assert!(
+            o["villages"]["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|v| v["village_code"].as_str().unwrap().starts_with("350921")),
+            "{o}"
+        );
+        let o = county
+            .post_form("/api/monitoring/organisation", &[("id", &social)])
+            .await;
+        assert_eq!(o.status, 200, "{}", o.body);
+        let o = o.json();
+        let v = o["villages"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["village_code"] == village.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("{o}"));
+        assert_eq!(v["projects"], "助学");
+        let file_side = f["org_pairings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["organisation_id"].as_i64() == social.parse::<i64>().ok())
+            .cloned()
+            .unwrap();
+        assert_eq!(v["bought_fen"], file_side["bought_fen"]);
+        assert_eq!(
+            county
+                .post_form("/api/monitoring/organisation", &[("id", "999999")])
+                .await
+                .status,
+            404
+        );
+        assert_eq!(
+            county
+                .post_form(
+                    "/api/monitoring/organisation",
+                    &[("id", &social), ("after", "x")]
+                )
+                .await
+                .status,
+            400
+        );
         // Every change is audited.
         let a = county.post_form("/api/monitoring/audit", &[]).await.json();
         let actions: Vec<&str> = a["items"]
@@ -1235,5 +1410,283 @@ mod cases {
             .await;
         assert_eq!(r.status, 303, "{}", r.body);
         assert!(r.header("location").unwrap().starts_with("/import?id="));
+    }
+
+    /// The rows of the first worksheet of a workbook, as text.
+    fn sheet_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+        use calamine::Reader;
+        let mut book =
+            calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("a workbook");
+        let name = book.sheet_names()[0].clone();
+        let range = book.worksheet_range(&name).unwrap();
+        range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
+    }
+
+    pub async fn exports_come_as_workbooks_and_in_the_national_layout(app: TestApp) {
+        let zhenghe_households = count(
+            &app.db,
+            "SELECT COUNT(*) FROM households WHERE region_code LIKE '350725%'",
+        )
+        .await;
+        let mut county = demo_login(&app, ZHENGHE).await;
+        let r = county.get("/export/households.xlsx").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        );
+        assert!(r
+            .header("content-disposition")
+            .unwrap()
+            .contains("households-350725.xlsx"));
+        let rows = sheet_rows(&r.bytes);
+        assert_eq!(rows.len() as i64, zhenghe_households + 1);
+        assert_eq!(rows[0][0], "id");
+        let csv = county.get("/export/households.csv").await;
+        assert_eq!(
+            csv.body.lines().nth(1).unwrap().split(',').next().unwrap(),
+            rows[1][0],
+            "the same rows in the same order"
+        );
+
+        // The national layout: one row per monitoring object; the head's ID number and phone
+        // unmasked only for officials of the county.
+        let (household, village): (i64, String) = sqlx::query_as(
+            "SELECT h.id, h.region_code FROM monitoring_objects o JOIN households h ON h.id = o.household_id
+              WHERE h.region_code LIKE '350725%' ORDER BY h.id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO household_members (household_id, name, relation, id_number, phone, created_at)
+             VALUES ($1, '户主甲', 'head', '35072519800101123X', '13800001234', 0)",
+        )
+        .bind(household)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+        let objects = count(
+            &app.db,
+            "SELECT COUNT(*) FROM monitoring_objects o JOIN households h ON h.id = o.household_id
+              WHERE h.region_code LIKE '350725%'",
+        )
+        .await;
+        assert!(objects > 0);
+        let r = county.get("/export/national.xlsx").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let rows = sheet_rows(&r.bytes);
+        assert_eq!(rows.len() as i64, objects + 1);
+        assert_eq!(
+            rows[0],
+            zhunong::official::export::NATIONAL_COLUMNS.map(str::to_owned)
+        );
+        let mine = rows
+            .iter()
+            .find(|r| r[20] == household.to_string())
+            .expect("the household's row");
+        assert_eq!(mine[7], "35072519800101123X");
+        assert_eq!(mine[21], village);
+        assert!(["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"].contains(&mine[10].as_str()));
+        let mut province = demo_login(&app, FUJIAN).await;
+        let r = province.get("/export/national.csv?region=350725").await;
+        assert_eq!(r.status, 200);
+        assert!(!r.body.contains("35072519800101123X"));
+        assert!(
+            r.body.contains("3507**********123X"),
+            "masked for the province"
+        );
+
+        // The dashboard's table of the regions below, whole.
+        let townships = count(
+            &app.db,
+            "SELECT COUNT(*) FROM regions WHERE parent_code = '350725'",
+        )
+        .await;
+        let r = county.get("/export/regions.csv?region=350725").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body.lines().count() as i64, townships + 1);
+        let rows = sheet_rows(&county.get("/export/regions.xlsx").await.bytes);
+        assert_eq!(rows.len() as i64, townships + 1);
+        let households_in_rows: i64 = rows[1..].iter().map(|r| r[2].parse::<i64>().unwrap()).sum();
+        assert_eq!(households_in_rows, zhenghe_households);
+
+        // Nothing else, nowhere else, nobody else.
+        assert_eq!(county.get("/export/users.csv").await.status, 404);
+        assert_eq!(county.get("/export/households.xls").await.status, 404);
+        assert_eq!(
+            county
+                .get("/export/national.xlsx?region=350921")
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            county.get("/export/regions.csv?year=1999").await.status,
+            400
+        );
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        assert_eq!(buyer.get("/export/national.xlsx").await.status, 403);
+        assert_eq!(
+            Client::new(&app).get("/export/national.csv").await.status,
+            401
+        );
+        assert!(
+            count(&app.db, "SELECT COUNT(*) FROM audit_log WHERE action = 'export' AND detail LIKE 'national%'").await >= 2
+        );
+    }
+
+    pub async fn workbooks_import_like_csv_and_bombs_are_refused(app: TestApp) {
+        let village: String = sqlx::query_scalar("SELECT code FROM regions WHERE level = 'village' AND code LIKE '350725%' ORDER BY code LIMIT 1")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        // A workbook as a spreadsheet writes it: numbers typed as numbers.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (c, h) in zhunong::official::api::IMPORT_HEADER.split(',').enumerate() {
+            sheet.write_string(0, c as u16, h).unwrap();
+        }
+        let v: f64 = village.parse().unwrap();
+        sheet.write_string(1, 0, "X001").unwrap();
+        sheet.write_number(1, 1, v).unwrap();
+        sheet.write_string(1, 2, "陈一").unwrap();
+        sheet.write_number(1, 3, 3.0).unwrap();
+        sheet.write_number(1, 4, 2025.0).unwrap();
+        sheet.write_number(1, 5, 6100.5).unwrap();
+        // Row 3 left empty; row 4 has no baseline (trailing cells absent).
+        sheet.write_string(3, 0, "X002").unwrap();
+        sheet.write_string(3, 1, &village).unwrap();
+        sheet.write_string(3, 2, "陈二").unwrap();
+        sheet.write_number(3, 3, 2.0).unwrap();
+        // Row 5: too many members.
+        sheet.write_string(4, 0, "X003").unwrap();
+        sheet.write_string(4, 1, &village).unwrap();
+        sheet.write_string(4, 2, "陈三").unwrap();
+        sheet.write_number(4, 3, 99.0).unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let mut county = demo_login(&app, ZHENGHE).await;
+        let r = county
+            .post_raw(
+                "/import/households",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &bytes,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let o = r.json();
+        assert_eq!(
+            (
+                o["rows_read"].as_i64(),
+                o["inserted"].as_i64(),
+                o["failed"].as_i64()
+            ),
+            (Some(3), Some(2), Some(1)),
+            "{o}"
+        );
+        assert_eq!(o["errors"][0]["line"], 5);
+        assert_eq!(o["errors"][0]["field"], "members");
+        let (region, base): (String, i64) = sqlx::query_as(
+            "SELECT h.region_code, b.per_capita_fen FROM households h JOIN household_baselines b ON b.household_id = h.id WHERE h.registry_id = 'X001'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!((region, base), (village.clone(), 610_050));
+        // The same workbook from the browser's form: updated, not duplicated.
+        let r = county
+            .post_multipart(
+                "/import/households",
+                &[],
+                &[("file", "名册.xlsx", "application/octet-stream", &bytes)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            (r.json()["inserted"].as_i64(), r.json()["updated"].as_i64()),
+            (Some(0), Some(2))
+        );
+
+        // A zip that inflates far beyond any registry is refused before it is opened.
+        let mut bomb = std::io::Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut bomb);
+            z.start_file(
+                "xl/sharedStrings.xml",
+                zip::write::SimpleFileOptions::default()
+                    .compression_method(zip::CompressionMethod::Deflated)
+                    .large_file(true),
+            )
+            .unwrap();
+            let zeros = vec![b' '; 1 << 20];
+            for _ in 0..300 {
+                std::io::Write::write_all(&mut z, &zeros).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        let bomb = bomb.into_inner();
+        assert!(bomb.len() < 2 << 20, "{}", bomb.len());
+        let r = county
+            .post_raw(
+                "/import/households",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &bomb,
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.json()["field"].as_str()),
+            (413, Some("file")),
+            "{}",
+            r.body
+        );
+        // A few bytes that ask the reader to reserve room for 10^11 strings.
+        let mut liar = std::io::Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut liar);
+            z.start_file(
+                "xl/sharedStrings.xml",
+                zip::write::SimpleFileOptions::default(),
+            )
+            .unwrap();
+            std::io::Write::write_all(
+                &mut z,
+                br#"<?xml version="1.0"?><sst uniqueCount="100000000000" count="1"><si><t>a</t></si></sst>"#,
+            )
+            .unwrap();
+            z.finish().unwrap();
+        }
+        let r = county
+            .post_raw(
+                "/import/households",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &liar.into_inner(),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.json()["field"].as_str()),
+            (413, Some("file")),
+            "{}",
+            r.body
+        );
+        // Not a workbook at all, though it starts like one.
+        let r = county
+            .post_raw(
+                "/import/households",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                b"PK\x03\x04 not really a zip",
+            )
+            .await;
+        assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("file")));
+        assert_eq!(
+            count(
+                &app.db,
+                "SELECT COUNT(*) FROM households WHERE registry_id LIKE 'X%'"
+            )
+            .await,
+            2
+        );
     }
 }

@@ -12,6 +12,12 @@ pub fn date_of(unix: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The China-time quarter of a Unix time as `YYYY-Qn` (`2026-Q4`).
+pub fn quarter_of(unix: i64) -> String {
+    let (y, m, _) = civil_from_days((unix + 8 * 3600).div_euclid(86_400));
+    format!("{y:04}-Q{}", (m - 1) / 3 + 1)
+}
+
 /// The China-time date and minute of a Unix time as `YYYY-MM-DD HH:MM`.
 pub fn date_time_of(unix: i64) -> String {
     let local = unix + 8 * 3600;
@@ -119,6 +125,16 @@ mod tests {
             "2026-12-31 23:59"
         );
         assert_eq!(year_of(1_704_067_199), 2023);
+    }
+
+    #[test]
+    fn quarters_are_china_time() {
+        // 2027-01-01 00:00 UTC+8 is still 2026 in UTC.
+        let jan = 1_798_761_600 - 8 * 3600;
+        assert_eq!(quarter_of(jan), "2027-Q1");
+        assert_eq!(quarter_of(jan - 1), "2026-Q4");
+        assert_eq!(quarter_of(add_months(jan, 3)), "2027-Q2");
+        assert_eq!(quarter_of(add_months(jan, 8)), "2027-Q3");
     }
 
     #[test]

@@ -16,6 +16,18 @@ pub enum MonitoringStatus {
     Unknown,
 }
 
+impl MonitoringStatus {
+    /// The word used on the wire and in exports (`below`, `near`, `above`, `unknown`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MonitoringStatus::Below => "below",
+            MonitoringStatus::Near => "near",
+            MonitoringStatus::Above => "above",
+            MonitoringStatus::Unknown => "unknown",
+        }
+    }
+}
+
 /// Per-capita income: total household income divided by members, rounded down to whole fen.
 /// `None` when the household has no members.
 pub fn per_capita(total: Fen, members: i64) -> Option<Fen> {

@@ -118,6 +118,18 @@ word!(
 );
 
 word!(
+    /// 帮扶成效: the conclusion of a quarterly effect review.
+    Conclusion {
+        /// 收入稳步增长，帮扶见效
+        Improving = "improving",
+        /// 基本稳定
+        Stable = "stable",
+        /// 仍有返贫风险，需调整措施
+        AtRisk = "at_risk",
+    }
+);
+
+word!(
     /// Where a monitoring object stands.
     ObjectState {
         Monitored = "monitored",

@@ -3,7 +3,8 @@
 
 use crate::domain::income::MonitoringStatus;
 use crate::domain::monitoring::{
-    Category, MeasureKind, ObjectState, Reason, Relation, ReportState, Reporter, TaskKind,
+    Category, Conclusion, MeasureKind, ObjectState, Reason, Relation, ReportState, Reporter,
+    TaskKind,
 };
 use crate::domain::page::Page;
 use crate::error::AppError;
@@ -222,6 +223,58 @@ pub struct FileView {
     pub may_edit: bool,
     /// The county's cadres, for pairing (only for those who may decide).
     pub cadre_options: Vec<CadreOption>,
+    /// Quarterly effect reviews, latest first (eight a page).
+    pub reviews: Page<ReviewItem>,
+    /// Whether this quarter's review is still to be done by the viewer's side.
+    pub review_due: bool,
+    /// This quarter (`2026-Q4`).
+    pub quarter: String,
+}
+
+/// One quarterly effect review (季度帮扶成效评估).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewItem {
+    pub quarter: String,
+    pub reviewer: String,
+    /// Rolling per-capita income when the review was written, and its change since the
+    /// review before.
+    pub rolling_per_capita_fen: Option<i64>,
+    pub change_fen: Option<i64>,
+    pub conclusion: Conclusion,
+    pub measures_effective: bool,
+    pub findings: String,
+    pub next_steps: String,
+}
+
+/// This quarter's effect review of a monitored household, by its paired cadre: whether the measures work, what was found, what comes next. The rolling
+/// income is recorded by the server. One per household and quarter (409 `review_done`).
+#[server(prefix = "/api", endpoint = "monitoring/review")]
+pub async fn review_effect(
+    household_id: i64,
+    conclusion: String,
+    measures_effective: Option<String>,
+    findings: String,
+    next_steps: String,
+) -> Result<(), AppError> {
+    crate::monitoring::review::review_effect(
+        household_id,
+        &conclusion,
+        measures_effective.is_some_and(|v| !v.is_empty() && v != "0" && v != "false"),
+        &findings,
+        &next_steps,
+    )
+    .await
+}
+
+/// The county changes a monitored household's category, with a reason; the change joins the
+/// household's history.
+#[server(prefix = "/api", endpoint = "monitoring/category")]
+pub async fn change_category(
+    household_id: i64,
+    category: String,
+    note: String,
+) -> Result<(), AppError> {
+    crate::monitoring::server::change_category(household_id, &category, &note).await
 }
 
 /// Monitoring history and visits of a household; each view is written to the audit log.
@@ -230,11 +283,13 @@ pub async fn household_file(
     household_id: i64,
     events_after: Option<String>,
     visits_after: Option<String>,
+    reviews_after: Option<String>,
 ) -> Result<FileView, AppError> {
     crate::monitoring::server::household_file(
         household_id,
         events_after.as_deref(),
         visits_after.as_deref(),
+        reviews_after.as_deref(),
     )
     .await
 }
@@ -251,6 +306,8 @@ pub struct CadreHousehold {
     pub visit_overdue: bool,
     /// Early-warning tasks open for the household.
     pub open_tasks: i64,
+    /// Under monitoring and this quarter's effect review not yet written.
+    pub review_due: bool,
 }
 
 /// A cadre's paired households (一对一、手拉手) with their risk and last visit, most at risk
@@ -328,10 +385,42 @@ pub struct LinkPayout {
 /// bought there this year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgPairing {
+    pub organisation_id: i64,
     pub organisation: String,
     pub since_year: i64,
     pub projects: String,
     pub bought_fen: i64,
+}
+
+/// A village an organisation is paired with under 阳光 1+1 牵手计划, with what the organisation
+/// bought there this year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairedVillage {
+    pub village_code: String,
+    pub village: String,
+    pub county: Option<String>,
+    pub since_year: i64,
+    pub projects: String,
+    pub bought_fen: i64,
+}
+
+/// An organisation's side of its 1+1 pairings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgPage {
+    pub id: i64,
+    pub name: String,
+    pub year: i64,
+    pub villages: Page<PairedVillage>,
+    /// Bought from all its paired villages this year (paid orders of produce from them).
+    pub bought_fen: i64,
+}
+
+/// An organisation's 1+1 paired villages (50 a page, by village code), with the projects it
+/// runs there and what it bought from each this year: for its own people and admins (all its
+/// villages) and officials (the villages in their region).
+#[server(prefix = "/api", endpoint = "monitoring/organisation")]
+pub async fn organisation_pairings(id: i64, after: Option<String>) -> Result<OrgPage, AppError> {
+    crate::monitoring::records::organisation_pairings(id, after.as_deref()).await
 }
 
 /// Adds a member to a household's file. `id_number` (18 characters, checked) and `phone` are

@@ -6,13 +6,16 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod records;
 #[cfg(feature = "ssr")]
+pub mod review;
+#[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod warning;
 
 use crate::domain::calendar::{date_of, date_time_of};
 use crate::domain::monitoring::{
-    Category, MeasureKind, ObjectState, Reason, Relation, ReportState, Reporter, TaskKind,
+    Category, Conclusion, MeasureKind, ObjectState, Reason, Relation, ReportState, Reporter,
+    TaskKind,
 };
 use crate::domain::region::{RegionCode, RegionLevel};
 use crate::i18n::{tr, use_lang, T};
@@ -60,6 +63,7 @@ fn event_text(e: &str) -> T {
         "identified" => T::event_identified,
         "eliminated" => T::event_eliminated,
         "reopened" => T::event_reopened,
+        "category" => T::event_category,
         _ => T::event_other,
     }
 }
@@ -356,6 +360,7 @@ pub fn CadrePage() -> impl IntoView {
                                                 {h.last_visit.unwrap_or_else(|| "—".into())}
                                                 {h.visit_overdue.then(|| view! { " " <span class="badge warn">{tr(T::visit_overdue)}</span> })}
                                                 {(h.open_tasks > 0).then(|| view! { " " <span class="badge warn">{tr(T::file_tasks)} " " {h.open_tasks}</span> })}
+                                                {h.review_due.then(|| view! { " " <span class="badge">{tr(T::review_due)}</span> })}
                                             </td>
                                         </tr>
                                     }).collect_view()}
@@ -428,21 +433,31 @@ pub fn MonitoringFile(household_id: i64) -> impl IntoView {
     let remove_member = ServerAction::<api::RemoveMember>::new();
     let add_measure = ServerAction::<api::AddMeasure>::new();
     let pair = ServerAction::<api::PairCadre>::new();
+    let review = ServerAction::<api::ReviewEffect>::new();
+    let recategorise = ServerAction::<api::ChangeCategory>::new();
     let data = Resource::new(
         move || {
             (
-                query.with(|q| (q.get("events_after"), q.get("visits_after"))),
+                query.with(|q| {
+                    (
+                        q.get("events_after"),
+                        q.get("visits_after"),
+                        q.get("reviews_after"),
+                    )
+                }),
                 visit.version().get()
                     + exit.version().get()
                     + reopen.version().get()
                     + add_member.version().get()
                     + remove_member.version().get()
                     + add_measure.version().get()
-                    + pair.version().get(),
+                    + pair.version().get()
+                    + review.version().get()
+                    + recategorise.version().get(),
             )
         },
-        move |((events_after, visits_after), _)| {
-            api::household_file(household_id, events_after, visits_after)
+        move |((events_after, visits_after, reviews_after), _)| {
+            api::household_file(household_id, events_after, visits_after, reviews_after)
         },
     );
     let lang = use_lang();
@@ -487,6 +502,25 @@ pub fn MonitoringFile(household_id: i64) -> impl IntoView {
                                 </ActionForm>
                             </details>
                         })}
+                        {f.object.clone().filter(|o| f.may_decide && o.state == ObjectState::Monitored).map(|o| view! {
+                            <details class="step">
+                                <summary>{tr(T::file_change_category)}</summary>
+                                <ActionForm action=recategorise attr:class="form">
+                                    <input type="hidden" name="household_id" value=household_id/>
+                                    <label for="recat-category">{tr(T::file_category)}</label>
+                                    <select id="recat-category" name="category" required>
+                                        {Category::ALL.iter().filter(|c| **c != o.category).map(|c| {
+                                            let c = *c;
+                                            view! { <option value=c.as_str()>{move || category_text(c).t(lang.get())}</option> }
+                                        }).collect_view()}
+                                    </select>
+                                    <label for="recat-note">{tr(T::record_note)}</label>
+                                    <input id="recat-note" name="note" required maxlength="500"/>
+                                    {outcome!(recategorise)}
+                                    <button type="submit" class="button">{tr(T::file_change_category)}</button>
+                                </ActionForm>
+                            </details>
+                        })}
                         {(f.may_decide && f.object.as_ref().is_some_and(|o| o.state == ObjectState::Eliminated)).then(|| view! {
                             <details class="step">
                                 <summary>{tr(T::file_reopen)}</summary>
@@ -500,6 +534,7 @@ pub fn MonitoringFile(household_id: i64) -> impl IntoView {
                             </details>
                         })}
                         <FileRecords household_id=household_id f=f.clone() add_member=add_member remove_member=remove_member add_measure=add_measure pair=pair/>
+                        <Reviews f=f.clone() household_id=household_id action=review/>
                         <h3 id="visits-title">{tr(T::file_visits)}</h3>
                         {f.visits.items.is_empty().then(|| view! { <p class="muted">"—"</p> })}
                         <ul class="visit-list" data-testid="visits" aria-labelledby="visits-title">
@@ -534,6 +569,77 @@ pub fn MonitoringFile(household_id: i64) -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+fn conclusion_text(c: Conclusion) -> T {
+    match c {
+        Conclusion::Improving => T::review_improving,
+        Conclusion::Stable => T::review_stable,
+        Conclusion::AtRisk => T::review_at_risk,
+    }
+}
+
+/// 季度帮扶成效评估: the reviews of the last quarters, and this quarter's form while it is due.
+#[component]
+fn Reviews(
+    f: api::FileView,
+    household_id: i64,
+    action: ServerAction<api::ReviewEffect>,
+) -> impl IntoView {
+    let lang = use_lang();
+    let reviews = f.reviews.items.clone();
+    let next = f.reviews.next.clone();
+    view! {
+        <h3 id="reviews-title">{tr(T::review_title)}</h3>
+        {reviews.is_empty().then(|| view! { <p class="muted">"—"</p> })}
+        <ul class="visit-list" data-testid="reviews" aria-labelledby="reviews-title">
+            {reviews.into_iter().map(|r| {
+                let c = r.conclusion;
+                view! {
+                    <li>
+                        <strong>{r.quarter.clone()}</strong> " · " {move || conclusion_text(c).t(lang.get())} " · " {r.reviewer.clone()}
+                        <p>
+                            {tr(T::file_rolling)} ": " {r.rolling_per_capita_fen.map(|v| view! { <Money fen=v/> })}
+                            {r.change_fen.map(|d| view! {
+                                " (" {tr(T::review_change)} " " {if d >= 0 { "+" } else { "" }} <Money fen=d/> ")"
+                            })}
+                            " · " {move || (if r.measures_effective { T::review_effective_yes } else { T::review_effective_no }).t(lang.get())}
+                        </p>
+                        <p>{tr(T::review_findings)} ": " {r.findings.clone()}</p>
+                        <p>{tr(T::review_next)} ": " {r.next_steps.clone()}</p>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        <Pager key="reviews_after" next=next label=T::review_title first_text=T::pages_first next_text=T::pages_next/>
+        {f.review_due.then(|| view! {
+            <details class="step">
+                <summary>{tr(T::review_do)} " (" {f.quarter.clone()} ")"</summary>
+                <ActionForm action=action attr:class="form" attr:data-testid="review-form">
+                    <input type="hidden" name="household_id" value=household_id/>
+                    <label for="review-conclusion">{tr(T::review_conclusion)}</label>
+                    <select id="review-conclusion" name="conclusion" required>
+                        <option value="">""</option>
+                        {Conclusion::ALL.iter().map(|c| {
+                            let c = *c;
+                            view! { <option value=c.as_str()>{move || conclusion_text(c).t(lang.get())}</option> }
+                        }).collect_view()}
+                    </select>
+                    <label class="check">
+                        <input type="checkbox" name="measures_effective" value="1"/>
+                        " " {tr(T::review_effective_yes)}
+                    </label>
+                    <label for="review-findings">{tr(T::review_findings)}</label>
+                    <textarea id="review-findings" name="findings" required rows="2" maxlength="500"></textarea>
+                    <label for="review-next">{tr(T::review_next)}</label>
+                    <textarea id="review-next" name="next_steps" required rows="2" maxlength="500"></textarea>
+                    <p class="muted">{tr(T::review_hint)}</p>
+                    {outcome!(action)}
+                    <button type="submit" class="button primary">{tr(T::review_do)}</button>
+                </ActionForm>
+            </details>
+        })}
     }
 }
 
@@ -707,8 +813,8 @@ fn FileRecords(
         <h3 id="pairings-title">{tr(T::file_org_pairings)}</h3>
         {f.org_pairings.is_empty().then(|| view! { <p class="muted">"—"</p> })}
         <ul class="event-list" aria-labelledby="pairings-title">
-            {f.org_pairings.iter().map(|p| view! {
-                <li>{p.organisation.clone()} " · " {p.since_year} " · " {p.projects.clone()} " · " {tr(T::pairing_bought)} " " <Money fen=p.bought_fen/></li>
+            {f.org_pairings.clone().into_iter().map(|p| view! {
+                <li><A href=format!("/organisations/{}", p.organisation_id)>{p.organisation.clone()}</A> " · " {p.since_year} " · " {p.projects.clone()} " · " {tr(T::pairing_bought)} " " <Money fen=p.bought_fen/></li>
             }).collect_view()}
         </ul>
         {(f.may_decide && !f.cadre_options.is_empty()).then(|| view! {
@@ -766,7 +872,7 @@ pub fn ImportPage() -> impl IntoView {
             <pre class="code-line">{crate::official::api::IMPORT_HEADER}</pre>
             <form method="post" action="/import/households" enctype="multipart/form-data" class="form" on:submit=on_submit data-testid="import-form">
                 <label for="import-file">{tr(T::import_file)}</label>
-                <input id="import-file" name="file" type="file" accept=".csv,text/csv" required/>
+                <input id="import-file" name="file" type="file" accept=".csv,text/csv,.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" required/>
                 {move || progress.get().map(|p| view! {
                     <progress max="100" value=p data-testid="import-progress" aria-label=move || T::import_progress.t(use_lang().get())>{p} "%"</progress>
                 })}
@@ -858,5 +964,48 @@ fn upload_with_progress(ev: leptos::ev::SubmitEvent, progress: RwSignal<Option<u
     on_load.forget();
     if xhr.send_with_opt_form_data(Some(&data)).is_err() {
         progress.set(None);
+    }
+}
+
+/// `/organisations/:id`: an organisation's side of 阳光 1+1 牵手计划: the villages it is paired
+/// with, the projects it runs there, and what it bought from each this year: for its own
+/// accounts, admins, and officials (their region's villages).
+#[component]
+pub fn OrganisationPage() -> impl IntoView {
+    let id = crate::ui::use_id_param();
+    let query = use_query_map();
+    let data = Resource::new(
+        move || (id(), query.with(|q| q.get("after"))),
+        |(id, after)| api::organisation_pairings(id, after),
+    );
+    view! {
+        <section class="section">
+            <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
+                {move || data.get().map(|r| match r {
+                    Err(e) => view! { <h1>{tr(T::org_title)}</h1><ErrorNotice error=e/> }.into_any(),
+                    Ok(o) => view! {
+                        <h1>{o.name.clone()}</h1>
+                        <p class="muted">{tr(T::org_intro)}</p>
+                        <p class="summary" data-testid="org-summary">
+                            {o.year} " · " {tr(T::org_bought)} " " <strong><Money fen=o.bought_fen/></strong>
+                        </p>
+                        <h2 id="org-villages-title">{tr(T::org_villages)}</h2>
+                        {o.villages.items.is_empty().then(|| view! { <p class="muted">{tr(T::org_none)}</p> })}
+                        <ul class="visit-list" data-testid="org-villages" aria-labelledby="org-villages-title">
+                            {o.villages.items.iter().map(|v| view! {
+                                <li>
+                                    <strong>{v.village.clone()}</strong>
+                                    {v.county.clone().map(|c| view! { " · " {c} })}
+                                    " · " {tr(T::org_since)} " " {v.since_year}
+                                    <p>{tr(T::org_projects)} ": " {if v.projects.is_empty() { "—".to_owned() } else { v.projects.clone() }}</p>
+                                    <p>{tr(T::pairing_bought)} " " <Money fen=v.bought_fen/></p>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        <Pager key="after" next=o.villages.next.clone() label=T::org_villages first_text=T::pages_first next_text=T::pages_next/>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
     }
 }

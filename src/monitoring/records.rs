@@ -13,7 +13,9 @@ use crate::domain::calendar::day_number;
 use crate::domain::monitoring::{
     self, mask_id_number, mask_phone, MeasureKind, Relation, TaskKind,
 };
+use crate::domain::page::Page;
 use crate::domain::region::{RegionCode, RegionLevel};
+use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 use crate::policy::{self, Action};
 use crate::server::db::{current_year, now, year_start, Db};
@@ -396,18 +398,11 @@ pub async fn file_records(
         },
     )
     .collect();
-    let pairings = sqlx::query_as::<_, (String, i64, String, i64)>(
-        "SELECT o.name, p.since_year, p.projects,
-                CAST(COALESCE((SELECT SUM(i.line_total_fen) FROM orders od
-                                 JOIN order_items i ON i.order_id = od.id
-                                 JOIN listings l ON l.id = i.listing_id
-                                WHERE od.institution_id = p.organisation_id
-                                  AND od.status IN ('paid', 'shipped', 'delivered')
-                                  AND l.origin_code = p.village_code
-                                  AND od.paid_at >= $2 AND od.paid_at < $3), 0) AS BIGINT)
+    let pairings = sqlx::query_as::<_, (i64, String, i64, String, i64)>(&format!(
+        "SELECT o.id, o.name, p.since_year, p.projects, {PAIRING_BOUGHT}
            FROM org_village_pairings p JOIN organisations o ON o.id = p.organisation_id
           WHERE p.village_code = $1 ORDER BY o.name LIMIT 50",
-    )
+    ))
     .bind(village.as_str())
     .bind(year_start(year))
     .bind(year_start(year + 1))
@@ -415,7 +410,8 @@ pub async fn file_records(
     .await?
     .into_iter()
     .map(
-        |(organisation, since_year, projects, bought_fen)| OrgPairing {
+        |(organisation_id, organisation, since_year, projects, bought_fen)| OrgPairing {
+            organisation_id,
             organisation,
             since_year,
             projects,
@@ -424,6 +420,97 @@ pub async fn file_records(
     )
     .collect();
     Ok((members, measures, tasks, links, pairings))
+}
+
+/// What an organisation bought from a paired village `p` this year: paid orders placed for it
+/// (`institution_id`) of produce from that village; `$2` and `$3` bound the year.
+const PAIRING_BOUGHT: &str = "CAST(COALESCE((SELECT SUM(i.line_total_fen) FROM orders od
+                                 JOIN order_items i ON i.order_id = od.id
+                                 JOIN listings l ON l.id = i.listing_id
+                                WHERE od.institution_id = p.organisation_id
+                                  AND od.status IN ('paid', 'shipped', 'delivered')
+                                  AND l.origin_code = p.village_code
+                                  AND od.paid_at >= $2 AND od.paid_at < $3), 0) AS BIGINT)";
+
+/// Villages of an organisation's page.
+const ORG_PAGE: i64 = 50;
+
+#[tracing::instrument(skip_all, err)]
+pub async fn organisation_pairings(
+    id: i64,
+    after: Option<&str>,
+) -> Result<super::api::OrgPage, AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    // The organisation's own people and admins see all its villages; an official, those in
+    // their region; nobody else (what it bought in a small village is close to one
+    // household's sales).
+    let user = require_user().await?;
+    let scope = if user.role == Role::Admin || user.organisation_id == Some(id) {
+        String::from("%")
+    } else if user.role == Role::Official {
+        crate::auth::server::official_scope(&user)?.like_pattern()
+    } else {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    };
+    let after = match after.map(str::trim).filter(|a| !a.is_empty()) {
+        None => String::new(),
+        Some(a) => RegionCode::parse(a)
+            .map_err(|_| AppError::new(ErrorCode::BadRequest).field("after"))?
+            .to_string(),
+    };
+    let name: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let year = crate::server::db::current_year();
+    let rows = sqlx::query_as::<_, (String, String, Option<String>, i64, String, i64)>(&format!(
+        "SELECT p.village_code, v.name, c.name, p.since_year, p.projects, {PAIRING_BOUGHT}
+           FROM org_village_pairings p JOIN regions v ON v.code = p.village_code
+           LEFT JOIN regions c ON c.code = substr(p.village_code, 1, 6)
+          WHERE p.organisation_id = $1 AND p.village_code > $4 AND p.village_code LIKE $5
+          ORDER BY p.village_code LIMIT {}",
+        ORG_PAGE + 1
+    ))
+    .bind(id)
+    .bind(year_start(year))
+    .bind(year_start(year + 1))
+    .bind(&after)
+    .bind(&scope)
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .map(
+        |(village_code, village, county, since_year, projects, bought_fen)| {
+            super::api::PairedVillage {
+                village_code,
+                village,
+                county,
+                since_year,
+                projects,
+                bought_fen,
+            }
+        },
+    )
+    .collect();
+    let bought_fen: i64 = sqlx::query_scalar(&format!(
+        "SELECT CAST(COALESCE(SUM({PAIRING_BOUGHT}), 0) AS BIGINT)
+           FROM org_village_pairings p WHERE p.organisation_id = $1 AND p.village_code LIKE $4"
+    ))
+    .bind(id)
+    .bind(year_start(year))
+    .bind(year_start(year + 1))
+    .bind(&scope)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(super::api::OrgPage {
+        id,
+        name,
+        year,
+        villages: Page::from_rows(rows, ORG_PAGE, |v| v.village_code.clone()),
+        bought_fen,
+    })
 }
 
 /// Marks every open task of a household done (a visit was logged).

@@ -24,7 +24,7 @@ use crate::server::db::{date_of, monitoring_line, now, year_of, Db};
 use crate::server::keyset::{self, asc, desc, Cursored, Keyset};
 use crate::server::state::AppState;
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Rows in one page of the queue, the file's history and visits, a cadre's list, the audit log.
 pub const PAGE: i64 = 50;
@@ -495,7 +495,7 @@ pub async fn verify_report(
 }
 
 /// Adds an entry to a household's monitoring history.
-async fn event(
+pub(crate) async fn event(
     tx: &mut Tx,
     household_id: i64,
     what: &str,
@@ -732,7 +732,7 @@ async fn months_above(db: &Db, household_id: i64) -> Result<Vec<bool>, AppError>
 }
 
 /// The monitoring object's state (404 when the household is not one).
-async fn object_state(db: &Db, household_id: i64) -> Result<ObjectState, AppError> {
+pub(crate) async fn object_state(db: &Db, household_id: i64) -> Result<ObjectState, AppError> {
     let st: Option<String> =
         sqlx::query_scalar("SELECT state FROM monitoring_objects WHERE household_id = $1")
             .bind(household_id)
@@ -807,6 +807,58 @@ pub async fn eliminate(household_id: i64, note: &str) -> Result<(), AppError> {
         &note,
     )
     .await
+}
+
+/// The county changes a monitored household's category (脱贫不稳定户, 边缘易致贫户,
+/// 突发严重困难户) with a reason: the change is an event in its history and in the audit log.
+/// Refused (409) for a household not under monitoring, or when the category is the same.
+#[tracing::instrument(skip_all, err)]
+pub async fn change_category(
+    household_id: i64,
+    category: &str,
+    note: &str,
+) -> Result<(), AppError> {
+    let state = AppState::get()?;
+    let user = require_user().await?;
+    let village =
+        household_allowed(&state.db, &user, household_id, Action::DecideMonitoring).await?;
+    let category = Category::parse(category)
+        .ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("category"))?;
+    let note = text(note, monitoring::NOTE_MAX, "note")?;
+    let mut tx = state.db.begin_write().await?;
+    let n = sqlx::query(
+        "UPDATE monitoring_objects SET category = $1, updated_at = $2
+          WHERE household_id = $3 AND state = 'monitored' AND category <> $1",
+    )
+    .bind(category.as_str())
+    .bind(now())
+    .bind(household_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(AppError::new(ErrorCode::InvalidStep));
+    }
+    event(
+        &mut tx,
+        household_id,
+        "category",
+        Some(category),
+        Some(&note),
+        &user,
+    )
+    .await?;
+    audit(
+        &mut tx,
+        &user,
+        "category",
+        Some(household_id),
+        village.as_str(),
+        Some(&format!("{}: {note}", category.as_str())),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -908,6 +960,7 @@ pub async fn household_file(
     household_id: i64,
     events_after: Option<&str>,
     visits_after: Option<&str>,
+    reviews_after: Option<&str>,
 ) -> Result<FileView, AppError> {
     let state = AppState::get()?;
     let db = &state.db;
@@ -1030,6 +1083,13 @@ pub async fn household_file(
     let may_edit = policy::decide(&user, Action::EditFile, &f) == Decision::Allow;
     let (members, measures, tasks, links, org_pairings) =
         super::records::file_records(db, &user, household_id, &village).await?;
+    let reviews = super::review::reviews(db, household_id, reviews_after).await?;
+    let quarter = crate::domain::calendar::quarter_of(now());
+    let review_due = may_visit
+        && object
+            .as_ref()
+            .is_some_and(|o| o.state == ObjectState::Monitored)
+        && !super::review::reviewed(db, household_id, &quarter).await?;
     let cadre_options = if may_decide {
         county_cadres(db, &village).await?
     } else {
@@ -1058,6 +1118,9 @@ pub async fn household_file(
         org_pairings,
         may_edit,
         cadre_options,
+        reviews,
+        review_due,
+        quarter,
     })
 }
 
@@ -1072,6 +1135,7 @@ struct CadreRow {
     identified_at: Option<i64>,
     last_visit: Option<String>,
     open_tasks: i64,
+    reviewed: i64,
     cursor: String,
 }
 
@@ -1101,13 +1165,16 @@ pub async fn cadre_households(after: Option<&str>) -> Result<Page<CadreHousehold
             SELECT h.id, h.head_name, v.name AS village, r.rolling_pc, o.category, o.state AS object_state,
                    o.identified_at,
                    (SELECT MAX(vs.visited_on) FROM visits vs WHERE vs.household_id = h.id) AS last_visit,
-                   (SELECT COUNT(*) FROM monitoring_tasks tk WHERE tk.household_id = h.id AND tk.done_at IS NULL) AS open_tasks
+                   (SELECT COUNT(*) FROM monitoring_tasks tk WHERE tk.household_id = h.id AND tk.done_at IS NULL) AS open_tasks,
+                   (SELECT COUNT(*) FROM effect_reviews er WHERE er.household_id = h.id AND er.quarter = '{}') AS reviewed
               FROM {} r
               JOIN households h ON h.id = r.household_id
               JOIN regions v ON v.code = h.region_code
               LEFT JOIN monitoring_objects o ON o.household_id = h.id) x
           WHERE {} ORDER BY {} LIMIT {}",
         CADRE_ORDER.cursor_column(),
+        // A server-made `YYYY-Qn`.
+        crate::domain::calendar::quarter_of(now()),
         rolling_table(
             rolling_window(now()),
             "h.id IN (SELECT p.household_id FROM cadre_pairings p WHERE p.user_id = $1)"
@@ -1148,6 +1215,7 @@ pub async fn cadre_households(after: Option<&str>) -> Result<Page<CadreHousehold
                 ),
             last_visit: r.last_visit,
             open_tasks: r.open_tasks,
+            review_due: monitored && r.reviewed == 0,
         }
     }))
 }
@@ -1212,7 +1280,7 @@ pub async fn audit_export(
     filter: Option<&str>,
 ) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    let detail = filter.map(|f| f.chars().take(20).collect::<String>());
+    let detail = filter.map(|f| f.chars().take(120).collect::<String>());
     audit(
         &mut tx,
         user,

@@ -1,11 +1,14 @@
-//! `POST /import/households`: the household registry from CSV. A browser form sends the file as
-//! `multipart/form-data` (field `file`); a script may send `text/csv` itself. The body is read
-//! as it arrives, line by line, never whole; rows are validated one by one and written 500 to a
+//! `POST /import/households`: the household registry from a CSV file or an Excel workbook
+//! (XLSX, its first worksheet), told apart by their first bytes. A browser form sends the file
+//! as `multipart/form-data` (field `file`); a script may send `text/csv` or the workbook's media
+//! type itself. A CSV is read as it arrives, line by line, never whole; a workbook is spooled
+//! to a temporary file (a zip archive is read from its end), checked for what it inflates to,
+//! and read cell by cell. Either way rows are validated one by one and written 500 to a
 //! transaction. A bad row is reported by its line and skipped; the others are imported. Rows
 //! match on the registry's household number (`registry_id`): importing again updates, never
 //! duplicates. Every row must lie in the importing official's region.
 //!
-//! Columns, in this order, after a header line:
+//! Columns, in this order, after a header line (a workbook's first row):
 //! `registry_id,village_code,head_name,members,baseline_year,baseline_per_capita_yuan`
 //! (the last two may be empty together).
 
@@ -39,6 +42,8 @@ const MAX_MEMBERS: i64 = 30;
 const MAX_BASELINE_YUAN: i64 = 10_000_000;
 
 pub const HEADER: &str = super::api::IMPORT_HEADER;
+/// The media type of a workbook.
+pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RowError {
@@ -298,24 +303,121 @@ fn push_error(out: &mut Outcome, e: RowError) {
     }
 }
 
-/// Reads the CSV from a stream of chunks, line by line.
-async fn import_stream<S, E>(
-    db: &Db,
-    user: &CurrentUser,
-    id: i64,
-    mut chunks: S,
+/// The records of one import (CSV lines or worksheet rows) as they come: the first is the
+/// header; each other is validated on its own and written [`BATCH`] to a transaction.
+struct Importer<'a> {
+    db: &'a Db,
+    user: &'a CurrentUser,
     lang: Lang,
-) -> Result<Outcome, AppError>
+    out: Outcome,
+    batch: Vec<Row>,
+    header_seen: bool,
+}
+
+impl<'a> Importer<'a> {
+    fn new(db: &'a Db, user: &'a CurrentUser, id: i64, lang: Lang) -> Self {
+        Importer {
+            db,
+            user,
+            lang,
+            out: Outcome {
+                id,
+                ..Outcome::default()
+            },
+            batch: Vec::with_capacity(BATCH),
+            header_seen: false,
+        }
+    }
+
+    fn refuse(&mut self, line: u64, field: &'static str, code: ErrorCode) {
+        let message = text(self.lang, code);
+        push_error(
+            &mut self.out,
+            RowError {
+                line,
+                field,
+                message,
+            },
+        );
+    }
+
+    /// Takes record `line`: its fields, or why they could not be read. A wrong header (or an
+    /// unreadable first record) refuses the whole file; a bad row is reported and skipped;
+    /// an empty one is passed over.
+    async fn record(
+        &mut self,
+        line: u64,
+        fields: Result<Vec<String>, ErrorCode>,
+    ) -> Result<(), AppError> {
+        if !self.header_seen {
+            if fields
+                .as_ref()
+                .is_ok_and(|f| f.iter().all(|x| x.trim().is_empty()))
+            {
+                return Ok(());
+            }
+            let header = fields.map_err(|_| AppError::new(ErrorCode::BadRequest).field("file"))?;
+            if header.join(",").replace(' ', "") != HEADER {
+                return Err(AppError::new(ErrorCode::BadRequest).field("file"));
+            }
+            self.header_seen = true;
+            return Ok(());
+        }
+        if let Ok(f) = &fields {
+            if f.iter().all(|x| x.trim().is_empty()) {
+                return Ok(());
+            }
+        }
+        self.out.rows_read += 1;
+        let fields = match fields {
+            Ok(f) => f,
+            Err(code) => {
+                self.refuse(line, "line", code);
+                return Ok(());
+            }
+        };
+        match parse_row(line, &fields, self.user, self.lang) {
+            Ok(row) => {
+                self.batch.push(row);
+                if self.batch.len() == BATCH {
+                    write_batch(
+                        self.db,
+                        self.user,
+                        &mut self.batch,
+                        &mut self.out,
+                        self.lang,
+                    )
+                    .await?;
+                }
+            }
+            Err(e) => push_error(&mut self.out, e),
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<Outcome, AppError> {
+        write_batch(
+            self.db,
+            self.user,
+            &mut self.batch,
+            &mut self.out,
+            self.lang,
+        )
+        .await?;
+        if !self.header_seen {
+            return Err(AppError::new(ErrorCode::BadRequest).field("file"));
+        }
+        Ok(self.out)
+    }
+}
+
+/// Reads a CSV from a stream of chunks, line by line.
+async fn import_csv<S, E>(mut importer: Importer<'_>, mut chunks: S) -> Result<Outcome, AppError>
 where
     S: futures_util::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let mut out = Outcome {
-        id,
-        ..Outcome::default()
-    };
     let mut pending: Vec<u8> = Vec::new();
-    let mut batch: Vec<Row> = Vec::with_capacity(BATCH);
     let mut line_no: u64 = 0;
     let mut done = false;
     while !done {
@@ -342,67 +444,23 @@ where
             if line_no.is_multiple_of(1000) {
                 tokio::task::yield_now().await;
             }
-            let line = match std::str::from_utf8(raw) {
-                Ok(s) => s
-                    .trim_end_matches(['\n', '\r'])
-                    .trim_start_matches('\u{feff}'),
-                Err(_) if line_no == 1 => {
-                    return Err(AppError::new(ErrorCode::BadRequest).field("file"));
-                }
-                Err(_) => {
-                    push_error(
-                        &mut out,
-                        RowError {
-                            line: line_no,
-                            field: "line",
-                            message: text(lang, ErrorCode::BadRequest),
-                        },
-                    );
-                    continue;
-                }
-            };
-            if line_no == 1 {
-                if line.replace(' ', "") != HEADER {
-                    return Err(AppError::new(ErrorCode::BadRequest).field("file"));
-                }
-                continue;
-            }
-            if line.trim().is_empty() {
-                continue;
-            }
-            out.rows_read += 1;
-            if line.len() > MAX_LINE {
-                push_error(
-                    &mut out,
-                    RowError {
-                        line: line_no,
-                        field: "line",
-                        message: text(lang, ErrorCode::TooLarge),
-                    },
-                );
-                continue;
-            }
-            match split_csv(line).ok_or(()).and_then(|f| {
-                parse_row(line_no, &f, user, lang).map_err(|e| {
-                    push_error(&mut out, e);
-                })
-            }) {
-                Ok(row) => {
-                    batch.push(row);
-                    if batch.len() == BATCH {
-                        write_batch(db, user, &mut batch, &mut out, lang).await?;
+            let fields = match std::str::from_utf8(raw) {
+                Ok(s) => {
+                    let line = s
+                        .trim_end_matches(['\n', '\r'])
+                        .trim_start_matches('\u{feff}');
+                    if line.trim().is_empty() && line_no > 1 {
+                        continue;
+                    }
+                    if line.len() > MAX_LINE {
+                        Err(ErrorCode::TooLarge)
+                    } else {
+                        split_csv(line).ok_or(ErrorCode::BadRequest)
                     }
                 }
-                Err(()) if out.errors.last().is_some_and(|e| e.line == line_no) => {}
-                Err(()) => push_error(
-                    &mut out,
-                    RowError {
-                        line: line_no,
-                        field: "line",
-                        message: text(lang, ErrorCode::BadRequest),
-                    },
-                ),
-            }
+                Err(_) => Err(ErrorCode::BadRequest),
+            };
+            importer.record(line_no, fields).await?;
         }
         pending.drain(..start);
         if pending.len() > MAX_LINE * 4 {
@@ -410,11 +468,354 @@ where
             return Err(AppError::new(ErrorCode::TooLarge).field("file"));
         }
     }
-    write_batch(db, user, &mut batch, &mut out, lang).await?;
-    if line_no == 0 {
-        return Err(AppError::new(ErrorCode::BadRequest).field("file"));
+    importer.finish().await
+}
+
+/// Bytes the parts of an uploaded workbook that are read may inflate to in all (a registry of
+/// 100,000 households is about 20 MB of XML): counted by inflating each part once before the
+/// workbook is opened, so a small file that expands without end (a zip bomb) is refused
+/// without being held.
+const MAX_INFLATED: u64 = 256 * 1024 * 1024;
+/// The shared-strings part: inflated bytes and strings (each string is held while the sheet is
+/// read).
+const MAX_STRINGS_BYTES: u64 = 64 * 1024 * 1024;
+const MAX_STRINGS: u64 = 1_000_000;
+/// Each of the small parts (content types, relationships, the workbook's sheet list).
+const MAX_SMALL_PART: u64 = 1024 * 1024;
+/// Parts a workbook may have.
+const MAX_PARTS: usize = 1000;
+/// Rows a workbook may have (a CSV's 32 MB holds about as many).
+pub const MAX_WORKBOOK_ROWS: u64 = 200_000;
+/// Columns read from a worksheet row (the registry has six; more is an error).
+const MAX_COLUMNS: usize = 16;
+/// Workbook imports at once (each holds its shared strings); another waits up to 5 s, then is
+/// told to retry (503).
+const WORKBOOK_IMPORTS: usize = 1;
+
+static WORKBOOK_TURNS: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(WORKBOOK_IMPORTS));
+
+/// What a part of a workbook is to the import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Content types, relationships, the workbook's sheet list.
+    Small,
+    SharedStrings,
+    Worksheet,
+}
+
+/// The parts the import reads; everything else (styles, themes, pictures, ...) is left out of
+/// the copy the spreadsheet reader opens, so nothing in them can make it allocate.
+fn part_kind(name: &str) -> Option<Part> {
+    let lower = name.to_ascii_lowercase();
+    if lower == "[content_types].xml"
+        || lower == "_rels/.rels"
+        || lower.ends_with("workbook.xml")
+        || lower.ends_with("_rels/workbook.xml.rels")
+    {
+        Some(Part::Small)
+    } else if lower.ends_with("sharedstrings.xml") {
+        Some(Part::SharedStrings)
+    } else if lower.contains("worksheets/") && lower.ends_with(".xml") && !lower.contains("_rels") {
+        Some(Part::Worksheet)
+    } else {
+        None
     }
+}
+
+/// Inflates `part` once, at most `limit` bytes (TooLarge past it); for the shared strings,
+/// counts the strings (`<si`) and checks the count the part declares, which the reader would
+/// reserve room for.
+fn check_part(part: &mut impl std::io::Read, kind: Part, limit: u64) -> Result<u64, AppError> {
+    let too_large = || AppError::new(ErrorCode::TooLarge).field("file");
+    let bad = || AppError::new(ErrorCode::BadRequest).field("file");
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total: u64 = 0;
+    let mut strings: u64 = 0;
+    let mut tail: Vec<u8> = Vec::new();
+    let mut head: Vec<u8> = Vec::new();
+    loop {
+        let n = part.read(&mut buf).map_err(|_| bad())?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > limit {
+            return Err(too_large());
+        }
+        if kind == Part::SharedStrings {
+            if head.len() < 4096 {
+                head.extend_from_slice(&buf[..n.min(4096 - head.len())]);
+            }
+            // `<si` across the chunk boundary too.
+            tail.extend_from_slice(&buf[..n]);
+            strings += tail.windows(3).filter(|w| *w == b"<si").count() as u64;
+            let keep = tail.len().min(2);
+            tail.drain(..tail.len() - keep);
+            if strings > MAX_STRINGS {
+                return Err(too_large());
+            }
+        }
+    }
+    if kind == Part::SharedStrings {
+        let text = String::from_utf8_lossy(&head);
+        for attribute in ["uniqueCount=\"", "count=\""] {
+            if let Some(at) = text.find(attribute) {
+                let digits: String = text[at + attribute.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                if digits.parse::<u64>().map_or(true, |n| n > MAX_STRINGS * 8) {
+                    return Err(too_large());
+                }
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Copies the parts the import reads into a new archive, each inflated once and counted first
+/// (see [`check_part`]); the copy is what the spreadsheet reader opens.
+fn sanitise(file: &std::fs::File) -> Result<std::fs::File, AppError> {
+    let bad = || AppError::new(ErrorCode::BadRequest).field("file");
+    let mut archive = zip::ZipArchive::new(file).map_err(|_| bad())?;
+    if archive.len() > MAX_PARTS {
+        return Err(AppError::new(ErrorCode::TooLarge).field("file"));
+    }
+    let out = tempfile::tempfile().map_err(AppError::internal)?;
+    let mut writer = zip::ZipWriter::new(&out);
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let kind = {
+            let part = archive.by_index(i).map_err(|_| bad())?;
+            match part_kind(&part.name().map_err(|_| bad())?) {
+                Some(k) => k,
+                None => continue,
+            }
+        };
+        let limit = match kind {
+            Part::Small => MAX_SMALL_PART,
+            Part::SharedStrings => MAX_STRINGS_BYTES,
+            Part::Worksheet => MAX_INFLATED,
+        }
+        .min(MAX_INFLATED - total);
+        let mut part = archive.by_index(i).map_err(|_| bad())?;
+        total += check_part(&mut part, kind, limit)?;
+        drop(part);
+        let part = archive.by_index(i).map_err(|_| bad())?;
+        writer.raw_copy_file(part).map_err(|_| bad())?;
+    }
+    writer.finish().map_err(AppError::internal)?;
     Ok(out)
+}
+
+/// Whether an upload that starts with `bytes` is a workbook (a zip archive) rather than a CSV.
+pub fn is_workbook(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+}
+
+/// Writes the upload to a temporary file (at most [`MAX_BYTES`]).
+async fn spool<S, E>(mut chunks: S) -> Result<std::fs::File, AppError>
+where
+    S: futures_util::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    use tokio::io::AsyncWriteExt;
+    let std_file = tempfile::tempfile().map_err(AppError::internal)?;
+    let mut file = tokio::fs::File::from_std(std_file.try_clone().map_err(AppError::internal)?);
+    let mut total = 0usize;
+    while let Some(chunk) = chunks.next().await {
+        let bytes = chunk.map_err(|e| {
+            tracing::warn!(error = %e, "import: the upload broke off");
+            AppError::new(ErrorCode::BadRequest)
+        })?;
+        total += bytes.len();
+        if total > MAX_BYTES {
+            return Err(AppError::new(ErrorCode::TooLarge).field("file"));
+        }
+        file.write_all(&bytes).await.map_err(AppError::internal)?;
+    }
+    file.flush().await.map_err(AppError::internal)?;
+    Ok(std_file)
+}
+
+/// The text of a worksheet cell as a CSV would hold it (whole numbers without a decimal
+/// point: a village code or a year typed as a number).
+fn cell_text(v: &calamine::DataRef<'_>) -> Result<String, ErrorCode> {
+    use calamine::DataRef as D;
+    Ok(match v {
+        D::Int(n) => n.to_string(),
+        D::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+        D::Float(f) => f.to_string(),
+        D::String(s) => s.clone(),
+        D::SharedString(s) => (*s).to_owned(),
+        D::Bool(b) => b.to_string(),
+        D::DateTimeIso(s) | D::DurationIso(s) => s.clone(),
+        D::DateTime(_) | D::Error(_) => return Err(ErrorCode::BadRequest),
+        D::Empty => String::new(),
+    })
+}
+
+/// A record's row number and its fields, or why they could not be read.
+type Record = (u64, Result<Vec<String>, ErrorCode>);
+
+/// The first worksheet's rows of the (sanitised) workbook in `file`, each given to `each`
+/// with its row number (from 1, as the spreadsheet shows it) until it answers `false`.
+/// Answers the number of rows read. Runs on a blocking thread.
+fn read_workbook(
+    file: &std::fs::File,
+    mut each: impl FnMut(Record) -> bool,
+) -> Result<u64, AppError> {
+    use calamine::Reader;
+    let bad = || AppError::new(ErrorCode::BadRequest).field("file");
+    let mut book: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::BufReader::new(file)).map_err(|_| bad())?;
+    let sheet = book.sheet_names().first().cloned().ok_or_else(bad)?;
+    let mut cells = book.worksheet_cells_reader(&sheet).map_err(|_| bad())?;
+    let mut current: Option<(u32, Vec<String>, Option<ErrorCode>)> = None;
+    let rows = std::cell::Cell::new(0u64);
+    let mut send = |row: Option<(u32, Vec<String>, Option<ErrorCode>)>| -> bool {
+        match row {
+            None => true,
+            Some((r, mut fields, problem)) => {
+                rows.set(rows.get() + 1);
+                // Trailing empty cells are no column; a short row is padded.
+                while fields.last().is_some_and(|f| f.trim().is_empty()) {
+                    fields.pop();
+                }
+                if fields.len() < 6 {
+                    fields.resize(6, String::new());
+                }
+                let record = match problem {
+                    Some(code) => Err(code),
+                    None => Ok(fields),
+                };
+                each((u64::from(r) + 1, record))
+            }
+        }
+    };
+    loop {
+        let cell = cells.next_cell().map_err(|_| bad())?;
+        let Some(cell) = cell else { break };
+        let (r, c) = cell.get_position();
+        if current.as_ref().is_some_and(|(cr, _, _)| *cr != r) && !send(current.take()) {
+            return Ok(rows.get());
+        }
+        let (_, fields, problem) = current.get_or_insert_with(|| (r, Vec::new(), None));
+        let c = c as usize;
+        if c >= MAX_COLUMNS {
+            problem.get_or_insert(ErrorCode::BadRequest);
+            continue;
+        }
+        match cell_text(cell.get_value()) {
+            Ok(t) if t.len() > MAX_LINE => {
+                problem.get_or_insert(ErrorCode::TooLarge);
+            }
+            Ok(t) => {
+                if fields.len() <= c {
+                    fields.resize(c + 1, String::new());
+                }
+                fields[c] = t;
+            }
+            Err(code) => {
+                problem.get_or_insert(code);
+            }
+        }
+    }
+    send(current.take());
+    Ok(rows.get())
+}
+
+/// Checks and reads a spooled workbook on a blocking thread: sanitised, read once whole (a
+/// broken sheet or too many rows is refused before any row is written), then read again with
+/// each row sent on `tx`.
+fn workbook_rows(file: std::fs::File, tx: tokio::sync::mpsc::Sender<Result<Record, AppError>>) {
+    let result = (|| -> Result<(), AppError> {
+        let clean = sanitise(&file)?;
+        drop(file);
+        let rows = read_workbook(&clean, |_| true)?;
+        if rows > MAX_WORKBOOK_ROWS + 1 {
+            return Err(AppError::new(ErrorCode::TooLarge).field("file"));
+        }
+        read_workbook(&clean, |record| tx.blocking_send(Ok(record)).is_ok())?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = tx.blocking_send(Err(e));
+    }
+}
+
+/// Reads a workbook: spooled to a temporary file (a zip archive is read from its end), then
+/// its first worksheet row by row on a blocking thread, each row taken as a CSV line would be.
+async fn import_xlsx<S, E>(mut importer: Importer<'_>, chunks: S) -> Result<Outcome, AppError>
+where
+    S: futures_util::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let _turn = tokio::time::timeout(std::time::Duration::from_secs(5), WORKBOOK_TURNS.acquire())
+        .await
+        .map_err(|_| AppError::new(ErrorCode::Busy))?
+        .map_err(AppError::internal)?;
+    let file = spool(chunks).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let reader = tokio::task::spawn_blocking(move || workbook_rows(file, tx));
+    let mut result = Ok(());
+    while let Some(message) = rx.recv().await {
+        match message {
+            Ok((line, fields)) => {
+                if let Err(e) = importer.record(line, fields).await {
+                    result = Err(e);
+                    break;
+                }
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    drop(rx);
+    reader.await.map_err(AppError::internal)?;
+    result?;
+    importer.finish().await
+}
+
+/// Reads an upload as a workbook or a CSV, by its first bytes.
+async fn import_stream<S, E>(
+    db: &Db,
+    user: &CurrentUser,
+    id: i64,
+    mut chunks: S,
+    lang: Lang,
+) -> Result<Outcome, AppError>
+where
+    S: futures_util::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    // Enough of the start to tell a workbook (a zip archive: `PK\x03\x04`) from a CSV.
+    let mut start: Vec<u8> = Vec::new();
+    while start.len() < 4 {
+        match chunks.next().await {
+            Some(Ok(b)) => start.extend_from_slice(&b),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "import: the upload broke off");
+                return Err(AppError::new(ErrorCode::BadRequest));
+            }
+            None if start.is_empty() => {
+                return Err(AppError::new(ErrorCode::BadRequest).field("file"))
+            }
+            None => break,
+        }
+    }
+    let first = axum::body::Bytes::from(start);
+    let workbook = is_workbook(&first);
+    let all = futures_util::stream::once(async move { Ok::<_, E>(first) }).chain(chunks);
+    let importer = Importer::new(db, user, id, lang);
+    if workbook {
+        import_xlsx(importer, Box::pin(all)).await
+    } else {
+        import_csv(importer, Box::pin(all)).await
+    }
 }
 
 /// The import's record, written before its first row, so that even an import cut short
@@ -496,7 +897,10 @@ async fn receive(state: &AppState, request: Request, lang: Lang) -> Result<Outco
             }
         }
         result.ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("file"))?
-    } else if content_type.starts_with("text/csv") {
+    } else if content_type.starts_with("text/csv")
+        || content_type.starts_with(XLSX_TYPE)
+        || content_type.starts_with("application/octet-stream")
+    {
         let stream = request.into_body().into_data_stream();
         import_stream(&state.db, &user, id, Box::pin(stream), lang).await?
     } else {

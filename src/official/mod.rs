@@ -48,7 +48,7 @@ pub fn HouseholdsPage() -> impl IntoView {
                         <p>
                             <a href=crate::ui::query_href("/region", &[("region".into(), d.region_code.clone())])>{tr(T::dash_title)}</a>
                             " · "
-                            <a href=crate::ui::query_href("/export/households.csv", &[("region".into(), d.region_code.clone()), ("filter".into(), d.filter.clone().unwrap_or_default())]) download>{tr(T::dash_export)}</a>
+                            <ExportLinks table="households" label=T::dash_export params=vec![("region".into(), d.region_code.clone()), ("filter".into(), d.filter.clone().unwrap_or_default())]/>
                         </p>
                         <p class="summary" data-testid="households-summary">
                             <strong>{d.region_name.clone()}</strong> " · "
@@ -235,6 +235,20 @@ pub fn RegionPage() -> impl IntoView {
     }
 }
 
+/// Download links for one exported table (`/export/{table}.xlsx` and `.csv`).
+#[component]
+fn ExportLinks(table: &'static str, label: T, params: Vec<(String, String)>) -> impl IntoView {
+    let href = |ext: &str| crate::ui::query_href(&format!("/export/{table}.{ext}"), &params);
+    view! {
+        <span class="export-links">
+            {tr(label)} " "
+            <a href=href("xlsx") download data-testid=format!("export-{table}-xlsx")>"Excel"</a>
+            " · "
+            <a href=href("csv") download data-testid=format!("export-{table}-csv")>"CSV"</a>
+        </span>
+    }
+}
+
 #[component]
 fn Dashboard(d: api::Dashboard) -> impl IntoView {
     let r = d.region.clone();
@@ -303,8 +317,9 @@ fn Dashboard(d: api::Dashboard) -> impl IntoView {
             <Figure label=T::dash_unpaid_links value=r.unpaid_links.to_string() href=None/>
             <Figure label=T::dash_open_reports value=r.open_reports.to_string() href=Some(crate::ui::query_href("/monitoring", &[("region".into(), r.code.clone())]))/>
         </div>
-        <p>
-            <a class="button" href=crate::ui::query_href("/export/households.csv", &[("region".into(), r.code.clone())]) download>{tr(T::dash_export)}</a>
+        <p class="exports">
+            <ExportLinks table="households" label=T::dash_export params=vec![("region".into(), r.code.clone())]/>
+            <ExportLinks table="national" label=T::export_national params=vec![("region".into(), r.code.clone())]/>
         </p>
         <div class="charts">
             <figure>
@@ -322,6 +337,9 @@ fn Dashboard(d: api::Dashboard) -> impl IntoView {
             let h = sort_href.clone();
             view! {
             <h2 id="children-title">{tr(T::dash_children)}</h2>
+            <p class="exports">
+                <ExportLinks table="regions" label=T::export_regions params=vec![("region".into(), r.code.clone()), ("year".into(), this_year.to_string())]/>
+            </p>
             <div class="table-wrap" tabindex="0" role="region" aria-labelledby="children-title">
                 <table class="table" data-testid="dash-children">
                     <thead><tr>

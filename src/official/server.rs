@@ -550,6 +550,47 @@ fn prefix_lengths(r: &RegionCode) -> (usize, Option<usize>) {
     (own, below)
 }
 
+/// A year asked for (this year when empty): 2000 up to this year.
+pub(crate) fn parse_year(year: Option<&str>) -> Result<i64, AppError> {
+    let this_year = current_year();
+    match year.map(str::trim).filter(|y| !y.is_empty()) {
+        None => Ok(this_year),
+        Some(y) => y
+            .parse::<i64>()
+            .ok()
+            .filter(|y| (2000..=this_year).contains(y))
+            .ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("year")),
+    }
+}
+
+/// Most regions directly below one that an export lists (far more than any real region has).
+const MAX_CHILDREN: usize = 10_000;
+
+/// The figures of every region directly below `region` for `year`, in code order: the
+/// dashboard's table, whole, for an export. Empty below a village.
+pub(crate) async fn child_figures(
+    db: &Db,
+    region: &RegionCode,
+    year: i64,
+) -> Result<Vec<RegionFigures>, AppError> {
+    let Some(k) = prefix_lengths(region).1 else {
+        return Ok(Vec::new());
+    };
+    let line = monitoring_line(db, year).await?;
+    let sql = format!(
+        "SELECT y.* FROM ({}) y ORDER BY y.code LIMIT {MAX_CHILDREN}",
+        figures_sql(k, "c.parent_code = $2", year, line)
+    );
+    Ok(sqlx::query_as::<_, FiguresRow>(&sql)
+        .bind(region.like_pattern())
+        .bind(region.as_str())
+        .fetch_all(&db.pool)
+        .await?
+        .into_iter()
+        .map(RegionFigures::from)
+        .collect())
+}
+
 #[tracing::instrument(skip_all, err)]
 pub async fn region_dashboard(
     region: Option<&str>,
@@ -562,14 +603,7 @@ pub async fn region_dashboard(
     let user = require_user().await?;
     let requested = requested_region(&user, region)?;
     let this_year = current_year();
-    let year = match year.map(str::trim).filter(|y| !y.is_empty()) {
-        None => this_year,
-        Some(y) => y
-            .parse::<i64>()
-            .ok()
-            .filter(|y| (2000..=this_year).contains(y))
-            .ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("year"))?,
-    };
+    let year = parse_year(year)?;
     let sort_name = sort
         .map(str::trim)
         .filter(|s| !s.is_empty())

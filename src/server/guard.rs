@@ -148,7 +148,11 @@ pub async fn load(
         return refuse(&path, lang, ErrorCode::Busy);
     };
     let mut limit = Duration::from_secs(state.settings.request_timeout_secs);
-    if path == crate::market::photos::UPLOAD_PATH || path == crate::official::import::PATH {
+    // Uploads, and workbooks (built whole before they are sent).
+    if path == crate::market::photos::UPLOAD_PATH
+        || path == crate::official::import::PATH
+        || (path.starts_with(crate::official::export::PREFIX) && path.ends_with(".xlsx"))
+    {
         limit *= 10;
     }
     match tokio::time::timeout(limit, next.run(req)).await {

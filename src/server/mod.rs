@@ -145,8 +145,8 @@ pub fn router(state: AppState) -> Router {
             Router::new()
         })
         .route(
-            crate::official::export::PATH,
-            get(crate::official::export::households_csv),
+            crate::official::export::ROUTE,
+            get(crate::official::export::export),
         )
         .route("/api/{*rest}", any(unknown_endpoint))
         .leptos_routes_with_context(

@@ -60,8 +60,8 @@ pub async fn seed_monitoring(db: &Db) -> Result<usize, SeedError> {
     let mut n = 0;
     // Monitoring objects: (household, category, cadre, identified days ago, eliminated days ago).
     let objects: Vec<DemoObject> = vec![
-        (paired[0], "unstable", Some(cadre), 60, None),
-        (paired[1], "sudden", Some(cadre), 90, None),
+        (paired[0], "unstable", Some(cadre), 150, None),
+        (paired[1], "sudden", Some(cadre), 200, None),
         (zhenghe[5].0, "marginal", None, 200, None),
         (zhenghe[6].0, "unstable", None, 320, Some(20)),
         (xiapu[0].0, "marginal", None, 40, None),
@@ -120,6 +120,50 @@ pub async fn seed_monitoring(db: &Db) -> Result<usize, SeedError> {
         .bind(date_of(t - days_ago * DAY))
         .bind(seen)
         .bind(t - days_ago * DAY)
+        .execute(&mut *tx)
+        .await?;
+        n += 1;
+    }
+    // Last quarter's effect reviews of the two paired households, with the rolling income the
+    // ledger showed then; this quarter's are still due.
+    let then = t - 92 * DAY;
+    for (household, conclusion, effective, findings) in [
+        (
+            paired[0],
+            "improving",
+            1,
+            "茶叶通过平台销售，收入回升。（演示）",
+        ),
+        (
+            paired[1],
+            "at_risk",
+            0,
+            "户主住院，家中缺劳力，收入仍低。（演示）",
+        ),
+    ] {
+        let rolling: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT x.rolling_pc FROM {} x",
+            crate::ledger::server::rolling_table(
+                crate::ledger::server::rolling_window(then),
+                "h.id = $1"
+            )
+        ))
+        .bind(household)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO effect_reviews (household_id, quarter, reviewer_id, rolling_pc_fen, conclusion,
+                                         measures_effective, findings, next_steps, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, '下季度继续产业和就业帮扶（演示）', $8)",
+        )
+        .bind(household)
+        .bind(crate::domain::calendar::quarter_of(then))
+        .bind(cadre)
+        .bind(rolling)
+        .bind(conclusion)
+        .bind(effective)
+        .bind(findings)
+        .bind(then)
         .execute(&mut *tx)
         .await?;
         n += 1;

@@ -42,6 +42,14 @@ test('an official drills down from the province to a village and its households'
     await untilTrue(async () => (await page.locator('.trail a').count()) === level + 2);
   }
   assert.match(await page.locator('.trail').textContent(), new RegExp(names[names.length - 1]));
+  // The table of regions below and the national layout download as workbooks.
+  for (const id of ['export-national-xlsx', 'export-households-xlsx']) {
+    const href = await page.getByTestId(id).first().getAttribute('href');
+    const r = await context.request.get(`${server.base}${href}`);
+    assert.equal(r.status(), 200, href);
+    assert.equal(r.headers()['content-type'], 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    assert.equal((await r.body()).subarray(0, 2).toString(), 'PK');
+  }
   // A village has no regions below; its households are one click away.
   assert.equal(await page.getByTestId('dash-children').count(), 0);
   const n = Number(await page.getByTestId('dash-households').locator('strong').textContent());
@@ -123,7 +131,8 @@ test('a cadre opens a paired household from their list and logs a visit', async 
   assert.ok((await rows.count()) >= 2);
   // One of the demo's households is overdue for a visit.
   assert.match(await page.getByTestId('cadre-households').textContent(), /走访逾期/);
-  await rows.first().locator('a').first().click();
+  // A household under monitoring (its category shown), whose quarterly review is due.
+  await rows.filter({ hasText: /脱贫不稳定户|突发严重困难户/ }).first().locator('a').first().click();
   await page.getByTestId('visit-form').waitFor();
   await page.locator('body[data-hydrated]').waitFor();
   const today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
@@ -134,6 +143,16 @@ test('a cadre opens a paired household from their list and logs a visit', async 
   await page.getByTestId('visit-form').getByRole('button', { name: '记录走访' }).click();
   await untilTrue(async () => /新茶已采/.test(await page.getByTestId('visits').textContent()));
   assert.match(await page.getByTestId('visits').textContent(), new RegExp(today));
+  // This quarter's effect review is due; the cadre writes it, and it is listed.
+  await page.getByText('填写本季度成效评估', { exact: false }).first().click();
+  await page.getByLabel('评估结论').selectOption('improving');
+  await page.getByLabel('帮扶措施有效').check();
+  await page.getByLabel('评估发现').fill('春茶销售回款到账。');
+  await page.getByLabel('下季度措施').fill('继续对接合作社。');
+  await page.getByTestId('review-form').getByRole('button', { name: '填写本季度成效评估' }).click();
+  await untilTrue(async () => /春茶销售回款到账/.test(await page.getByTestId('reviews').textContent()));
+  assert.match(await page.getByTestId('reviews').textContent(), /收入稳步增长/);
+  assert.equal(await page.getByTestId('review-form').count(), 0);
   assert.deepEqual([...cadre.problems], []);
   await cadre.context.close();
 });

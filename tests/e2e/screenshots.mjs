@@ -105,7 +105,15 @@ try {
     await cadrePage.goto(`${server.base}${href}`); await cadrePage.getByTestId('visit-form').waitFor();
     await cadrePage.waitForTimeout(600);
     await cadrePage.screenshot({ path: join(out, `file-${width}.png`), fullPage: true });
+    // The 1+1 organisation's page, as the official sees it, if this village has one.
+    const org = cadrePage.locator('a[href^="/organisations/"]');
+    const orgHref = (await org.count()) > 0 ? await org.first().getAttribute('href') : null;
     await cadre.close();
+    if (orgHref) {
+      await page.goto(`${server.base}${orgHref}`); await page.getByTestId('org-summary').waitFor(); await shot('organisation');
+    } else {
+      console.log('no 1+1 organisation on the first paired household\'s file: no organisation shot');
+    }
     await page.goto(`${server.base}/report?region=350725101201`); await page.getByTestId('report-form').waitFor(); await shot('report');
     await context.addCookies([{ name: 'zn_lang', value: 'en', url: server.base }]);
     await page.goto(`${server.base}/`); await shot('home-en');
