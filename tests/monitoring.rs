@@ -1514,6 +1514,12 @@ mod cases {
         let households_in_rows: i64 = rows[1..].iter().map(|r| r[2].parse::<i64>().unwrap()).sum();
         assert_eq!(households_in_rows, zhenghe_households);
 
+        // Another site's link cannot make an official's browser export (and write the audit log).
+        county
+            .extra_headers
+            .push(("Sec-Fetch-Site".into(), "cross-site".into()));
+        assert_eq!(county.get("/export/national.xlsx").await.status, 403);
+        county.extra_headers.clear();
         // Nothing else, nowhere else, nobody else.
         assert_eq!(county.get("/export/users.csv").await.status, 404);
         assert_eq!(county.get("/export/households.xls").await.status, 404);

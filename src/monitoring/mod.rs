@@ -509,6 +509,7 @@ pub fn MonitoringFile(household_id: i64) -> impl IntoView {
                                     <input type="hidden" name="household_id" value=household_id/>
                                     <label for="recat-category">{tr(T::file_category)}</label>
                                     <select id="recat-category" name="category" required>
+                                        <option value="">{tr(T::picker_choose)}</option>
                                         {Category::ALL.iter().filter(|c| **c != o.category).map(|c| {
                                             let c = *c;
                                             view! { <option value=c.as_str()>{move || category_text(c).t(lang.get())}</option> }
@@ -590,7 +591,9 @@ fn Reviews(
     let lang = use_lang();
     let reviews = f.reviews.items.clone();
     let next = f.reviews.next.clone();
-    view! {
+    // A household never under monitoring has no reviews to show.
+    let shown = f.object.is_some() || !reviews.is_empty();
+    shown.then(|| view! {
         <h3 id="reviews-title">{tr(T::review_title)}</h3>
         {reviews.is_empty().then(|| view! { <p class="muted">"—"</p> })}
         <ul class="visit-list" data-testid="reviews" aria-labelledby="reviews-title">
@@ -620,7 +623,7 @@ fn Reviews(
                     <input type="hidden" name="household_id" value=household_id/>
                     <label for="review-conclusion">{tr(T::review_conclusion)}</label>
                     <select id="review-conclusion" name="conclusion" required>
-                        <option value="">""</option>
+                        <option value="">{tr(T::picker_choose)}</option>
                         {Conclusion::ALL.iter().map(|c| {
                             let c = *c;
                             view! { <option value=c.as_str()>{move || conclusion_text(c).t(lang.get())}</option> }
@@ -640,7 +643,7 @@ fn Reviews(
                 </ActionForm>
             </details>
         })}
-    }
+    })
 }
 
 #[component]

@@ -609,7 +609,8 @@ fn csv(table: Table) -> Response {
     attachment(
         &format!("{}.csv", table.name),
         "text/csv; charset=utf-8",
-        Body::from_stream(first.chain(rows)),
+        // Fused: a layer (compression) may poll a body again after its end.
+        Body::from_stream(first.chain(rows).fuse()),
     )
 }
 
@@ -742,7 +743,7 @@ async fn xlsx(table: Table) -> Result<Response, AppError> {
     Ok(attachment(
         &format!("{}.xlsx", table.name),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        Body::from_stream(body),
+        Body::from_stream(body.fuse()),
     ))
 }
 

@@ -266,11 +266,19 @@ fn same_origin_ok(req: &Request, public_origin: Option<&str>) -> bool {
     }
 }
 
+/// Whether a request must come from this site's own pages (or no page at all): everything but
+/// reads, and the exports too, which are reads but write the audit log and build files (another
+/// site's link must not make an official's browser do either).
+pub fn needs_same_origin(method: &Method, path: &str) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || path.starts_with(crate::official::export::PREFIX)
+}
+
 /// Refuses (403) a state-changing request sent by another site's page: log-in and every server
-/// function included. Payment notifications (signed, server to server) are exempt.
+/// function included, and the exports. Payment notifications (signed, server to server) are
+/// exempt.
 pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe
+    if !needs_same_origin(req.method(), req.uri().path())
         || crate::payments::server::is_notify_path(req.uri().path())
         || same_origin_ok(&req, state.settings.public_origin.as_deref())
     {
@@ -365,6 +373,14 @@ mod tests {
             b = b.header(*k, *v);
         }
         b.body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn exports_need_this_site_like_posts() {
+        assert!(needs_same_origin(&Method::GET, "/export/national.xlsx"));
+        assert!(needs_same_origin(&Method::POST, "/api/auth/login"));
+        assert!(!needs_same_origin(&Method::GET, "/market"));
+        assert!(!needs_same_origin(&Method::HEAD, "/households"));
     }
 
     #[test]

@@ -101,14 +101,21 @@ try {
     await cadrePage.goto(`${server.base}/cadre`); await cadrePage.getByTestId('cadre-households').waitFor();
     await cadrePage.waitForTimeout(600);
     await cadrePage.screenshot({ path: join(out, `cadre-${width}.png`), fullPage: true });
-    const href = await cadrePage.getByTestId('cadre-households').locator('tbody tr a').first().getAttribute('href');
+    // A household under monitoring (its category shown): its file has the quarterly reviews.
+    const href = await cadrePage.getByTestId('cadre-households').locator('tbody tr')
+      .filter({ hasText: /脱贫不稳定户|突发严重困难户|边缘易致贫户/ }).first().locator('a').first().getAttribute('href');
     await cadrePage.goto(`${server.base}${href}`); await cadrePage.getByTestId('visit-form').waitFor();
     await cadrePage.waitForTimeout(600);
     await cadrePage.screenshot({ path: join(out, `file-${width}.png`), fullPage: true });
-    // The 1+1 organisation's page, as the official sees it, if this village has one.
-    const org = cadrePage.locator('a[href^="/organisations/"]');
-    const orgHref = (await org.count()) > 0 ? await org.first().getAttribute('href') : null;
     await cadre.close();
+    // The 1+1 organisation's page, as the official sees it: found on the first household file
+    // of the county that lists one.
+    let orgHref = null;
+    const list = await (await page.request.post(`${server.base}/api/official/households`, { form: {} })).json();
+    for (const h of (list.households?.items ?? []).slice(0, 40)) {
+      const f = await (await page.request.post(`${server.base}/api/monitoring/file`, { form: { household_id: String(h.id) } })).json();
+      if (f.org_pairings?.length) { orgHref = `/organisations/${f.org_pairings[0].organisation_id}`; break; }
+    }
     if (orgHref) {
       await page.goto(`${server.base}${orgHref}`); await page.getByTestId('org-summary').waitFor(); await shot('organisation');
     } else {
