@@ -526,6 +526,11 @@ messages! {
     member_id_number => "身份证号", "ID number";
     member_add => "添加成员", "Add a member";
     member_remove => "删除", "Remove";
+    link_order_purchase => "订单收购", "Order purchase";
+    link_guaranteed_purchase => "保底收购", "Guaranteed purchase";
+    link_employment => "务工就业", "Employment";
+    link_dividend => "入股分红", "Dividends";
+    link_land_transfer => "土地流转", "Land rent";
     link_declared => "约定每年", "declared a year";
     link_paid => "今年实付", "paid this year";
     link_unpaid => "约定未兑现", "declared, not paid";

@@ -689,6 +689,18 @@ pub fn measure_text(m: MeasureKind) -> T {
     }
 }
 
+/// The words for a benefit link's kind (利益联结方式), when it is one of the known kinds.
+pub fn link_type_text(kind: &str) -> Option<T> {
+    Some(match kind {
+        "order_purchase" => T::link_order_purchase,
+        "guaranteed_purchase" => T::link_guaranteed_purchase,
+        "employment" => T::link_employment,
+        "dividend" => T::link_dividend,
+        "land_transfer" => T::link_land_transfer,
+        _ => return None,
+    })
+}
+
 pub fn task_text(k: TaskKind) -> T {
     match k {
         TaskKind::NearLine => T::task_near_line,
@@ -806,7 +818,10 @@ fn FileRecords(
         <ul class="event-list" data-testid="links" aria-labelledby="links-title">
             {f.links.iter().map(|l| { let unpaid = l.declared_fen.is_some() && l.paid_fen <= 0; view! {
                 <li>
-                    {l.organisation.clone()} " · " {l.link_type.clone()} " · "
+                    {l.organisation.clone()} " · " {
+                        let (kind, lang) = (l.link_type.clone(), use_lang());
+                        move || link_type_text(&kind).map_or_else(|| kind.clone(), |t| t.t(lang.get()).to_owned())
+                    } " · "
                     {tr(T::link_declared)} " " {l.declared_fen.map(|d| view! { <Money fen=d/> })}
                     " · " {tr(T::link_paid)} " " <Money fen=l.paid_fen/>
                     {unpaid.then(|| view! { " " <span class="badge warn">{tr(T::link_unpaid)}</span> })}
