@@ -559,13 +559,18 @@ fn check_part(part: &mut impl std::io::Read, kind: Part, limit: u64) -> Result<u
     }
     if kind == Part::SharedStrings {
         let text = String::from_utf8_lossy(&head);
-        for attribute in ["uniqueCount=\"", "count=\""] {
+        // The reader reserves room for `uniqueCount` strings up front; `count` (references to
+        // them) it only reads.
+        for (attribute, most) in [
+            ("uniqueCount=\"", MAX_STRINGS),
+            ("count=\"", MAX_STRINGS * 8),
+        ] {
             if let Some(at) = text.find(attribute) {
                 let digits: String = text[at + attribute.len()..]
                     .chars()
                     .take_while(|c| c.is_ascii_digit())
                     .collect();
-                if digits.parse::<u64>().map_or(true, |n| n > MAX_STRINGS * 8) {
+                if digits.parse::<u64>().map_or(true, |n| n > most) {
                     return Err(too_large());
                 }
             }
