@@ -380,14 +380,7 @@ impl<'a> Importer<'a> {
             Ok(row) => {
                 self.batch.push(row);
                 if self.batch.len() == BATCH {
-                    write_batch(
-                        self.db,
-                        self.user,
-                        &mut self.batch,
-                        &mut self.out,
-                        self.lang,
-                    )
-                    .await?;
+                    self.flush().await?;
                 }
             }
             Err(e) => push_error(&mut self.out, e),
@@ -395,7 +388,8 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
-    async fn finish(mut self) -> Result<Outcome, AppError> {
+    /// Writes the rows waiting in the batch.
+    async fn flush(&mut self) -> Result<(), AppError> {
         write_batch(
             self.db,
             self.user,
@@ -403,7 +397,11 @@ impl<'a> Importer<'a> {
             &mut self.out,
             self.lang,
         )
-        .await?;
+        .await
+    }
+
+    async fn finish(mut self) -> Result<Outcome, AppError> {
+        self.flush().await?;
         if !self.header_seen {
             return Err(AppError::new(ErrorCode::BadRequest).field("file"));
         }
