@@ -8,7 +8,7 @@ ENV := . scripts/env.sh &&
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(TARGET_DIR)/release/zhunong
 
-.PHONY: migrations-check crash run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench clean-data
+.PHONY: migrations-check crash run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench bench-rollup clean-data
 
 # The demo: `zhunong serve` never loads demo data by itself, so this asks for it explicitly
 # (idempotent). A production deploy runs `zhunong create-admin` and `zhunong serve` instead.
@@ -71,6 +71,11 @@ crash:
 
 bench: build
 	scripts/bench.sh
+
+# The officials' dashboard at province scale (1M households; SQLite, and PostgreSQL with
+# TEST_DATABASE_URL). Takes a while: it generates 10 million household-months each time.
+bench-rollup: build
+	scripts/bench-rollup.sh
 
 screenshots: build
 	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) node tests/e2e/screenshots.mjs

@@ -18,6 +18,7 @@ on_both_backends! {
     the_registry_import_reports_bad_lines_and_never_duplicates;
     exports_come_as_workbooks_and_in_the_national_layout;
     workbooks_import_like_csv_and_bombs_are_refused;
+    maintained_roll_ups_equal_the_live_figures;
 }
 
 /// The self-report's per-address budget (set low here; the other tests raise it).
@@ -600,6 +601,257 @@ mod cases {
             .find(|i| i["receipt"] == receipt)
             .cloned()
             .unwrap_or_else(|| panic!("{receipt} in {queue}"))
+    }
+
+    /// The monitoring line in force this year.
+    async fn this_years_line(app: &TestApp) -> Option<zhunong::domain::money::Fen> {
+        let year = zhunong::server::db::current_year();
+        zhunong::server::db::monitoring_line(&app.db, year)
+            .await
+            .unwrap()
+    }
+
+    /// Waits until the roll-ups' epoch of now is built (the server starts the build).
+    async fn rollup_ready(app: &TestApp) {
+        use zhunong::ledger::rollup;
+        let line = this_years_line(app).await;
+        for _ in 0..600 {
+            rollup::keep_current(&app.db).await.unwrap();
+            if rollup::sources(&app.db, line)
+                .await
+                .unwrap()
+                .epoch
+                .is_some()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the roll-ups' epoch was never built");
+    }
+
+    /// What officials see: the province's and a county's dashboards (and the county's first
+    /// township's), and the counts of the province's household list.
+    async fn official_views(app: &TestApp) -> Vec<serde_json::Value> {
+        let mut province = demo_login(app, FUJIAN).await;
+        let mut out = Vec::new();
+        for (region, sort) in [
+            ("350000", "below"),
+            ("350725", "code"),
+            ("350725", "verified"),
+        ] {
+            let r = province
+                .post_form(
+                    "/api/official/dashboard",
+                    &[("region", region), ("sort", sort)],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            out.push(r.json());
+        }
+        let township = out[1]["children"]["items"][0]["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = province
+            .post_form("/api/official/dashboard", &[("region", &township)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        out.push(r.json());
+        let list = province
+            .post_form("/api/official/households", &[("region", "350000")])
+            .await
+            .json();
+        out.push(serde_json::json!([
+            list["total"],
+            list["below"],
+            list["near"]
+        ]));
+        out
+    }
+
+    /// The views read from the roll-ups, then computed live from the ledger (roll-ups set
+    /// aside), must be the same; the roll-ups are rebuilt after.
+    async fn views_agree(app: &TestApp, when: &str) {
+        use zhunong::ledger::rollup;
+        rollup_ready(app).await;
+        let kept = official_views(app).await;
+        sqlx::query("DELETE FROM rollup_epochs")
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE rollup_state SET sums_ready = 0")
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        let line = this_years_line(app).await;
+        assert_eq!(
+            rollup::sources(&app.db, line).await.unwrap(),
+            rollup::Sources::LIVE
+        );
+        let live = official_views(app).await;
+        for (k, l) in kept.iter().zip(&live) {
+            assert_eq!(k, l, "{when}: the roll-ups and the ledger disagree");
+        }
+        rollup::rebuild(&app.db).await.unwrap();
+        rollup_ready(app).await;
+    }
+
+    /// Wages recorded by an official for a household.
+    async fn record_wages(c: &mut Client, household: i64, amount: &str) -> common::Response {
+        c.post_form(
+            "/api/ledger/record",
+            &[
+                ("household_id", &household.to_string()),
+                ("amount", amount),
+                ("source_type", "wages"),
+                ("note", "工资"),
+                // Large amounts are confirmed on purpose.
+                ("confirm", "on"),
+            ],
+        )
+        .await
+    }
+
+    pub async fn maintained_roll_ups_equal_the_live_figures(app: TestApp) {
+        use zhunong::ledger::rollup;
+        let none = Vec::<String>::new();
+        rollup_ready(&app).await;
+        assert_eq!(
+            rollup::check(&app.db).await.unwrap(),
+            none,
+            "after the demo"
+        );
+        views_agree(&app, "the demo").await;
+
+        // Other income recorded by an official lifts a household below the line far above it.
+        let (village, household): (String, i64) = sqlx::query_as(
+            "SELECT village_code, household_id FROM rollup_households
+              WHERE bucket <= 2 AND village_code LIKE '350725%' ORDER BY household_id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let bucket = || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT bucket FROM rollup_households WHERE household_id = $1",
+            )
+            .bind(household)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap()
+        };
+        let mut county = demo_login(&app, ZHENGHE).await;
+        let r = record_wages(&mut county, household, "99999").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(bucket().await, 6, "200% of the line or more now");
+        assert_eq!(rollup::check(&app.db).await.unwrap(), none, "after income");
+
+        // A household added by an import, given income, then moved to another village.
+        let other: String = sqlx::query_scalar(
+            "SELECT code FROM regions WHERE level = 'village' AND code LIKE '350725%' AND code <> $1
+              ORDER BY code LIMIT 1",
+        )
+        .bind(&village)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let header = zhunong::official::api::IMPORT_HEADER;
+        let import = |v: &str| format!("{header}\nR901,{v},迁户,3,2025,4000\n");
+        let r = county
+            .post_raw(
+                "/import/households",
+                "text/csv",
+                import(&village).as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            rollup::check(&app.db).await.unwrap(),
+            none,
+            "after an import"
+        );
+        let moved: i64 = sqlx::query_scalar("SELECT id FROM households WHERE registry_id = 'R901'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        let r = record_wages(&mut county, moved, "800").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = county
+            .post_raw("/import/households", "text/csv", import(&other).as_bytes())
+            .await;
+        assert_eq!((r.status, r.json()["updated"].as_i64()), (200, Some(1)));
+        assert_eq!(rollup::check(&app.db).await.unwrap(), none, "after a move");
+
+        // A listing with paid orders gets another origin: its GMV moves with it.
+        let (listing, origin): (i64, String) = sqlx::query_as(
+            "SELECT l.id, l.origin_code FROM listings l WHERE l.title = '政和白茶·白牡丹（演示）'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let paid = count(
+            &app.db,
+            &format!("SELECT COUNT(*) FROM order_items oi JOIN orders o ON o.id = oi.order_id WHERE oi.listing_id = {listing} AND o.status IN ('paid', 'shipped', 'delivered')"),
+        )
+        .await;
+        assert!(paid > 0, "the demo's white tea has paid orders");
+        let new_origin: String = sqlx::query_scalar(
+            "SELECT code FROM regions WHERE level = 'village' AND code LIKE $1 AND code <> $2
+              ORDER BY code LIMIT 1",
+        )
+        .bind(format!("{}%", &origin[..6]))
+        .bind(&origin)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
+        let edit = coop
+            .post_form(
+                "/api/market/editable-listing",
+                &[("id", &listing.to_string())],
+            )
+            .await;
+        assert_eq!(edit.status, 200, "{}", edit.body);
+        let mut fields = common::form_fields(&edit.json()["form"]);
+        common::set(&mut fields, "form[origin_code]", &new_origin);
+        let r = common::post_fields(&mut coop, &fields).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let now_origin: String =
+            sqlx::query_scalar("SELECT origin_code FROM listings WHERE id = $1")
+                .bind(listing)
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(now_origin, new_origin);
+        assert_eq!(
+            rollup::check(&app.db).await.unwrap(),
+            none,
+            "after a listing moved"
+        );
+
+        // A new month (or line): the ready epoch no longer answers; a new one is built while
+        // postings go on, and agrees.
+        sqlx::query("UPDATE rollup_epochs SET window_from = window_from - 1")
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        let line = this_years_line(&app).await;
+        assert_eq!(rollup::sources(&app.db, line).await.unwrap().epoch, None);
+        let r = record_wages(&mut county, household, "10").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        rollup_ready(&app).await;
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM rollup_epochs").await,
+            1,
+            "the old epoch is dropped"
+        );
+        assert_eq!(
+            rollup::check(&app.db).await.unwrap(),
+            none,
+            "in a new epoch"
+        );
+        views_agree(&app, "after the changes").await;
     }
 
     pub async fn roll_ups_equal_the_ledger_and_scope_holds(app: TestApp) {

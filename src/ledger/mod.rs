@@ -4,6 +4,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod post;
 #[cfg(feature = "ssr")]
+pub mod rollup;
+#[cfg(feature = "ssr")]
 pub mod server;
 
 use crate::i18n::{tr, use_lang, T};

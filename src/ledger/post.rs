@@ -89,7 +89,7 @@ pub fn row_hash(prev: &str, r: &RowContent) -> String {
 }
 
 /// Locks the chain's head and returns the last row's hash.
-async fn lock_head(tx: &mut Tx) -> Result<String, AppError> {
+pub(super) async fn lock_head(tx: &mut Tx) -> Result<String, AppError> {
     let last: Option<String> =
         sqlx::query_scalar("UPDATE ledger_head SET id = id WHERE id = 1 RETURNING last_hash")
             .fetch_one(&mut **tx)
@@ -131,7 +131,7 @@ pub fn is_attested(source_type: &str, evidence: Option<&str>) -> bool {
 }
 
 /// Adds a row to its household's month in `income_months`, in the same transaction, so the
-/// monthly table always equals the ledger.
+/// monthly table always equals the ledger; and to the roll-ups ([`super::rollup::posted`]).
 async fn add_to_month(tx: &mut Tx, r: &RowContent) -> Result<(), AppError> {
     let attested = is_attested(&r.source_type, r.evidence.as_deref());
     let (verified, attested_fen, rows) = if attested {
@@ -154,7 +154,15 @@ async fn add_to_month(tx: &mut Tx, r: &RowContent) -> Result<(), AppError> {
     .bind(rows)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    super::rollup::posted(
+        tx,
+        r.household_id,
+        r.occurred_at,
+        r.source_type == "sale",
+        verified,
+        attested_fen,
+    )
+    .await
 }
 
 async fn move_head(tx: &mut Tx, id: i64, hash: &str) -> Result<(), AppError> {
@@ -209,6 +217,7 @@ pub async fn post_order(
         Posting::Reversal => ("sale_reversal", -1),
     };
     let mut prev = lock_head(tx).await?;
+    super::rollup::order_posted(tx, order_id, sign).await?;
     let shares: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT a.order_item_id, a.household_id, a.amount_fen
            FROM order_item_allocations a JOIN order_items i ON i.id = a.order_item_id

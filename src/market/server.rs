@@ -624,6 +624,7 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await.map_err(AppError::internal)?;
     // A change of what the product is, or where it comes from, voids its 扶贫产品 certificate
     // until an official records a new one.
+    let mut moved_from = None;
     if let Some(id) = form.id {
         let (t0, c0, o0): (String, String, String) =
             sqlx::query_as("SELECT title, category, origin_code FROM listings WHERE id = $1")
@@ -638,6 +639,9 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
                 .execute(&mut *tx)
                 .await
                 .map_err(AppError::internal)?;
+        }
+        if o0 != origin.as_str() {
+            moved_from = Some(o0);
         }
     }
     // Insert and update bind the same fields in the same order ($1–$11), then their own. The
@@ -684,6 +688,10 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
         // takes away: nothing changes, the seller reloads.
         return Err(AppError::new(ErrorCode::StaleListing));
     };
+    // Its paid sales count under the new origin now, as the dashboard's GMV says.
+    if let Some(old) = moved_from {
+        crate::ledger::rollup::listing_moved(&mut tx, id, &old, origin.as_str()).await?;
+    }
     tx.commit().await.map_err(AppError::internal)?;
     Ok(id)
 }

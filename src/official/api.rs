@@ -157,6 +157,36 @@ pub struct Dashboard {
 /// is everything from 200% up. 150 is inclusive, as "near" is.
 pub const DISTRIBUTION_BUCKETS: [i64; 6] = [50, 75, 100, 125, 150, 200];
 
+/// The bounds of the distribution's buckets against `line`, in fen: bucket `i` holds the
+/// incomes below (or, for the "near" ceiling, up to and including) `bounds[i]`; above the last
+/// is the bucket after. The one definition, used by the live query and the maintained one.
+pub fn bucket_bounds(line: crate::domain::money::Fen) -> [(i64, bool); DISTRIBUTION_BUCKETS.len()] {
+    use crate::domain::income;
+    DISTRIBUTION_BUCKETS.map(|pct| {
+        if pct == income::NEAR_LINE_PERCENT {
+            (income::near_ceiling(line).fen(), true)
+        } else {
+            ((line.fen() as i128 * pct as i128 / 100) as i64, false)
+        }
+    })
+}
+
+/// The bucket of a rolling per-capita income: `0..=6` against the line's
+/// [`bucket_bounds`], 7 for no figure. Without a line every figure is in bucket 6 (no one is
+/// below or near a line that is not set).
+pub fn bucket_of(pc: Option<i64>, line: Option<crate::domain::money::Fen>) -> usize {
+    let Some(pc) = pc else {
+        return DISTRIBUTION_BUCKETS.len() + 1;
+    };
+    let Some(line) = line else {
+        return DISTRIBUTION_BUCKETS.len();
+    };
+    bucket_bounds(line)
+        .iter()
+        .position(|&(bound, inclusive)| if inclusive { pc <= bound } else { pc < bound })
+        .unwrap_or(DISTRIBUTION_BUCKETS.len())
+}
+
 /// The orders a dashboard's child regions can be listed in.
 pub const DASHBOARD_SORTS: [&str; 5] = ["code", "below", "monitored", "overdue", "verified"];
 

@@ -218,6 +218,7 @@ async fn write_batch(
     for (rid, id, region) in q.fetch_all(&mut *tx).await? {
         known.insert(rid, (id, region));
     }
+    let mut touched = Vec::with_capacity(rows.len());
     for r in rows.drain(..) {
         let mut what = "updated";
         let id = match known.get(&r.registry_id) {
@@ -277,6 +278,7 @@ async fn write_batch(
             .execute(&mut *tx)
             .await?;
         }
+        touched.push(id);
         // Every household the import touched, with its baseline, is in the audit log.
         let detail = match r.baseline {
             Some((year, fen)) => format!("{what}; baseline {year}: {fen}"),
@@ -292,6 +294,8 @@ async fn write_batch(
         )
         .await?;
     }
+    // Village, members and baseline feed the dashboard's roll-ups.
+    crate::ledger::rollup::refresh(&mut tx, &touched).await?;
     tx.commit().await?;
     update_record(db, out).await
 }

@@ -10,6 +10,7 @@ use crate::domain::page::Page;
 use crate::domain::region::RegionCode;
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
+use crate::ledger::rollup::{self, Sources};
 use crate::ledger::server::{rolling_table, rolling_window};
 use crate::policy::{self, Action};
 use crate::server::db::{current_year, monitoring_line, now, Db};
@@ -247,19 +248,21 @@ pub async fn region_household_page(
     fill_income(db, &mut households.items, year).await?;
     // The counts are of the whole region, not of the page. Without a line no one is below
     // or near it: NULL bounds compare as unknown and count nothing.
-    let (total, below, near): (i64, i64, i64) = sqlx::query_as(&format!(
-        "SELECT COUNT(*),
-                CAST(COALESCE(SUM(CASE WHEN x.rolling_pc < $2 THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(SUM(CASE WHEN x.rolling_pc >= $2 AND x.rolling_pc <= $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
-           FROM {} x",
-        rolling_table(rolling_window(now()), "h.region_code LIKE $1")
-    ))
-    .bind(requested.like_pattern())
-    .bind(line.map(Fen::fen))
-    .bind(line.map(|l| income::near_ceiling(l).fen()))
-    .fetch_one(&db.pool)
-    .await
-    .map_err(AppError::internal)?;
+    let (total, below, near) = match rollup::sources(db, line).await?.epoch {
+        Some(e) => sqlx::query_as(&format!(
+            "SELECT CAST(COALESCE(SUM({}), 0) AS BIGINT), CAST(COALESCE(SUM({}), 0) AS BIGINT),
+                    CAST(COALESCE(SUM({}), 0) AS BIGINT)
+               FROM rollup_villages v WHERE v.epoch = {e} AND {}",
+            bucket_columns("v", |_| true),
+            bucket_columns("v", |b| b == Band::Below),
+            bucket_columns("v", |b| b == Band::Near),
+            rollup::within("v.village_code", requested)
+        ))
+        .fetch_one(&db.pool)
+        .await
+        .map_err(AppError::internal)?,
+        None => live_counts(db, requested, line).await?,
+    };
     Ok(RegionHouseholdList {
         region_code: requested.to_string(),
         region_name: name,
@@ -274,6 +277,27 @@ pub async fn region_household_page(
         below,
         near,
     })
+}
+
+/// A region's households, and those below and near the line, computed live.
+async fn live_counts(
+    db: &Db,
+    requested: &RegionCode,
+    line: Option<Fen>,
+) -> Result<(i64, i64, i64), AppError> {
+    sqlx::query_as(&format!(
+        "SELECT COUNT(*),
+                CAST(COALESCE(SUM(CASE WHEN x.rolling_pc < $2 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN x.rolling_pc >= $2 AND x.rolling_pc <= $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
+           FROM {} x",
+        rolling_table(rolling_window(now()), "h.region_code LIKE $1")
+    ))
+    .bind(requested.like_pattern())
+    .bind(line.map(Fen::fen))
+    .bind(line.map(|l| income::near_ceiling(l).fen()))
+    .fetch_one(&db.pool)
+    .await
+    .map_err(AppError::internal)
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -416,7 +440,14 @@ impl From<FiguresRow> for RegionFigures {
 /// inside the region whose LIKE pattern is `$1`. All sums are done by the database, one
 /// grouped query per measure. `year` bounds the year's figures; the line (if any) the risk
 /// counts.
-fn figures_sql(k: usize, regions_where: &str, year: i64, line: Option<Fen>) -> String {
+fn figures_sql(
+    k: usize,
+    regions_where: &str,
+    year: i64,
+    line: Option<Fen>,
+    scope: &RegionCode,
+    src: Sources,
+) -> String {
     let (y0, y1) = (
         crate::server::db::year_start(year),
         crate::server::db::year_start(year + 1),
@@ -431,6 +462,79 @@ fn figures_sql(k: usize, regions_where: &str, year: i64, line: Option<Fen>) -> S
     let rolling = rolling_table(rolling_window(now()), "h.region_code LIKE $1");
     let overdue = overdue_condition("o");
     let sum = |e: &str| format!("CAST(COALESCE(SUM({e}), 0) AS BIGINT)");
+    // Households and their risk: from the epoch's village buckets, else live.
+    let households = match src.epoch {
+        Some(e) => format!(
+            "SELECT substr(v.village_code, 1, {k}) AS g, {} AS households, {} AS below, {} AS near
+               FROM rollup_villages v WHERE v.epoch = {e} AND {}
+              GROUP BY substr(v.village_code, 1, {k})",
+            sum(&bucket_columns("v", |_| true)),
+            sum(&bucket_columns("v", |b| b == Band::Below)),
+            sum(&bucket_columns("v", |b| b == Band::Near)),
+            rollup::within("v.village_code", scope)
+        ),
+        None => format!(
+            "SELECT substr(x.region_code, 1, {k}) AS g, COUNT(*) AS households,
+                    {} AS below, {} AS near
+               FROM {rolling} x GROUP BY substr(x.region_code, 1, {k})",
+            sum(&format!("CASE WHEN x.rolling_pc < {l} THEN 1 ELSE 0 END")),
+            sum(&format!(
+                "CASE WHEN x.rolling_pc >= {l} AND x.rolling_pc <= {n} THEN 1 ELSE 0 END"
+            )),
+        ),
+    };
+    // The year's income, households with a sale and GMV: from the maintained sums, else live.
+    let (income, with_sale, gmv) = if src.sums {
+        let vy = |col: &str, alias: &str| {
+            format!(
+                "SELECT substr(vy.region_code, 1, {k}) AS g, {} AS {alias}
+                   FROM village_years vy WHERE vy.year = {year} AND {}
+                  GROUP BY substr(vy.region_code, 1, {k})",
+                sum(&format!("vy.{col}")),
+                rollup::within("vy.region_code", scope)
+            )
+        };
+        (
+            format!(
+                "SELECT substr(m.village_code, 1, {k}) AS g, {} AS verified_fen, {} AS attested_fen
+                   FROM village_months m
+                  WHERE m.month_start >= {y0} AND m.month_start < {y1} AND {}
+                  GROUP BY substr(m.village_code, 1, {k})",
+                sum("m.verified_fen"),
+                sum("m.attested_fen"),
+                rollup::within("m.village_code", scope)
+            ),
+            vy("sale_households", "with_sale"),
+            vy("gmv_fen", "gmv_fen"),
+        )
+    } else {
+        (
+            format!(
+                "SELECT substr(h.region_code, 1, {k}) AS g, {} AS verified_fen, {} AS attested_fen
+                   FROM income_months i JOIN households h ON h.id = i.household_id
+                  WHERE h.region_code LIKE $1 AND i.month_start >= {y0} AND i.month_start < {y1}
+                  GROUP BY substr(h.region_code, 1, {k})",
+                sum("i.verified_fen"),
+                sum("i.attested_fen")
+            ),
+            format!(
+                "SELECT substr(h.region_code, 1, {k}) AS g, COUNT(DISTINCT e.household_id) AS with_sale
+                   FROM ledger_entries e JOIN households h ON h.id = e.household_id
+                  WHERE h.region_code LIKE $1 AND e.source_type = 'sale'
+                    AND e.occurred_at >= {y0} AND e.occurred_at < {y1}
+                  GROUP BY substr(h.region_code, 1, {k})"
+            ),
+            format!(
+                "SELECT substr(l.origin_code, 1, {k}) AS g, {} AS gmv_fen
+                   FROM order_items oi JOIN orders od ON od.id = oi.order_id
+                   JOIN listings l ON l.id = oi.listing_id
+                  WHERE l.origin_code LIKE $1 AND od.status IN ('paid', 'shipped', 'delivered')
+                    AND od.paid_at >= {y0} AND od.paid_at < {y1}
+                  GROUP BY substr(l.origin_code, 1, {k})",
+                sum("oi.line_total_fen")
+            ),
+        )
+    };
     format!(
         "SELECT c.code, c.name,
                 COALESCE(hh.households, 0) AS households, COALESCE(hh.below, 0) AS below,
@@ -448,10 +552,7 @@ fn figures_sql(k: usize, regions_where: &str, year: i64, line: Option<Fen>) -> S
                 COALESCE(ob.org_bought_fen, 0) AS org_bought_fen,
                 COALESCE(ul.unpaid_links, 0) AS unpaid_links
            FROM regions c
-           LEFT JOIN (SELECT substr(x.region_code, 1, {k}) AS g, COUNT(*) AS households,
-                             {} AS below, {} AS near
-                        FROM {rolling} x GROUP BY substr(x.region_code, 1, {k})) hh
-                  ON hh.g = substr(c.code, 1, {k})
+           LEFT JOIN ({households}) hh ON hh.g = substr(c.code, 1, {k})
            LEFT JOIN (SELECT substr(h.region_code, 1, {k}) AS g, COUNT(*) AS monitored,
                              {} AS unstable, {} AS marginal, {} AS sudden,
                              {} AS paired, {} AS overdue_visits
@@ -459,24 +560,9 @@ fn figures_sql(k: usize, regions_where: &str, year: i64, line: Option<Fen>) -> S
                        WHERE o.state = 'monitored' AND h.region_code LIKE $1
                        GROUP BY substr(h.region_code, 1, {k})) mo
                   ON mo.g = substr(c.code, 1, {k})
-           LEFT JOIN (SELECT substr(h.region_code, 1, {k}) AS g, {} AS verified_fen, {} AS attested_fen
-                        FROM income_months i JOIN households h ON h.id = i.household_id
-                       WHERE h.region_code LIKE $1 AND i.month_start >= {y0} AND i.month_start < {y1}
-                       GROUP BY substr(h.region_code, 1, {k})) inc
-                  ON inc.g = substr(c.code, 1, {k})
-           LEFT JOIN (SELECT substr(h.region_code, 1, {k}) AS g, COUNT(DISTINCT e.household_id) AS with_sale
-                        FROM ledger_entries e JOIN households h ON h.id = e.household_id
-                       WHERE h.region_code LIKE $1 AND e.source_type = 'sale'
-                         AND e.occurred_at >= {y0} AND e.occurred_at < {y1}
-                       GROUP BY substr(h.region_code, 1, {k})) sal
-                  ON sal.g = substr(c.code, 1, {k})
-           LEFT JOIN (SELECT substr(l.origin_code, 1, {k}) AS g, {} AS gmv_fen
-                        FROM order_items oi JOIN orders od ON od.id = oi.order_id
-                        JOIN listings l ON l.id = oi.listing_id
-                       WHERE l.origin_code LIKE $1 AND od.status IN ('paid', 'shipped', 'delivered')
-                         AND od.paid_at >= {y0} AND od.paid_at < {y1}
-                       GROUP BY substr(l.origin_code, 1, {k})) gmv
-                  ON gmv.g = substr(c.code, 1, {k})
+           LEFT JOIN ({income}) inc ON inc.g = substr(c.code, 1, {k})
+           LEFT JOIN ({with_sale}) sal ON sal.g = substr(c.code, 1, {k})
+           LEFT JOIN ({gmv}) gmv ON gmv.g = substr(c.code, 1, {k})
            LEFT JOIN (SELECT substr(l.origin_code, 1, {k}) AS g, COUNT(*) AS stalled
                         FROM listings l WHERE l.origin_code LIKE $1 AND l.stalled = 1 AND l.status = 'on_sale'
                        GROUP BY substr(l.origin_code, 1, {k})) st
@@ -519,20 +605,44 @@ fn figures_sql(k: usize, regions_where: &str, year: i64, line: Option<Fen>) -> S
                        GROUP BY substr(h.region_code, 1, {k})) ul
                   ON ul.g = substr(c.code, 1, {k})
           WHERE {regions_where}",
-        sum(&format!("CASE WHEN x.rolling_pc < {l} THEN 1 ELSE 0 END")),
-        sum(&format!(
-            "CASE WHEN x.rolling_pc >= {l} AND x.rolling_pc <= {n} THEN 1 ELSE 0 END"
-        )),
         sum("CASE WHEN o.category = 'unstable' THEN 1 ELSE 0 END"),
         sum("CASE WHEN o.category = 'marginal' THEN 1 ELSE 0 END"),
         sum("CASE WHEN o.category = 'sudden' THEN 1 ELSE 0 END"),
         sum("CASE WHEN EXISTS (SELECT 1 FROM cadre_pairings p WHERE p.household_id = o.household_id) THEN 1 ELSE 0 END"),
         sum(&format!("CASE WHEN {overdue} THEN 1 ELSE 0 END")),
-        sum("i.verified_fen"),
-        sum("i.attested_fen"),
-        sum("oi.line_total_fen"),
         sum("oi.line_total_fen"),
     )
+}
+
+/// Where a bucket of the distribution lies against the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Band {
+    Below,
+    Near,
+    Above,
+    Unknown,
+}
+
+/// The band of bucket `i` (of [`DISTRIBUTION_BUCKETS`], then above, then no figure): a bucket
+/// is below when its upper bound is at most the line, near when it is at most the near
+/// ceiling.
+fn band(i: usize) -> Band {
+    match DISTRIBUTION_BUCKETS.get(i) {
+        Some(&pct) if pct <= 100 => Band::Below,
+        Some(&pct) if pct <= income::NEAR_LINE_PERCENT => Band::Near,
+        Some(_) => Band::Above,
+        None if i == DISTRIBUTION_BUCKETS.len() => Band::Above,
+        None => Band::Unknown,
+    }
+}
+
+/// `v.b0 + v.b1 + ...` over the buckets whose band passes `keep`.
+fn bucket_columns(v: &str, keep: impl Fn(Band) -> bool) -> String {
+    (0..rollup::BUCKETS)
+        .filter(|&i| keep(band(i)))
+        .map(|i| format!("{v}.b{i}"))
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 /// How many leading digits group the households of `r` itself, and of the regions directly
@@ -577,9 +687,10 @@ pub(crate) async fn child_figures(
         return Ok(Vec::new());
     };
     let line = monitoring_line(db, year).await?;
+    let src = rollup::sources(db, line).await?;
     let sql = format!(
         "SELECT y.* FROM ({}) y ORDER BY y.code LIMIT {MAX_CHILDREN}",
-        figures_sql(k, "c.parent_code = $2", year, line)
+        figures_sql(k, "c.parent_code = $2", year, line, region, src)
     );
     Ok(sqlx::query_as::<_, FiguresRow>(&sql)
         .bind(region.like_pattern())
@@ -599,11 +710,30 @@ pub async fn region_dashboard(
     after: Option<&str>,
 ) -> Result<Dashboard, AppError> {
     let state = AppState::get()?;
-    let db = &state.db;
     let user = require_user().await?;
     let requested = requested_region(&user, region)?;
-    let this_year = current_year();
     let year = parse_year(year)?;
+    // The trail starts at the official's own region (a province for an admin).
+    let top = match user.role {
+        Role::Official => official_scope(&user)?,
+        _ => RegionCode::parse(&format!("{}0000", &requested.as_str()[..2]))
+            .map_err(AppError::internal)?,
+    };
+    dashboard_of(&state.db, &top, &requested, year, sort, after).await
+}
+
+/// The dashboard of `requested` for `year`, its trail starting at `top`: the region's own
+/// figures, a page of the regions below, the monthly income and the distribution against the
+/// line, and the pledges. Read from the maintained roll-ups where they are current.
+pub async fn dashboard_of(
+    db: &Db,
+    top: &RegionCode,
+    requested: &RegionCode,
+    year: i64,
+    sort: Option<&str>,
+    after: Option<&str>,
+) -> Result<Dashboard, AppError> {
+    let this_year = current_year();
     let sort_name = sort
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -615,14 +745,22 @@ pub async fn region_dashboard(
         .ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("sort"))?;
     let cursor = keyset.parse(after)?;
     let line = monitoring_line(db, year).await?;
-    let (own, below) = prefix_lengths(&requested);
+    let src = rollup::sources(db, line).await?;
+    let (own, below) = prefix_lengths(requested);
     let pattern = requested.like_pattern();
-    let row = sqlx::query_as::<_, FiguresRow>(&figures_sql(own, "c.code = $2", year, line))
-        .bind(&pattern)
-        .bind(requested.as_str())
-        .fetch_optional(&db.pool)
-        .await?
-        .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let row = sqlx::query_as::<_, FiguresRow>(&figures_sql(
+        own,
+        "c.code = $2",
+        year,
+        line,
+        requested,
+        src,
+    ))
+    .bind(&pattern)
+    .bind(requested.as_str())
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
     let children = match below {
         None => Page {
             items: Vec::new(),
@@ -633,7 +771,7 @@ pub async fn region_dashboard(
             let sql = format!(
                 "SELECT y.*, {} FROM ({}) y WHERE {} ORDER BY {} LIMIT {}",
                 keyset.cursor_column(),
-                figures_sql(k, "c.parent_code = $2", year, line),
+                figures_sql(k, "c.parent_code = $2", year, line, requested, src),
                 keyset.condition(cursor.as_ref(), 3),
                 keyset.order_by(),
                 CHILDREN_PAGE_SIZE + 1
@@ -648,18 +786,29 @@ pub async fn region_dashboard(
         }
     };
     // Monthly income added, by China-time month of the year.
-    let months: Vec<(i64, i64, i64)> = sqlx::query_as(
+    let months_sql = if src.sums {
+        format!(
+            "SELECT m.month_start, CAST(COALESCE(SUM(m.verified_fen), 0) AS BIGINT),
+                    CAST(COALESCE(SUM(m.attested_fen), 0) AS BIGINT)
+               FROM village_months m
+              WHERE $1 = $1 AND m.month_start >= $2 AND m.month_start < $3 AND {}
+              GROUP BY m.month_start",
+            rollup::within("m.village_code", requested)
+        )
+    } else {
         "SELECT i.month_start, CAST(COALESCE(SUM(i.verified_fen), 0) AS BIGINT),
                 CAST(COALESCE(SUM(i.attested_fen), 0) AS BIGINT)
            FROM income_months i JOIN households h ON h.id = i.household_id
           WHERE h.region_code LIKE $1 AND i.month_start >= $2 AND i.month_start < $3
-          GROUP BY i.month_start",
-    )
-    .bind(&pattern)
-    .bind(crate::server::db::year_start(year))
-    .bind(crate::server::db::year_start(year + 1))
-    .fetch_all(&db.pool)
-    .await?;
+          GROUP BY i.month_start"
+            .to_owned()
+    };
+    let months: Vec<(i64, i64, i64)> = sqlx::query_as(&months_sql)
+        .bind(&pattern)
+        .bind(crate::server::db::year_start(year))
+        .bind(crate::server::db::year_start(year + 1))
+        .fetch_all(&db.pool)
+        .await?;
     let mut monthly = vec![(0i64, 0i64); 12];
     for (start, v, a) in months {
         let m = crate::server::db::month_of(start);
@@ -668,41 +817,24 @@ pub async fn region_dashboard(
         }
     }
     // The distribution of rolling income against the line.
-    let mut distribution = vec![0i64; DISTRIBUTION_BUCKETS.len() + 2];
-    if let Some(l) = line {
-        let mut case = String::from("CASE WHEN x.rolling_pc IS NULL THEN -1");
-        for (i, pct) in DISTRIBUTION_BUCKETS.iter().enumerate() {
-            // 150% is inclusive ("near"); the other bounds exclusive.
-            let op = if *pct == income::NEAR_LINE_PERCENT {
-                "<="
-            } else {
-                "<"
-            };
-            let bound = if *pct == income::NEAR_LINE_PERCENT {
-                income::near_ceiling(l).fen()
-            } else {
-                (l.fen() as i128 * *pct as i128 / 100) as i64
-            };
-            case.push_str(&format!(" WHEN x.rolling_pc {op} {bound} THEN {i}"));
-        }
-        case.push_str(&format!(" ELSE {} END", DISTRIBUTION_BUCKETS.len()));
-        let buckets: Vec<(i64, i64)> = sqlx::query_as(&format!(
-            "SELECT b, COUNT(*) FROM (SELECT {case} AS b FROM {} x) d GROUP BY b",
-            rolling_table(rolling_window(now()), "h.region_code LIKE $1")
-        ))
-        .bind(&pattern)
-        .fetch_all(&db.pool)
-        .await?;
-        for (b, n) in buckets {
-            let i = if b < 0 {
-                distribution.len() - 1
-            } else {
-                b as usize
-            };
-            if let Some(slot) = distribution.get_mut(i) {
-                *slot = n;
+    let mut distribution = vec![0i64; rollup::BUCKETS];
+    match (line, src.epoch) {
+        (Some(_), Some(e)) => {
+            let columns: Vec<String> = (0..rollup::BUCKETS)
+                .map(|i| format!("CAST(COALESCE(SUM(v.b{i}), 0) AS BIGINT)"))
+                .collect();
+            let sql = format!(
+                "SELECT {} FROM rollup_villages v WHERE v.epoch = {e} AND {}",
+                columns.join(", "),
+                rollup::within("v.village_code", requested)
+            );
+            let row = sqlx::query(&sql).fetch_one(&db.pool).await?;
+            for (i, slot) in distribution.iter_mut().enumerate() {
+                *slot = sqlx::Row::try_get::<i64, _>(&row, i)?;
             }
         }
+        (Some(l), None) => distribution = live_distribution(db, &pattern, l).await?,
+        (None, _) => {}
     }
     let pledges: (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), CAST(COALESCE(SUM(p.amount_fen), 0) AS BIGINT),
@@ -722,11 +854,6 @@ pub async fn region_dashboard(
     .fetch_one(&db.pool)
     .await?;
     // The trail from the official's own region (a province for an admin) down to this one.
-    let top = match user.role {
-        Role::Official => official_scope(&user)?,
-        _ => RegionCode::parse(&format!("{}0000", &requested.as_str()[..2]))
-            .map_err(AppError::internal)?,
-    };
     let mut trail = Vec::new();
     for code in requested.ancestors().into_iter().rev() {
         if top.contains(&code) {
@@ -780,33 +907,72 @@ pub async fn import_result(id: i64) -> Result<super::api::ImportSummary, AppErro
     })
 }
 
-/// For `zhunong bench --rollup`: the dashboard's two roll-up queries (the region's own figures
-/// and its children's first page) for `region` this year, timed; returns (own ms, children ms,
-/// children).
-pub async fn time_rollup(db: &Db, region: &RegionCode) -> Result<(f64, f64, usize), AppError> {
+/// The distribution of rolling income against `line` over the households matching `pattern`,
+/// computed live (when no current epoch of the roll-ups is ready).
+async fn live_distribution(db: &Db, pattern: &str, line: Fen) -> Result<Vec<i64>, AppError> {
+    let mut case = String::from("CASE WHEN x.rolling_pc IS NULL THEN -1");
+    for (i, (bound, inclusive)) in super::api::bucket_bounds(line).iter().enumerate() {
+        let op = if *inclusive { "<=" } else { "<" };
+        case.push_str(&format!(" WHEN x.rolling_pc {op} {bound} THEN {i}"));
+    }
+    case.push_str(&format!(" ELSE {} END", DISTRIBUTION_BUCKETS.len()));
+    let buckets: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT b, COUNT(*) FROM (SELECT {case} AS b FROM {} x) d GROUP BY b",
+        rolling_table(rolling_window(now()), "h.region_code LIKE $1")
+    ))
+    .bind(pattern)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut distribution = vec![0i64; rollup::BUCKETS];
+    for (b, n) in buckets {
+        let i = usize::try_from(b).unwrap_or(rollup::BUCKETS - 1);
+        if let Some(slot) = distribution.get_mut(i) {
+            *slot = n;
+        }
+    }
+    Ok(distribution)
+}
+
+/// For `zhunong bench --explain`: the plan of the dashboard's main query (the region's own
+/// figures) as the database gives it (SQLite's EXPLAIN QUERY PLAN; PostgreSQL's EXPLAIN
+/// ANALYZE, which runs it), one line per row.
+pub async fn explain_rollup(db: &Db, region: &RegionCode) -> Result<Vec<String>, AppError> {
     let year = current_year();
     let line = monitoring_line(db, year).await?;
-    let (own, below) = prefix_lengths(region);
-    let started = std::time::Instant::now();
-    sqlx::query_as::<_, FiguresRow>(&figures_sql(own, "c.code = $2", year, line))
-        .bind(region.like_pattern())
-        .bind(region.as_str())
-        .fetch_optional(&db.pool)
-        .await?;
-    let own_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let started = std::time::Instant::now();
-    let n = match below {
-        None => 0,
-        Some(k) => sqlx::query_as::<_, FiguresRow>(&format!(
-            "SELECT y.*, '' AS cursor FROM ({}) y LIMIT {}",
-            figures_sql(k, "c.parent_code = $2", year, line),
-            CHILDREN_PAGE_SIZE + 1
-        ))
+    let src = rollup::sources(db, line).await?;
+    let (own, _) = prefix_lengths(region);
+    let explain = match db.backend {
+        crate::server::db::Backend::Sqlite => "EXPLAIN QUERY PLAN",
+        crate::server::db::Backend::Postgres => "EXPLAIN ANALYZE",
+    };
+    let sql = format!(
+        "{explain} {}",
+        figures_sql(own, "c.code = $2", year, line, region, src)
+    );
+    let rows = sqlx::query(&sql)
         .bind(region.like_pattern())
         .bind(region.as_str())
         .fetch_all(&db.pool)
-        .await?
-        .len(),
-    };
-    Ok((own_ms, started.elapsed().as_secs_f64() * 1000.0, n))
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let last = sqlx::Row::len(&row) - 1;
+        out.push(sqlx::Row::try_get::<String, _>(&row, last)?);
+    }
+    Ok(out)
+}
+
+/// For `zhunong bench --rollup`: the dashboard of `region` this year (its own figures, the
+/// first page below, the monthly income, the distribution and the pledges), timed; returns
+/// (ms, regions below on the page, whether it read the maintained roll-ups).
+pub async fn time_rollup(db: &Db, region: &RegionCode) -> Result<(f64, usize, bool), AppError> {
+    let line = monitoring_line(db, current_year()).await?;
+    let maintained = rollup::sources(db, line).await?.epoch.is_some();
+    let started = std::time::Instant::now();
+    let d = dashboard_of(db, region, region, current_year(), None, None).await?;
+    Ok((
+        started.elapsed().as_secs_f64() * 1000.0,
+        d.children.items.len(),
+        maintained,
+    ))
 }

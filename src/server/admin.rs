@@ -120,6 +120,7 @@ async fn verify(file: &Path) -> Result<String, BoxError> {
             .connect(&url)
             .await?,
         backend: Backend::Sqlite,
+        rollup_building: Default::default(),
     };
     let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(&db.pool)

@@ -125,6 +125,47 @@ pub async fn raw_insert_loop(db: &Db, rounds: usize) -> Result<f64, sqlx::Error>
     Ok(rounds as f64 / started.elapsed().as_secs_f64())
 }
 
+/// For the roll-up benchmark: adds `villages` villages, a hundred to a new township, the
+/// townships spread over the demo's counties; returns how many.
+pub async fn seed_villages(db: &Db, villages: usize) -> Result<usize, sqlx::Error> {
+    let counties: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM regions WHERE level = 'county' ORDER BY code")
+            .fetch_all(&db.pool)
+            .await?;
+    if counties.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = db.begin_write().await?;
+    let mut made = 0;
+    let mut township = 0usize;
+    while made < villages {
+        let county = &counties[township % counties.len()];
+        // Townships 600-999 of each county: the demo's own are below 600.
+        let t_code = format!("{county}{:03}", 600 + township / counties.len());
+        sqlx::query("INSERT INTO regions (code, name, name_en, level, parent_code, is_demo) VALUES ($1, $2, $3, 'township', $4, 1)")
+            .bind(&t_code)
+            .bind(format!("压测镇{township}"))
+            .bind(format!("Bench township {township}"))
+            .bind(county)
+            .execute(&mut *tx)
+            .await?;
+        let n = 100.min(villages - made);
+        for v in 0..n {
+            sqlx::query("INSERT INTO regions (code, name, name_en, level, parent_code, is_demo) VALUES ($1, $2, $3, 'village', $4, 1)")
+                .bind(format!("{t_code}{:03}", 101 + v))
+                .bind(format!("压测村{township}-{v}"))
+                .bind(format!("Bench village {township}-{v}"))
+                .bind(&t_code)
+                .execute(&mut *tx)
+                .await?;
+        }
+        made += n;
+        township += 1;
+    }
+    tx.commit().await?;
+    Ok(made)
+}
+
 /// For the roll-up benchmark: gives every generated household (ids above `first`) a baseline and
 /// `months` months of verified income in `income_months` (what the roll-ups read), written by
 /// the database itself, one statement a month.

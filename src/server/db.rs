@@ -35,6 +35,8 @@ impl Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Whether this process is building the roll-ups of this database (one build at a time).
+    pub rollup_building: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,8 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot seal the ledger's earlier rows: {0}")]
     Seal(String),
+    #[error("cannot fill the roll-ups from the ledger: {0}")]
+    Rollup(String),
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -89,7 +93,11 @@ impl Db {
             options
         };
         let pool = options.connect(&url).await?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            rollup_building: Default::default(),
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), DbError> {
@@ -108,6 +116,10 @@ impl Db {
         crate::ledger::post::seal_earlier_rows(self)
             .await
             .map_err(|e| DbError::Seal(format!("{e:?}")))?;
+        // The roll-ups' sums, filled once after the migration that made them.
+        crate::ledger::rollup::prepare(self)
+            .await
+            .map_err(|e| DbError::Rollup(format!("{e:?}")))?;
         Ok(())
     }
 

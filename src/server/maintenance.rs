@@ -54,6 +54,14 @@ pub async fn run_periodically(db: Db, auto_receive_days: i64, warning_margin_per
             Ok(orders) => tracing::info!(orders, "receipt confirmed automatically"),
             Err(e) => tracing::warn!(error = %e, "confirming receipt failed; will retry"),
         }
+        // The dashboard's roll-ups for this month's window: built in the background (one
+        // build at a time) when the month or the line changes.
+        let rollup_db = db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::ledger::rollup::keep_current(&rollup_db).await {
+                tracing::warn!(error = ?e, "building the roll-ups failed; will retry");
+            }
+        });
         match crate::monitoring::warning::scan(&db, warning_margin_percent).await {
             Ok(0) => {}
             Ok(tasks) => tracing::info!(tasks, "early-warning visit tasks raised"),

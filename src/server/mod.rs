@@ -267,6 +267,13 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         state.payments.set_local_addr(addr);
     }
+    // The dashboard's roll-ups of this month, if not built yet (housekeeping keeps them so).
+    let rollup_db = state.db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::ledger::rollup::keep_current(&rollup_db).await {
+            tracing::warn!(error = ?e, "building the roll-ups failed; housekeeping will retry");
+        }
+    });
     if state.payments.fake() {
         // The fake provider's RSA test keys take a while to make: not inside a request.
         tokio::task::spawn_blocking(|| {

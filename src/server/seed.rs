@@ -299,7 +299,12 @@ pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
             ..Default::default()
         }
     } else {
-        seed_base(db).await?
+        let report = seed_base(db).await?;
+        // The new households (and their baselines) in the dashboard's roll-ups.
+        crate::ledger::rollup::refresh_all(db)
+            .await
+            .map_err(|e| SeedError::Other(format!("{e:?}")))?;
+        report
     };
     if !marker(db, MARKET_MARKER).await? {
         report.already_present = false;

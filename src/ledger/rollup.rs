@@ -1,0 +1,854 @@
+//! Maintained roll-ups of the ledger for the officials' dashboard (migration
+//! `20261202000001_rollup`). The one writer of `rollup_epochs`, `rollup_households`,
+//! `rollup_villages`, `rollup_places`, `village_months`, `village_years` and
+//! `household_sale_years`. With them a province's dashboard reads a few rows per village
+//! instead of every household and ledger row.
+//!
+//! - Income per village and month, households with a sale and GMV per region and year are
+//!   kept by the posting itself ([`posted`], [`order_posted`]), in its transaction, under the
+//!   ledger's head lock, so they always equal the live sums. A household moved to another
+//!   village by an import has its sums moved with it ([`refresh`]); a listing whose origin
+//!   changes moves its GMV ([`listing_moved`]).
+//! - Rolling per-capita income against the line depends on the 12-month window (it moves
+//!   every month) and on the year's line, so it is kept per *epoch*, one (window, line) pair.
+//!   [`keep_current`] builds the epoch of now in short chunks in the background while every
+//!   posting keeps every epoch in the table current; the dashboard uses an epoch only once it
+//!   is ready and is the epoch of now ([`sources`]) and computes the figures live otherwise.
+//! - [`check`] (`zhunong check-rollup`, and the tests) compares all of it with the live
+//!   queries.
+//!
+//! Every writer holds the ledger's head lock (postings already do), so writers are serialised
+//! and the diffs below never race.
+
+use super::post::lock_head;
+use super::server::{rolling_table, rolling_window};
+use crate::domain::calendar::{add_months, month_start_of, year_of};
+use crate::domain::money::Fen;
+use crate::domain::region::RegionCode;
+use crate::error::AppError;
+use crate::official::api::{bucket_of, DISTRIBUTION_BUCKETS};
+use crate::server::db::{current_year, monitoring_line, now, year_start, Db};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Buckets per village: those of [`DISTRIBUTION_BUCKETS`], then "no figure" (`b7`).
+pub const BUCKETS: usize = DISTRIBUTION_BUCKETS.len() + 2;
+
+/// Households per chunk of an epoch's build: each chunk is one short write transaction.
+const CHUNK: i64 = 2_000;
+
+/// Rows per multi-row INSERT (5 bound values each).
+const INSERT_ROWS: usize = 400;
+
+/// Order statuses whose items count as GMV (as the live query says).
+const GMV_STATUSES: &str = "'paid', 'shipped', 'delivered'";
+
+/// What the dashboard may read from the maintained tables now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sources {
+    /// The ready epoch of now's window and of the line asked for.
+    pub epoch: Option<i64>,
+    /// Whether the income, sale and GMV sums are filled.
+    pub sums: bool,
+}
+
+impl Sources {
+    /// Everything computed live from the ledger (for the tests' comparison).
+    pub const LIVE: Sources = Sources {
+        epoch: None,
+        sums: false,
+    };
+}
+
+/// What the dashboard may read, for figures judged against `line`.
+pub async fn sources(db: &Db, line: Option<Fen>) -> Result<Sources, AppError> {
+    let sums: i64 = sqlx::query_scalar("SELECT sums_ready FROM rollup_state WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await?;
+    let (from, _) = rolling_window(now());
+    let ready: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, line_fen FROM rollup_epochs WHERE state = 'ready' AND window_from = $1
+          ORDER BY id DESC LIMIT 1",
+    )
+    .bind(from)
+    .fetch_optional(&db.pool)
+    .await?;
+    let epoch = match ready {
+        Some((id, l)) if l == line.map(Fen::fen) => Some(id),
+        _ => None,
+    };
+    Ok(Sources {
+        epoch,
+        sums: sums == 1,
+    })
+}
+
+/// An SQL condition that `col` (a region code column) lies inside `region`: a range on the
+/// code's digits, which both backends answer from an index (unlike LIKE). The bounds are the
+/// region's own digits.
+pub fn within(col: &str, region: &RegionCode) -> String {
+    let prefix = region.scope_prefix();
+    match next_prefix(prefix) {
+        Some(upper) => format!("{col} >= '{prefix}' AND {col} < '{upper}'"),
+        None => format!("{col} >= '{prefix}'"),
+    }
+}
+
+/// The smallest digit string of the same length above `prefix` (None for all nines).
+fn next_prefix(prefix: &str) -> Option<String> {
+    let mut digits: Vec<u8> = prefix.bytes().collect();
+    for i in (0..digits.len()).rev() {
+        if digits[i] < b'9' {
+            digits[i] += 1;
+            return String::from_utf8(digits).ok();
+        }
+        digits[i] = b'0';
+    }
+    None
+}
+
+/// The China-time year of a Unix time (the years of `year_start`).
+fn china_year(t: i64) -> i64 {
+    year_of(t + 8 * 3600)
+}
+
+/// Adds a ledger row (already in `income_months`) to its household's village month and, for a
+/// sale, marks the household's year; then refreshes its rolling income in every epoch. Runs
+/// in the posting's transaction, which holds the head lock.
+pub(super) async fn posted(
+    tx: &mut Tx,
+    household_id: i64,
+    occurred_at: i64,
+    is_sale: bool,
+    verified_fen: i64,
+    attested_fen: i64,
+) -> Result<(), AppError> {
+    let village = sync_place(tx, household_id).await?;
+    add_village_month(
+        tx,
+        &village,
+        month_start_of(occurred_at),
+        verified_fen,
+        attested_fen,
+    )
+    .await?;
+    if is_sale {
+        let year = china_year(occurred_at);
+        let marked = sqlx::query(
+            "INSERT INTO household_sale_years (household_id, year) VALUES ($1, $2)
+             ON CONFLICT (household_id, year) DO NOTHING",
+        )
+        .bind(household_id)
+        .bind(year)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if marked == 1 {
+            add_village_year(tx, year, &village, 1, 0).await?;
+        }
+    }
+    refresh_epochs(tx, &[household_id]).await
+}
+
+/// Adds (sign 1) or takes away (sign -1) an order's items from the GMV of their listings'
+/// origins, in the year it was paid: called when its sale or its reversal is posted.
+pub(super) async fn order_posted(tx: &mut Tx, order_id: i64, sign: i64) -> Result<(), AppError> {
+    let paid_at: Option<i64> = sqlx::query_scalar("SELECT paid_at FROM orders WHERE id = $1")
+        .bind(order_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let paid_at = paid_at.ok_or_else(|| AppError::internal("a posted order has no paid_at"))?;
+    let lines: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT l.origin_code, CAST(SUM(oi.line_total_fen) AS BIGINT)
+           FROM order_items oi JOIN listings l ON l.id = oi.listing_id
+          WHERE oi.order_id = $1 GROUP BY l.origin_code",
+    )
+    .bind(order_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (origin, fen) in lines {
+        add_village_year(tx, china_year(paid_at), &origin, 0, sign * fen).await?;
+    }
+    Ok(())
+}
+
+/// A listing's origin changed from `old` to `new`: the GMV of its paid orders moves with it
+/// (the dashboard counts sales under the listing's origin). Takes the head lock.
+pub async fn listing_moved(
+    tx: &mut Tx,
+    listing_id: i64,
+    old: &str,
+    new: &str,
+) -> Result<(), AppError> {
+    if old == new {
+        return Ok(());
+    }
+    lock_head(tx).await?;
+    let years: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT od.paid_at, oi.line_total_fen FROM order_items oi JOIN orders od ON od.id = oi.order_id
+          WHERE oi.listing_id = $1 AND od.status IN ({GMV_STATUSES}) AND od.paid_at IS NOT NULL"
+    ))
+    .bind(listing_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut per_year = BTreeMap::<i64, i64>::new();
+    for (paid_at, fen) in years {
+        let sum = per_year.entry(china_year(paid_at)).or_default();
+        *sum = sum
+            .checked_add(fen)
+            .ok_or_else(|| AppError::internal("GMV overflow"))?;
+    }
+    for (year, fen) in per_year {
+        add_village_year(tx, year, old, 0, -fen).await?;
+        add_village_year(tx, year, new, 0, fen).await?;
+    }
+    Ok(())
+}
+
+/// Brings these households' rows up to date after a change of their village, members or
+/// baseline (an import): their sums move to their village, their rolling income is
+/// recomputed in every epoch. Takes the head lock.
+pub async fn refresh(tx: &mut Tx, household_ids: &[i64]) -> Result<(), AppError> {
+    if household_ids.is_empty() {
+        return Ok(());
+    }
+    lock_head(tx).await?;
+    for id in household_ids {
+        sync_place(tx, *id).await?;
+    }
+    refresh_epochs(tx, household_ids).await
+}
+
+/// [`refresh`] for every household, a chunk per transaction; returns how many.
+pub async fn refresh_all(db: &Db) -> Result<i64, AppError> {
+    let mut after = 0i64;
+    let mut n = 0i64;
+    loop {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM households WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(CHUNK)
+                .fetch_all(&db.pool)
+                .await?;
+        let Some(&last) = ids.last() else {
+            return Ok(n);
+        };
+        let mut tx = db.begin_write().await?;
+        refresh(&mut tx, &ids).await?;
+        tx.commit().await?;
+        n += ids.len() as i64;
+        after = last;
+    }
+}
+
+/// Rebuilds everything from the ledger: the sums, then the epoch of now from scratch
+/// (`zhunong rebuild-rollup`, and the benchmark after generating its data).
+pub async fn rebuild(db: &Db) -> Result<Option<Built>, AppError> {
+    rebuild_sums(db).await?;
+    let mut tx = db.begin_write().await?;
+    lock_head(&mut tx).await?;
+    sqlx::query("DELETE FROM rollup_epochs")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    purge(db).await?;
+    keep_current(db).await
+}
+
+async fn add_village_month(
+    tx: &mut Tx,
+    village: &str,
+    month_start: i64,
+    verified_fen: i64,
+    attested_fen: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO village_months (month_start, village_code, verified_fen, attested_fen)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (month_start, village_code) DO UPDATE
+            SET verified_fen = village_months.verified_fen + excluded.verified_fen,
+                attested_fen = village_months.attested_fen + excluded.attested_fen",
+    )
+    .bind(month_start)
+    .bind(village)
+    .bind(verified_fen)
+    .bind(attested_fen)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn add_village_year(
+    tx: &mut Tx,
+    year: i64,
+    region: &str,
+    sale_households: i64,
+    gmv_fen: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO village_years (year, region_code, sale_households, gmv_fen) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (year, region_code) DO UPDATE
+            SET sale_households = village_years.sale_households + excluded.sale_households,
+                gmv_fen = village_years.gmv_fen + excluded.gmv_fen",
+    )
+    .bind(year)
+    .bind(region)
+    .bind(sale_households)
+    .bind(gmv_fen)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The household's village now; if its sums are counted under another village, they move.
+async fn sync_place(tx: &mut Tx, household_id: i64) -> Result<String, AppError> {
+    let village: String = sqlx::query_scalar("SELECT region_code FROM households WHERE id = $1")
+        .bind(household_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let placed: Option<String> =
+        sqlx::query_scalar("SELECT village_code FROM rollup_places WHERE household_id = $1")
+            .bind(household_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    match placed {
+        None => {
+            sqlx::query("INSERT INTO rollup_places (household_id, village_code) VALUES ($1, $2)")
+                .bind(household_id)
+                .bind(&village)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Some(old) if old != village => {
+            let months: Vec<(i64, i64, i64)> = sqlx::query_as(
+                "SELECT month_start, verified_fen, attested_fen FROM income_months WHERE household_id = $1",
+            )
+            .bind(household_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            for (month, v, a) in months {
+                add_village_month(tx, &old, month, -v, -a).await?;
+                add_village_month(tx, &village, month, v, a).await?;
+            }
+            let years: Vec<i64> =
+                sqlx::query_scalar("SELECT year FROM household_sale_years WHERE household_id = $1")
+                    .bind(household_id)
+                    .fetch_all(&mut **tx)
+                    .await?;
+            for year in years {
+                add_village_year(tx, year, &old, -1, 0).await?;
+                add_village_year(tx, year, &village, 1, 0).await?;
+            }
+            sqlx::query("UPDATE rollup_places SET village_code = $1 WHERE household_id = $2")
+                .bind(&village)
+                .bind(household_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Some(_) => {}
+    }
+    Ok(village)
+}
+
+/// Recomputes these households in every epoch in the table (ready or being built).
+async fn refresh_epochs(tx: &mut Tx, household_ids: &[i64]) -> Result<(), AppError> {
+    let epochs: Vec<(i64, i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, window_from, line_fen FROM rollup_epochs ORDER BY id")
+            .fetch_all(&mut **tx)
+            .await?;
+    for (id, from, line) in epochs {
+        refresh_epoch(tx, id, from, line, household_ids).await?;
+    }
+    Ok(())
+}
+
+/// Recomputes the rolling income of `household_ids` for the epoch `(window_from, line)`, and
+/// moves each from its old bucket (and village) to its new one in `rollup_villages`.
+async fn refresh_epoch(
+    tx: &mut Tx,
+    epoch: i64,
+    window_from: i64,
+    line: Option<i64>,
+    household_ids: &[i64],
+) -> Result<(), AppError> {
+    let ids: Vec<String> = household_ids.iter().map(i64::to_string).collect();
+    let ids = ids.join(",");
+    let window = (window_from, add_months(window_from, 12));
+    let fresh: Vec<(i64, String, Option<i64>)> = sqlx::query_as(&format!(
+        "SELECT x.household_id, x.region_code, x.rolling_pc FROM {} x",
+        rolling_table(window, &format!("h.id IN ({ids})"))
+    ))
+    .fetch_all(&mut **tx)
+    .await?;
+    let old: Vec<(i64, String, i64)> = sqlx::query_as(&format!(
+        "SELECT household_id, village_code, bucket FROM rollup_households
+          WHERE epoch = $1 AND household_id IN ({ids})"
+    ))
+    .bind(epoch)
+    .fetch_all(&mut **tx)
+    .await?;
+    let line = line.map(Fen::new);
+    let mut delta: HashMap<(String, usize), i64> = HashMap::new();
+    let old_of: HashMap<i64, (String, i64)> =
+        old.into_iter().map(|(h, v, b)| (h, (v, b))).collect();
+    let mut changed = Vec::new();
+    for (h, village, pc) in fresh {
+        let bucket = bucket_of(pc, line);
+        match old_of.get(&h) {
+            Some((v, b)) if *v == village && *b == bucket as i64 => {}
+            Some((v, b)) => {
+                *delta.entry((v.clone(), *b as usize)).or_default() -= 1;
+                *delta.entry((village.clone(), bucket)).or_default() += 1;
+                changed.push((h, village, pc, bucket));
+            }
+            None => {
+                *delta.entry((village.clone(), bucket)).or_default() += 1;
+                changed.push((h, village, pc, bucket));
+            }
+        }
+    }
+    for rows in changed.chunks(INSERT_ROWS) {
+        let values: Vec<String> = (0..rows.len())
+            .map(|i| {
+                let p = i * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO rollup_households (epoch, household_id, village_code, rolling_pc, bucket)
+             VALUES {}
+             ON CONFLICT (epoch, household_id) DO UPDATE
+                SET village_code = excluded.village_code, rolling_pc = excluded.rolling_pc,
+                    bucket = excluded.bucket",
+            values.join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for (h, village, pc, bucket) in rows {
+            q = q
+                .bind(epoch)
+                .bind(*h)
+                .bind(village.as_str())
+                .bind(*pc)
+                .bind(*bucket as i64);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for ((village, bucket), d) in delta {
+        if d == 0 || bucket >= BUCKETS {
+            continue;
+        }
+        // The column is one of b0..b7, made here.
+        sqlx::query(&format!(
+            "INSERT INTO rollup_villages (epoch, village_code, b{bucket}) VALUES ($1, $2, $3)
+             ON CONFLICT (epoch, village_code) DO UPDATE SET b{bucket} = rollup_villages.b{bucket} + excluded.b{bucket}"
+        ))
+        .bind(epoch)
+        .bind(&village)
+        .bind(d)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// What a build did.
+#[derive(Debug, Clone, Copy)]
+pub struct Built {
+    pub epoch: i64,
+    pub households: i64,
+    pub seconds: f64,
+}
+
+/// Builds the epoch of now (this month's window, this year's line) unless it is ready, in
+/// chunks of [`CHUNK`] households, then drops the older epochs. Returns what it built, or
+/// None when there was nothing to do (or another build in this process is under way).
+/// Housekeeping runs it every minute; so does the server at start.
+pub async fn keep_current(db: &Db) -> Result<Option<Built>, AppError> {
+    if db.rollup_building.swap(true, Ordering::SeqCst) {
+        return Ok(None);
+    }
+    // Cleared however the build ends (also if its task is dropped).
+    struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::SeqCst);
+        }
+    }
+    let _done = Done(&db.rollup_building);
+    build(db).await
+}
+
+async fn build(db: &Db) -> Result<Option<Built>, AppError> {
+    let started = std::time::Instant::now();
+    let (from, _) = rolling_window(now());
+    let line = monitoring_line(db, current_year()).await?.map(Fen::fen);
+    let epochs: Vec<(i64, i64, Option<i64>, String)> =
+        sqlx::query_as("SELECT id, window_from, line_fen, state FROM rollup_epochs")
+            .fetch_all(&db.pool)
+            .await?;
+    let mine = |e: &(i64, i64, Option<i64>, String)| e.1 == from && e.2 == line;
+    if epochs.iter().any(|e| mine(e) && e.3 == "ready") {
+        return Ok(None);
+    }
+    let epoch = {
+        let mut tx = db.begin_write().await?;
+        lock_head(&mut tx).await?;
+        // A build of another (window, line) that never finished is dropped.
+        for (id, _, _, state) in epochs.iter().filter(|e| !mine(e)) {
+            if state == "building" {
+                sqlx::query("DELETE FROM rollup_epochs WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let existing = epochs.iter().find(|e| mine(e)).map(|e| e.0);
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO rollup_epochs (window_from, line_fen, state, created_at)
+                     VALUES ($1, $2, 'building', $3) RETURNING id",
+                )
+                .bind(from)
+                .bind(line)
+                .bind(now())
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
+        tx.commit().await?;
+        id
+    };
+    let mut after = 0i64;
+    let mut households = 0i64;
+    loop {
+        let mut tx = db.begin_write().await?;
+        lock_head(&mut tx).await?;
+        let alive: Option<i64> = sqlx::query_scalar("SELECT id FROM rollup_epochs WHERE id = $1")
+            .bind(epoch)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if alive.is_none() {
+            // Dropped by a newer build (another process): nothing more to do here.
+            return Ok(None);
+        }
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM households WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(CHUNK)
+                .fetch_all(&mut *tx)
+                .await?;
+        let Some(&last) = ids.last() else {
+            sqlx::query("UPDATE rollup_epochs SET state = 'ready', ready_at = $1 WHERE id = $2")
+                .bind(now())
+                .bind(epoch)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM rollup_epochs WHERE id <> $1")
+                .bind(epoch)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            break;
+        };
+        refresh_epoch(&mut tx, epoch, from, line, &ids).await?;
+        tx.commit().await?;
+        households += ids.len() as i64;
+        after = last;
+    }
+    purge(db).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(epoch, households, seconds, "roll-up epoch built");
+    Ok(Some(Built {
+        epoch,
+        households,
+        seconds,
+    }))
+}
+
+/// Deletes the rows of epochs no longer in `rollup_epochs`, a chunk per transaction.
+async fn purge(db: &Db) -> Result<(), AppError> {
+    loop {
+        let n = sqlx::query(&format!(
+            "DELETE FROM rollup_households WHERE (epoch, household_id) IN
+               (SELECT epoch, household_id FROM rollup_households
+                 WHERE epoch NOT IN (SELECT id FROM rollup_epochs) LIMIT {})",
+            CHUNK * 5
+        ))
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            break;
+        }
+    }
+    sqlx::query("DELETE FROM rollup_villages WHERE epoch NOT IN (SELECT id FROM rollup_epochs)")
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Fills the sums (places, village months, sale years, GMV) from the ledger and the orders,
+/// replacing what they held: at the first start after the migration, and for the benchmark's
+/// generated data. Holds the head lock for the whole transaction.
+pub async fn rebuild_sums(db: &Db) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    lock_head(&mut tx).await?;
+    for table in [
+        "rollup_places",
+        "village_months",
+        "village_years",
+        "household_sale_years",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("INSERT INTO rollup_places (household_id, village_code) SELECT id, region_code FROM households")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO village_months (month_start, village_code, verified_fen, attested_fen)
+         SELECT i.month_start, h.region_code, CAST(SUM(i.verified_fen) AS BIGINT), CAST(SUM(i.attested_fen) AS BIGINT)
+           FROM income_months i JOIN households h ON h.id = i.household_id
+          GROUP BY i.month_start, h.region_code",
+    )
+    .execute(&mut *tx)
+    .await?;
+    for year in years_of(
+        &mut tx,
+        "SELECT MIN(occurred_at), MAX(occurred_at) FROM ledger_entries WHERE source_type = 'sale'",
+    )
+    .await?
+    {
+        sqlx::query(
+            "INSERT INTO household_sale_years (household_id, year)
+             SELECT DISTINCT household_id, $1 FROM ledger_entries
+              WHERE source_type = 'sale' AND occurred_at >= $2 AND occurred_at < $3",
+        )
+        .bind(year)
+        .bind(year_start(year))
+        .bind(year_start(year + 1))
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO village_years (year, region_code, sale_households)
+         SELECT s.year, h.region_code, COUNT(*) FROM household_sale_years s
+           JOIN households h ON h.id = s.household_id GROUP BY s.year, h.region_code",
+    )
+    .execute(&mut *tx)
+    .await?;
+    for year in years_of(
+        &mut tx,
+        "SELECT MIN(paid_at), MAX(paid_at) FROM orders WHERE paid_at IS NOT NULL",
+    )
+    .await?
+    {
+        sqlx::query(&format!(
+            "INSERT INTO village_years (year, region_code, gmv_fen)
+             SELECT $1, l.origin_code, CAST(SUM(oi.line_total_fen) AS BIGINT)
+               FROM order_items oi JOIN orders od ON od.id = oi.order_id
+               JOIN listings l ON l.id = oi.listing_id
+              WHERE od.status IN ({GMV_STATUSES}) AND od.paid_at >= $2 AND od.paid_at < $3
+              GROUP BY l.origin_code
+             ON CONFLICT (year, region_code) DO UPDATE SET gmv_fen = excluded.gmv_fen"
+        ))
+        .bind(year)
+        .bind(year_start(year))
+        .bind(year_start(year + 1))
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE rollup_state SET sums_ready = 1 WHERE id = 1")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The China-time years from the first to the last time `sql` returns (none when empty).
+async fn years_of(tx: &mut Tx, sql: &str) -> Result<std::ops::RangeInclusive<i64>, AppError> {
+    let (first, last): (Option<i64>, Option<i64>) =
+        sqlx::query_as(sql).fetch_one(&mut **tx).await?;
+    Ok(match (first, last) {
+        (Some(a), Some(b)) => china_year(a)..=china_year(b),
+        #[allow(clippy::reversed_empty_ranges)]
+        _ => 1..=0,
+    })
+}
+
+/// Fills the sums once, at start, if the migration left them empty.
+pub async fn prepare(db: &Db) -> Result<(), AppError> {
+    let ready: i64 = sqlx::query_scalar("SELECT sums_ready FROM rollup_state WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await?;
+    if ready == 0 {
+        rebuild_sums(db).await?;
+        tracing::info!("roll-up sums filled from the ledger");
+    }
+    Ok(())
+}
+
+/// Every difference between the maintained tables and the live queries over the ledger:
+/// village months, sale households and GMV per region and year, and (if the epoch of now is
+/// ready) every village's buckets. Empty when they agree.
+pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
+    let mut problems = Vec::new();
+    let live_months: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT i.month_start, h.region_code, CAST(SUM(i.verified_fen) AS BIGINT), CAST(SUM(i.attested_fen) AS BIGINT)
+           FROM income_months i JOIN households h ON h.id = i.household_id
+          GROUP BY i.month_start, h.region_code",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let kept_months: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT month_start, village_code, verified_fen, attested_fen FROM village_months",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    compare(
+        &mut problems,
+        "village month",
+        live_months.into_iter().map(|(m, v, a, b)| ((m, v), (a, b))),
+        kept_months.into_iter().map(|(m, v, a, b)| ((m, v), (a, b))),
+    );
+    let mut live_years: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
+    let mut tx = db.pool.begin().await?;
+    let sale_years = years_of(
+        &mut tx,
+        "SELECT MIN(occurred_at), MAX(occurred_at) FROM ledger_entries WHERE source_type = 'sale'",
+    )
+    .await?;
+    let gmv_years = years_of(
+        &mut tx,
+        "SELECT MIN(paid_at), MAX(paid_at) FROM orders WHERE paid_at IS NOT NULL",
+    )
+    .await?;
+    tx.rollback().await?;
+    for year in sale_years {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT h.region_code, COUNT(DISTINCT e.household_id) FROM ledger_entries e
+               JOIN households h ON h.id = e.household_id
+              WHERE e.source_type = 'sale' AND e.occurred_at >= $1 AND e.occurred_at < $2
+              GROUP BY h.region_code",
+        )
+        .bind(year_start(year))
+        .bind(year_start(year + 1))
+        .fetch_all(&db.pool)
+        .await?;
+        for (v, n) in rows {
+            live_years.entry((year, v)).or_default().0 += n;
+        }
+    }
+    for year in gmv_years {
+        let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT l.origin_code, CAST(SUM(oi.line_total_fen) AS BIGINT) FROM order_items oi
+               JOIN orders od ON od.id = oi.order_id JOIN listings l ON l.id = oi.listing_id
+              WHERE od.status IN ({GMV_STATUSES}) AND od.paid_at >= $1 AND od.paid_at < $2
+              GROUP BY l.origin_code"
+        ))
+        .bind(year_start(year))
+        .bind(year_start(year + 1))
+        .fetch_all(&db.pool)
+        .await?;
+        for (origin, fen) in rows {
+            live_years.entry((year, origin)).or_default().1 += fen;
+        }
+    }
+    let kept_years: Vec<(i64, String, i64, i64)> =
+        sqlx::query_as("SELECT year, region_code, sale_households, gmv_fen FROM village_years")
+            .fetch_all(&db.pool)
+            .await?;
+    compare(
+        &mut problems,
+        "region year (households with a sale, GMV)",
+        live_years,
+        kept_years.into_iter().map(|(y, r, s, g)| ((y, r), (s, g))),
+    );
+    let line = monitoring_line(db, current_year()).await?;
+    if let Some(epoch) = sources(db, line).await?.epoch {
+        use futures_util::TryStreamExt;
+        let sql = format!(
+            "SELECT x.region_code, x.rolling_pc FROM {} x",
+            rolling_table(rolling_window(now()), "1 = 1")
+        );
+        let mut live = sqlx::query_as::<_, (String, Option<i64>)>(&sql).fetch(&db.pool);
+        let mut live_buckets: BTreeMap<(String, usize), (i64, i64)> = BTreeMap::new();
+        while let Some((v, pc)) = live.try_next().await? {
+            live_buckets.entry((v, bucket_of(pc, line))).or_default().0 += 1;
+        }
+        drop(live);
+        let columns: Vec<String> = (0..BUCKETS).map(|i| format!("b{i}")).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT village_code, {} FROM rollup_villages WHERE epoch = $1",
+            columns.join(", ")
+        ))
+        .bind(epoch)
+        .fetch_all(&db.pool)
+        .await?;
+        let mut kept = Vec::new();
+        for row in rows {
+            let v: String = sqlx::Row::try_get(&row, 0)?;
+            for i in 0..BUCKETS {
+                let n: i64 = sqlx::Row::try_get(&row, i + 1)?;
+                kept.push(((v.clone(), i), (n, 0)));
+            }
+        }
+        compare(&mut problems, "village bucket", live_buckets, kept);
+    }
+    Ok(problems)
+}
+
+/// Records every key whose values differ (a missing key counts as zeros).
+fn compare<K: Ord + std::fmt::Debug>(
+    problems: &mut Vec<String>,
+    what: &str,
+    live: impl IntoIterator<Item = (K, (i64, i64))>,
+    kept: impl IntoIterator<Item = (K, (i64, i64))>,
+) {
+    type Both = ((i64, i64), (i64, i64));
+    let mut all: BTreeMap<K, Both> = BTreeMap::new();
+    for (k, v) in live {
+        let e = all.entry(k).or_default();
+        e.0 .0 += v.0;
+        e.0 .1 += v.1;
+    }
+    for (k, v) in kept {
+        let e = all.entry(k).or_default();
+        e.1 .0 += v.0;
+        e.1 .1 += v.1;
+    }
+    for (k, (l, m)) in all {
+        if l != m {
+            problems.push(format!(
+                "{what} {k:?}: the ledger says {l:?}, the roll-up {m:?}"
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_exactly_the_codes_inside() {
+        assert_eq!(next_prefix("35").as_deref(), Some("36"));
+        assert_eq!(next_prefix("3509").as_deref(), Some("3510"));
+        assert_eq!(next_prefix("359999").as_deref(), Some("360000"));
+        assert_eq!(next_prefix("99"), None);
+        let county = RegionCode::parse("350725").unwrap();
+        assert_eq!(within("c", &county), "c >= '350725' AND c < '350726'");
+    }
+}
