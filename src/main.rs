@@ -164,7 +164,14 @@ async fn main() -> std::process::ExitCode {
                 let first: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM households")
                     .fetch_one(&db.pool)
                     .await?;
-                server::bench::seed_catalogue(&db, households, listings).await?;
+                if rollup_months > 0 {
+                    // The roll-ups are rebuilt once the income is there too.
+                    server::bench::insert_catalogue(&db, households, listings).await?;
+                } else {
+                    server::bench::seed_catalogue(&db, households, listings)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
                 println!("generated {households} households and {listings} listings");
                 if rollup_months > 0 {
                     let started = std::time::Instant::now();

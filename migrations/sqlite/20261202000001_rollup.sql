@@ -5,27 +5,33 @@
 --
 -- Rolling income against the line depends on the 12-month window (it moves each month) and
 -- on the year's line, so it is kept per epoch: one (window, line) pair. An epoch is built in
--- the background in chunks while every posting keeps every epoch in the table current; the
--- dashboard reads an epoch only once it is ready and matches the window and line of now, and
--- computes the figures live otherwise.
+-- the background in chunks while every posting keeps every epoch being built or ready current;
+-- the dashboard reads an epoch only once it is ready and matches the window and line of now,
+-- and computes the figures live otherwise. A replaced epoch is retired, and its rows deleted an
+-- hour later (a request that began reading it finishes first).
 CREATE TABLE rollup_epochs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     window_from INTEGER NOT NULL,
     line_fen    INTEGER,
-    state       TEXT NOT NULL CHECK (state IN ('building', 'ready')),
+    state       TEXT NOT NULL CHECK (state IN ('building', 'ready', 'retired')),
     created_at  INTEGER NOT NULL,
-    ready_at    INTEGER
+    ready_at    INTEGER,
+    retired_at  INTEGER
 );
 -- Each household's rolling per-capita income in an epoch, its village then, and its bucket
--- of the distribution against the epoch's line (7 = no figure).
+-- of the distribution against the epoch's line (7 = no figure). (bucket, rank_pc, household_id)
+-- is the household list's order, most at risk first (rank_pc is the income, 0 when none), so a
+-- page of it is a walk along the index below.
 CREATE TABLE rollup_households (
     epoch        INTEGER NOT NULL,
     household_id INTEGER NOT NULL,
     village_code TEXT NOT NULL,
     rolling_pc   INTEGER,
     bucket       INTEGER NOT NULL,
+    rank_pc      INTEGER NOT NULL,
     PRIMARY KEY (epoch, household_id)
 );
+CREATE INDEX rollup_households_rank ON rollup_households (epoch, bucket, rank_pc, household_id);
 -- How many households of a village are in each bucket, per epoch.
 CREATE TABLE rollup_villages (
     epoch        INTEGER NOT NULL,
@@ -63,9 +69,12 @@ CREATE TABLE household_sale_years (
     year         INTEGER NOT NULL,
     PRIMARY KEY (household_id, year)
 );
--- sums_ready = 0 until the server has filled the sums from the ledger (at its next start).
+-- sums_through: the last ledger row the sums count. NULL until the server fills them from the
+-- ledger (at its next start); each posting moves it on only if it was current, so rows posted
+-- by anything that does not keep the sums (an older server still running after the migration)
+-- leave it behind, and the sums are refilled and not read until then.
 CREATE TABLE rollup_state (
-    id         INTEGER PRIMARY KEY CHECK (id = 1),
-    sums_ready INTEGER NOT NULL
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    sums_through INTEGER
 );
-INSERT INTO rollup_state (id, sums_ready) VALUES (1, 0);
+INSERT INTO rollup_state (id) VALUES (1);

@@ -119,7 +119,7 @@ async fn append(tx: &mut Tx, prev: &str, r: &RowContent) -> Result<(i64, String)
     .bind(&hash)
     .fetch_one(&mut **tx)
     .await?;
-    add_to_month(tx, r).await?;
+    add_to_month(tx, id, r).await?;
     Ok((id, hash))
 }
 
@@ -132,7 +132,9 @@ pub fn is_attested(source_type: &str, evidence: Option<&str>) -> bool {
 
 /// Adds a row to its household's month in `income_months`, in the same transaction, so the
 /// monthly table always equals the ledger; and to the roll-ups ([`super::rollup::posted`]).
-async fn add_to_month(tx: &mut Tx, r: &RowContent) -> Result<(), AppError> {
+async fn add_to_month(tx: &mut Tx, id: i64, r: &RowContent) -> Result<(), AppError> {
+    // The household's village in the roll-ups, settled before this row counts anywhere.
+    let village = super::rollup::place(tx, r.household_id).await?;
     let attested = is_attested(&r.source_type, r.evidence.as_deref());
     let (verified, attested_fen, rows) = if attested {
         (0, r.amount_fen, 0)
@@ -156,6 +158,8 @@ async fn add_to_month(tx: &mut Tx, r: &RowContent) -> Result<(), AppError> {
     .await?;
     super::rollup::posted(
         tx,
+        id,
+        &village,
         r.household_id,
         r.occurred_at,
         r.source_type == "sale",

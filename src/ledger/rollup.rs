@@ -39,7 +39,7 @@ pub const BUCKETS: usize = DISTRIBUTION_BUCKETS.len() + 2;
 /// Households per chunk of an epoch's build: each chunk is one short write transaction.
 const CHUNK: i64 = 2_000;
 
-/// Rows per multi-row INSERT (5 bound values each).
+/// Rows per multi-row INSERT (6 bound values each).
 const INSERT_ROWS: usize = 400;
 
 /// Order statuses whose items count as GMV (as the live query says).
@@ -64,25 +64,39 @@ impl Sources {
 
 /// What the dashboard may read, for figures judged against `line`.
 pub async fn sources(db: &Db, line: Option<Fen>) -> Result<Sources, AppError> {
-    let sums: i64 = sqlx::query_scalar("SELECT sums_ready FROM rollup_state WHERE id = 1")
-        .fetch_one(&db.pool)
-        .await?;
-    let (from, _) = rolling_window(now());
+    Ok(Sources {
+        epoch: ready_epoch(&db.pool, line).await?,
+        sums: sums_current(&db.pool).await?,
+    })
+}
+
+/// The ready epoch of now's window, if it was built for `line`.
+async fn ready_epoch<'e, E>(db: E, line: Option<Fen>) -> Result<Option<i64>, AppError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let ready: Option<(i64, Option<i64>)> = sqlx::query_as(
         "SELECT id, line_fen FROM rollup_epochs WHERE state = 'ready' AND window_from = $1
           ORDER BY id DESC LIMIT 1",
     )
-    .bind(from)
-    .fetch_optional(&db.pool)
+    .bind(rolling_window(now()).0)
+    .fetch_optional(db)
     .await?;
-    let epoch = match ready {
-        Some((id, l)) if l == line.map(Fen::fen) => Some(id),
-        _ => None,
-    };
-    Ok(Sources {
-        epoch,
-        sums: sums == 1,
-    })
+    Ok(ready.filter(|r| r.1 == line.map(Fen::fen)).map(|r| r.0))
+}
+
+/// Whether the sums count every ledger row (their watermark is the last row's id).
+async fn sums_current<'e, E>(db: E) -> Result<bool, AppError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let current: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM rollup_state
+          WHERE id = 1 AND sums_through = (SELECT COALESCE(MAX(id), 0) FROM ledger_entries)",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(current == 1)
 }
 
 /// An SQL condition that `col` (a region code column) lies inside `region`: a range on the
@@ -114,21 +128,30 @@ fn china_year(t: i64) -> i64 {
     year_of(t + 8 * 3600)
 }
 
-/// Adds a ledger row (already in `income_months`) to its household's village month and, for a
-/// sale, marks the household's year; then refreshes its rolling income in every epoch. Runs
-/// in the posting's transaction, which holds the head lock.
+/// The household's village for the roll-ups, its sums moved there first if they were counted
+/// under another: called before a ledger row of it counts anywhere.
+pub(super) async fn place(tx: &mut Tx, household_id: i64) -> Result<String, AppError> {
+    sync_place(tx, household_id).await
+}
+
+/// Adds ledger row `id` (already in `income_months`) to its household's `village` month and,
+/// for a sale, marks the household's year; moves the sums' watermark on (if it was current);
+/// then refreshes the household's rolling income in every live epoch. Runs in the posting's
+/// transaction, which holds the head lock.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn posted(
     tx: &mut Tx,
+    id: i64,
+    village: &str,
     household_id: i64,
     occurred_at: i64,
     is_sale: bool,
     verified_fen: i64,
     attested_fen: i64,
 ) -> Result<(), AppError> {
-    let village = sync_place(tx, household_id).await?;
     add_village_month(
         tx,
-        &village,
+        village,
         month_start_of(occurred_at),
         verified_fen,
         attested_fen,
@@ -146,9 +169,17 @@ pub(super) async fn posted(
         .await?
         .rows_affected();
         if marked == 1 {
-            add_village_year(tx, year, &village, 1, 0).await?;
+            add_village_year(tx, year, village, 1, 0).await?;
         }
     }
+    // The sums now count through this row, if they counted through the row before it.
+    sqlx::query(
+        "UPDATE rollup_state SET sums_through = $1
+          WHERE id = 1 AND sums_through = (SELECT COALESCE(MAX(e.id), 0) FROM ledger_entries e WHERE e.id < $1)",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
     refresh_epochs(tx, &[household_id]).await
 }
 
@@ -249,11 +280,8 @@ pub async fn rebuild(db: &Db) -> Result<Option<Built>, AppError> {
     rebuild_sums(db).await?;
     let mut tx = db.begin_write().await?;
     lock_head(&mut tx).await?;
-    sqlx::query("DELETE FROM rollup_epochs")
-        .execute(&mut *tx)
-        .await?;
+    retire(&mut tx, "id <> $1", 0).await?;
     tx.commit().await?;
-    purge(db).await?;
     keep_current(db).await
 }
 
@@ -354,10 +382,11 @@ async fn sync_place(tx: &mut Tx, household_id: i64) -> Result<String, AppError> 
 
 /// Recomputes these households in every epoch in the table (ready or being built).
 async fn refresh_epochs(tx: &mut Tx, household_ids: &[i64]) -> Result<(), AppError> {
-    let epochs: Vec<(i64, i64, Option<i64>)> =
-        sqlx::query_as("SELECT id, window_from, line_fen FROM rollup_epochs ORDER BY id")
-            .fetch_all(&mut **tx)
-            .await?;
+    let epochs: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, window_from, line_fen FROM rollup_epochs WHERE state <> 'retired' ORDER BY id",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
     for (id, from, line) in epochs {
         refresh_epoch(tx, id, from, line, household_ids).await?;
     }
@@ -412,23 +441,24 @@ async fn refresh_epoch(
     for rows in changed.chunks(INSERT_ROWS) {
         let values: Vec<String> = (0..rows.len())
             .map(|i| {
-                let p = i * 5;
+                let p = i * 6;
                 format!(
-                    "(${}, ${}, ${}, ${}, ${})",
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
                     p + 1,
                     p + 2,
                     p + 3,
                     p + 4,
-                    p + 5
+                    p + 5,
+                    p + 6
                 )
             })
             .collect();
         let sql = format!(
-            "INSERT INTO rollup_households (epoch, household_id, village_code, rolling_pc, bucket)
+            "INSERT INTO rollup_households (epoch, household_id, village_code, rolling_pc, bucket, rank_pc)
              VALUES {}
              ON CONFLICT (epoch, household_id) DO UPDATE
                 SET village_code = excluded.village_code, rolling_pc = excluded.rolling_pc,
-                    bucket = excluded.bucket",
+                    bucket = excluded.bucket, rank_pc = excluded.rank_pc",
             values.join(",")
         );
         let mut q = sqlx::query(&sql);
@@ -438,7 +468,8 @@ async fn refresh_epoch(
                 .bind(*h)
                 .bind(village.as_str())
                 .bind(*pc)
-                .bind(*bucket as i64);
+                .bind(*bucket as i64)
+                .bind(pc.unwrap_or(0));
         }
         q.execute(&mut **tx).await?;
     }
@@ -484,8 +515,14 @@ pub async fn keep_current(db: &Db) -> Result<Option<Built>, AppError> {
         }
     }
     let _done = Done(&db.rollup_building);
-    build(db).await
+    prepare(db).await?;
+    let built = build(db).await?;
+    purge(db).await?;
+    Ok(built)
 }
+
+/// How long a retired epoch's rows stay (a request reading it finishes long before).
+const RETIRED_FOR: i64 = 3600;
 
 async fn build(db: &Db) -> Result<Option<Built>, AppError> {
     let started = std::time::Instant::now();
@@ -502,16 +539,16 @@ async fn build(db: &Db) -> Result<Option<Built>, AppError> {
     let epoch = {
         let mut tx = db.begin_write().await?;
         lock_head(&mut tx).await?;
-        // A build of another (window, line) that never finished is dropped.
+        // A build of another (window, line) that never finished is given up.
         for (id, _, _, state) in epochs.iter().filter(|e| !mine(e)) {
             if state == "building" {
-                sqlx::query("DELETE FROM rollup_epochs WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                retire(&mut tx, "id = $1", *id).await?;
             }
         }
-        let existing = epochs.iter().find(|e| mine(e)).map(|e| e.0);
+        let existing = epochs
+            .iter()
+            .find(|e| mine(e) && e.3 != "retired")
+            .map(|e| e.0);
         let id = match existing {
             Some(id) => id,
             None => {
@@ -534,12 +571,13 @@ async fn build(db: &Db) -> Result<Option<Built>, AppError> {
     loop {
         let mut tx = db.begin_write().await?;
         lock_head(&mut tx).await?;
-        let alive: Option<i64> = sqlx::query_scalar("SELECT id FROM rollup_epochs WHERE id = $1")
-            .bind(epoch)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let alive: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM rollup_epochs WHERE id = $1 AND state <> 'retired'")
+                .bind(epoch)
+                .fetch_optional(&mut *tx)
+                .await?;
         if alive.is_none() {
-            // Dropped by a newer build (another process): nothing more to do here.
+            // Given up by a newer build (another process): nothing more to do here.
             return Ok(None);
         }
         let ids: Vec<i64> =
@@ -554,10 +592,7 @@ async fn build(db: &Db) -> Result<Option<Built>, AppError> {
                 .bind(epoch)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM rollup_epochs WHERE id <> $1")
-                .bind(epoch)
-                .execute(&mut *tx)
-                .await?;
+            retire(&mut tx, "id <> $1", epoch).await?;
             tx.commit().await?;
             break;
         };
@@ -566,7 +601,6 @@ async fn build(db: &Db) -> Result<Option<Built>, AppError> {
         households += ids.len() as i64;
         after = last;
     }
-    purge(db).await?;
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(epoch, households, seconds, "roll-up epoch built");
     Ok(Some(Built {
@@ -576,25 +610,51 @@ async fn build(db: &Db) -> Result<Option<Built>, AppError> {
     }))
 }
 
-/// Deletes the rows of epochs no longer in `rollup_epochs`, a chunk per transaction.
+/// Retires the epochs matching `which` (with `$1` bound to `id`): no longer read or kept.
+async fn retire(tx: &mut Tx, which: &str, id: i64) -> Result<(), AppError> {
+    sqlx::query(&format!(
+        "UPDATE rollup_epochs SET state = 'retired', retired_at = $2 WHERE {which} AND state <> 'retired'"
+    ))
+    .bind(id)
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes the epochs retired more than [`RETIRED_FOR`] ago with their rows, a chunk of rows
+/// per statement.
 async fn purge(db: &Db) -> Result<(), AppError> {
-    loop {
-        let n = sqlx::query(&format!(
-            "DELETE FROM rollup_households WHERE (epoch, household_id) IN
-               (SELECT epoch, household_id FROM rollup_households
-                 WHERE epoch NOT IN (SELECT id FROM rollup_epochs) LIMIT {})",
-            CHUNK * 5
-        ))
-        .execute(&db.pool)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            break;
+    let old: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM rollup_epochs WHERE state = 'retired' AND retired_at < $1",
+    )
+    .bind(now() - RETIRED_FOR)
+    .fetch_all(&db.pool)
+    .await?;
+    for epoch in old {
+        loop {
+            let n = sqlx::query(&format!(
+                "DELETE FROM rollup_households WHERE epoch = $1 AND household_id IN
+                   (SELECT household_id FROM rollup_households WHERE epoch = $1 LIMIT {})",
+                CHUNK * 5
+            ))
+            .bind(epoch)
+            .execute(&db.pool)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                break;
+            }
         }
+        sqlx::query("DELETE FROM rollup_villages WHERE epoch = $1")
+            .bind(epoch)
+            .execute(&db.pool)
+            .await?;
+        sqlx::query("DELETE FROM rollup_epochs WHERE id = $1")
+            .bind(epoch)
+            .execute(&db.pool)
+            .await?;
     }
-    sqlx::query("DELETE FROM rollup_villages WHERE epoch NOT IN (SELECT id FROM rollup_epochs)")
-        .execute(&db.pool)
-        .await?;
     Ok(())
 }
 
@@ -670,9 +730,12 @@ pub async fn rebuild_sums(db: &Db) -> Result<(), AppError> {
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query("UPDATE rollup_state SET sums_ready = 1 WHERE id = 1")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE rollup_state SET sums_through = (SELECT COALESCE(MAX(id), 0) FROM ledger_entries)
+          WHERE id = 1",
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -688,12 +751,11 @@ async fn years_of(tx: &mut Tx, sql: &str) -> Result<std::ops::RangeInclusive<i64
     })
 }
 
-/// Fills the sums once, at start, if the migration left them empty.
+/// Fills the sums from the ledger if they do not count every row: after the migration that
+/// made them, or after rows were posted by something that does not keep them (an older server
+/// still running after the migration). At start, and before every build check.
 pub async fn prepare(db: &Db) -> Result<(), AppError> {
-    let ready: i64 = sqlx::query_scalar("SELECT sums_ready FROM rollup_state WHERE id = 1")
-        .fetch_one(&db.pool)
-        .await?;
-    if ready == 0 {
+    if !sums_current(&db.pool).await? {
         rebuild_sums(db).await?;
         tracing::info!("roll-up sums filled from the ledger");
     }
@@ -705,17 +767,25 @@ pub async fn prepare(db: &Db) -> Result<(), AppError> {
 /// ready) every village's buckets. Empty when they agree.
 pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
     let mut problems = Vec::new();
+    let line = monitoring_line(db, current_year()).await?;
+    // One snapshot: a posting committed meanwhile is in all of it or none.
+    let mut tx = db.pool.begin().await?;
+    if db.backend == crate::server::db::Backend::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *tx)
+            .await?;
+    }
     let live_months: Vec<(i64, String, i64, i64)> = sqlx::query_as(
         "SELECT i.month_start, h.region_code, CAST(SUM(i.verified_fen) AS BIGINT), CAST(SUM(i.attested_fen) AS BIGINT)
            FROM income_months i JOIN households h ON h.id = i.household_id
           GROUP BY i.month_start, h.region_code",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *tx)
     .await?;
     let kept_months: Vec<(i64, String, i64, i64)> = sqlx::query_as(
         "SELECT month_start, village_code, verified_fen, attested_fen FROM village_months",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *tx)
     .await?;
     compare(
         &mut problems,
@@ -724,7 +794,6 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
         kept_months.into_iter().map(|(m, v, a, b)| ((m, v), (a, b))),
     );
     let mut live_years: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
-    let mut tx = db.pool.begin().await?;
     let sale_years = years_of(
         &mut tx,
         "SELECT MIN(occurred_at), MAX(occurred_at) FROM ledger_entries WHERE source_type = 'sale'",
@@ -735,7 +804,6 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
         "SELECT MIN(paid_at), MAX(paid_at) FROM orders WHERE paid_at IS NOT NULL",
     )
     .await?;
-    tx.rollback().await?;
     for year in sale_years {
         let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT h.region_code, COUNT(DISTINCT e.household_id) FROM ledger_entries e
@@ -745,7 +813,7 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
         )
         .bind(year_start(year))
         .bind(year_start(year + 1))
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *tx)
         .await?;
         for (v, n) in rows {
             live_years.entry((year, v)).or_default().0 += n;
@@ -760,7 +828,7 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
         ))
         .bind(year_start(year))
         .bind(year_start(year + 1))
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *tx)
         .await?;
         for (origin, fen) in rows {
             live_years.entry((year, origin)).or_default().1 += fen;
@@ -768,7 +836,7 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
     }
     let kept_years: Vec<(i64, String, i64, i64)> =
         sqlx::query_as("SELECT year, region_code, sale_households, gmv_fen FROM village_years")
-            .fetch_all(&db.pool)
+            .fetch_all(&mut *tx)
             .await?;
     compare(
         &mut problems,
@@ -776,14 +844,13 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
         live_years,
         kept_years.into_iter().map(|(y, r, s, g)| ((y, r), (s, g))),
     );
-    let line = monitoring_line(db, current_year()).await?;
-    if let Some(epoch) = sources(db, line).await?.epoch {
+    if let Some(epoch) = ready_epoch(&mut *tx, line).await? {
         use futures_util::TryStreamExt;
         let sql = format!(
             "SELECT x.region_code, x.rolling_pc FROM {} x",
             rolling_table(rolling_window(now()), "1 = 1")
         );
-        let mut live = sqlx::query_as::<_, (String, Option<i64>)>(&sql).fetch(&db.pool);
+        let mut live = sqlx::query_as::<_, (String, Option<i64>)>(&sql).fetch(&mut *tx);
         let mut live_buckets: BTreeMap<(String, usize), (i64, i64)> = BTreeMap::new();
         while let Some((v, pc)) = live.try_next().await? {
             live_buckets.entry((v, bucket_of(pc, line))).or_default().0 += 1;
@@ -795,7 +862,7 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
             columns.join(", ")
         ))
         .bind(epoch)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *tx)
         .await?;
         let mut kept = Vec::new();
         for row in rows {
@@ -807,6 +874,7 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
         }
         compare(&mut problems, "village bucket", live_buckets, kept);
     }
+    tx.rollback().await?;
     Ok(problems)
 }
 

@@ -47,21 +47,32 @@ impl Cursored for HouseholdRow {
     }
 }
 
-/// One row per household matching `households_where` (on `h`): its list columns, with the
-/// rolling per-capita income as `per_capita_fen`.
-fn household_select(households_where: &str) -> String {
+/// The same order read from a roll-up epoch: its buckets rise with the income and put "no
+/// figure" last, so (bucket, rank, id) is the order of [`AT_RISK_FIRST`], along an index.
+const RANKED_AT_RISK_FIRST: Keyset = Keyset(&[asc("x.bucket"), asc("x.rank_pc"), asc("x.id")]);
+
+/// The list columns of a household `h` whose row `r` has its rolling income as `rolling_pc`.
+fn household_columns_from(r: &str) -> String {
     format!(
         "SELECT h.id, h.head_name, h.region_code AS village_code, v.name AS village_name, h.members,
                 r.rolling_pc AS per_capita_fen,
                 (SELECT MAX(b.year) FROM household_baselines b WHERE b.household_id = h.id) AS baseline_year,
                 (SELECT COUNT(*) FROM benefit_links l WHERE l.household_id = h.id) AS link_count,
                 o.category
-           FROM {} r
+           FROM {r}
            JOIN households h ON h.id = r.household_id
            JOIN regions v ON v.code = h.region_code
-           LEFT JOIN monitoring_objects o ON o.household_id = h.id AND o.state = 'monitored'",
-        rolling_table(rolling_window(now()), households_where)
+           LEFT JOIN monitoring_objects o ON o.household_id = h.id AND o.state = 'monitored'"
     )
+}
+
+/// One row per household matching `households_where` (on `h`): its list columns, with the
+/// rolling per-capita income as `per_capita_fen`.
+fn household_select(households_where: &str) -> String {
+    household_columns_from(&format!(
+        "{} r",
+        rolling_table(rolling_window(now()), households_where)
+    ))
 }
 
 impl HouseholdRow {
@@ -229,17 +240,44 @@ pub async fn region_household_page(
     let year = current_year();
     let line = monitoring_line(db, year).await?;
     let condition = filter_condition(filter, line)?;
-    let cursor = AT_RISK_FIRST.parse(after)?;
+    let src = rollup::sources(db, line).await?;
+    // From the epoch's ranks where it is current (a walk along an index), else live.
+    let (keyset, select, first) = match src.epoch {
+        Some(e) => {
+            let band = match filter.map(str::trim) {
+                Some("below") => band_buckets(Band::Below),
+                Some("near") => band_buckets(Band::Near),
+                _ => bucket_list(0..rollup::BUCKETS),
+            };
+            let ranked = household_columns_from("rollup_households r").replacen(
+                "o.category",
+                "o.category, r.bucket, r.rank_pc",
+                1,
+            );
+            (
+                RANKED_AT_RISK_FIRST,
+                format!(
+                    "{ranked} WHERE r.epoch = {e} AND r.bucket IN ({band}) AND {}",
+                    rollup::within("r.village_code", requested)
+                ),
+                1,
+            )
+        }
+        None => (AT_RISK_FIRST, household_select("h.region_code LIKE $1"), 2),
+    };
+    let cursor = keyset.parse(after)?;
     let sql = format!(
-        "SELECT x.*, {} FROM ({}) x
+        "SELECT x.*, {} FROM ({select}) x
           WHERE {condition} AND {} ORDER BY {} LIMIT {}",
-        AT_RISK_FIRST.cursor_column(),
-        household_select("h.region_code LIKE $1"),
-        AT_RISK_FIRST.condition(cursor.as_ref(), 2),
-        AT_RISK_FIRST.order_by(),
+        keyset.cursor_column(),
+        keyset.condition(cursor.as_ref(), first),
+        keyset.order_by(),
         HOUSEHOLDS_PAGE_SIZE + 1
     );
-    let query = sqlx::query_as::<_, HouseholdRow>(&sql).bind(requested.like_pattern());
+    let mut query = sqlx::query_as::<_, HouseholdRow>(&sql);
+    if src.epoch.is_none() {
+        query = query.bind(requested.like_pattern());
+    }
     let rows = keyset::bind_keys(query, cursor.as_ref())
         .fetch_all(&db.pool)
         .await
@@ -248,7 +286,7 @@ pub async fn region_household_page(
     fill_income(db, &mut households.items, year).await?;
     // The counts are of the whole region, not of the page. Without a line no one is below
     // or near it: NULL bounds compare as unknown and count nothing.
-    let (total, below, near) = match rollup::sources(db, line).await?.epoch {
+    let (total, below, near) = match src.epoch {
         Some(e) => sqlx::query_as(&format!(
             "SELECT CAST(COALESCE(SUM({}), 0) AS BIGINT), CAST(COALESCE(SUM({}), 0) AS BIGINT),
                     CAST(COALESCE(SUM({}), 0) AS BIGINT)
@@ -634,6 +672,18 @@ fn band(i: usize) -> Band {
         None if i == DISTRIBUTION_BUCKETS.len() => Band::Above,
         None => Band::Unknown,
     }
+}
+
+/// The buckets of a band, as an SQL list (`0, 1, 2`).
+fn band_buckets(b: Band) -> String {
+    bucket_list((0..rollup::BUCKETS).filter(|&i| band(i) == b))
+}
+
+fn bucket_list(buckets: impl Iterator<Item = usize>) -> String {
+    buckets
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `v.b0 + v.b1 + ...` over the buckets whose band passes `keep`.

@@ -5,8 +5,22 @@ use super::db::{now, Db};
 use std::time::Instant;
 
 /// Adds `households` households and `listings` on-sale listings (each a household's own, with
-/// ample stock) to a database that already holds the demo regions and users.
+/// ample stock) to a database that already holds the demo regions and users, then rebuilds the
+/// dashboard's roll-ups so they count them.
 pub async fn seed_catalogue(
+    db: &Db,
+    households: usize,
+    listings: usize,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    insert_catalogue(db, households, listings).await?;
+    crate::ledger::rollup::rebuild(db)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(())
+}
+
+/// [`seed_catalogue`] without the roll-ups (the caller rebuilds them).
+pub async fn insert_catalogue(
     db: &Db,
     households: usize,
     listings: usize,
