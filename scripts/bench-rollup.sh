@@ -5,7 +5,8 @@
 # household-months), the roll-ups rebuilt from it, then the dashboard of the province and of one
 # county (its own figures, the first page of the regions below, the monthly chart, the
 # distribution, the pledges) timed five times after a warm-up, on SQLite and, when
-# TEST_DATABASE_URL is set, on PostgreSQL (in a database of its own, dropped after).
+# TEST_DATABASE_URL is set, on PostgreSQL (in a database of its own, dropped after); with the
+# plan of the main query (EXPLAIN QUERY PLAN; EXPLAIN ANALYZE on PostgreSQL).
 # Uses the release binary (make build first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ trap cleanup EXIT
 run() {
   echo "==> $1: $HOUSEHOLDS households in $VILLAGES villages, $MONTHS months of income each"
   DATABASE_URL="$2" ZHUNONG_LOG=warn /usr/bin/time -f "    %es in all, %MkB peak" \
-    "$BIN" bench --households "$HOUSEHOLDS" --villages "$VILLAGES" --rollup-months "$MONTHS"
+    "$BIN" bench --households "$HOUSEHOLDS" --villages "$VILLAGES" --rollup-months "$MONTHS" --explain
 }
 run SQLite "sqlite://$dir/rollup.db"
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
