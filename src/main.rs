@@ -179,12 +179,10 @@ async fn main() -> std::process::ExitCode {
                     println!("generated {rows} household-months of income in {:.1} s", started.elapsed().as_secs_f64());
                     let started = std::time::Instant::now();
                     let built = zhunong::ledger::rollup::rebuild(&db).await?;
-                    println!(
-                        "roll-ups rebuilt in {:.1} s (epoch of {} households built in {:.1} s)",
-                        started.elapsed().as_secs_f64(),
-                        built.map_or(0, |b| b.households),
-                        built.map_or(0.0, |b| b.seconds)
-                    );
+                    println!("roll-ups rebuilt in {:.1} s", started.elapsed().as_secs_f64());
+                    for b in built {
+                        println!("  epoch {} of {} households built in {:.1} s", b.epoch, b.households, b.seconds);
+                    }
                 }
             }
             if rollup_months > 0 || explain {
@@ -245,9 +243,11 @@ async fn main() -> std::process::ExitCode {
         Command::RebuildRollup => async {
             let db = server::open_database(&settings).await?;
             let built = zhunong::ledger::rollup::rebuild(&db).await?;
-            match built {
-                Some(b) => println!("roll-ups rebuilt: epoch {} of {} households in {:.1} s", b.epoch, b.households, b.seconds),
-                None => println!("roll-up sums rebuilt; the epoch is being built by another process"),
+            if built.is_empty() {
+                println!("roll-up sums rebuilt; the epochs are being built by another task");
+            }
+            for b in built {
+                println!("roll-ups rebuilt: epoch {} of {} households in {:.1} s", b.epoch, b.households, b.seconds);
             }
             Ok(())
         }

@@ -667,6 +667,32 @@ mod cases {
             list["below"],
             list["near"]
         ]));
+        // The lists filtered to monitoring objects (picked first, then ordered), page by page.
+        for filter in ["monitored", "unstable", "overdue"] {
+            let mut ids = Vec::new();
+            let mut after = String::new();
+            loop {
+                let r = province
+                    .post_form(
+                        "/api/official/households",
+                        &[("region", "350000"), ("filter", filter), ("after", &after)],
+                    )
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.body);
+                let page = r.json();
+                for h in page["households"]["items"].as_array().unwrap() {
+                    ids.push(h["id"].clone());
+                }
+                match page["households"]["next"].as_str() {
+                    Some(next) => after = next.to_owned(),
+                    None => break,
+                }
+            }
+            if filter == "monitored" {
+                assert!(!ids.is_empty(), "the demo has monitoring objects");
+            }
+            out.push(serde_json::json!({ "filter": filter, "ids": ids }));
+        }
         out
     }
 
@@ -724,22 +750,28 @@ mod cases {
         );
         views_agree(&app, "the demo").await;
 
-        // Other income recorded by an official lifts a household below the line far above it.
+        // Other income recorded by an official lifts a household below the line far above it
+        // (in this month's epoch; next month's may be ready too near the month's end).
+        let epoch_now = rollup::sources(&app.db, this_years_line(&app).await)
+            .await
+            .unwrap()
+            .epoch
+            .expect("this month's epoch is ready");
         let (village, household): (String, i64) = sqlx::query_as(
             "SELECT village_code, household_id FROM rollup_households
-              WHERE bucket <= 2 AND village_code LIKE '350725%'
-                AND epoch = (SELECT MAX(id) FROM rollup_epochs WHERE state = 'ready')
+              WHERE bucket <= 2 AND village_code LIKE '350725%' AND epoch = $1
               ORDER BY household_id LIMIT 1",
         )
+        .bind(epoch_now)
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
         let bucket = || async {
             sqlx::query_scalar::<_, i64>(
-                "SELECT bucket FROM rollup_households WHERE household_id = $1
-                   AND epoch = (SELECT MAX(id) FROM rollup_epochs WHERE state = 'ready')",
+                "SELECT bucket FROM rollup_households WHERE household_id = $1 AND epoch = $2",
             )
             .bind(household)
+            .bind(epoch_now)
             .fetch_one(&app.db.pool)
             .await
             .unwrap()
@@ -833,26 +865,58 @@ mod cases {
             "after a listing moved"
         );
 
+        // Near the month's end next month's epoch is built ahead and kept by postings, so the
+        // dashboard reads maintained figures the moment the month turns.
+        let turn = zhunong::ledger::server::rolling_window(zhunong::server::db::now()).1;
+        let next_line = zhunong::server::db::monitoring_line(
+            &app.db,
+            zhunong::server::db::year_of(turn + 9 * 3600),
+        )
+        .await
+        .unwrap();
+        let mut ahead = None;
+        for _ in 0..600 {
+            rollup::keep_current_at(&app.db, turn - 3600).await.unwrap();
+            ahead = rollup::sources_at(&app.db, next_line, turn + 3600)
+                .await
+                .unwrap()
+                .epoch;
+            if ahead.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let ahead = ahead.expect("next month's epoch was built ahead of the turn");
+        let line = this_years_line(&app).await;
+        let current = rollup::sources(&app.db, line).await.unwrap().epoch;
+        assert!(current.is_some(), "this month's epoch still answers now");
+        assert_ne!(current, Some(ahead));
+        let r = record_wages(&mut county, household, "12").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            rollup::check(&app.db).await.unwrap(),
+            none,
+            "both epochs kept by a posting"
+        );
+
         // A new month (or line): the ready epoch no longer answers; a new one is built while
         // postings go on, and agrees.
         sqlx::query("UPDATE rollup_epochs SET window_from = window_from - 1")
             .execute(&app.db.pool)
             .await
             .unwrap();
-        let line = this_years_line(&app).await;
         assert_eq!(rollup::sources(&app.db, line).await.unwrap().epoch, None);
         let r = record_wages(&mut county, household, "10").await;
         assert_eq!(r.status, 200, "{}", r.body);
         rollup_ready(&app).await;
-        assert_eq!(
-            count(
-                &app.db,
-                "SELECT COUNT(*) FROM rollup_epochs WHERE state <> 'retired'"
-            )
-            .await,
-            1,
-            "the old epoch is retired"
-        );
+        let kept = rollup::kept_windows(zhunong::server::db::now());
+        let live_epochs: Vec<i64> = sqlx::query_scalar(
+            "SELECT window_from FROM rollup_epochs WHERE state <> 'retired' ORDER BY window_from",
+        )
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(live_epochs, kept, "the old epochs are retired");
         assert_eq!(
             rollup::check(&app.db).await.unwrap(),
             none,
@@ -860,7 +924,8 @@ mod cases {
         );
 
         // Rows posted by something that does not keep the sums (an older server still running
-        // after the migration) leave their watermark behind: they are not read, then refilled.
+        // after a migration that kept the tables) leave their watermark behind: they are not
+        // read, then refilled.
         sqlx::query("UPDATE rollup_state SET sums_through = sums_through - 1")
             .execute(&app.db.pool)
             .await

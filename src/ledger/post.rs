@@ -156,17 +156,7 @@ async fn add_to_month(tx: &mut Tx, id: i64, r: &RowContent) -> Result<(), AppErr
     .bind(rows)
     .execute(&mut **tx)
     .await?;
-    super::rollup::posted(
-        tx,
-        id,
-        &village,
-        r.household_id,
-        r.occurred_at,
-        r.source_type == "sale",
-        verified,
-        attested_fen,
-    )
-    .await
+    super::rollup::posted(tx, id, &village, r, verified, attested_fen).await
 }
 
 async fn move_head(tx: &mut Tx, id: i64, hash: &str) -> Result<(), AppError> {

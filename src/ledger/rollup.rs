@@ -1,10 +1,12 @@
 //! Maintained roll-ups of the ledger for the officials' dashboard (migration
 //! `20261202000001_rollup`). The one writer of `rollup_epochs`, `rollup_households`,
-//! `rollup_villages`, `rollup_places`, `village_months`, `village_years` and
-//! `household_sale_years`. With them a province's dashboard reads a few rows per village
-//! instead of every household and ledger row.
+//! `rollup_regions`, `rollup_places`, `region_months`, `region_years` and
+//! `household_sale_years` (migrations `20261202000001_rollup`, `20261203000001_rollup_levels`).
+//! Each figure is kept per region of every level: a village's figures are added under the first
+//! 2, 4, 6, 9 and 12 digits of its code ([`LEVELS`]), so a region's dashboard reads one row per
+//! region directly below it instead of every village, household and ledger row inside it.
 //!
-//! - Income per village and month, households with a sale and GMV per region and year are
+//! - Income per region and month, households with a sale and GMV per region and year are
 //!   kept by the posting itself ([`posted`], [`order_posted`]), in its transaction, under the
 //!   ledger's head lock, so they always equal the live sums. A household moved to another
 //!   village by an import has its sums moved with it ([`refresh`]); a listing whose origin
@@ -14,6 +16,9 @@
 //!   [`keep_current`] builds the epoch of now in short chunks in the background while every
 //!   posting keeps every epoch in the table current; the dashboard uses an epoch only once it
 //!   is ready and is the epoch of now ([`sources`]) and computes the figures live otherwise.
+//!   In the last [`AHEAD`] seconds of a month it also builds next month's epoch, so that one is
+//!   ready when the window moves and the dashboard never falls back to the live figures at a
+//!   month's turn (only when the line changes, or after the server was down over a turn).
 //! - [`check`] (`zhunong check-rollup`, and the tests) compares all of it with the live
 //!   queries.
 //!
@@ -27,13 +32,99 @@ use crate::domain::money::Fen;
 use crate::domain::region::RegionCode;
 use crate::error::AppError;
 use crate::official::api::{bucket_of, DISTRIBUTION_BUCKETS};
-use crate::server::db::{current_year, monitoring_line, now, year_start, Db};
+use crate::server::db::{monitoring_line, now, year_start, Db};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
-/// Buckets per village: those of [`DISTRIBUTION_BUCKETS`], then "no figure" (`b7`).
+/// How many leading digits of a village's code name the region of each level it lies in:
+/// province, city, county, township, village. Every sum is kept under each.
+pub const LEVELS: [usize; 5] = [2, 4, 6, 9, 12];
+
+/// The regions a code's figures are counted under: (k, its first k digits) for each level (the
+/// whole code where it is shorter, as SQL's `substr` gives).
+fn prefixes(code: &str) -> [(i64, &str); 5] {
+    LEVELS.map(|k| (k as i64, code.get(..k).unwrap_or(code)))
+}
+
+/// An SQL condition that the row `alias` (of `region_months`, `region_years` or
+/// `rollup_regions`) is a region of `k` digits inside `region` (`region` itself when `k` is its
+/// own level).
+pub fn at_level(alias: &str, k: usize, region: &RegionCode) -> String {
+    format!(
+        "{alias}.k = {k} AND {}",
+        within(&format!("{alias}.prefix"), region)
+    )
+}
+
+/// A sum kept per region of every level: its table, its key besides the region (k, prefix),
+/// and the two values it adds up.
+struct LevelSum {
+    table: &'static str,
+    key: &'static str,
+    values: [&'static str; 2],
+}
+
+/// Ledger income per region and China-time month.
+const MONTHS: LevelSum = LevelSum {
+    table: "region_months",
+    key: "month_start",
+    values: ["verified_fen", "attested_fen"],
+};
+
+/// Households with a sale and GMV per region and year.
+const YEARS: LevelSum = LevelSum {
+    table: "region_years",
+    key: "year",
+    values: ["sale_households", "gmv_fen"],
+};
+
+/// An upsert adding to `sum`'s rows under every level's prefix of one code: `$1`..`$5` are the
+/// prefixes, `$6` the key, `$7` and `$8` the values added.
+fn level_upsert(sum: &LevelSum) -> String {
+    let LevelSum { table, key, values } = sum;
+    let n = LEVELS.len();
+    let rows: Vec<String> = LEVELS
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("({k}, ${}, ${}, ${}, ${})", i + 1, n + 1, n + 2, n + 3))
+        .collect();
+    let sets: Vec<String> = values
+        .iter()
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} (k, prefix, {key}, {}) VALUES {} ON CONFLICT (k, prefix, {key}) DO UPDATE SET {}",
+        values.join(", "),
+        rows.join(", "),
+        sets.join(", ")
+    )
+}
+
+/// Fills the other levels of `sum`'s table from its village rows (k = 12), whose prefix is the
+/// whole code.
+async fn fill_levels(tx: &mut Tx, sum: &LevelSum) -> Result<(), AppError> {
+    let LevelSum { table, key, values } = sum;
+    let sums: Vec<String> = values
+        .iter()
+        .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
+        .collect();
+    for k in LEVELS.iter().filter(|&&k| k != 12) {
+        sqlx::query(&format!(
+            "INSERT INTO {table} (k, prefix, {key}, {cols})
+             SELECT {k}, substr(prefix, 1, {k}), {key}, {sums} FROM {table} WHERE k = 12
+              GROUP BY substr(prefix, 1, {k}), {key}",
+            cols = values.join(", "),
+            sums = sums.join(", ")
+        ))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Buckets per region: those of [`DISTRIBUTION_BUCKETS`], then "no figure" (`b7`).
 pub const BUCKETS: usize = DISTRIBUTION_BUCKETS.len() + 2;
 
 /// Households per chunk of an epoch's build: each chunk is one short write transaction.
@@ -64,14 +155,19 @@ impl Sources {
 
 /// What the dashboard may read, for figures judged against `line`.
 pub async fn sources(db: &Db, line: Option<Fen>) -> Result<Sources, AppError> {
+    sources_at(db, line, now()).await
+}
+
+/// [`sources`] at the time `at` (the tests look past a month's turn).
+pub async fn sources_at(db: &Db, line: Option<Fen>, at: i64) -> Result<Sources, AppError> {
     Ok(Sources {
-        epoch: ready_epoch(&db.pool, line).await?,
+        epoch: ready_epoch(&db.pool, line, at).await?,
         sums: sums_current(&db.pool).await?,
     })
 }
 
-/// The ready epoch of now's window, if it was built for `line`.
-async fn ready_epoch<'e, E>(db: E, line: Option<Fen>) -> Result<Option<i64>, AppError>
+/// The ready epoch of the window at `at`, if it was built for `line`.
+async fn ready_epoch<'e, E>(db: E, line: Option<Fen>, at: i64) -> Result<Option<i64>, AppError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -79,7 +175,7 @@ where
         "SELECT id, line_fen FROM rollup_epochs WHERE state = 'ready' AND window_from = $1
           ORDER BY id DESC LIMIT 1",
     )
-    .bind(rolling_window(now()).0)
+    .bind(rolling_window(at).0)
     .fetch_optional(db)
     .await?;
     Ok(ready.filter(|r| r.1 == line.map(Fen::fen)).map(|r| r.0))
@@ -128,28 +224,22 @@ fn china_year(t: i64) -> i64 {
     year_of(t + 8 * 3600)
 }
 
-/// The household's village for the roll-ups, its sums moved there first if they were counted
-/// under another: called before a ledger row of it counts anywhere.
-pub(super) async fn place(tx: &mut Tx, household_id: i64) -> Result<String, AppError> {
-    sync_place(tx, household_id).await
-}
-
-/// Adds ledger row `id` (already in `income_months`) to its household's `village` month and,
-/// for a sale, marks the household's year; moves the sums' watermark on (if it was current);
-/// then refreshes the household's rolling income in every live epoch. Runs in the posting's
-/// transaction, which holds the head lock.
-#[allow(clippy::too_many_arguments)]
+/// Adds ledger row `id` (already in `income_months`; `verified_fen` and `attested_fen` are its
+/// amount, by kind) to its household's `village` month and, for a sale, marks the household's
+/// year; moves the sums' watermark on (if it was current); then refreshes the household's
+/// rolling income in every live epoch. Runs in the posting's transaction, which holds the head
+/// lock.
 pub(super) async fn posted(
     tx: &mut Tx,
     id: i64,
     village: &str,
-    household_id: i64,
-    occurred_at: i64,
-    is_sale: bool,
+    row: &super::post::RowContent,
     verified_fen: i64,
     attested_fen: i64,
 ) -> Result<(), AppError> {
-    add_village_month(
+    let (household_id, occurred_at) = (row.household_id, row.occurred_at);
+    let is_sale = row.source_type == "sale";
+    add_region_month(
         tx,
         village,
         month_start_of(occurred_at),
@@ -169,7 +259,7 @@ pub(super) async fn posted(
         .await?
         .rows_affected();
         if marked == 1 {
-            add_village_year(tx, year, village, 1, 0).await?;
+            add_region_year(tx, year, village, 1, 0).await?;
         }
     }
     // The sums now count through this row, if they counted through the row before it.
@@ -200,7 +290,7 @@ pub(super) async fn order_posted(tx: &mut Tx, order_id: i64, sign: i64) -> Resul
     .fetch_all(&mut **tx)
     .await?;
     for (origin, fen) in lines {
-        add_village_year(tx, china_year(paid_at), &origin, 0, sign * fen).await?;
+        add_region_year(tx, china_year(paid_at), &origin, 0, sign * fen).await?;
     }
     Ok(())
 }
@@ -232,8 +322,8 @@ pub async fn listing_moved(
             .ok_or_else(|| AppError::internal("GMV overflow"))?;
     }
     for (year, fen) in per_year {
-        add_village_year(tx, year, old, 0, -fen).await?;
-        add_village_year(tx, year, new, 0, fen).await?;
+        add_region_year(tx, year, old, 0, -fen).await?;
+        add_region_year(tx, year, new, 0, fen).await?;
     }
     Ok(())
 }
@@ -247,7 +337,7 @@ pub async fn refresh(tx: &mut Tx, household_ids: &[i64]) -> Result<(), AppError>
     }
     lock_head(tx).await?;
     for id in household_ids {
-        sync_place(tx, *id).await?;
+        place(tx, *id).await?;
     }
     refresh_epochs(tx, household_ids).await
 }
@@ -276,7 +366,7 @@ pub async fn refresh_all(db: &Db) -> Result<i64, AppError> {
 
 /// Rebuilds everything from the ledger: the sums, then the epoch of now from scratch
 /// (`zhunong rebuild-rollup`, and the benchmark after generating its data).
-pub async fn rebuild(db: &Db) -> Result<Option<Built>, AppError> {
+pub async fn rebuild(db: &Db) -> Result<Vec<Built>, AppError> {
     rebuild_sums(db).await?;
     let mut tx = db.begin_write().await?;
     lock_head(&mut tx).await?;
@@ -285,53 +375,57 @@ pub async fn rebuild(db: &Db) -> Result<Option<Built>, AppError> {
     keep_current(db).await
 }
 
-async fn add_village_month(
+async fn add_region_month(
     tx: &mut Tx,
     village: &str,
     month_start: i64,
     verified_fen: i64,
     attested_fen: i64,
 ) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO village_months (month_start, village_code, verified_fen, attested_fen)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (month_start, village_code) DO UPDATE
-            SET verified_fen = village_months.verified_fen + excluded.verified_fen,
-                attested_fen = village_months.attested_fen + excluded.attested_fen",
+    add_at_levels(
+        tx,
+        &MONTHS,
+        village,
+        month_start,
+        [verified_fen, attested_fen],
     )
-    .bind(month_start)
-    .bind(village)
-    .bind(verified_fen)
-    .bind(attested_fen)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
-async fn add_village_year(
+async fn add_region_year(
     tx: &mut Tx,
     year: i64,
     region: &str,
     sale_households: i64,
     gmv_fen: i64,
 ) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO village_years (year, region_code, sale_households, gmv_fen) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (year, region_code) DO UPDATE
-            SET sale_households = village_years.sale_households + excluded.sale_households,
-                gmv_fen = village_years.gmv_fen + excluded.gmv_fen",
-    )
-    .bind(year)
-    .bind(region)
-    .bind(sale_households)
-    .bind(gmv_fen)
-    .execute(&mut **tx)
-    .await?;
+    add_at_levels(tx, &YEARS, region, year, [sale_households, gmv_fen]).await
+}
+
+/// Adds `values` to `sum`'s rows at `key` of every region `code` lies in, in one statement.
+async fn add_at_levels(
+    tx: &mut Tx,
+    sum: &LevelSum,
+    code: &str,
+    key: i64,
+    values: [i64; 2],
+) -> Result<(), AppError> {
+    let sql = level_upsert(sum);
+    let mut q = sqlx::query(&sql);
+    for (_, prefix) in prefixes(code) {
+        q = q.bind(prefix);
+    }
+    q.bind(key)
+        .bind(values[0])
+        .bind(values[1])
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
-/// The household's village now; if its sums are counted under another village, they move.
-async fn sync_place(tx: &mut Tx, household_id: i64) -> Result<String, AppError> {
+/// The household's village for the roll-ups, its sums moved there first if they were counted
+/// under another: called before a ledger row of it counts anywhere, and after an import.
+pub(super) async fn place(tx: &mut Tx, household_id: i64) -> Result<String, AppError> {
     let village: String = sqlx::query_scalar("SELECT region_code FROM households WHERE id = $1")
         .bind(household_id)
         .fetch_one(&mut **tx)
@@ -357,8 +451,8 @@ async fn sync_place(tx: &mut Tx, household_id: i64) -> Result<String, AppError> 
             .fetch_all(&mut **tx)
             .await?;
             for (month, v, a) in months {
-                add_village_month(tx, &old, month, -v, -a).await?;
-                add_village_month(tx, &village, month, v, a).await?;
+                add_region_month(tx, &old, month, -v, -a).await?;
+                add_region_month(tx, &village, month, v, a).await?;
             }
             let years: Vec<i64> =
                 sqlx::query_scalar("SELECT year FROM household_sale_years WHERE household_id = $1")
@@ -366,8 +460,8 @@ async fn sync_place(tx: &mut Tx, household_id: i64) -> Result<String, AppError> 
                     .fetch_all(&mut **tx)
                     .await?;
             for year in years {
-                add_village_year(tx, year, &old, -1, 0).await?;
-                add_village_year(tx, year, &village, 1, 0).await?;
+                add_region_year(tx, year, &old, -1, 0).await?;
+                add_region_year(tx, year, &village, 1, 0).await?;
             }
             sqlx::query("UPDATE rollup_places SET village_code = $1 WHERE household_id = $2")
                 .bind(&village)
@@ -394,7 +488,7 @@ async fn refresh_epochs(tx: &mut Tx, household_ids: &[i64]) -> Result<(), AppErr
 }
 
 /// Recomputes the rolling income of `household_ids` for the epoch `(window_from, line)`, and
-/// moves each from its old bucket (and village) to its new one in `rollup_villages`.
+/// moves each from its old bucket (and village) to its new one in `rollup_regions`, at every level.
 async fn refresh_epoch(
     tx: &mut Tx,
     epoch: i64,
@@ -473,17 +567,24 @@ async fn refresh_epoch(
         }
         q.execute(&mut **tx).await?;
     }
+    let mut by_region: BTreeMap<(i64, String, usize), i64> = BTreeMap::new();
     for ((village, bucket), d) in delta {
+        for (k, prefix) in prefixes(&village) {
+            *by_region.entry((k, prefix.to_owned(), bucket)).or_default() += d;
+        }
+    }
+    for ((k, prefix, bucket), d) in by_region {
         if d == 0 || bucket >= BUCKETS {
             continue;
         }
         // The column is one of b0..b7, made here.
         sqlx::query(&format!(
-            "INSERT INTO rollup_villages (epoch, village_code, b{bucket}) VALUES ($1, $2, $3)
-             ON CONFLICT (epoch, village_code) DO UPDATE SET b{bucket} = rollup_villages.b{bucket} + excluded.b{bucket}"
+            "INSERT INTO rollup_regions (epoch, k, prefix, b{bucket}) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (epoch, k, prefix) DO UPDATE SET b{bucket} = rollup_regions.b{bucket} + excluded.b{bucket}"
         ))
         .bind(epoch)
-        .bind(&village)
+        .bind(k)
+        .bind(&prefix)
         .bind(d)
         .execute(&mut **tx)
         .await?;
@@ -499,13 +600,35 @@ pub struct Built {
     pub seconds: f64,
 }
 
-/// Builds the epoch of now (this month's window, this year's line) unless it is ready, in
-/// chunks of [`CHUNK`] households, then drops the older epochs. Returns what it built, or
-/// None when there was nothing to do (or another build in this process is under way).
-/// Housekeeping runs it every minute; so does the server at start.
-pub async fn keep_current(db: &Db) -> Result<Option<Built>, AppError> {
+/// How long before a month turns its next month's epoch is built (a build at a million
+/// households takes minutes; the live figures of a province, tens of seconds per request).
+pub const AHEAD: i64 = 24 * 3600;
+
+/// The windows whose epochs are kept at `at`: this month's, and next month's in the last
+/// [`AHEAD`] seconds of the month.
+pub fn kept_windows(at: i64) -> Vec<i64> {
+    let current = rolling_window(at).0;
+    let next = rolling_window(at + AHEAD).0;
+    if next == current {
+        vec![current]
+    } else {
+        vec![current, next]
+    }
+}
+
+/// Builds the epoch of now (this month's window, this year's line) unless it is ready, and
+/// next month's near the turn ([`kept_windows`]), in chunks of [`CHUNK`] households; retires
+/// the epochs of other windows and purges old retired ones. Returns what it built: nothing
+/// when all was ready (or another build in this process is under way). Housekeeping runs it
+/// every minute; so does the server at start.
+pub async fn keep_current(db: &Db) -> Result<Vec<Built>, AppError> {
+    keep_current_at(db, now()).await
+}
+
+/// [`keep_current`] as if the time were `at` (the tests build next month's epoch).
+pub async fn keep_current_at(db: &Db, at: i64) -> Result<Vec<Built>, AppError> {
     if db.rollup_building.swap(true, Ordering::SeqCst) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     // Cleared however the build ends (also if its task is dropped).
     struct Done<'a>(&'a std::sync::atomic::AtomicBool);
@@ -516,34 +639,76 @@ pub async fn keep_current(db: &Db) -> Result<Option<Built>, AppError> {
     }
     let _done = Done(&db.rollup_building);
     prepare(db).await?;
-    let built = build(db).await?;
+    let windows = kept_windows(at);
+    let mut built = Vec::new();
+    for &from in &windows {
+        built.extend(build(db, from, &windows).await?);
+    }
+    retire_outdated(db, &windows).await?;
     purge(db).await?;
     Ok(built)
+}
+
+/// Retires the epochs of windows no longer kept (last month's, once the month has turned).
+async fn retire_outdated(db: &Db, windows: &[i64]) -> Result<(), AppError> {
+    let list = windows
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let outdated = format!("id <> $1 AND window_from NOT IN ({list})");
+    let n: i64 = sqlx::query_scalar(&format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM rollup_epochs WHERE {outdated} AND state <> 'retired'"
+    ))
+    .bind(0i64)
+    .fetch_one(&db.pool)
+    .await?;
+    if n > 0 {
+        let mut tx = db.begin_write().await?;
+        lock_head(&mut tx).await?;
+        retire(&mut tx, &outdated, 0).await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// How long a retired epoch's rows stay (a request reading it finishes long before).
 const RETIRED_FOR: i64 = 3600;
 
-async fn build(db: &Db) -> Result<Option<Built>, AppError> {
+/// Builds the epoch of the window starting at `from` for the line of its last month's year,
+/// unless it is ready; `windows` are all the windows kept now.
+async fn build(db: &Db, from: i64, windows: &[i64]) -> Result<Option<Built>, AppError> {
     let started = std::time::Instant::now();
-    let (from, _) = rolling_window(now());
-    let line = monitoring_line(db, current_year()).await?.map(Fen::fen);
+    let to = add_months(from, 12);
+    let line = monitoring_line(db, china_year(to - 1)).await?.map(Fen::fen);
     let epochs: Vec<(i64, i64, Option<i64>, String)> =
         sqlx::query_as("SELECT id, window_from, line_fen, state FROM rollup_epochs")
             .fetch_all(&db.pool)
             .await?;
     let mine = |e: &(i64, i64, Option<i64>, String)| e.1 == from && e.2 == line;
+    // A build for another line of this window (the line changed, perhaps back), or of a window
+    // no longer kept, that never finished is given up.
+    let abandoned: Vec<i64> = epochs
+        .iter()
+        .filter(|e| !mine(e) && e.3 == "building" && (e.1 == from || !windows.contains(&e.1)))
+        .map(|e| e.0)
+        .collect();
     if epochs.iter().any(|e| mine(e) && e.3 == "ready") {
+        if !abandoned.is_empty() {
+            let mut tx = db.begin_write().await?;
+            lock_head(&mut tx).await?;
+            for id in abandoned {
+                retire(&mut tx, "id = $1", id).await?;
+            }
+            tx.commit().await?;
+        }
         return Ok(None);
     }
     let epoch = {
         let mut tx = db.begin_write().await?;
         lock_head(&mut tx).await?;
-        // A build of another (window, line) that never finished is given up.
-        for (id, _, _, state) in epochs.iter().filter(|e| !mine(e)) {
-            if state == "building" {
-                retire(&mut tx, "id = $1", *id).await?;
-            }
+        for &id in &abandoned {
+            retire(&mut tx, "id = $1", id).await?;
         }
         let existing = epochs
             .iter()
@@ -592,7 +757,12 @@ async fn build(db: &Db) -> Result<Option<Built>, AppError> {
                 .bind(epoch)
                 .execute(&mut *tx)
                 .await?;
-            retire(&mut tx, "id <> $1", epoch).await?;
+            retire(
+                &mut tx,
+                &format!("id <> $1 AND window_from = {from}"),
+                epoch,
+            )
+            .await?;
             tx.commit().await?;
             break;
         };
@@ -646,7 +816,7 @@ async fn purge(db: &Db) -> Result<(), AppError> {
                 break;
             }
         }
-        sqlx::query("DELETE FROM rollup_villages WHERE epoch = $1")
+        sqlx::query("DELETE FROM rollup_regions WHERE epoch = $1")
             .bind(epoch)
             .execute(&db.pool)
             .await?;
@@ -658,7 +828,7 @@ async fn purge(db: &Db) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Fills the sums (places, village months, sale years, GMV) from the ledger and the orders,
+/// Fills the sums (places, region months, sale years, GMV) from the ledger and the orders,
 /// replacing what they held: at the first start after the migration, and for the benchmark's
 /// generated data. Holds the head lock for the whole transaction.
 pub async fn rebuild_sums(db: &Db) -> Result<(), AppError> {
@@ -666,8 +836,8 @@ pub async fn rebuild_sums(db: &Db) -> Result<(), AppError> {
     lock_head(&mut tx).await?;
     for table in [
         "rollup_places",
-        "village_months",
-        "village_years",
+        "region_months",
+        "region_years",
         "household_sale_years",
     ] {
         sqlx::query(&format!("DELETE FROM {table}"))
@@ -678,13 +848,14 @@ pub async fn rebuild_sums(db: &Db) -> Result<(), AppError> {
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO village_months (month_start, village_code, verified_fen, attested_fen)
-         SELECT i.month_start, h.region_code, CAST(SUM(i.verified_fen) AS BIGINT), CAST(SUM(i.attested_fen) AS BIGINT)
+        "INSERT INTO region_months (k, prefix, month_start, verified_fen, attested_fen)
+         SELECT 12, h.region_code, i.month_start, CAST(SUM(i.verified_fen) AS BIGINT), CAST(SUM(i.attested_fen) AS BIGINT)
            FROM income_months i JOIN households h ON h.id = i.household_id
           GROUP BY i.month_start, h.region_code",
     )
     .execute(&mut *tx)
     .await?;
+    fill_levels(&mut tx, &MONTHS).await?;
     for year in years_of(
         &mut tx,
         "SELECT MIN(occurred_at), MAX(occurred_at) FROM ledger_entries WHERE source_type = 'sale'",
@@ -703,8 +874,8 @@ pub async fn rebuild_sums(db: &Db) -> Result<(), AppError> {
         .await?;
     }
     sqlx::query(
-        "INSERT INTO village_years (year, region_code, sale_households)
-         SELECT s.year, h.region_code, COUNT(*) FROM household_sale_years s
+        "INSERT INTO region_years (k, prefix, year, sale_households)
+         SELECT 12, h.region_code, s.year, COUNT(*) FROM household_sale_years s
            JOIN households h ON h.id = s.household_id GROUP BY s.year, h.region_code",
     )
     .execute(&mut *tx)
@@ -716,13 +887,13 @@ pub async fn rebuild_sums(db: &Db) -> Result<(), AppError> {
     .await?
     {
         sqlx::query(&format!(
-            "INSERT INTO village_years (year, region_code, gmv_fen)
-             SELECT $1, l.origin_code, CAST(SUM(oi.line_total_fen) AS BIGINT)
+            "INSERT INTO region_years (k, prefix, year, gmv_fen)
+             SELECT 12, l.origin_code, $1, CAST(SUM(oi.line_total_fen) AS BIGINT)
                FROM order_items oi JOIN orders od ON od.id = oi.order_id
                JOIN listings l ON l.id = oi.listing_id
               WHERE od.status IN ({GMV_STATUSES}) AND od.paid_at >= $2 AND od.paid_at < $3
               GROUP BY l.origin_code
-             ON CONFLICT (year, region_code) DO UPDATE SET gmv_fen = excluded.gmv_fen"
+             ON CONFLICT (k, prefix, year) DO UPDATE SET gmv_fen = excluded.gmv_fen"
         ))
         .bind(year)
         .bind(year_start(year))
@@ -730,6 +901,7 @@ pub async fn rebuild_sums(db: &Db) -> Result<(), AppError> {
         .execute(&mut *tx)
         .await?;
     }
+    fill_levels(&mut tx, &YEARS).await?;
     sqlx::query(
         "UPDATE rollup_state SET sums_through = (SELECT COALESCE(MAX(id), 0) FROM ledger_entries)
           WHERE id = 1",
@@ -762,12 +934,12 @@ pub async fn prepare(db: &Db) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Every difference between the maintained tables and the live queries over the ledger:
-/// village months, sale households and GMV per region and year, and (if the epoch of now is
-/// ready) every village's buckets. Empty when they agree.
+/// Every difference between the maintained tables and the live queries over the ledger, at
+/// every level: income per region and month, sale households and GMV per region and year, and
+/// every ready epoch's buckets per region, against its own window and line. Empty when they
+/// agree.
 pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
     let mut problems = Vec::new();
-    let line = monitoring_line(db, current_year()).await?;
     // One snapshot: a posting committed meanwhile is in all of it or none.
     let mut tx = db.pool.begin().await?;
     if db.backend == crate::server::db::Backend::Postgres {
@@ -782,16 +954,18 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
     )
     .fetch_all(&mut *tx)
     .await?;
-    let kept_months: Vec<(i64, String, i64, i64)> = sqlx::query_as(
-        "SELECT month_start, village_code, verified_fen, attested_fen FROM village_months",
+    let kept_months: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT k, prefix, month_start, verified_fen, attested_fen FROM region_months",
     )
     .fetch_all(&mut *tx)
     .await?;
     compare(
         &mut problems,
-        "village month",
-        live_months.into_iter().map(|(m, v, a, b)| ((m, v), (a, b))),
-        kept_months.into_iter().map(|(m, v, a, b)| ((m, v), (a, b))),
+        "region month",
+        every_level(live_months.into_iter().map(|(m, v, a, b)| (v, m, (a, b)))),
+        kept_months
+            .into_iter()
+            .map(|(k, p, m, a, b)| ((k, p, m), (a, b))),
     );
     let mut live_years: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
     let sale_years = years_of(
@@ -834,21 +1008,29 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
             live_years.entry((year, origin)).or_default().1 += fen;
         }
     }
-    let kept_years: Vec<(i64, String, i64, i64)> =
-        sqlx::query_as("SELECT year, region_code, sale_households, gmv_fen FROM village_years")
+    let kept_years: Vec<(i64, String, i64, i64, i64)> =
+        sqlx::query_as("SELECT k, prefix, year, sale_households, gmv_fen FROM region_years")
             .fetch_all(&mut *tx)
             .await?;
     compare(
         &mut problems,
         "region year (households with a sale, GMV)",
-        live_years,
-        kept_years.into_iter().map(|(y, r, s, g)| ((y, r), (s, g))),
+        every_level(live_years.into_iter().map(|((y, r), v)| (r, y, v))),
+        kept_years
+            .into_iter()
+            .map(|(k, p, y, s, g)| ((k, p, y), (s, g))),
     );
-    if let Some(epoch) = ready_epoch(&mut *tx, line).await? {
+    let ready: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, window_from, line_fen FROM rollup_epochs WHERE state = 'ready' ORDER BY id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (epoch, from, line) in ready {
         use futures_util::TryStreamExt;
+        let line = line.map(Fen::new);
         let sql = format!(
             "SELECT x.region_code, x.rolling_pc FROM {} x",
-            rolling_table(rolling_window(now()), "1 = 1")
+            rolling_table((from, add_months(from, 12)), "1 = 1")
         );
         let mut live = sqlx::query_as::<_, (String, Option<i64>)>(&sql).fetch(&mut *tx);
         let mut live_buckets: BTreeMap<(String, usize), (i64, i64)> = BTreeMap::new();
@@ -858,7 +1040,7 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
         drop(live);
         let columns: Vec<String> = (0..BUCKETS).map(|i| format!("b{i}")).collect();
         let rows = sqlx::query(&format!(
-            "SELECT village_code, {} FROM rollup_villages WHERE epoch = $1",
+            "SELECT k, prefix, {} FROM rollup_regions WHERE epoch = $1",
             columns.join(", ")
         ))
         .bind(epoch)
@@ -866,16 +1048,37 @@ pub async fn check(db: &Db) -> Result<Vec<String>, AppError> {
         .await?;
         let mut kept = Vec::new();
         for row in rows {
-            let v: String = sqlx::Row::try_get(&row, 0)?;
+            let k: i64 = sqlx::Row::try_get(&row, 0)?;
+            let p: String = sqlx::Row::try_get(&row, 1)?;
             for i in 0..BUCKETS {
-                let n: i64 = sqlx::Row::try_get(&row, i + 1)?;
-                kept.push(((v.clone(), i), (n, 0)));
+                let n: i64 = sqlx::Row::try_get(&row, i + 2)?;
+                kept.push(((k, p.clone(), i as i64), (n, 0)));
             }
         }
-        compare(&mut problems, "village bucket", live_buckets, kept);
+        compare(
+            &mut problems,
+            &format!("epoch {epoch}: region bucket"),
+            every_level(live_buckets.into_iter().map(|((v, b), n)| (v, b as i64, n))),
+            kept,
+        );
     }
     tx.rollback().await?;
     Ok(problems)
+}
+
+/// Figures per village code (and a key) added up under every level's prefix of the code.
+fn every_level(
+    rows: impl IntoIterator<Item = (String, i64, (i64, i64))>,
+) -> BTreeMap<(i64, String, i64), (i64, i64)> {
+    let mut out: BTreeMap<(i64, String, i64), (i64, i64)> = BTreeMap::new();
+    for (code, key, (a, b)) in rows {
+        for (k, prefix) in prefixes(&code) {
+            let e = out.entry((k, prefix.to_owned(), key)).or_default();
+            e.0 += a;
+            e.1 += b;
+        }
+    }
+    out
 }
 
 /// Records every key whose values differ (a missing key counts as zeros).
@@ -918,5 +1121,33 @@ mod tests {
         assert_eq!(next_prefix("99"), None);
         let county = RegionCode::parse("350725").unwrap();
         assert_eq!(within("c", &county), "c >= '350725' AND c < '350726'");
+        assert_eq!(
+            at_level("m", 9, &county),
+            "m.k = 9 AND m.prefix >= '350725' AND m.prefix < '350726'"
+        );
+    }
+
+    #[test]
+    fn a_village_counts_under_each_region_it_lies_in() {
+        assert_eq!(
+            prefixes("350725101201"),
+            [
+                (2, "35"),
+                (4, "3507"),
+                (6, "350725"),
+                (9, "350725101"),
+                (12, "350725101201")
+            ]
+        );
+        // A county's own code (a listing's origin may be one) is whole from k = 6 on.
+        assert_eq!(prefixes("350725")[3], (9, "350725"));
+        assert_eq!(
+            level_upsert(&YEARS),
+            "INSERT INTO region_years (k, prefix, year, sale_households, gmv_fen) VALUES \
+             (2, $1, $6, $7, $8), (4, $2, $6, $7, $8), (6, $3, $6, $7, $8), \
+             (9, $4, $6, $7, $8), (12, $5, $6, $7, $8) ON CONFLICT (k, prefix, year) DO UPDATE \
+             SET sale_households = region_years.sale_households + excluded.sale_households, \
+             gmv_fen = region_years.gmv_fen + excluded.gmv_fen"
+        );
     }
 }
