@@ -169,49 +169,79 @@ pub(crate) fn region_for(
     Ok(requested)
 }
 
-/// The SQL condition (on `x`, a row of [`household_select`]) of a list filter. Values are
-/// server-made integers; the filter itself is one of a fixed set (400 otherwise).
+/// A household-list filter: one of a fixed set, parsed once at the boundary (400 naming
+/// `filter` otherwise).
+#[derive(Clone, Copy)]
+enum ListFilter {
+    All,
+    Below,
+    Near,
+    /// Monitoring objects, of one category or of all.
+    Monitored(Option<Category>),
+    Overdue,
+}
+
+impl ListFilter {
+    fn parse(filter: Option<&str>) -> Result<Self, AppError> {
+        Ok(match filter.map(str::trim).unwrap_or("") {
+            "" => Self::All,
+            "below" => Self::Below,
+            "near" => Self::Near,
+            "monitored" => Self::Monitored(None),
+            "overdue" => Self::Overdue,
+            other => Self::Monitored(Some(
+                Category::parse(other)
+                    .ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("filter"))?,
+            )),
+        })
+    }
+
+    /// For a filter on monitoring objects: the SQL that selects their household ids, so that
+    /// a list can start from those few households instead of walking the whole region.
+    fn monitored_subset(self) -> Option<String> {
+        let monitored =
+            "SELECT o.household_id FROM monitoring_objects o WHERE o.state = 'monitored'";
+        match self {
+            Self::All | Self::Below | Self::Near => None,
+            Self::Monitored(None) => Some(monitored.to_owned()),
+            Self::Monitored(Some(c)) => {
+                Some(format!("{monitored} AND o.category = '{}'", c.as_str()))
+            }
+            Self::Overdue => Some(format!(
+                "SELECT o.household_id FROM monitoring_objects o WHERE {}",
+                overdue_condition("o")
+            )),
+        }
+    }
+
+    /// The SQL condition (on `x`, a row of [`household_select`]). Values are server-made.
+    fn condition(self, line: Option<Fen>) -> String {
+        // Without a line nobody is below or near it.
+        let (l, n) = match line {
+            Some(l) => (
+                l.fen().to_string(),
+                income::near_ceiling(l).fen().to_string(),
+            ),
+            None => ("NULL".into(), "NULL".into()),
+        };
+        match self {
+            Self::Below => format!("x.per_capita_fen < {l}"),
+            Self::Near => format!("x.per_capita_fen >= {l} AND x.per_capita_fen <= {n}"),
+            other => match other.monitored_subset() {
+                Some(subset) => format!("x.id IN ({subset})"),
+                None => "1 = 1".into(),
+            },
+        }
+    }
+}
+
+/// The SQL condition (on `x`, a row of [`household_select`]) of a list filter; 400 naming
+/// `filter` for one outside the fixed set.
 pub(crate) fn filter_condition(
     filter: Option<&str>,
     line: Option<Fen>,
 ) -> Result<String, AppError> {
-    let bad = || AppError::new(ErrorCode::BadRequest).field("filter");
-    let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
-        return Ok("1 = 1".into());
-    };
-    // Without a line nobody is below or near it.
-    let (l, n) = match line {
-        Some(l) => (
-            l.fen().to_string(),
-            income::near_ceiling(l).fen().to_string(),
-        ),
-        None => ("NULL".into(), "NULL".into()),
-    };
-    Ok(match f {
-        "below" => format!("x.per_capita_fen < {l}"),
-        "near" => format!("x.per_capita_fen >= {l} AND x.per_capita_fen <= {n}"),
-        _ => format!("x.id IN ({})", monitored_subset(f)?.ok_or_else(bad)?),
-    })
-}
-
-/// For a filter on monitoring objects (monitored, a category, overdue visits): the SQL that
-/// selects their household ids, so that a list can start from those few households instead of
-/// walking the whole region. None for the other filters; 400 for an unknown one.
-fn monitored_subset(filter: &str) -> Result<Option<String>, AppError> {
-    let monitored = "SELECT o.household_id FROM monitoring_objects o WHERE o.state = 'monitored'";
-    Ok(match filter.trim() {
-        "" | "below" | "near" => None,
-        "monitored" => Some(monitored.to_owned()),
-        "overdue" => Some(format!(
-            "SELECT o.household_id FROM monitoring_objects o WHERE {}",
-            overdue_condition("o")
-        )),
-        other => {
-            let c = Category::parse(other)
-                .ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("filter"))?;
-            Some(format!("{monitored} AND o.category = '{}'", c.as_str()))
-        }
-    })
+    Ok(ListFilter::parse(filter)?.condition(line))
 }
 
 /// Whether the monitoring object `o` (state monitored) has gone more than
@@ -257,11 +287,12 @@ pub async fn region_household_page(
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
     let year = current_year();
     let line = monitoring_line(db, year).await?;
-    let condition = filter_condition(filter, line)?;
+    let parsed = ListFilter::parse(filter)?;
+    let condition = parsed.condition(line);
     let src = rollup::sources(db, line).await?;
     // A filter on monitoring objects starts from their few households (the condition above
     // still holds; this only narrows where the query looks).
-    let subset = monitored_subset(filter.unwrap_or(""))?;
+    let subset = parsed.monitored_subset();
     let narrow = |id: &str| match &subset {
         Some(subset) => format!(" AND {id} IN ({subset})"),
         None => String::new(),
@@ -269,9 +300,9 @@ pub async fn region_household_page(
     // From the epoch's ranks where it is current (a walk along an index), else live.
     let (keyset, select, first) = match src.epoch {
         Some(e) => {
-            let band = match filter.map(str::trim) {
-                Some("below") => band_buckets(Band::Below),
-                Some("near") => band_buckets(Band::Near),
+            let band = match parsed {
+                ListFilter::Below => band_buckets(Band::Below),
+                ListFilter::Near => band_buckets(Band::Near),
                 _ => bucket_list(0..rollup::BUCKETS),
             };
             let ranked = household_columns_from("rollup_households r").replacen(
