@@ -8,7 +8,7 @@ ENV := . scripts/env.sh &&
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(TARGET_DIR)/release/zhunong
 
-.PHONY: migrations-check crash run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench bench-rollup clean-data
+.PHONY: migrations-check crash run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench bench-rollup bench-live clean-data
 
 # The demo: `zhunong serve` never loads demo data by itself, so this asks for it explicitly
 # (idempotent). A production deploy runs `zhunong create-admin` and `zhunong serve` instead.
@@ -38,7 +38,7 @@ unit:
 
 integration:
 	@echo "==> integration tests (real server on port 0; SQLite, and PostgreSQL when TEST_DATABASE_URL is set)"
-	$(ENV) cargo test --release --features ssr --no-fail-fast --test api --test money --test payments --test delivery --test market --test hardening --test memory --test fuzz --test monitoring
+	$(ENV) cargo test --release --features ssr --no-fail-fast --test api --test money --test payments --test delivery --test market --test hardening --test memory --test fuzz --test monitoring --test live
 
 e2e:
 	@echo "==> browser tests (headless Chromium)"
@@ -76,6 +76,11 @@ bench: build
 # TEST_DATABASE_URL). Takes a while: it generates 10 million household-months each time.
 bench-rollup: build
 	scripts/bench-rollup.sh
+
+# 1,000 viewers on a livestream's server-sent events while orders are paid: delay from payment
+# to each viewer's counter update (p50, p99) and the server's RSS.
+bench-live: setup-test build
+	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) node scripts/bench-live.mjs $${VIEWERS:-1000} $${PAYMENTS:-20}
 
 screenshots: build
 	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) node tests/e2e/screenshots.mjs

@@ -151,6 +151,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orders/:id/pay") view=crate::payments::PayPage ssr=SsrMode::Async/>
                     <Route path=path!("/seller/orders") view=SellerOrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/seller/listings") view=SellerPage ssr=SsrMode::Async/>
+                    <Route path=path!("/live") view=crate::live::LiveListPage ssr=SsrMode::Async/>
+                    <Route path=path!("/live/new") view=crate::live::LiveNewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/live/:id") view=crate::live::LiveEventPage ssr=SsrMode::Async/>
+                    <Route path=path!("/live/:id/console") view=crate::live::LiveConsolePage ssr=SsrMode::Async/>
+                    <Route path=path!("/live/:id/report") view=crate::live::LiveReportPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">
@@ -175,6 +180,7 @@ fn Header() -> impl IntoView {
             <nav class="site-nav" aria-label=tr(T::nav_main)>
                 <A href="/">{tr(T::nav_home)}</A>
                 <A href="/market">{tr(T::nav_market)}</A>
+                <A href="/live">{tr(T::nav_live)}</A>
                 <A href="/cart">
                     {tr(T::nav_cart)}
                     <span class="cart-count" data-testid="cart-count">{move || { let n = cart.count(); (n > 0).then(|| format!(" ({n})")) }}</span>

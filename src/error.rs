@@ -97,6 +97,14 @@ pub enum ErrorCode {
     ExitTooEarly,
     /// A second effect review of a household in one quarter.
     ReviewDone,
+    /// More units at a flash price than its per-buyer limit allows.
+    FlashLimit,
+    /// The flash price's units are all taken.
+    FlashSoldOut,
+    /// The livestream has ended.
+    EventEnded,
+    /// No account has that log-in.
+    UnknownAccount,
 }
 
 impl ErrorCode {
@@ -125,7 +133,9 @@ impl ErrorCode {
             | InvalidDelivery
             | InvalidTracking
             | InvalidInvoice
-            | ConsentRequired => 400,
+            | ConsentRequired
+            | UnknownAccount => 400,
+            FlashLimit | FlashSoldOut | EventEnded => 409,
             InvalidStep | NoticeRunning | ExitTooEarly | ReviewDone => 409,
             TooManyAddresses => 409,
             LimitExceeded | IdempotencyKeyReused | ConfirmationRequired => 422,
@@ -225,6 +235,10 @@ impl ErrorCode {
             ConsentRequired => T::err_consent_required,
             ExitTooEarly => T::err_exit_too_early,
             ReviewDone => T::err_review_done,
+            FlashLimit => T::err_flash_limit,
+            FlashSoldOut => T::err_flash_sold_out,
+            EventEnded => T::err_event_ended,
+            UnknownAccount => T::err_unknown_account,
         }
     }
 }

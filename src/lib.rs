@@ -12,6 +12,7 @@ pub mod error;
 pub mod home;
 pub mod i18n;
 pub mod ledger;
+pub mod live;
 pub mod market;
 pub mod monitoring;
 pub mod official;

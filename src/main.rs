@@ -284,8 +284,11 @@ async fn main() -> std::process::ExitCode {
             if pictures > 0 {
                 println!("demo pictures painted: {pictures} (in {})", settings.upload_dir.display());
             }
+            if r.live_events > 0 {
+                println!("demo livestreams: {} (a past one, one live now, one to come)", r.live_events);
+            }
             if r.already_present {
-                println!("demo data already present; nothing changed");
+                println!("demo data already present; only the demo livestreams were moved to now");
             } else {
                 println!(
                     "demo data loaded: {} regions, {} organisations, {} households, {} benefit links, {} accounts (password {}), {} listings, {} orders, {} other-income rows, {} monitoring records",

@@ -51,10 +51,15 @@ pub enum Action {
     ViewAudit,
     /// Keep a household's file: members, assistance measures, registry import.
     EditFile,
+    /// Schedule a livestream sale (县长带你买好货) in a county.
+    HostEvent,
+    /// Run a livestream sale: its line-up, going live and ending, the pinned product, its
+    /// report.
+    RunEvent,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 20] = [
         Action::ViewHousehold,
         Action::RecordIncome,
         Action::SellListing,
@@ -73,6 +78,8 @@ impl Action {
         Action::LogVisit,
         Action::ViewAudit,
         Action::EditFile,
+        Action::HostEvent,
+        Action::RunEvent,
     ];
 }
 
@@ -91,6 +98,12 @@ pub struct Facts {
     /// Whether the acting cadre is paired with the household concerned (the seller household
     /// for seller actions, the household for household actions).
     pub cadre_paired: bool,
+    /// A livestream sale's host account, and who scheduled it.
+    pub host_id: Option<i64>,
+    pub event_creator: Option<i64>,
+    /// The region of the acting co-op manager's organisation (for scheduling an event in its
+    /// county).
+    pub manager_region: Option<RegionCode>,
 }
 
 /// The answer: allowed, or refused with the error the caller gets.
@@ -178,6 +191,18 @@ pub fn decide(user: &CurrentUser, action: Action, f: &Facts) -> Decision {
         LogVisit => user.role == Role::Cadre && f.cadre_paired,
         ViewAudit => admin || county_official_over(user, f),
         EditFile => official_over(user, f),
+        HostEvent => {
+            admin
+                || official_over(user, f)
+                || (user.role == Role::OrgManager
+                    && matches!((&f.region, &f.manager_region), (Some(c), Some(m)) if c.contains(m)))
+        }
+        RunEvent => {
+            admin
+                || official_over(user, f)
+                || f.host_id == Some(user.id)
+                || f.event_creator == Some(user.id)
+        }
     };
     if allowed {
         Decision::Allow
@@ -212,6 +237,8 @@ pub fn describe(action: Action) -> &'static str {
         LogVisit => "the household's paired cadres",
         ViewAudit => "officials of the county (or its city or province); admins",
         EditFile => "officials whose region contains the household",
+        HostEvent => "officials whose region contains the county, managers of a co-op or enterprise in it, admins",
+        RunEvent => "the event's host and who scheduled it, officials whose region contains its county, admins",
     }
 }
 
@@ -256,6 +283,15 @@ pub const ENDPOINTS: &[(&str, Action)] = &[
         "/api/monitoring/pair-organisation",
         Action::DecideMonitoring,
     ),
+    ("/api/live/create", Action::HostEvent),
+    ("/api/live/console", Action::RunEvent),
+    ("/api/live/feature", Action::RunEvent),
+    ("/api/live/unfeature", Action::RunEvent),
+    ("/api/live/status", Action::RunEvent),
+    ("/api/live/pin", Action::RunEvent),
+    ("/api/live/flash", Action::RunEvent),
+    ("/api/live/report", Action::RunEvent),
+    ("GET /live/{id}/report.csv", Action::RunEvent),
 ];
 
 #[cfg(feature = "ssr")]
@@ -357,6 +393,48 @@ mod load {
     }
 
     /// The facts of a prospective listing: selling for `household` or `organisation`.
+    /// The facts of a livestream sale: its county and host (404 if there is none).
+    pub async fn event_facts(db: &Db, event_id: i64) -> Result<Facts, AppError> {
+        let row: Option<(String, i64, i64)> = sqlx::query_as(
+            "SELECT county_code, host_user_id, created_by FROM live_events WHERE id = $1",
+        )
+        .bind(event_id)
+        .fetch_optional(&db.pool)
+        .await?;
+        let (county, host, creator) = row.ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+        Ok(Facts {
+            region: RegionCode::parse(&county).ok(),
+            host_id: Some(host),
+            event_creator: Some(creator),
+            ..Facts::default()
+        })
+    }
+
+    /// The facts of scheduling an event in `county`: the county, and where the acting
+    /// manager's organisation is.
+    pub async fn hosting_facts(
+        db: &Db,
+        user: &CurrentUser,
+        county: RegionCode,
+    ) -> Result<Facts, AppError> {
+        let manager_region = match (user.role, user.organisation_id) {
+            (crate::domain::role::Role::OrgManager, Some(org)) => {
+                let code: Option<String> =
+                    sqlx::query_scalar("SELECT region_code FROM organisations WHERE id = $1")
+                        .bind(org)
+                        .fetch_optional(&db.pool)
+                        .await?;
+                code.and_then(|c| RegionCode::parse(&c).ok())
+            }
+            _ => None,
+        };
+        Ok(Facts {
+            region: Some(county),
+            manager_region,
+            ..Facts::default()
+        })
+    }
+
     pub async fn seller_facts(
         db: &Db,
         user: &CurrentUser,
@@ -429,8 +507,14 @@ mod tests {
                 97
             }),
             household: Some(if mine { MY_HOUSEHOLD } else { 98 }),
-            region,
             cadre_paired: mine && role == Role::Cadre,
+            // Anyone may be invited to host; a manager's organisation is in the village.
+            host_id: Some(if mine { ME } else { 99 }),
+            event_creator: Some(if mine { ME } else { 99 }),
+            manager_region: (mine && role == Role::OrgManager)
+                .then(|| RegionCode::parse(VILLAGE_IN).ok())
+                .flatten(),
+            region,
         }
     }
 
@@ -476,6 +560,8 @@ mod tests {
             VerifyReport | DecideMonitoring | EditFile => &[Official],
             LogVisit => &[Cadre],
             ViewAudit => &[Admin, Official],
+            HostEvent => &[Admin, Official, OrgManager],
+            RunEvent => &Role::ALL,
         }
     }
 

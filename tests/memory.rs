@@ -5,9 +5,9 @@
 
 #![cfg(feature = "ssr")]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::process::{Child, Command};
 
 /// The bound the README states.
 const PEAK_LIMIT_MB: u64 = 300;
@@ -64,35 +64,7 @@ fn start() -> Server {
         "seed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut serve = Command::new(bin);
-    env(&mut serve);
-    let mut child = serve
-        .arg("serve")
-        .env("LEPTOS_SITE_ADDR", &addr)
-        .env("ZHUNONG_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server");
-    let out = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(out).lines();
-    let started = Instant::now();
-    loop {
-        match lines.next() {
-            Some(Ok(l)) if l.contains("listening on") => break,
-            Some(Ok(_)) => {}
-            _ => panic!("the server did not start"),
-        }
-        assert!(started.elapsed() < Duration::from_secs(60));
-    }
-    // Keep draining its output so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let (child, addr) = common::serve_process(env);
     Server {
         child,
         addr,

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod delivery;
 pub mod income;
 pub mod listing;
+pub mod live;
 pub mod money;
 pub mod monitoring;
 pub mod page;

@@ -23,6 +23,7 @@ pub fn HomePage() -> impl IntoView {
                 <li>{tr(T::home_how_3)}</li>
             </ol>
         </section>
+        <crate::live::HomeLive/>
         <crate::market::HomeMarket/>
         <section class="section" aria-labelledby="counties-title">
             <h2 id="counties-title">{tr(T::home_counties_title)}</h2>

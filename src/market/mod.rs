@@ -190,7 +190,7 @@ pub fn ListingPage() -> impl IntoView {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 Ok(d) => {
                     let c = d.card.clone();
-                    let item = CartItem { listing_id: c.id, title: c.title.clone(), unit: c.unit.clone(), price_fen: c.price_fen, quantity: 1 };
+                    let item = CartItem { listing_id: c.id, title: c.title.clone(), unit: c.unit.clone(), price_fen: c.price_fen, quantity: 1, event_id: None };
                     let on_sale = c.status == "on_sale";
                     let add = move |_| {
                         cart.add(CartItem { quantity: quantity.get_untracked(), ..item.clone() });

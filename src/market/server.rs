@@ -49,6 +49,27 @@ fn card_select(ordering: Option<&Keyset>) -> String {
     }
 }
 
+/// The cards of the listings `ids` (at most a page's worth), in that order; listings that are
+/// no longer on sale or sold out are left out.
+pub async fn cards_by_ids(db: &Db, ids: &[i64]) -> Result<Vec<ListingCard>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Server-made integers only.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let rows: Vec<CardRow> = sqlx::query_as(&format!(
+        "{} WHERE l.id IN ({list}) AND l.status IN ('on_sale', 'sold_out')",
+        card_select(None)
+    ))
+    .bind(today())
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let mut cards: Vec<ListingCard> = rows.into_iter().map(ListingCard::from).collect();
+    cards.sort_by_key(|c| ids.iter().position(|i| *i == c.id));
+    Ok(cards)
+}
+
 /// The most households the seller desk offers to list for.
 const MAX_SELLABLE_HOUSEHOLDS: i64 = 500;
 

@@ -77,10 +77,21 @@ type Chunk = Vec<Vec<Cell>>;
 type Chunks = BoxStream<'static, Result<Chunk, AppError>>;
 
 /// A table to send: its file name (without extension), its header, and its rows in chunks.
-struct Table {
+pub struct Table {
     name: String,
     columns: Vec<&'static str>,
     chunks: Chunks,
+}
+
+impl Table {
+    /// A small table whose rows are all at hand (one chunk).
+    pub fn whole(name: String, columns: Vec<&'static str>, rows: Vec<Vec<Cell>>) -> Table {
+        Table {
+            name,
+            columns,
+            chunks: futures_util::stream::iter([Ok(rows)]).boxed(),
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -580,7 +591,7 @@ fn attachment(name: &str, content_type: &str, body: Body) -> Response {
 
 /// A CSV streamed as its rows are read (UTF-8 with a byte-order mark, which spreadsheets need
 /// to read Chinese). A failure part-way ends the file early and is logged.
-fn csv(table: Table) -> Response {
+pub fn csv(table: Table) -> Response {
     let mut head = String::from("\u{feff}");
     csv_line(
         &table
@@ -672,7 +683,7 @@ fn write_workbook(
 
 /// A workbook, built whole before the answer starts, so a failure is a clear error status
 /// rather than a broken file.
-async fn xlsx(table: Table) -> Result<Response, AppError> {
+pub async fn xlsx(table: Table) -> Result<Response, AppError> {
     // The turn is held until the file is sent (it moves into the body), so at most
     // MAX_XLSX_BUILDS workbooks are on disk at once.
     let turn = tokio::time::timeout(

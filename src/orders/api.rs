@@ -17,6 +17,11 @@ pub struct CartLine {
     pub quantity: i64,
     #[serde(default)]
     pub price_fen: Option<i64>,
+    /// The livestream sale (县长带你买好货) the line was added from: the order carries it, and
+    /// the event's flash price applies while its flash sale runs (within its cap and
+    /// per-buyer limit, whatever the client says).
+    #[serde(default)]
+    pub event_id: Option<i64>,
 }
 
 /// The delivery method chosen for one seller's order (`seller`: `h<household>` or

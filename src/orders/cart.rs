@@ -16,6 +16,9 @@ pub struct CartItem {
     pub unit: String,
     pub price_fen: i64,
     pub quantity: i64,
+    /// The livestream sale it was added from (carts saved before events had none).
+    #[serde(default)]
+    pub event_id: Option<i64>,
 }
 
 #[derive(Clone, Copy)]
@@ -68,7 +71,12 @@ impl Cart {
         self.0.update(
             |items| match items.iter_mut().find(|i| i.listing_id == item.listing_id) {
                 Some(existing) => {
-                    existing.quantity = (existing.quantity + item.quantity).min(9_999)
+                    existing.quantity = (existing.quantity + item.quantity).min(9_999);
+                    // Added again from a livestream: the line now comes from it, at its price.
+                    if item.event_id.is_some() {
+                        existing.event_id = item.event_id;
+                        existing.price_fen = item.price_fen;
+                    }
                 }
                 None => items.push(item),
             },

@@ -59,6 +59,7 @@ pub fn CartPage() -> impl IntoView {
                 listing_id: i.listing_id,
                 quantity: i.quantity,
                 price_fen: Some(i.price_fen),
+                event_id: i.event_id,
             })
             .collect()
     };

@@ -17,6 +17,7 @@ use crate::domain::page::{Cursor, Page};
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode, PriceChange};
 use crate::ledger::post::{Evidence, Posting};
+use crate::live::server::LivePrice;
 use crate::policy::{self, Action};
 use crate::server::db::{current_year, now, year_start, Db};
 use crate::server::keyset::{desc, Keyset};
@@ -56,11 +57,15 @@ impl Default for Hold {
 /// What a checkout asks for, as a hash of its merged lines in listing order: the idempotency
 /// key is bound to it, so the same key with another cart is refused rather than answered with
 /// the first cart's orders.
-fn request_hash(lines: &BTreeMap<i64, i64>, delivery: &str) -> String {
+fn request_hash(lines: &BTreeMap<i64, i64>, events: &BTreeMap<i64, i64>, delivery: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for (listing, quantity) in lines {
         h.update(format!("{listing}:{quantity};").as_bytes());
+        // Lines from a livestream (carts without one hash as they always did).
+        if let Some(e) = events.get(listing) {
+            h.update(format!("@{e};").as_bytes());
+        }
     }
     h.update(delivery.as_bytes());
     hex::encode(h.finalize())
@@ -223,11 +228,11 @@ pub async fn checkout(
     place(&state.db, &user, key, items, req, now(), hold).await
 }
 
-/// Merges a cart's lines by listing, checking every quantity and the merged sums; returns the
-/// quantities and the prices the buyer saw.
-/// Quantities per listing, and the unit prices the buyer saw.
-type MergedLines = (BTreeMap<i64, i64>, BTreeMap<i64, i64>);
+/// Quantities per listing, the unit prices the buyer saw, and the livestream each line came
+/// from.
+type MergedLines = (BTreeMap<i64, i64>, BTreeMap<i64, i64>, BTreeMap<i64, i64>);
 
+/// Merges a cart's lines by listing, checking every quantity and the merged sums.
 fn merge_lines(items: &[CartLine]) -> Result<MergedLines, AppError> {
     if items.is_empty() {
         return Err(AppError::new(ErrorCode::EmptyCart));
@@ -237,9 +242,13 @@ fn merge_lines(items: &[CartLine]) -> Result<MergedLines, AppError> {
     }
     let mut lines: BTreeMap<i64, i64> = BTreeMap::new();
     let mut seen_price: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut events: BTreeMap<i64, i64> = BTreeMap::new();
     for line in items {
         if let Some(p) = line.price_fen {
             seen_price.insert(line.listing_id, p);
+        }
+        if let Some(e) = line.event_id {
+            events.insert(line.listing_id, e);
         }
         Quantity::new(line.quantity)
             .map_err(|_| AppError::new(ErrorCode::InvalidQuantity).field("quantity"))?;
@@ -248,7 +257,7 @@ fn merge_lines(items: &[CartLine]) -> Result<MergedLines, AppError> {
         Quantity::new(*q)
             .map_err(|_| AppError::new(ErrorCode::InvalidQuantity).field("quantity"))?;
     }
-    Ok((lines, seen_price))
+    Ok((lines, seen_price, events))
 }
 
 /// Prices the cart as `place` would, without reserving anything.
@@ -258,8 +267,9 @@ pub async fn quote(items: &[CartLine], req: &DeliveryRequest) -> Result<CartQuot
     let db = &state.db;
     let user = require_user().await?;
     req.check()?;
-    let (lines, _) = merge_lines(items)?;
+    let (lines, _, events) = merge_lines(items)?;
     let address = crate::delivery::server::address_for(db, user.id, req.address_id).await?;
+    let t = now();
     let mut by_seller: BTreeMap<Seller, (Fen, Fen)> = BTreeMap::new();
     for (&listing_id, &qty) in &lines {
         let row: Option<(i64, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
@@ -271,6 +281,13 @@ pub async fn quote(items: &[CartLine], req: &DeliveryRequest) -> Result<CartQuot
         .await?;
         let (price, h, o, surcharge) =
             row.ok_or_else(|| AppError::new(ErrorCode::ListingUnavailable).field("items"))?;
+        // A livestream's flash price, while it runs (the checkout checks cap and limit).
+        let price = match events.get(&listing_id) {
+            Some(&e) => crate::live::server::flash_price_at(&db.pool, e, listing_id, t)
+                .await?
+                .unwrap_or(price),
+            None => price,
+        };
         let e = by_seller.entry((h, o)).or_insert((Fen::ZERO, Fen::ZERO));
         let overflow = || AppError::new(ErrorCode::LimitExceeded).field("items");
         e.0 =
@@ -354,11 +371,11 @@ pub async fn place(
     if !valid_key(key) {
         return Err(AppError::new(ErrorCode::BadRequest).field("idempotency_key"));
     }
-    let (lines, seen_price) = merge_lines(items)?;
+    let (lines, seen_price, events) = merge_lines(items)?;
     req.check()?;
     let address = crate::delivery::server::address_for(db, user.id, req.address_id).await?;
 
-    let hash = request_hash(&lines, &req.fingerprint());
+    let hash = request_hash(&lines, &events, &req.fingerprint());
     let mut tx = db.begin_write().await.map_err(AppError::internal)?;
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO checkouts (buyer_id, idempotency_key, request_hash, created_at) VALUES ($1, $2, $3, $4)
@@ -414,7 +431,7 @@ pub async fn place(
     }
 
     // Reserve stock with a conditional update, listing by listing (in id order).
-    let mut by_seller: BTreeMap<Seller, Vec<(i64, i64, Reserved)>> = BTreeMap::new();
+    let mut by_seller: BTreeMap<Seller, Vec<(i64, i64, Reserved, LivePrice)>> = BTreeMap::new();
     for (&listing_id, &qty) in &lines {
         let row: Option<Reserved> = sqlx::query_as(
             "UPDATE listings
@@ -430,7 +447,7 @@ pub async fn place(
         .fetch_optional(&mut *tx)
         .await
         .map_err(AppError::internal)?;
-        let Some(r) = row else {
+        let Some(mut r) = row else {
             let status: Option<String> =
                 sqlx::query_scalar("SELECT status FROM listings WHERE id = $1")
                     .bind(listing_id)
@@ -444,6 +461,26 @@ pub async fn place(
             }
             .field("items"));
         };
+        // From a livestream: its flash price while the flash sale runs (reserving a unit of its
+        // cap, within the buyer's limit), and the event the order will carry.
+        let live = match events.get(&listing_id) {
+            Some(&e) => {
+                crate::live::server::price_line(
+                    &mut tx,
+                    e,
+                    listing_id,
+                    user.id,
+                    qty,
+                    r.price_fen,
+                    t,
+                )
+                .await?
+            }
+            None => LivePrice::default(),
+        };
+        if let Some(p) = live.flash_price_fen {
+            r.price_fen = p;
+        }
         if let Some(&seen) = seen_price.get(&listing_id) {
             if seen != r.price_fen {
                 // Dropping the transaction rolls every reservation (and the checkout) back.
@@ -465,7 +502,7 @@ pub async fn place(
         by_seller
             .entry((r.household_id, r.organisation_id))
             .or_default()
-            .push((listing_id, qty, r));
+            .push((listing_id, qty, r, live));
     }
 
     let institution = if user.role == Role::InstitutionBuyer {
@@ -477,7 +514,7 @@ pub async fn place(
         let mut goods = Fen::ZERO;
         let mut bulky = Fen::ZERO;
         let overflow = || AppError::new(ErrorCode::LimitExceeded).field("items");
-        for (_, qty, r) in &lines {
+        for (_, qty, r, _) in &lines {
             let line = Fen::new(r.price_fen)
                 .checked_mul(*qty)
                 .ok_or_else(overflow)?;
@@ -500,12 +537,14 @@ pub async fn place(
         )?;
         // The address is copied onto the order: later edits of the book do not move it.
         let to = address.as_ref().filter(|_| plan.method != Method::Pickup);
+        // The livestream the order came from (the first of its lines that came from one).
+        let live_event = lines.iter().find_map(|(_, _, _, l)| l.event_id);
         let order_id: i64 = sqlx::query_scalar(
             "INSERT INTO orders (checkout_id, buyer_id, institution_id, seller_household_id, seller_organisation_id,
                                  status, total_fen, created_at, updated_at, expires_at, shipping_fen, delivery_method,
                                  ship_recipient, ship_mobile, ship_region, ship_detail, ship_unit, pickup_point,
-                                 invoice_title, invoice_tax_no, dispatch_hours)
-             VALUES ($1, $2, $3, $4, $5, 'placed', $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                                 invoice_title, invoice_tax_no, dispatch_hours, live_event_id)
+             VALUES ($1, $2, $3, $4, $5, 'placed', $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
              RETURNING id",
         )
         .bind(checkout_id)
@@ -527,20 +566,23 @@ pub async fn place(
         .bind(&req.invoice_title)
         .bind(&req.invoice_tax_no)
         .bind(plan.terms.dispatch_hours)
+        .bind(live_event)
         .fetch_one(&mut *tx)
         .await
         .map_err(AppError::internal)?;
-        for (listing_id, qty, r) in lines {
+        for (listing_id, qty, r, live) in lines {
             let line_total = r.price_fen * qty;
             let item_id: i64 = sqlx::query_scalar(
-                "INSERT INTO order_items (order_id, listing_id, quantity, unit_price_fen, line_total_fen)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO order_items (order_id, listing_id, quantity, unit_price_fen, line_total_fen, live_event_id, flash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
             .bind(order_id)
             .bind(listing_id)
             .bind(qty)
             .bind(r.price_fen)
             .bind(line_total)
+            .bind(live.event_id)
+            .bind(i64::from(live.flash_price_fen.is_some()))
             .fetch_one(&mut *tx)
             .await
             .map_err(AppError::internal)?;
@@ -965,6 +1007,8 @@ pub async fn mark_paid(
     .await
     .map_err(AppError::internal)?;
     crate::ledger::post::post_order(tx, order_id, Posting::Sale, evidence, confirmed_by, t).await?;
+    // A livestream's viewers see the counters move.
+    crate::live::server::touch_order_event(tx, order_id).await?;
     Ok(true)
 }
 
@@ -997,7 +1041,8 @@ pub async fn refund_paid(
     {
         return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
-    crate::ledger::post::post_order(tx, order_id, Posting::Reversal, evidence, by, t).await
+    crate::ledger::post::post_order(tx, order_id, Posting::Reversal, evidence, by, t).await?;
+    crate::live::server::touch_order_event(tx, order_id).await
 }
 
 /// Puts the order's units back on sale (a sold-out listing goes back on sale).
@@ -1021,7 +1066,8 @@ async fn restore_stock(tx: &mut Tx, order_id: i64, t: i64) -> Result<(), AppErro
         .await
         .map_err(AppError::internal)?;
     }
-    Ok(())
+    // Units bought at a flash price go back under its cap.
+    crate::live::server::release_flash(tx, order_id).await
 }
 
 /// The seller confirms that the buyer's bank transfer arrived, with its reference (the

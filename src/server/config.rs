@@ -33,6 +33,8 @@ pub struct Settings {
     pub max_concurrent_requests: usize,
     /// Requests in flight from one client address (an IPv6 client's /64).
     pub max_requests_per_address: usize,
+    /// Livestream event streams (server-sent events) one client address may hold at once.
+    pub live_streams_per_address: usize,
     /// How long an unpaid order holds its stock.
     pub order_hold_minutes: i64,
     /// Unpaid checkouts one buyer may hold at once.
@@ -212,6 +214,11 @@ impl Settings {
                 64,
                 1..=1_000_000,
             )?,
+            live_streams_per_address: env_range(
+                "ZHUNONG_LIVE_STREAMS_PER_ADDRESS",
+                crate::live::stream::MAX_VIEWERS_PER_ADDRESS,
+                1..=crate::live::stream::MAX_VIEWERS,
+            )?,
             request_timeout_secs: env_range("ZHUNONG_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?,
             order_hold_minutes: env_range("ZHUNONG_ORDER_HOLD_MINUTES", 30, 1..=7 * 24 * 60)?,
             max_unpaid_checkouts: env_range("ZHUNONG_MAX_UNPAID_CHECKOUTS", 3, 1..=1_000_000)?,
@@ -259,6 +266,7 @@ impl Settings {
             image_queue: 8,
             max_concurrent_requests: 1024,
             max_requests_per_address: 64,
+            live_streams_per_address: crate::live::stream::MAX_VIEWERS_PER_ADDRESS,
             request_timeout_secs: 30,
             order_hold_minutes: 30,
             max_unpaid_checkouts: 3,

@@ -49,6 +49,11 @@ pub async fn run_periodically(db: Db, auto_receive_days: i64, warning_margin_per
             Ok(orders) => tracing::info!(orders, "unpaid orders expired, stock returned"),
             Err(e) => tracing::warn!(error = %e, "expiring unpaid orders failed; will retry"),
         }
+        match crate::live::server::end_overdue(&db, now()).await {
+            Ok(0) => {}
+            Ok(events) => tracing::info!(events, "livestreams past their end closed"),
+            Err(e) => tracing::warn!(error = %e, "closing livestreams failed; will retry"),
+        }
         match crate::orders::server::auto_receive(&db, now(), auto_receive_days).await {
             Ok(0) => {}
             Ok(orders) => tracing::info!(orders, "receipt confirmed automatically"),

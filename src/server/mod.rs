@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod notify;
 pub mod ratelimit;
 pub mod seed;
+pub mod seed_live;
 pub mod seed_market;
 pub mod seed_monitoring;
 pub mod session;
@@ -148,6 +149,22 @@ pub fn router(state: AppState) -> Router {
             crate::official::export::ROUTE,
             get(crate::official::export::export),
         )
+        .route(
+            crate::live::stream::STREAM_ROUTE,
+            get(crate::live::stream::stream),
+        )
+        .route(
+            crate::live::stream::CALENDAR_ROUTE,
+            get(crate::live::stream::calendar),
+        )
+        .route(
+            crate::live::stream::REPORT_CSV_ROUTE,
+            get(crate::live::stream::report_csv),
+        )
+        .route(
+            crate::live::stream::REPORT_XLSX_ROUTE,
+            get(crate::live::stream::report_xlsx),
+        )
         .route("/api/{*rest}", any(unknown_endpoint))
         .leptos_routes_with_context(
             &state,
@@ -226,6 +243,10 @@ pub fn router(state: AppState) -> Router {
 
 /// Builds the state for `settings` on an open database.
 pub fn app_state(settings: Settings, db: Db) -> AppState {
+    let live = Arc::new(crate::live::stream::Hub::new(
+        db.clone(),
+        settings.live_streams_per_address,
+    ));
     let limiter = Limiter::new(
         settings.login_max_failures_per_account,
         settings.login_max_failures_per_ip,
@@ -253,6 +274,7 @@ pub fn app_state(settings: Settings, db: Db) -> AppState {
         )),
         settings: Arc::new(settings),
         limiter: Arc::new(limiter),
+        live,
     }
 }
 
@@ -280,6 +302,12 @@ pub async fn serve(
             crate::payments::fake::test_keys();
         });
     }
+    // Open event streams end when the server shuts down, so the graceful shutdown is not held.
+    let hub = state.live.clone();
+    let shutdown = async move {
+        shutdown.await;
+        hub.close();
+    };
     let app = router(state);
     axum::serve(
         listener.tap_io(|tcp| {

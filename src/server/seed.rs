@@ -255,6 +255,8 @@ pub struct SeedReport {
     pub ledger_rows: usize,
     /// Monitoring objects, visits and self-reports.
     pub monitoring: usize,
+    /// Livestream sales made (0 on later runs, which move them to now).
+    pub live_events: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -319,6 +321,8 @@ pub async fn seed_demo(db: &Db) -> Result<SeedReport, SeedError> {
         report.monitoring = super::seed_monitoring::seed_monitoring(db).await?;
         set_marker(db, MONITORING_MARKER).await?;
     }
+    // Livestreams: made once, then moved to now on every run (see `seed_live`).
+    report.live_events = super::seed_live::seed_live(db).await?;
     Ok(report)
 }
 

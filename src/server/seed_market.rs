@@ -156,7 +156,7 @@ const HOUSEHOLD_LISTINGS: &[(&str, &str, &str, &str, i64, i64, &str)] = &[
     ),
 ];
 
-async fn user_id(db: &Db, login: &str) -> Result<i64, SeedError> {
+pub(super) async fn user_id(db: &Db, login: &str) -> Result<i64, SeedError> {
     Ok(sqlx::query_scalar("SELECT id FROM users WHERE login = $1")
         .bind(login)
         .fetch_one(&db.pool)
@@ -492,6 +492,7 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
                 listing_id,
                 quantity: *qty,
                 price_fen: None,
+                event_id: None,
             }],
             &DeliveryRequest::default(),
             t,

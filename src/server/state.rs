@@ -23,6 +23,9 @@ pub struct AppState {
     /// The payment providers offered, and the fake one's trades.
     #[from_ref(skip)]
     pub payments: Arc<crate::payments::server::Payments>,
+    /// Livestream viewers' state, pushed over server-sent events.
+    #[from_ref(skip)]
+    pub live: Arc<crate::live::stream::Hub>,
 }
 
 impl AppState {

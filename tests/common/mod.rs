@@ -1,7 +1,7 @@
 //! Test helpers: spawn the real app on port 0 with a fresh database (a temporary SQLite file, or
 //! a new PostgreSQL database under `TEST_DATABASE_URL`) and talk HTTP to it.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use sqlx::Executor;
 use std::collections::BTreeMap;
@@ -534,4 +534,41 @@ pub async fn add_address(c: &mut Client, app: &TestApp) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Starts `zhunong serve` as its own process on a free loopback port, with the environment
+/// `configure` sets (the database and the rest); answers the child once it listens, and its
+/// address. Its output is drained so it never blocks on a full pipe.
+pub fn serve_process(
+    configure: impl FnOnce(&mut std::process::Command),
+) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_zhunong"));
+    configure(&mut cmd);
+    let mut child = cmd
+        .arg("serve")
+        .env("LEPTOS_SITE_ADDR", &addr)
+        .env("ZHUNONG_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let out = child.stdout.take().expect("its output");
+    let mut lines = std::io::BufReader::new(out).lines();
+    let started = std::time::Instant::now();
+    loop {
+        match lines.next() {
+            Some(Ok(l)) if l.contains("listening on") => break,
+            Some(Ok(_)) => {}
+            _ => panic!("the server did not start"),
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    }
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
 }

@@ -35,6 +35,7 @@ export async function startServer() {
   });
   return {
     base,
+    pid: child.pid,
     log: () => log,
     // The newest six-digit code sent to `login` (as stored: digits, or the e-mail lower-cased).
     lastCode(login) {

@@ -87,6 +87,20 @@ try {
     await coopPage.goto(`${server.base}/seller/orders`); await coopPage.getByTestId('seller-cancel').first().waitFor();
     await coopPage.waitForTimeout(600);
     await coopPage.screenshot({ path: join(out, `seller-orders-${width}.png`), fullPage: true });
+    // Livestreams: the list, the live event's page, its console and the past event's report.
+    const events = await (await coop.request.post(`${server.base}/api/live/list`, { form: {} })).json();
+    await coopPage.goto(`${server.base}/live`); await coopPage.getByTestId('live-now').waitFor();
+    await coopPage.waitForTimeout(600);
+    await coopPage.screenshot({ path: join(out, `live-list-${width}.png`), fullPage: true });
+    await coopPage.goto(`${server.base}/live/${events.live[0].id}`); await coopPage.getByTestId('live-counters').waitFor();
+    await coopPage.waitForTimeout(600);
+    await coopPage.screenshot({ path: join(out, `live-${width}.png`), fullPage: true });
+    await coopPage.goto(`${server.base}/live/${events.live[0].id}/console`); await coopPage.getByTestId('live-console').waitFor();
+    await coopPage.waitForTimeout(600);
+    await coopPage.screenshot({ path: join(out, `live-console-${width}.png`), fullPage: true });
+    await coopPage.goto(`${server.base}/live/${events.past.items[0].id}/report`); await coopPage.getByTestId('live-report').waitFor();
+    await coopPage.waitForTimeout(600);
+    await coopPage.screenshot({ path: join(out, `live-report-${width}.png`), fullPage: true });
     await coop.close();
     // 防止返贫监测: the dashboard, the queue, the public report form, the cadre's list, the
     // audit log and the import page (the official is still logged in on `page`).
