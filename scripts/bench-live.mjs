@@ -31,7 +31,8 @@ try {
   const list = await (await fetch(`${server.base}/api/live/list`, { method: 'POST', headers: { origin: server.base } })).json();
   const event = list.live[0].id;
   const view = await (await fetch(`${server.base}/api/live/get`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.base }, body: `id=${event}` })).json();
-  const listing = view.featured.find((f) => f.card.status === 'on_sale' && f.card.stock >= payments).card.id;
+  // A featured listing without a flash sale (whose per-buyer limit would stop the one buyer).
+  const listing = view.featured.find((f) => f.card.status === 'on_sale' && f.card.stock >= payments && !f.flash).card.id;
   const base0 = view.state.counters.orders;
   const rss0 = rss();
 
