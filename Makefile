@@ -13,7 +13,7 @@ BIN := $(TARGET_DIR)/release/zhunong
 # The demo: `zhunong serve` never loads demo data by itself, so this asks for it explicitly
 # (idempotent). A production deploy runs `zhunong create-admin` and `zhunong serve` instead.
 run: setup build
-	@echo "==> loading the demo data (zhunong seed --demo; a second run changes nothing)"
+	@echo "==> loading the demo data (zhunong seed --demo; a second run adds nothing and moves the demo livestreams to now)"
 	$(ENV) $(BIN) seed --demo
 	@echo "==> serving on http://$${LEPTOS_SITE_ADDR:-127.0.0.1:3000} (Ctrl-C to stop); payments go to the local fake provider"
 	$(ENV) ZHUNONG_FAKE_PAYMENTS=$${ZHUNONG_FAKE_PAYMENTS:-1} \
