@@ -144,9 +144,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/organisations/:id") view=crate::monitoring::OrganisationPage ssr=SsrMode::Async/>
                     <Route path=path!("/households/:id") view=IncomePage ssr=SsrMode::Async/>
                     <Route path=path!("/market") view=MarketPage ssr=SsrMode::Async/>
+                    <Route path=path!("/county/:code") view=crate::home::CountyPage ssr=SsrMode::Async/>
                     <Route path=path!("/listing/:id") view=ListingPage ssr=SsrMode::Async/>
                     <Route path=path!("/listing/:id/edit") view=ListingEditPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
+                    <Route path=path!("/buy") view=crate::orders::buy::BuyPage ssr=SsrMode::Async/>
                     <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id/pay") view=crate::payments::PayPage ssr=SsrMode::Async/>
                     <Route path=path!("/seller/orders") view=SellerOrdersPage ssr=SsrMode::Async/>

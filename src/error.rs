@@ -105,6 +105,8 @@ pub enum ErrorCode {
     EventEnded,
     /// No account has that log-in.
     UnknownAccount,
+    /// A livestream's cover is a photo of its produce: this listing has none.
+    CoverNeedsPhoto,
 }
 
 impl ErrorCode {
@@ -135,7 +137,7 @@ impl ErrorCode {
             | InvalidInvoice
             | ConsentRequired
             | UnknownAccount => 400,
-            FlashLimit | FlashSoldOut | EventEnded => 409,
+            FlashLimit | FlashSoldOut | EventEnded | CoverNeedsPhoto => 409,
             InvalidStep | NoticeRunning | ExitTooEarly | ReviewDone => 409,
             TooManyAddresses => 409,
             LimitExceeded | IdempotencyKeyReused | ConfirmationRequired => 422,
@@ -239,6 +241,7 @@ impl ErrorCode {
             FlashSoldOut => T::err_flash_sold_out,
             EventEnded => T::err_event_ended,
             UnknownAccount => T::err_unknown_account,
+            CoverNeedsPhoto => T::err_cover_needs_photo,
         }
     }
 }

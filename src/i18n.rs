@@ -112,6 +112,9 @@ messages! {
     skip_to_content => "跳到正文", "Skip to content";
 
     home_counties_title => "帮扶县区", "Counties we work with";
+    county_produce => "本县农产品", "Produce from this county";
+    county_no_produce => "这个县还没有在售的农产品。", "Nothing from this county is on sale yet.";
+    county_all_produce => "查看本县全部农产品", "All produce from this county";
     home_counties_intro => "以下县区的农户与合作社正在集市上销售农产品。", "Households and co-ops in these counties sell their produce here.";
     home_col_county => "县区", "County";
     home_col_city => "所属市", "City";
@@ -261,6 +264,11 @@ messages! {
     cart_note => "价格以下单时为准，由服务器计算。", "Prices are taken from the market when you place the order.";
     checkout => "提交订单", "Place order";
     checkout_login => "登录后下单", "Log in to order";
+    buy_title => "立即购买", "Buy now";
+    buy_now => "立即购买", "Buy now";
+    buy_login_first => "登录后即可下单，登录后回到这里。", "Log in to order; you will come back here.";
+    buy_update => "更新价格", "Update price";
+    buy_update_hint => "改了数量、地址或配送方式，先点“更新价格”看运费和合计。", "Changed the quantity, address or delivery? Press “Update price” to see shipping and the total.";
     orders_title => "我的订单", "My orders";
     orders_empty => "还没有订单。", "No orders yet.";
     order_no => "订单", "Order";
@@ -569,6 +577,9 @@ messages! {
     err_flash_sold_out => "闪购名额已抢完，现按原价出售", "The flash-sale units are gone; it is back at its normal price";
     err_event_ended => "这场直播已经结束", "This livestream has ended";
     err_unknown_account => "没有这个登录名的账户", "No account has that log-in";
+    err_cover_needs_photo => "这件农产品还没有照片，不能作为封面", "This listing has no photo to use as the cover";
+    live_set_cover => "设为封面", "Use as cover";
+    live_is_cover => "封面", "Cover";
     err_exit_too_early => "连续 6 个月收入高于监测线后，才能标注风险消除", "A risk can be marked eliminated only after 6 consecutive months above the line";
     nav_import => "导入农户名册", "Import registry";
     rel_head => "户主", "Head";

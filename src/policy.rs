@@ -289,6 +289,7 @@ pub const ENDPOINTS: &[(&str, Action)] = &[
     ("/api/live/unfeature", Action::RunEvent),
     ("/api/live/status", Action::RunEvent),
     ("/api/live/pin", Action::RunEvent),
+    ("/api/live/cover", Action::RunEvent),
     ("/api/live/flash", Action::RunEvent),
     ("/api/live/report", Action::RunEvent),
     ("GET /live/{id}/report.csv", Action::RunEvent),

@@ -135,7 +135,28 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
         &["listing_id", "stalled", "reason", "quantity"],
     ),
     ("official/households", &["region", "after"]),
-    ("live/list", &["after"]),
+    ("live/list", &["after", "county"]),
+    ("live/cover", &["event_id", "listing_id"]),
+    ("home/county", &["code"]),
+    (
+        "/buy/place",
+        &[
+            "listing",
+            "quantity",
+            "event",
+            "address",
+            "seller",
+            "method",
+            "shipping_fen",
+            "price_fen",
+            "key",
+            "invoice_title",
+        ],
+    ),
+    (
+        "orders/buy-now",
+        &["listing_id", "quantity", "event_id", "address_id"],
+    ),
     ("live/get", &["id"]),
     (
         "live/create",
@@ -369,7 +390,12 @@ mod cases {
                 }
                 let refs: Vec<(&str, &str)> =
                     body.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                let path = format!("/api/{endpoint}");
+                // Plain form handlers are named by their whole path.
+                let path = if endpoint.starts_with('/') {
+                    (*endpoint).to_owned()
+                } else {
+                    format!("/api/{endpoint}")
+                };
                 let r = users[user].post_form(&path, &refs).await;
                 assert!(
                     r.status < 500 || r.status == 503,

@@ -17,6 +17,9 @@ on_both_backends! {
     counters_reach_viewers_after_payment_also_through_another_process;
     report_sums_equal_the_ledger;
     hosts_and_inputs_are_checked;
+    a_flash_price_that_no_longer_pays_the_terms_gives_way;
+    the_plain_buy_form_places_an_order_without_a_script;
+    the_county_page_shows_its_livestreams_and_covers_are_produce_photos;
 }
 
 mod cases {
@@ -247,6 +250,53 @@ mod cases {
         assert_eq!(r.status, 409, "{}", r.body);
         assert_eq!(r.json()["code"], "flash_sold_out");
         assert_eq!(r.json()["price_change"]["price_fen"], price);
+        // Having seen the normal price, the buyer orders at it, still from the event; and the
+        // buyer over their limit likewise.
+        let r = checkout(
+            &mut school,
+            "live-flash-0005b",
+            listing,
+            1,
+            Some(event),
+            Some(price),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(unit_price(&r), price);
+        let normal_order = order_id(&r);
+        assert_eq!(order_event(&app, normal_order).await, Some(event));
+        let r = checkout(
+            &mut a,
+            "live-flash-0005c",
+            listing,
+            1,
+            Some(event),
+            Some(price),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(unit_price(&r), price);
+        assert_eq!(
+            flash_sold(&app, event, listing).await,
+            3,
+            "the cap is untouched"
+        );
+        for o in [normal_order, order_id(&r)] {
+            let c = if o == normal_order {
+                &mut school
+            } else {
+                &mut a
+            };
+            let r = c
+                .post_form("/api/orders/cancel", &[("order_id", &o.to_string())])
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        assert_eq!(
+            flash_sold(&app, event, listing).await,
+            3,
+            "normal-price lines give nothing back"
+        );
         // Cancelling an unpaid flash order gives its units back to the cap.
         let r = a
             .post_form("/api/orders/cancel", &[("order_id", &first.to_string())])
@@ -761,5 +811,403 @@ mod cases {
             "the page plays the stream"
         );
         assert_eq!(anyone.get("/live/999999").await.status, 404);
+    }
+
+    /// The seller raises a household's per-unit share above the flash price while the sale
+    /// runs: the quote and the checkout both fall back to the normal price (the buyer is shown
+    /// it with a 409 first), never a 500 and never a sale that underpays the households.
+    pub async fn a_flash_price_that_no_longer_pays_the_terms_gives_way(app: TestApp) {
+        use zhunong::domain::allocation::BenefitTerms;
+        use zhunong::domain::money::Fen;
+        let (listing, price) = coop_listing(&app).await;
+        let mut coop = demo_login(&app, COOP).await;
+        let event = live_event(&app, &mut coop, listing).await;
+        let flash = price / 2;
+        let r = start_flash(
+            &mut coop,
+            event,
+            listing,
+            &zhunong::official::export::plain_yuan(flash),
+            "",
+            "",
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let stored: String = sqlx::query_scalar("SELECT benefit_terms FROM listings WHERE id = $1")
+            .bind(listing)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        let terms: BenefitTerms = serde_json::from_str(&stored).unwrap();
+        let household = terms.allocate(Fen::new(price), 1).unwrap()[0].household_id;
+        // What the seller's edit stores: one household paid more a unit than the flash price.
+        let raised = BenefitTerms::PerUnit(vec![(household, Fen::new(flash + 1))]);
+        assert!(raised.allocate(Fen::new(price), 1).is_ok());
+        assert!(raised.allocate(Fen::new(flash), 1).is_err());
+        sqlx::query("UPDATE listings SET benefit_terms = $1 WHERE id = $2")
+            .bind(serde_json::to_string(&raised).unwrap())
+            .bind(listing)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+
+        let mut a = buyer(&app, "buyer@demo.zhunong.cn").await;
+        let (l, e) = (listing.to_string(), event.to_string());
+        let q = a
+            .post_form(
+                "/api/orders/quote",
+                &[
+                    ("items[0][listing_id]", &l),
+                    ("items[0][quantity]", "1"),
+                    ("items[0][event_id]", &e),
+                ],
+            )
+            .await;
+        assert_eq!(q.status, 200, "{}", q.body);
+        assert_eq!(q.json()["groups"][0]["goods_fen"], price, "{}", q.body);
+        let orders_before = count(&app.db, "SELECT COUNT(*) FROM orders").await;
+        let r = checkout(
+            &mut a,
+            "live-terms-0001",
+            listing,
+            1,
+            Some(event),
+            Some(flash),
+        )
+        .await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(r.json()["code"], "price_changed");
+        assert_eq!(r.json()["price_change"]["price_fen"], price);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM orders").await,
+            orders_before
+        );
+        let r = checkout(
+            &mut a,
+            "live-terms-0002",
+            listing,
+            1,
+            Some(event),
+            Some(price),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(unit_price(&r), price);
+    }
+
+    /// The value of `<input … name="{name}" value="…">` in a page.
+    fn input_value(html: &str, name: &str) -> String {
+        let at = html
+            .find(&format!("name=\"{name}\" value=\""))
+            .unwrap_or_else(|| panic!("no {name} input in {html}"));
+        let rest = &html[at + name.len() + 15..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+
+    /// `/buy` and its form: the way to buy with no script (and what a tap before hydration opens).
+    pub async fn the_plain_buy_form_places_an_order_without_a_script(app: TestApp) {
+        let (listing, price) = coop_listing(&app).await;
+        let mut coop = demo_login(&app, COOP).await;
+        let event = live_event(&app, &mut coop, listing).await;
+        let flash = price / 2;
+        let r = start_flash(
+            &mut coop,
+            event,
+            listing,
+            &zhunong::official::export::plain_yuan(flash),
+            "",
+            "",
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let (l, e) = (listing.to_string(), event.to_string());
+        let page = format!("/buy?listing={listing}&quantity=2&event={event}");
+        let flash_text = zhunong::domain::money::Fen::new(flash).to_string();
+
+        // A visitor sees the event's price and is asked to log in; the form goes there too.
+        let mut anon = Client::new(&app);
+        let r = anon.get(&page).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("data-testid=\"buy-login\""), "{}", r.body);
+        assert!(r.body.contains(&flash_text), "the flash price {flash_text}");
+        let r = anon
+            .post_form(
+                "/buy/place",
+                &[
+                    ("listing", &l),
+                    ("quantity", "2"),
+                    ("event", &e),
+                    ("key", "buy-form-anon-1"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let to = r.header("location").unwrap_or_default().to_owned();
+        assert!(to.starts_with("/login?next=%2Fbuy%3Flisting%3D"), "{to}");
+
+        // Logged in, the log-in page sends the user on to where they were (only on this site).
+        let mut a = buyer(&app, "buyer@demo.zhunong.cn").await;
+        // As a browser asks for a page (a redirect in a page is a 302 only for HTML).
+        a.accept = "text/html";
+        let r = a.get(&to).await;
+        assert!((300..400).contains(&r.status), "{} {}", r.status, r.body);
+        assert!(
+            r.header("location")
+                .unwrap_or_default()
+                .starts_with("/buy?listing="),
+            "{:?}",
+            r.headers
+        );
+        let r = a.get("/login?next=%2F%2Fevil.example%2F").await;
+        assert!((300..400).contains(&r.status), "{} {}", r.status, r.body);
+        assert_eq!(r.header("location"), Some("/"));
+        a.accept = "application/json";
+
+        // The buyer's page: the form with the quote and a fresh key.
+        let r = a.get(&page).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("data-testid=\"buy-form\""), "{}", r.body);
+        assert!(r.body.contains("data-testid=\"buy-total\""), "{}", r.body);
+        let key = input_value(&r.body, "key");
+        assert_eq!(input_value(&r.body, "price_fen"), flash.to_string());
+        let seller = input_value(&r.body, "seller");
+        let shipping = input_value(&r.body, "shipping_fen");
+        let orders_before = count(&app.db, "SELECT COUNT(*) FROM orders").await;
+        let flash_text_fen = flash.to_string();
+        let fields = |key: &str| -> Vec<(&'static str, String)> {
+            vec![
+                ("listing", l.clone()),
+                ("quantity", "2".into()),
+                ("event", e.clone()),
+                ("key", key.to_owned()),
+                ("price_fen", flash_text_fen.clone()),
+                ("seller", seller.clone()),
+                ("method", "courier".into()),
+                ("shipping_fen", shipping.clone()),
+            ]
+        };
+        let f = fields(&key);
+        let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = a.post_form("/buy/place", &refs).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let pay = r.header("location").unwrap_or_default().to_owned();
+        assert!(
+            pay.starts_with("/orders/") && pay.ends_with("/pay"),
+            "{pay}"
+        );
+        let order: i64 = pay["/orders/".len()..pay.len() - 4].parse().unwrap();
+        let (unit, qty, from): (i64, i64, Option<i64>) = sqlx::query_as(
+            "SELECT oi.unit_price_fen, oi.quantity, oi.live_event_id FROM order_items oi WHERE oi.order_id = $1",
+        )
+        .bind(order)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!((unit, qty, from), (flash, 2, Some(event)));
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM orders").await,
+            orders_before + 1
+        );
+        // Sent twice (a double tap, a reload): the same order, nothing new.
+        let r = a.post_form("/buy/place", &refs).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(r.header("location"), Some(pay.as_str()));
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM orders").await,
+            orders_before + 1
+        );
+        // A price the buyer was not shown: back to /buy with the reason, nothing placed.
+        let mut f = fields("buy-form-stale-1");
+        f[4].1 = (flash + 1).to_string();
+        let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = a.post_form("/buy/place", &refs).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let back = r.header("location").unwrap_or_default().to_owned();
+        assert!(
+            back.starts_with("/buy?listing=") && back.contains("error=price_changed"),
+            "{back}"
+        );
+        let r = a.get(&back).await;
+        assert!(r.body.contains("data-testid=\"buy-error\""), "{}", r.body);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM orders").await,
+            orders_before + 1
+        );
+        // "更新价格" posts the form too: back to /buy with the choices, never the key.
+        let mut f = fields("buy-form-update-1");
+        f.push(("op", "update".into()));
+        f[1].1 = "3".into();
+        let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = a.post_form("/buy/place", &refs).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let back = r.header("location").unwrap_or_default().to_owned();
+        assert!(
+            back.starts_with("/buy?listing=") && back.contains("quantity=3"),
+            "{back}"
+        );
+        assert!(
+            !back.contains("key=") && !back.contains("price_fen"),
+            "{back}"
+        );
+        // From another site: refused before anything is read.
+        let mut evil = buyer(&app, "school@demo.zhunong.cn").await;
+        evil.extra_headers
+            .push(("Sec-Fetch-Site".into(), "cross-site".into()));
+        let r = evil.post_form("/buy/place", &refs[..refs.len() - 1]).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM orders").await,
+            orders_before + 1
+        );
+        // A malformed form: 400 in the buyer's language, nothing placed.
+        let r = a
+            .post_form(
+                "/buy/place",
+                &[
+                    ("listing", &l),
+                    ("quantity", "two"),
+                    ("key", "buy-form-bad-1"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(!r.body.is_empty() && !r.body.starts_with('{'), "{}", r.body);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM orders").await,
+            orders_before + 1
+        );
+    }
+
+    /// `/county/{code}`: the county's livestreams (with a reminder for those to come) and its
+    /// produce; the list filtered by county; a cover is a featured listing's photo.
+    pub async fn the_county_page_shows_its_livestreams_and_covers_are_produce_photos(app: TestApp) {
+        let mut anon = Client::new(&app);
+        let r = anon.get(&format!("/county/{COUNTY}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(
+            r.body.contains("data-testid=\"county-upcoming\""),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body.contains("calendar.ics"),
+            "a reminder for the event to come"
+        );
+        assert!(
+            r.body.contains("data-testid=\"county-produce\""),
+            "{}",
+            r.body
+        );
+        for missing in ["/county/999999", "/county/abc", "/county/350725001001"] {
+            assert_eq!(anon.get(missing).await.status, 404, "{missing}");
+        }
+        let mine = anon
+            .post_form("/api/live/list", &[("county", COUNTY)])
+            .await;
+        assert_eq!(mine.status, 200, "{}", mine.body);
+        assert!(!mine.json()["upcoming"].as_array().unwrap().is_empty());
+        let other: String = sqlx::query_scalar(
+            "SELECT code FROM regions WHERE level = 'county' AND code <> $1 ORDER BY code LIMIT 1",
+        )
+        .bind(COUNTY)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let theirs = anon
+            .post_form("/api/live/list", &[("county", &other)])
+            .await;
+        assert_eq!(theirs.status, 200, "{}", theirs.body);
+        for part in ["live", "upcoming"] {
+            for card in theirs.json()[part].as_array().unwrap() {
+                assert_eq!(card["county_code"], other.as_str());
+            }
+        }
+        assert_eq!(
+            anon.post_form("/api/live/list", &[("county", "12")])
+                .await
+                .status,
+            400
+        );
+
+        // The cover: a featured listing's photo, set by who runs the event.
+        let (listing, _) = coop_listing(&app).await;
+        let mut coop = demo_login(&app, COOP).await;
+        let event = live_event(&app, &mut coop, listing).await;
+        let (e, l) = (event.to_string(), listing.to_string());
+        sqlx::query("DELETE FROM listing_photos WHERE listing_id = $1")
+            .bind(listing)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE live_events SET cover_listing_id = NULL WHERE id = $1")
+            .bind(event)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        let cover_of = |app: &TestApp| {
+            let pool = app.db.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, Option<i64>>(
+                    "SELECT cover_listing_id FROM live_events WHERE id = $1",
+                )
+                .bind(event)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+            }
+        };
+        let r = coop
+            .post_form("/api/live/cover", &[("event_id", &e), ("listing_id", &l)])
+            .await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(r.json()["code"], "cover_needs_photo");
+        let img =
+            image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 3, y as u8 * 5, 90]));
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let r = coop
+            .post_multipart(
+                "/api/market/photos",
+                &[("listing_id", &l)],
+                &[("photo", "cover.png", "image/png", &png)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let mut stranger = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let r = stranger
+            .post_form("/api/live/cover", &[("event_id", &e), ("listing_id", &l)])
+            .await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert_eq!(cover_of(&app).await, None, "refused: nothing changed");
+        // A listing that is not in the line-up cannot be the cover.
+        let other: i64 = sqlx::query_scalar(
+            "SELECT id FROM listings WHERE id <> $1 AND id NOT IN (SELECT listing_id FROM live_event_listings WHERE event_id = $2) LIMIT 1",
+        )
+        .bind(listing)
+        .bind(event)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let r = coop
+            .post_form(
+                "/api/live/cover",
+                &[("event_id", &e), ("listing_id", &other.to_string())],
+            )
+            .await;
+        assert_eq!(r.status, 404, "{}", r.body);
+        let r = coop
+            .post_form("/api/live/cover", &[("event_id", &e), ("listing_id", &l)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(cover_of(&app).await, Some(listing));
+        let card = anon.post_form("/api/live/get", &[("id", &e)]).await;
+        assert_eq!(card.status, 200, "{}", card.body);
+        let cover = card.json()["card"]["cover"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(cover.starts_with("/uploads/listings/"), "{}", card.body);
     }
 }

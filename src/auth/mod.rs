@@ -12,11 +12,16 @@ use leptos_router::components::A;
 
 /// Goes home once the action (whose run count is `version`) succeeds after this page opened.
 fn go_home_after(version: RwSignal<usize>, succeeded: Signal<bool>) {
+    go_after(version, succeeded, "/".to_owned());
+}
+
+/// Goes to `to` once the action (whose run count is `version`) succeeds after this page opened.
+fn go_after(version: RwSignal<usize>, succeeded: Signal<bool>, to: String) {
     let navigate = leptos_router::hooks::use_navigate();
     let v0 = version.get_untracked();
     Effect::new(move |_| {
         if version.get() > v0 && succeeded.get() {
-            navigate("/", Default::default());
+            navigate(&to, Default::default());
         }
     });
 }
@@ -34,13 +39,26 @@ fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let action = use_session().login;
-    go_home_after(
+    let session = use_session();
+    let action = session.login;
+    // `?next=/buy?…`: where the buyer was (only a path on this site). After logging in with a
+    // script the page goes there; without one the form's post comes back to this page, which
+    // then sends the logged-in user on.
+    let next = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("next"));
+    let has_next = next.is_some();
+    let to = crate::ui::local_next(next);
+    go_after(
         action.version(),
         Signal::derive(move || matches!(action.value().get(), Some(Ok(_)))),
+        to.clone(),
     );
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     view! {
+        <Suspense fallback=|| ()>
+            {move || (has_next && matches!(session.user.get(), Some(Some(_)))).then(|| {
+                view! { <leptos_router::components::Redirect path=to.clone()/> }
+            })}
+        </Suspense>
         <section class="card narrow">
             <h1>{tr(T::login_title)}</h1>
             <ActionForm action=action attr:class="form" attr:novalidate=false>

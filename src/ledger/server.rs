@@ -141,24 +141,37 @@ pub async fn household_income(
     .fetch_all(&db.pool)
     .await
     .map_err(AppError::internal)?;
-    let mut by_month = Vec::with_capacity(12);
-    for m in 1..=12 {
-        let end = if m == 12 {
-            to
-        } else {
-            month_start(year, m + 1)
-        };
-        let v: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM ledger_entries
-              WHERE household_id = $1 AND occurred_at >= $2 AND occurred_at < $3",
-        )
+    // The year's months in one query: each entry falls in the first month whose end is after
+    // it ($3 … $13 are the starts of February … December, $14 the next year's).
+    let buckets: Vec<String> = (2..=12)
+        .map(|m| format!("WHEN occurred_at < ${} THEN {}", m + 1, m - 1))
+        .collect();
+    let sql = format!(
+        "SELECT CAST(CASE {} ELSE 12 END AS BIGINT) AS m, CAST(SUM(amount_fen) AS BIGINT)
+           FROM ledger_entries
+          WHERE household_id = $1 AND occurred_at >= $2 AND occurred_at < $14
+          GROUP BY 1",
+        buckets.join(" ")
+    );
+    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql)
         .bind(household_id)
-        .bind(month_start(year, m))
-        .bind(end)
-        .fetch_one(&db.pool)
+        .bind(from);
+    for m in 2..=12 {
+        q = q.bind(month_start(year, m));
+    }
+    let mut by_month = vec![0i64; 12];
+    for (m, v) in q
+        .bind(to)
+        .fetch_all(&db.pool)
         .await
-        .map_err(AppError::internal)?;
-        by_month.push(v);
+        .map_err(AppError::internal)?
+    {
+        if let Some(slot) = usize::try_from(m - 1)
+            .ok()
+            .and_then(|i| by_month.get_mut(i))
+        {
+            *slot = v;
+        }
     }
     let total: i64 = by_source.iter().map(|s| s.1).sum();
     let attested: i64 = sqlx::query_scalar(&format!(

@@ -150,8 +150,11 @@ pub struct EventReport {
 
 /// Live now, to come, and past events (a page, newest first). Public.
 #[server(prefix = "/api", endpoint = "live/list")]
-pub async fn live_events(after: Option<String>) -> Result<LiveEventList, AppError> {
-    crate::live::server::events(after.as_deref()).await
+pub async fn live_events(
+    after: Option<String>,
+    county: Option<String>,
+) -> Result<LiveEventList, AppError> {
+    crate::live::server::events(after.as_deref(), county.as_deref()).await
 }
 
 /// An event with its line-up and state. Public.
@@ -219,6 +222,12 @@ pub async fn set_event_status(
 #[server(prefix = "/api", endpoint = "live/pin")]
 pub async fn pin_listing(event_id: i64, listing_id: Option<i64>) -> Result<(), AppError> {
     crate::live::server::pin(event_id, listing_id).await
+}
+
+/// Makes a featured listing's photo the event's cover picture (its host, or whoever may run it).
+#[server(prefix = "/api", endpoint = "live/cover")]
+pub async fn set_cover(event_id: i64, listing_id: i64) -> Result<(), AppError> {
+    crate::live::server::set_cover(event_id, listing_id).await
 }
 
 /// Starts a flash sale of a featured listing now, for `seconds`: its price (yuan, as typed),

@@ -8,4 +8,6 @@ pub mod server;
 pub mod stream;
 mod ui;
 
-pub use ui::{HomeLive, LiveConsolePage, LiveEventPage, LiveListPage, LiveNewPage, LiveReportPage};
+pub use ui::{
+    EventCard, HomeLive, LiveConsolePage, LiveEventPage, LiveListPage, LiveNewPage, LiveReportPage,
+};

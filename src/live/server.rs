@@ -95,49 +95,113 @@ pub struct LivePrice {
     pub flash_price_fen: Option<i64>,
 }
 
-/// The flash price of `listing` in `event` at `t`, if one applies (for a quote: nothing is
-/// reserved).
-pub async fn flash_price_at<'e, E>(
-    ex: E,
+/// The flash price of `qty` units of `listing` in `event` at `t` for `buyer`, if one applies
+/// (for a quote: nothing is reserved): inside its window, while the cap has room for `qty`
+/// units, and within the buyer's limit. Otherwise the line would go at the normal price.
+pub async fn flash_price_at(
+    db: &Db,
     event: i64,
     listing: i64,
+    buyer: Option<i64>,
+    qty: i64,
     t: i64,
-) -> Result<Option<i64>, AppError>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    // While units are left under its cap.
-    type Row = (String, Option<i64>, Option<i64>, Option<i64>);
+) -> Result<Option<i64>, AppError> {
+    type Row = (String, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
     let row: Option<Row> = sqlx::query_as(
-        "SELECT e.status, el.flash_price_fen, el.flash_starts_at, el.flash_ends_at
+        "SELECT e.status, el.flash_price_fen, el.flash_starts_at, el.flash_ends_at, el.per_buyer_limit
            FROM live_event_listings el JOIN live_events e ON e.id = el.event_id
           WHERE el.event_id = $1 AND el.listing_id = $2 AND e.ends_at > $3
-            AND (el.flash_cap IS NULL OR el.flash_sold < el.flash_cap)",
+            AND (el.flash_cap IS NULL OR el.flash_sold + $4 <= el.flash_cap)",
     )
     .bind(event)
     .bind(listing)
     .bind(t)
-    .fetch_optional(ex)
+    .bind(qty)
+    .fetch_optional(&db.pool)
     .await?;
-    Ok(match row {
-        Some((status, Some(p), Some(s), Some(e))) if flash_applies(&status, s, e, t) => Some(p),
-        _ => None,
-    })
+    let (price, since, limit) = match row {
+        Some((status, Some(p), Some(s), Some(e), limit)) if flash_applies(&status, s, e, t) => {
+            (p, s, limit)
+        }
+        _ => return Ok(None),
+    };
+    if let (Some(limit), Some(buyer)) = (limit, buyer) {
+        let held = held_at_flash(&db.pool, event, listing, buyer, since).await?;
+        if held.saturating_add(qty) > limit {
+            return Ok(None);
+        }
+    }
+    Ok(Some(price))
+}
+
+/// The units `buyer` already holds at the flash sale of `listing` in `event` that began at
+/// `since` (orders not cancelled or refunded).
+async fn held_at_flash<'e, E>(
+    ex: E,
+    event: i64,
+    listing: i64,
+    buyer: i64,
+    since: i64,
+) -> Result<i64, AppError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    Ok(sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(oi.quantity), 0) AS BIGINT) FROM order_items oi JOIN orders o ON o.id = oi.order_id
+          WHERE oi.live_event_id = $1 AND oi.listing_id = $2 AND oi.flash = 1 AND o.buyer_id = $3
+            AND o.status IN ('placed', 'paid', 'shipped', 'delivered') AND o.created_at >= $4",
+    )
+    .bind(event)
+    .bind(listing)
+    .bind(buyer)
+    .bind(since)
+    .fetch_one(ex)
+    .await?)
+}
+
+/// The flash price a line of `qty` units gets, if any: a discount only (never above the normal
+/// price, which a seller may lower during the sale), and only while it still pays the
+/// households' terms (a seller may raise a per-unit share mid-sale). Otherwise the normal price
+/// applies, and the buyer is shown it (409 `price_changed`) before anything is ordered. The
+/// quote and the checkout both ask this.
+pub fn flash_for_line(
+    flash: Option<i64>,
+    normal: i64,
+    qty: i64,
+    terms: &BenefitTerms,
+) -> Option<i64> {
+    flash
+        .map(|p| p.min(normal))
+        .filter(|&p| terms.allocate(Fen::new(p), qty).is_ok())
+}
+
+/// A checkout line that came from a livestream, as the checkout asks for its price.
+pub struct EventLine<'a> {
+    pub event: i64,
+    pub listing: i64,
+    pub buyer: i64,
+    pub qty: i64,
+    /// The listing's price now.
+    pub normal_price: i64,
+    pub terms: &'a BenefitTerms,
+    /// The unit price the buyer was shown, when they sent it.
+    pub seen: Option<i64>,
 }
 
 /// Prices a checkout line from `event` in the checkout's transaction: the flash price while it
 /// applies (the buyer's limit checked, a unit of the cap reserved by a conditional update, so
 /// concurrent checkouts cannot pass it), else the normal price; an ended event's line is an
 /// ordinary one.
-pub async fn price_line(
-    tx: &mut Tx,
-    event: i64,
-    listing: i64,
-    buyer: i64,
-    qty: i64,
-    normal_price: i64,
-    t: i64,
-) -> Result<LivePrice, AppError> {
+pub async fn price_line(tx: &mut Tx, line: EventLine<'_>, t: i64) -> Result<LivePrice, AppError> {
+    let EventLine {
+        event,
+        listing,
+        buyer,
+        qty,
+        normal_price,
+        terms,
+        seen,
+    } = line;
     type Row = (
         String,
         i64,
@@ -162,8 +226,7 @@ pub async fn price_line(
     if status == "ended" || t >= event_ends {
         return Ok(LivePrice::default());
     }
-    // A flash price is a discount: if the normal price was lowered below it, the normal one.
-    let price = price.map(|p| p.min(normal_price));
+    let price = flash_for_line(price, normal_price, qty, terms);
     let flash = match (price, starts, ends) {
         (Some(p), Some(s), Some(e)) if flash_applies(&status, s, e, t) => Some((p, s)),
         _ => None,
@@ -174,22 +237,29 @@ pub async fn price_line(
             flash_price_fen: None,
         });
     };
+    // Past the buyer's limit or the cap, the line goes at the normal price, still from the
+    // event. A buyer who was shown the flash price is told first (409 with the normal price),
+    // so nobody pays more than they saw without seeing it; the next try is at the normal price.
+    let refuse = |code: ErrorCode| {
+        let mut e = AppError::new(code).field("items");
+        e.price_change = Some(PriceChange {
+            listing_id: listing,
+            price_fen: normal_price,
+        });
+        e
+    };
+    let ordinary = LivePrice {
+        event_id: Some(event),
+        flash_price_fen: None,
+    };
     if let Some(limit) = limit {
-        // What this buyer already holds at this flash price (orders not cancelled or refunded;
-        // the buyer's checkouts run one at a time).
-        let held: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(oi.quantity), 0) AS BIGINT) FROM order_items oi JOIN orders o ON o.id = oi.order_id
-              WHERE oi.live_event_id = $1 AND oi.listing_id = $2 AND oi.flash = 1 AND o.buyer_id = $3
-                AND o.status IN ('placed', 'paid', 'shipped', 'delivered') AND o.created_at >= $4",
-        )
-        .bind(event)
-        .bind(listing)
-        .bind(buyer)
-        .bind(since)
-        .fetch_one(&mut **tx)
-        .await?;
+        // The buyer's checkouts run one at a time, so this count cannot race with their own.
+        let held = held_at_flash(&mut **tx, event, listing, buyer, since).await?;
         if held.saturating_add(qty) > limit {
-            return Err(AppError::new(ErrorCode::FlashLimit).field("items"));
+            return match seen {
+                Some(p) if p == price && p != normal_price => Err(refuse(ErrorCode::FlashLimit)),
+                _ => Ok(ordinary),
+            };
         }
     }
     let reserved = sqlx::query(
@@ -202,13 +272,10 @@ pub async fn price_line(
     .execute(&mut **tx)
     .await?;
     if reserved.rows_affected() != 1 {
-        // The cart shows the normal price; the buyer decides again.
-        let mut e = AppError::new(ErrorCode::FlashSoldOut).field("items");
-        e.price_change = Some(PriceChange {
-            listing_id: listing,
-            price_fen: normal_price,
-        });
-        return Err(e);
+        return match seen {
+            Some(p) if p == price && p != normal_price => Err(refuse(ErrorCode::FlashSoldOut)),
+            _ => Ok(ordinary),
+        };
     }
     Ok(LivePrice {
         event_id: Some(event),
@@ -368,36 +435,50 @@ pub async fn state_of(db: &Db, event: i64) -> Result<(i64, LiveState), AppError>
     ))
 }
 
-/// Live now, to come, and a page of past events with their results.
-pub async fn events(after: Option<&str>) -> Result<LiveEventList, AppError> {
+/// Live now, to come, and a page of past events with their results; with `county` (a county's
+/// code: its page), only that county's.
+pub async fn events(after: Option<&str>, county: Option<&str>) -> Result<LiveEventList, AppError> {
     let state = AppState::get()?;
     let db = &state.db;
     let t = now();
+    let county = match county {
+        Some(c) => match RegionCode::parse(c) {
+            Ok(code) if code.level() == RegionLevel::County => Some(code.as_str().to_owned()),
+            _ => return Err(bad("county")),
+        },
+        None => None,
+    };
+    // $1 is the county (or NULL for all of them).
     let current = |cond: &str| {
         format!(
-            "{CARD_SELECT} {CARD_FROM} WHERE {cond} ORDER BY e.starts_at, e.id LIMIT {MAX_CURRENT}"
+            "{CARD_SELECT} {CARD_FROM} WHERE {cond} AND ($1 IS NULL OR e.county_code = $1)
+              ORDER BY e.starts_at, e.id LIMIT {MAX_CURRENT}"
         )
     };
     let live: Vec<CardRow> = sqlx::query_as(&current("e.status = 'live'"))
+        .bind(county.as_deref())
         .fetch_all(&db.pool)
         .await?;
     let upcoming: Vec<CardRow> =
-        sqlx::query_as(&current("e.status = 'scheduled' AND e.ends_at > $1"))
+        sqlx::query_as(&current("e.status = 'scheduled' AND e.ends_at > $2"))
+            .bind(county.as_deref())
             .bind(t)
             .fetch_all(&db.pool)
             .await?;
     let cursor = PAST.parse(after)?;
     let sql = format!(
-        "{CARD_SELECT}, {} {CARD_FROM} WHERE e.status = 'ended' AND {} ORDER BY {} LIMIT {}",
+        "{CARD_SELECT}, {} {CARD_FROM} WHERE e.status = 'ended' AND ($1 IS NULL OR e.county_code = $1) AND {} ORDER BY {} LIMIT {}",
         PAST.cursor_column(),
-        PAST.condition(cursor.as_ref(), 1),
+        PAST.condition(cursor.as_ref(), 2),
         PAST.order_by(),
         PAST_PAGE_SIZE + 1
     );
-    let rows: Vec<CardRow> =
-        crate::server::keyset::bind_keys(sqlx::query_as(&sql), cursor.as_ref())
-            .fetch_all(&db.pool)
-            .await?;
+    let rows: Vec<CardRow> = crate::server::keyset::bind_keys(
+        sqlx::query_as(&sql).bind(county.as_deref()),
+        cursor.as_ref(),
+    )
+    .fetch_all(&db.pool)
+    .await?;
     let mut past = crate::server::keyset::page(rows, PAST_PAGE_SIZE, LiveEventCard::from);
     let ids: Vec<i64> = past.items.iter().map(|c| c.id).collect();
     let mut results = counters_of(db, &ids).await?;
@@ -715,7 +796,8 @@ pub async fn feature(event_id: i64, listing_id: i64) -> Result<(), AppError> {
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE live_events SET cover_listing_id = $1 WHERE id = $2 AND cover_listing_id IS NULL",
+        "UPDATE live_events SET cover_listing_id = $1 WHERE id = $2 AND cover_listing_id IS NULL
+            AND EXISTS (SELECT 1 FROM listing_photos p WHERE p.listing_id = $1)",
     )
     .bind(listing_id)
     .bind(event_id)
@@ -827,6 +909,38 @@ pub async fn pin(event_id: i64, listing_id: Option<i64>) -> Result<(), AppError>
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Makes a featured listing's first photo the event's cover (on its card, and the video's
+/// poster). The listing must be in the line-up and have a photo: covers are pictures of the
+/// produce on sale, which the listing's seller uploaded.
+pub async fn set_cover(event_id: i64, listing_id: i64) -> Result<(), AppError> {
+    let (db, _user) = runner(event_id).await?;
+    let mut tx = db.begin_write().await?;
+    status_of(&mut tx, event_id).await?;
+    if !is_featured(&mut tx, event_id, listing_id).await? {
+        return Err(AppError::new(ErrorCode::NotFound).field("listing_id"));
+    }
+    let photos: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM listing_photos WHERE listing_id = $1")
+            .bind(listing_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if photos == 0 {
+        return Err(AppError::new(ErrorCode::CoverNeedsPhoto).field("listing_id"));
+    }
+    sqlx::query("UPDATE live_events SET cover_listing_id = $1 WHERE id = $2")
+        .bind(listing_id)
+        .bind(event_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(
+        event = event_id,
+        listing = listing_id,
+        "live event cover set"
+    );
     Ok(())
 }
 

@@ -42,9 +42,13 @@ pub fn EventCard(card: LiveEventCard) -> impl IntoView {
                 }}
             </A>
             <div class="live-card-body">
-                <p><StatusBadge status=card.status.clone()/> " " <span class="muted">{card.county_name.clone()}</span></p>
+                <p><StatusBadge status=card.status.clone()/> " "
+                   <a class="muted" href=format!("/county/{}", card.county_code)>{card.county_name.clone()}</a></p>
                 <h3><A href=href>{card.title.clone()}</A></h3>
                 <p class="muted">{card.host_name.clone()} " · " {date_time_of(card.starts_at)}</p>
+                {(card.status == "scheduled").then(|| view! {
+                    <p><a href=format!("/live/{}/calendar.ics", card.id) data-testid="card-ics">{tr(T::live_remind)}</a></p>
+                })}
                 {card.results.clone().map(|r| view! {
                     <p class="live-results">
                         {tr(T::live_gmv)} " " <Money fen=r.gmv_fen/> " · "
@@ -61,7 +65,7 @@ pub fn EventCard(card: LiveEventCard) -> impl IntoView {
 /// Live and upcoming events on the home page (nothing when there are none).
 #[component]
 pub fn HomeLive() -> impl IntoView {
-    let events = Resource::new(|| (), |_| api::live_events(None));
+    let events = Resource::new(|| (), |_| api::live_events(None, None));
     view! {
         <Suspense fallback=|| ()>
             {move || events.get().and_then(Result::ok).and_then(|l| {
@@ -84,7 +88,10 @@ pub fn HomeLive() -> impl IntoView {
 #[component]
 pub fn LiveListPage() -> impl IntoView {
     let query = use_query_map();
-    let data = Resource::new(move || query.with(|q| q.get("after")), api::live_events);
+    let data = Resource::new(
+        move || query.with(|q| q.get("after")),
+        |after| api::live_events(after, None),
+    );
     view! {
         <section class="section">
             <h1>{tr(T::live_title)}</h1>
@@ -210,8 +217,8 @@ fn Counters(counters: Signal<LiveCounters>) -> impl IntoView {
     }
 }
 
-/// One featured listing with its live price and a buy button (a link to its page works without
-/// a script).
+/// One featured listing with its live price and its buy buttons: a form to `/buy` at the
+/// event's price first, which works without a script; once hydrated, "加入购物车" fills the cart.
 #[component]
 fn FeaturedItem(
     event_id: i64,
@@ -228,7 +235,7 @@ fn FeaturedItem(
     let price = move || flash().map_or(c.price_fen, |f| f.price_fen);
     let title = c.title.clone();
     let unit = c.unit.clone();
-    let add = move |_| {
+    let add = move |()| {
         cart.add(CartItem {
             listing_id: id,
             title: title.clone(),
@@ -267,8 +274,15 @@ fn FeaturedItem(
                     </p>
                 })}
                 {on_sale.then(|| view! {
-                    <button type="button" class="button primary" data-testid="live-add" on:click=add>{tr(T::add_to_cart)}</button>
-                    " " <A href="/cart">{tr(T::nav_cart)}</A>
+                    // A form first (see the listing page): without a script, /buy at the event's price.
+                    <form method="get" action="/buy" class="buy-row">
+                        <input type="hidden" name="listing" value=id/>
+                        <input type="hidden" name="event" value=event_id/>
+                        <button type="submit" class="button primary" data-testid="live-add"
+                            on:click=move |ev| { ev.prevent_default(); add(()); }>{tr(T::add_to_cart)}</button>
+                        <button type="submit" class="button" data-testid="live-buy-now">{tr(T::buy_now)}</button>
+                        " " <A href="/cart">{tr(T::nav_cart)}</A>
+                    </form>
                     <p class="added" role="status">{move || added.get().then(|| tr(T::added_to_cart)())}</p>
                 })}
             </div>
@@ -295,7 +309,8 @@ pub fn LiveEventPage() -> impl IntoView {
                     view! {
                         <article class="live-page" data-testid="live-page">
                             <header class="live-head">
-                                <p><span data-testid="live-status-now">{move || tr(status_text(&status()))()}</span> " · " {card.county_name.clone()}</p>
+                                <p><span data-testid="live-status-now">{move || tr(status_text(&status()))()}</span> " · "
+                                   <a href=format!("/county/{}", card.county_code)>{card.county_name.clone()}</a></p>
                                 <h1>{card.title.clone()}</h1>
                                 <p class="muted">{tr(T::live_host)} " " {card.host_name.clone()} " · " {date_time_of(card.starts_at)} " – " {date_time_of(card.ends_at)}</p>
                             </header>
@@ -387,6 +402,7 @@ pub fn LiveConsolePage() -> impl IntoView {
     let flash = ServerAction::<api::StartFlash>::new();
     let feature = ServerAction::<api::FeatureListing>::new();
     let unfeature = ServerAction::<api::UnfeatureListing>::new();
+    let cover = ServerAction::<api::SetCover>::new();
     let data = Resource::new(
         move || {
             (
@@ -395,7 +411,8 @@ pub fn LiveConsolePage() -> impl IntoView {
                     + pin.version().get()
                     + flash.version().get()
                     + feature.version().get()
-                    + unfeature.version().get(),
+                    + unfeature.version().get()
+                    + cover.version().get(),
             )
         },
         |(id, _)| api::live_console(id),
@@ -407,6 +424,7 @@ pub fn LiveConsolePage() -> impl IntoView {
             flash.value().get().and_then(Result::err),
             feature.value().get().and_then(Result::err),
             unfeature.value().get().and_then(Result::err),
+            cover.value().get().and_then(Result::err),
         ]
         .into_iter()
         .flatten()
@@ -471,6 +489,13 @@ pub fn LiveConsolePage() -> impl IntoView {
                                                     <input type="hidden" name="listing_id" value=lid/>
                                                     <button type="submit" class="button">{tr(T::live_pin)}</button>
                                                 </ActionForm>
+                                                {f.card.photo.is_some().then(|| view! {
+                                                    <ActionForm action=cover attr:class="inline-form">
+                                                        <input type="hidden" name="event_id" value=event_id/>
+                                                        <input type="hidden" name="listing_id" value=lid/>
+                                                        <button type="submit" class="button" data-testid="set-cover">{tr(T::live_set_cover)}</button>
+                                                    </ActionForm>
+                                                })}
                                                 <ActionForm action=unfeature attr:class="inline-form">
                                                     <input type="hidden" name="event_id" value=event_id/>
                                                     <input type="hidden" name="listing_id" value=lid/>

@@ -192,7 +192,7 @@ pub fn ListingPage() -> impl IntoView {
                     let c = d.card.clone();
                     let item = CartItem { listing_id: c.id, title: c.title.clone(), unit: c.unit.clone(), price_fen: c.price_fen, quantity: 1, event_id: None };
                     let on_sale = c.status == "on_sale";
-                    let add = move |_| {
+                    let add = move |()| {
                         cart.add(CartItem { quantity: quantity.get_untracked(), ..item.clone() });
                         added.set(true);
                     };
@@ -217,13 +217,18 @@ pub fn ListingPage() -> impl IntoView {
                                     <dt>{tr(T::in_stock)}</dt><dd>{c.stock}</dd>
                                 </dl>
                                 {on_sale.then(|| view! {
-                                    <div class="buy-row">
+                                    // A form first: before the script has loaded (or without one) either button
+                                    // opens /buy with this quantity; once hydrated, "加入购物车" fills the cart.
+                                    <form method="get" action="/buy" class="buy-row">
+                                        <input type="hidden" name="listing" value=c.id/>
                                         <label for="qty">{tr(T::quantity)}</label>
-                                        <input id="qty" type="number" min="1" max="9999" inputmode="numeric"
-                                            prop:value=move || quantity.get().to_string()
+                                        <input id="qty" name="quantity" type="number" min="1" max="9999" inputmode="numeric"
+                                            value="1" prop:value=move || quantity.get().to_string()
                                             on:input=move |ev| quantity.set(event_target_value(&ev).parse::<i64>().unwrap_or(1).clamp(1, 9_999))/>
-                                        <button type="button" class="button primary" data-testid="add-to-cart" on:click=add>{tr(T::add_to_cart)}</button>
-                                    </div>
+                                        <button type="submit" class="button primary" data-testid="add-to-cart"
+                                            on:click=move |ev| { ev.prevent_default(); add(()); }>{tr(T::add_to_cart)}</button>
+                                        <button type="submit" class="button" data-testid="buy-now">{tr(T::buy_now)}</button>
+                                    </form>
                                     <p class="added" role="status">{move || added.get().then(|| tr(T::added_to_cart)())}</p>
                                 })}
                                 <section class="breakdown" aria-labelledby="breakdown-title">

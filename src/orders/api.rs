@@ -182,6 +182,51 @@ pub async fn quote(
     crate::orders::server::quote(&items, &req).await
 }
 
+/// `/buy`: one listing bought at once, as a plain form (no script needed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuyNowView {
+    pub listing_id: i64,
+    pub title: String,
+    pub unit: String,
+    pub photo: Option<String>,
+    pub seller_name: String,
+    pub normal_price_fen: i64,
+    /// What checkout would charge a unit now: a livestream's flash price while it runs, else
+    /// the normal price.
+    pub unit_price_fen: i64,
+    pub quantity: i64,
+    /// The livestream the line comes from, while it features the listing and is not over.
+    pub event_id: Option<i64>,
+    pub event_title: Option<String>,
+    pub on_sale: bool,
+    pub logged_in: bool,
+    /// For a logged-in buyer: addresses, the seller's methods, shipping and the total.
+    pub quote: Option<CartQuote>,
+    /// Why it could not be priced for this buyer (e.g. a method the seller does not offer).
+    pub quote_error: Option<AppError>,
+    /// A fresh idempotency key for the form: sending it twice makes one checkout.
+    pub key: String,
+}
+
+/// The `/buy` page's data: the listing, its price now, and for a logged-in buyer the quote.
+/// Public (a visitor sees the price and is asked to log in); places nothing.
+#[server(prefix = "/api", endpoint = "orders/buy-now")]
+pub async fn buy_now(
+    listing_id: i64,
+    quantity: Option<i64>,
+    event_id: Option<i64>,
+    address_id: Option<i64>,
+    delivery: Option<Vec<DeliveryChoice>>,
+) -> Result<BuyNowView, AppError> {
+    let req = crate::orders::server::DeliveryRequest::new(
+        address_id,
+        delivery.unwrap_or_default(),
+        None,
+        None,
+    );
+    crate::orders::server::buy_now(listing_id, quantity.unwrap_or(1), event_id, &req).await
+}
+
 /// How many orders one page of a list holds.
 pub const ORDERS_PAGE_SIZE: i64 = 20;
 

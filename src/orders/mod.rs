@@ -1,6 +1,7 @@
 //! Orders: cart, checkout, order lists and the impact receipt.
 
 pub mod api;
+pub mod buy;
 pub mod cart;
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -15,6 +16,9 @@ use api::{
 use cart::{cart_fingerprint, checkout_key, forget_checkout_key, use_cart};
 use leptos::prelude::*;
 use leptos_router::components::A;
+
+/// Where the plain-HTML buy form posts (the page itself is `/buy`).
+pub const BUY_PATH: &str = "/buy/place";
 
 pub fn status_text(status: &str) -> T {
     match status {
@@ -183,7 +187,7 @@ pub fn CartPage() -> impl IntoView {
     }
 }
 
-fn method_text(m: &str) -> T {
+pub(crate) fn method_text(m: &str) -> T {
     match m {
         "pickup" => T::method_pickup,
         "institution" => T::method_institution,

@@ -260,6 +260,41 @@ fn merge_lines(items: &[CartLine]) -> Result<MergedLines, AppError> {
     Ok((lines, seen_price, events))
 }
 
+/// One line priced as checkout would price it at `t`, reserving nothing: the listing's seller,
+/// its unit price (a livestream's flash price while it runs and still pays the households'
+/// terms; checkout also checks the cap and the buyer's limit) and its per-unit shipping
+/// surcharge. 409 `listing_unavailable` when it is not on sale.
+async fn price_now(
+    db: &Db,
+    listing_id: i64,
+    event: Option<i64>,
+    buyer: Option<i64>,
+    qty: i64,
+    t: i64,
+) -> Result<(Option<i64>, Option<i64>, i64, i64), AppError> {
+    // Price, household, organisation, per-unit shipping surcharge, benefit terms.
+    type Row = (i64, Option<i64>, Option<i64>, i64, String);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT price_fen, household_id, organisation_id, shipping_surcharge_fen, benefit_terms FROM listings
+          WHERE id = $1 AND status = 'on_sale'",
+    )
+    .bind(listing_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let (price, h, o, surcharge, terms) =
+        row.ok_or_else(|| AppError::new(ErrorCode::ListingUnavailable).field("items"))?;
+    let price = match event {
+        Some(e) => {
+            let terms: BenefitTerms = serde_json::from_str(&terms).map_err(AppError::internal)?;
+            let flash =
+                crate::live::server::flash_price_at(db, e, listing_id, buyer, qty, t).await?;
+            crate::live::server::flash_for_line(flash, price, qty, &terms).unwrap_or(price)
+        }
+        None => price,
+    };
+    Ok((h, o, price, surcharge))
+}
+
 /// Prices the cart as `place` would, without reserving anything.
 #[tracing::instrument(skip_all, err)]
 pub async fn quote(items: &[CartLine], req: &DeliveryRequest) -> Result<CartQuote, AppError> {
@@ -272,22 +307,15 @@ pub async fn quote(items: &[CartLine], req: &DeliveryRequest) -> Result<CartQuot
     let t = now();
     let mut by_seller: BTreeMap<Seller, (Fen, Fen)> = BTreeMap::new();
     for (&listing_id, &qty) in &lines {
-        let row: Option<(i64, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
-            "SELECT price_fen, household_id, organisation_id, shipping_surcharge_fen FROM listings
-              WHERE id = $1 AND status = 'on_sale'",
+        let (h, o, price, surcharge) = price_now(
+            db,
+            listing_id,
+            events.get(&listing_id).copied(),
+            Some(user.id),
+            qty,
+            t,
         )
-        .bind(listing_id)
-        .fetch_optional(&db.pool)
         .await?;
-        let (price, h, o, surcharge) =
-            row.ok_or_else(|| AppError::new(ErrorCode::ListingUnavailable).field("items"))?;
-        // A livestream's flash price, while it runs (the checkout checks cap and limit).
-        let price = match events.get(&listing_id) {
-            Some(&e) => crate::live::server::flash_price_at(&db.pool, e, listing_id, t)
-                .await?
-                .unwrap_or(price),
-            None => price,
-        };
         let e = by_seller.entry((h, o)).or_insert((Fen::ZERO, Fen::ZERO));
         let overflow = || AppError::new(ErrorCode::LimitExceeded).field("items");
         e.0 =
@@ -461,20 +489,22 @@ pub async fn place(
             }
             .field("items"));
         };
+        let terms: BenefitTerms =
+            serde_json::from_str(&r.benefit_terms).map_err(AppError::internal)?;
         // From a livestream: its flash price while the flash sale runs (reserving a unit of its
         // cap, within the buyer's limit), and the event the order will carry.
         let live = match events.get(&listing_id) {
             Some(&e) => {
-                crate::live::server::price_line(
-                    &mut tx,
-                    e,
-                    listing_id,
-                    user.id,
+                let line = crate::live::server::EventLine {
+                    event: e,
+                    listing: listing_id,
+                    buyer: user.id,
                     qty,
-                    r.price_fen,
-                    t,
-                )
-                .await?
+                    normal_price: r.price_fen,
+                    terms: &terms,
+                    seen: seen_price.get(&listing_id).copied(),
+                };
+                crate::live::server::price_line(&mut tx, line, t).await?
             }
             None => LivePrice::default(),
         };
@@ -738,6 +768,33 @@ async fn orders_where(
     .fetch_all(&db.pool)
     .await
     .map_err(AppError::internal)?;
+    // Every order's lines in one query, not one query an order.
+    let mut items_of: BTreeMap<i64, Vec<OrderItemView>> = BTreeMap::new();
+    if !rows.is_empty() {
+        let marks: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT i.order_id, i.listing_id, l.title, l.unit, i.quantity, i.unit_price_fen, i.line_total_fen
+               FROM order_items i JOIN listings l ON l.id = i.listing_id
+              WHERE i.order_id IN ({}) ORDER BY i.id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64, String, String, i64, i64, i64)>(&sql);
+        for r in &rows {
+            q = q.bind(r.id);
+        }
+        for (order_id, listing_id, title, unit, quantity, unit_price_fen, line_total_fen) in
+            q.fetch_all(&db.pool).await.map_err(AppError::internal)?
+        {
+            items_of.entry(order_id).or_default().push(OrderItemView {
+                listing_id,
+                title,
+                unit,
+                quantity,
+                unit_price_fen,
+                line_total_fen,
+            });
+        }
+    }
     let mut out = Vec::with_capacity(rows.len());
     let t = now();
     let receive_days = auto_receive_days();
@@ -754,15 +811,6 @@ async fn orders_where(
             (Some(region), Some(detail)) => Some(format!("{region} {detail}")),
             _ => None,
         };
-        let items: Vec<(i64, String, String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT i.listing_id, l.title, l.unit, i.quantity, i.unit_price_fen, i.line_total_fen
-               FROM order_items i JOIN listings l ON l.id = i.listing_id
-              WHERE i.order_id = $1 ORDER BY i.id",
-        )
-        .bind(r.id)
-        .fetch_all(&db.pool)
-        .await
-        .map_err(AppError::internal)?;
         out.push(OrderView {
             id: r.id,
             checkout_id: r.checkout_id,
@@ -792,21 +840,7 @@ async fn orders_where(
             overdue: dispatch_by.is_some_and(|d| d < t),
             dispatch_by,
             auto_receive_at,
-            items: items
-                .into_iter()
-                .map(
-                    |(listing_id, title, unit, quantity, unit_price_fen, line_total_fen)| {
-                        OrderItemView {
-                            listing_id,
-                            title,
-                            unit,
-                            quantity,
-                            unit_price_fen,
-                            line_total_fen,
-                        }
-                    },
-                )
-                .collect(),
+            items: items_of.remove(&r.id).unwrap_or_default(),
         });
     }
     Ok(out)
@@ -1320,4 +1354,266 @@ pub async fn pledge_progress(institution_id: Option<i64>) -> Result<PledgeStatus
         purchased_fen: purchased,
         orders,
     })
+}
+
+/// `/buy`: one listing bought at once — the way to buy that needs no script, also what a tap on
+/// "加入购物车" does before the page's script has loaded. The listing, the unit price checkout
+/// would charge now, and for a logged-in buyer the quote (addresses, the seller's methods,
+/// shipping, total) and a fresh idempotency key for the form.
+pub async fn buy_now(
+    listing_id: i64,
+    quantity: i64,
+    event_id: Option<i64>,
+    req: &DeliveryRequest,
+) -> Result<super::api::BuyNowView, AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let detail = crate::market::server::listing(listing_id).await?;
+    let card = detail.card;
+    Quantity::new(quantity)
+        .map_err(|_| AppError::new(ErrorCode::InvalidQuantity).field("quantity"))?;
+    let t = now();
+    // The event counts only while it features this listing and is not over.
+    let event: Option<(i64, String)> = match event_id {
+        Some(e) => sqlx::query_as(
+            "SELECT e.id, e.title FROM live_events e JOIN live_event_listings el ON el.event_id = e.id
+              WHERE e.id = $1 AND el.listing_id = $2 AND e.status <> 'ended' AND e.ends_at > $3",
+        )
+        .bind(e)
+        .bind(listing_id)
+        .bind(t)
+        .fetch_optional(&db.pool)
+        .await?,
+        None => None,
+    };
+    let on_sale = card.status == "on_sale";
+    let user = crate::auth::server::current_user().await?;
+    let logged_in = user.is_some();
+    // For this buyer: a flash price only within their limit and while the cap has room.
+    let unit_price_fen = if on_sale {
+        let buyer = user.as_ref().map(|u| u.id);
+        price_now(
+            db,
+            listing_id,
+            event.as_ref().map(|e| e.0),
+            buyer,
+            quantity,
+            t,
+        )
+        .await?
+        .2
+    } else {
+        card.price_fen
+    };
+    let (quote, quote_error) = if logged_in && on_sale {
+        let line = CartLine {
+            listing_id,
+            quantity,
+            price_fen: None,
+            event_id: event.as_ref().map(|e| e.0),
+        };
+        match quote(std::slice::from_ref(&line), req).await {
+            Ok(q) => (Some(q), None),
+            Err(e) if e.status < 500 => (None, Some(e)),
+            Err(e) => return Err(e),
+        }
+    } else {
+        (None, None)
+    };
+    Ok(super::api::BuyNowView {
+        listing_id,
+        title: card.title,
+        unit: card.unit,
+        photo: card.photo,
+        seller_name: card.seller_name,
+        normal_price_fen: card.price_fen,
+        unit_price_fen,
+        quantity,
+        event_id: event.as_ref().map(|e| e.0),
+        event_title: event.map(|e| e.1),
+        on_sale,
+        logged_in,
+        quote,
+        quote_error,
+        key: crate::server::session::new_token(),
+    })
+}
+
+/// What the buy form sends (all as text: a value that does not parse is a 400 in the buyer's
+/// language, not a framework's message).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct BuyForm {
+    /// `update`: only price the changed choices (back to `/buy`); anything else places.
+    op: Option<String>,
+    listing: Option<String>,
+    quantity: Option<String>,
+    event: Option<String>,
+    address: Option<String>,
+    seller: Option<String>,
+    method: Option<String>,
+    shipping_fen: Option<String>,
+    price_fen: Option<String>,
+    key: Option<String>,
+    invoice_title: Option<String>,
+    invoice_tax_no: Option<String>,
+}
+
+/// An optional whole number from a form (empty is none); `field` names it in the 400.
+fn form_number(v: &Option<String>, field: &str) -> Result<Option<i64>, AppError> {
+    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::new(ErrorCode::BadRequest).field(field)),
+    }
+}
+
+/// The buy form, parsed: only well-formed values go on (into the order, or back into the
+/// page's address).
+struct BuyChoice {
+    listing: i64,
+    quantity: i64,
+    event: Option<i64>,
+    address: Option<i64>,
+    /// The seller as the quote names it (`h12`, `o3`) and the method, both only when they have
+    /// that shape (checkout refuses a method the seller does not offer).
+    delivery: Option<(String, String)>,
+    shipping: Option<i64>,
+    price: Option<i64>,
+}
+
+impl BuyChoice {
+    fn parse(f: &BuyForm) -> Result<BuyChoice, AppError> {
+        let seller = f.seller.as_deref().map(str::trim).filter(|s| {
+            s.len() >= 2
+                && s.len() <= 20
+                && (s.starts_with('h') || s.starts_with('o'))
+                && s[1..].bytes().all(|b| b.is_ascii_digit())
+        });
+        let method = f
+            .method
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| matches!(*m, "courier" | "pickup" | "institution"));
+        Ok(BuyChoice {
+            listing: form_number(&f.listing, "listing")?
+                .ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("listing"))?,
+            quantity: form_number(&f.quantity, "quantity")?.unwrap_or(1),
+            event: form_number(&f.event, "event")?,
+            address: form_number(&f.address, "address")?,
+            delivery: seller
+                .zip(method)
+                .map(|(s, m)| (s.to_owned(), m.to_owned())),
+            shipping: form_number(&f.shipping_fen, "shipping_fen")?,
+            price: form_number(&f.price_fen, "price_fen")?,
+        })
+    }
+
+    /// The `/buy` page for these choices, with `error` when there is one.
+    fn page_url(&self, error: Option<ErrorCode>) -> String {
+        let mut q: Vec<(&str, String)> = vec![
+            ("listing", self.listing.to_string()),
+            ("quantity", self.quantity.to_string()),
+        ];
+        if let Some(e) = self.event {
+            q.push(("event", e.to_string()));
+        }
+        if let Some(a) = self.address {
+            q.push(("address", a.to_string()));
+        }
+        if let Some((s, m)) = &self.delivery {
+            q.push(("seller", s.clone()));
+            q.push(("method", m.clone()));
+        }
+        if let Some(e) = error {
+            q.push(("error", e.as_str()));
+        }
+        format!(
+            "/buy?{}",
+            serde_urlencoded::to_string(q).unwrap_or_default()
+        )
+    }
+}
+
+/// `POST /buy/place`: places the buy form's one line through the same checkout as the cart,
+/// then sends the buyer to pay (303). `op=update` only sends the buyer back to `/buy` with the
+/// changed choices priced (the form's idempotency key and invoice stay out of the address).
+/// Nobody logged in: to the log-in page, which comes back here. A refused order (out of stock,
+/// price changed, address missing…) goes back to `/buy` with the reason, which the page shows
+/// in the buyer's language; nothing is placed.
+pub async fn buy_form(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: http::HeaderMap,
+    form: Result<axum::Form<BuyForm>, axum::extract::rejection::FormRejection>,
+) -> axum::response::Response {
+    use axum::response::{IntoResponse, Redirect};
+    let lang = crate::server::request_lang(&headers);
+    let refuse = |e: AppError| {
+        let status =
+            http::StatusCode::from_u16(e.code.status()).unwrap_or(http::StatusCode::BAD_REQUEST);
+        (
+            status,
+            [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            e.code.text().t(lang).to_owned(),
+        )
+            .into_response()
+    };
+    let Ok(axum::Form(f)) = form else {
+        return refuse(AppError::new(ErrorCode::BadRequest));
+    };
+    let choice = match BuyChoice::parse(&f) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    if f.op.as_deref() == Some("update") {
+        return Redirect::to(&choice.page_url(None)).into_response();
+    }
+    let user = match crate::auth::server::user_of_request(&state.db, &headers).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            let next =
+                serde_urlencoded::to_string([("next", choice.page_url(None))]).unwrap_or_default();
+            return Redirect::to(&format!("/login?{next}")).into_response();
+        }
+        Err(e) => return refuse(e),
+    };
+    let delivery = choice
+        .delivery
+        .clone()
+        .map(|(seller, method)| super::api::DeliveryChoice {
+            seller,
+            method,
+            shipping_fen: choice.shipping,
+        })
+        .into_iter()
+        .collect();
+    let req = DeliveryRequest::new(
+        choice.address,
+        delivery,
+        f.invoice_title.clone(),
+        f.invoice_tax_no.clone(),
+    );
+    let line = CartLine {
+        listing_id: choice.listing,
+        quantity: choice.quantity,
+        price_fen: choice.price,
+        event_id: choice.event,
+    };
+    let hold = Hold {
+        secs: state.settings.order_hold_minutes * 60,
+        max_unpaid: state.settings.max_unpaid_checkouts,
+    };
+    let key = f.key.clone().unwrap_or_default();
+    match place(&state.db, &user, &key, &[line], &req, now(), hold).await {
+        Ok(r) => match r.orders.first() {
+            Some(o) => Redirect::to(&format!("/orders/{}/pay", o.id)).into_response(),
+            None => Redirect::to("/orders").into_response(),
+        },
+        Err(e) if e.status < 500 => Redirect::to(&choice.page_url(Some(e.code))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e.message, "buy form");
+            refuse(e)
+        }
+    }
 }

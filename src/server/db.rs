@@ -314,18 +314,25 @@ pub async fn region_names(
     db: &Db,
     code: &crate::domain::region::RegionCode,
 ) -> Result<Vec<String>, crate::error::AppError> {
-    let mut names = Vec::new();
-    // `ancestors` starts with the region itself.
-    for c in code.ancestors().iter().rev() {
-        if let Some(n) = sqlx::query_scalar::<_, String>("SELECT name FROM regions WHERE code = $1")
-            .bind(c.as_str())
-            .fetch_optional(&db.pool)
-            .await?
-        {
-            names.push(n);
-        }
+    // `ancestors` starts with the region itself; one query for all of them (at most five).
+    let codes: Vec<String> = code
+        .ancestors()
+        .iter()
+        .rev()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    let marks: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT code, name FROM regions WHERE code IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+    for c in &codes {
+        q = q.bind(c.as_str());
     }
-    Ok(names)
+    let mut found: std::collections::HashMap<String, String> =
+        q.fetch_all(&db.pool).await?.into_iter().collect();
+    Ok(codes.iter().filter_map(|c| found.remove(c)).collect())
 }
 
 /// The monitoring line in force in `year` (the rule is `domain::income::line_in_force`).

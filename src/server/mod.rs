@@ -165,6 +165,10 @@ pub fn router(state: AppState) -> Router {
             crate::live::stream::REPORT_XLSX_ROUTE,
             get(crate::live::stream::report_xlsx),
         )
+        .route(
+            crate::orders::BUY_PATH,
+            axum::routing::post(crate::orders::server::buy_form),
+        )
         .route("/api/{*rest}", any(unknown_endpoint))
         .leptos_routes_with_context(
             &state,

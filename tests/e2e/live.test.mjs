@@ -109,3 +109,39 @@ test('without JavaScript the event page shows the stream link, the line-up with 
   assert.ok(width <= 375, `page is ${width}px wide`);
   await context.close();
 });
+
+test('without JavaScript a viewer buys from the livestream: the buy button, log-in and the order are plain forms', async () => {
+  const event = await liveEvent();
+  const context = await browser.newContext({ locale: 'zh-CN', javaScriptEnabled: false, viewport: { width: 375, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/live/${event.card.id}`);
+  const item = page.getByTestId('featured').first();
+  const listingId = await item.getAttribute('data-listing');
+  // "加入购物车" is a form's button first: with no script it opens the buy page, not nothing.
+  await item.getByTestId('live-add').click();
+  await page.waitForURL(new RegExp(`/buy\\?listing=${listingId}.*event=${event.card.id}`));
+  await page.getByTestId('buy-login').click();
+  await page.waitForURL(/\/login\?next=/);
+  await page.getByLabel('手机号或邮箱').fill('school@demo.zhunong.cn');
+  await page.getByLabel('密码').fill('zhunong2020');
+  await page.getByRole('button', { name: '登录' }).click();
+  // The log-in form's post comes back to the log-in page, which sends the buyer on.
+  await page.waitForURL(new RegExp(`/buy\\?listing=${listingId}`));
+  await page.getByTestId('buy-form').waitFor();
+  // An address, as the address page's region picker lists them (no script needed there either).
+  const addresses = await context.newPage();
+  await addresses.goto(`${server.base}/account/addresses?region=${event.card.county_code}`);
+  const township = await addresses.getByTestId('pick-township').locator('option').nth(1).getAttribute('value');
+  const saved = await context.request.post(`${server.base}/api/delivery/save-address`, {
+    form: { recipient: '李老师', mobile: '13700000001', region_code: township, detail: '实验小学 1 号' },
+  });
+  assert.equal(saved.status(), 200, await saved.text());
+  await page.getByTestId('buy-update').click();
+  await page.getByTestId('buy-total').waitFor();
+  await page.getByTestId('buy-place').click();
+  await page.waitForURL(/\/orders\/\d+\/pay/);
+  assert.match(await page.content(), /ZN\d+/);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `page is ${width}px wide`);
+  await context.close();
+});

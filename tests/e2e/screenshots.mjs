@@ -80,6 +80,13 @@ try {
     await buyerPage.goto(`${server.base}/cart`); await buyerPage.getByTestId('cart-groups').waitFor();
     await buyerPage.waitForTimeout(600);
     await buyerPage.screenshot({ path: join(out, `cart-delivery-${width}.png`), fullPage: true });
+    // The one-listing buy page (the no-script way to buy) and a county's page.
+    await buyerPage.goto(`${server.base}/buy?listing=${cards.items[0].id}&quantity=2`); await buyerPage.getByTestId('buy-form').waitFor();
+    await buyerPage.waitForTimeout(600);
+    await buyerPage.screenshot({ path: join(out, `buy-${width}.png`), fullPage: true });
+    await buyerPage.goto(`${server.base}/county/350725`); await buyerPage.getByTestId('county-live').waitFor();
+    await buyerPage.waitForTimeout(600);
+    await buyerPage.screenshot({ path: join(out, `county-${width}.png`), fullPage: true });
     await buyer.close();
     await coopPage.goto(`${server.base}/seller/listings`); await coopPage.getByRole('heading', { name: '配送设置' }).waitFor();
     await coopPage.waitForTimeout(600);
