@@ -8,7 +8,7 @@ ENV := . scripts/env.sh &&
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(TARGET_DIR)/release/zhunong
 
-.PHONY: migrations-check crash run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench bench-rollup bench-live clean-data
+.PHONY: migrations-check crash run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench bench-rollup bench-live bench-scale failover-drill audit clean-data
 
 # The demo: `zhunong serve` never loads demo data by itself, so this asks for it explicitly
 # (idempotent). A production deploy runs `zhunong create-admin` and `zhunong serve` instead.
@@ -29,8 +29,8 @@ setup-test:
 	@scripts/setup.sh test
 
 build:
-	@echo "==> cargo leptos build --release (server + WebAssembly)"
-	$(ENV) cargo leptos build --release $$LEPTOS_LIB_ARGS
+	@echo "==> cargo leptos build --release --precompress (server + WebAssembly, .br/.gz beside each asset)"
+	$(ENV) cargo leptos build --release --precompress $$LEPTOS_LIB_ARGS
 
 unit:
 	@echo "==> unit tests (domain types and rules)"
@@ -38,7 +38,7 @@ unit:
 
 integration:
 	@echo "==> integration tests (real server on port 0; SQLite, and PostgreSQL when TEST_DATABASE_URL is set)"
-	$(ENV) cargo test --release --features ssr --no-fail-fast --test api --test money --test payments --test delivery --test market --test hardening --test memory --test fuzz --test monitoring --test live
+	$(ENV) cargo test --release --features ssr --no-fail-fast --test api --test money --test payments --test delivery --test market --test hardening --test memory --test fuzz --test monitoring --test live --test scale
 
 e2e:
 	@echo "==> browser tests (headless Chromium)"
@@ -81,6 +81,20 @@ bench-rollup: build
 # to each viewer's counter update (p50, p99) and the server's RSS.
 bench-live: setup-test build
 	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) node scripts/bench-live.mjs $${VIEWERS:-1000} $${PAYMENTS:-20}
+
+# axe-core, the Nu HTML checker and LCP/CLS (throttled and not) on the public pages at 375 px.
+audit: setup-test build
+	npm install --prefix $(HOME)/.cache/zhunong/tools --no-audit --no-fund axe-core@4.14.1 vnu-jar@26.9.27
+	ZHUNONG_BIN=$(abspath $(BIN)) node tests/e2e/audit.mjs
+
+# PostgreSQL primary + synchronous hot standby behind nginx's TCP proxy; the primary is stopped
+# hard and the standby promoted under an order load: the app reconnects, nothing is lost.
+failover-drill: build
+	ZHUNONG_BIN=$(abspath $(BIN)) scripts/failover-drill.py
+
+# 1, 2 and 4 app processes behind nginx on one PostgreSQL: /market and checkout req/s.
+bench-scale: build
+	ZHUNONG_BIN=$(abspath $(BIN)) scripts/bench-scale.sh
 
 screenshots: build
 	$(ENV) ZHUNONG_BIN=$(abspath $(BIN)) node tests/e2e/screenshots.mjs

@@ -92,11 +92,12 @@ class Server:
             self.proc.wait(timeout=30)
 
 
-def run(name, db_url, query):
+def load_env(db_url, tmp):
+    """The environment of a load run: the database, a free port, quiet logs, no demo settings
+    from the caller's shell; the demo data loaded into the database."""
     env = dict(os.environ)
     env.pop("ZHUNONG_SEED_DEMO", None)
     env.pop("ZHUNONG_ENV", None)
-    tmp = tempfile.mkdtemp(prefix="zhunong-crash-")
     env.update({
         "DATABASE_URL": db_url,
         "ZHUNONG_UPLOAD_DIR": os.path.join(tmp, "uploads"),
@@ -106,6 +107,11 @@ def run(name, db_url, query):
         "ZHUNONG_MAX_UNPAID_CHECKOUTS": "1000000",
     })
     subprocess.run([BIN, "seed", "--demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+    return env
+
+
+def run(name, db_url, query):
+    env = load_env(db_url, tempfile.mkdtemp(prefix="zhunong-crash-"))
     server = Server(env)
     server.start()
     base = "http://" + env["LEPTOS_SITE_ADDR"]

@@ -113,8 +113,8 @@ fi
 
 # --- 3. for the tests -------------------------------------------------------------------------
 if [ "$what" = test ]; then
-  step "Chromium and CJK fonts for the browser tests"
-  pkgs=$(missing_pkgs chromium fonts-noto-cjk)
+  step "Chromium and CJK fonts for the browser tests, nginx for the two-process test and the failover drill"
+  pkgs=$(missing_pkgs chromium fonts-noto-cjk nginx-light libnginx-mod-stream)
   if [ -n "$pkgs" ]; then apt_install $pkgs; else ok "already installed"; fi
   step "browser-test packages (tests/e2e)"
   want=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' tests/e2e/package.json)

@@ -13,7 +13,7 @@ use crate::official::HouseholdsPage;
 use crate::orders::{CartPage, OrdersPage, SellerOrdersPage};
 use crate::ui::NotFound;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
@@ -27,8 +27,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="theme-color" content="#2d6a3e"/>
-                <meta name="description" content="助农集市：以购代捐，买农户的好货，每一笔销售都记入受益农户的收入台账。"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -117,11 +117,10 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| crate::i18n::remember_lang(lang.get()));
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/zhunong.css"/>
         // A plain string: leptos_meta reads a reactive title after rendering, and on the 404
         // path (file_and_error_handler) that read can happen outside the render's arena and
-        // panic ("no Arena is active"). The language switch updates the title itself
-        // (`i18n::remember_lang`).
+        // panic ("no Arena is active"). Every page sets its own title, description and sharing
+        // tags over this one (`ui::meta::PageMeta`, which follows the language switch).
         <Title text=T::app_name.t(lang.get_untracked())/>
         <Router>
             <a class="skip-link" href="#main">{tr(T::skip_to_content)}</a>

@@ -96,6 +96,10 @@ macro_rules! messages {
 
 messages! {
     app_name => "助农集市", "Zhunong Market";
+    meta_site => "助农集市：以购代捐，买农户的好货，每一笔销售都记入受益农户的收入台账。", "Zhunong Market: buy from rural households instead of donating; every sale is recorded in the income ledger of the households it benefits.";
+    meta_market => "集市：农户和合作社的农产品，滞销和认证扶贫产品一目了然，每件货品写明多少钱到农户手里。", "The market: produce of rural households and co-ops, with stalled and certified produce marked and how much of each price reaches the households.";
+    meta_live => "县长带你买好货：即将开始、正在直播和往期的直播带货，边看边买，每一单都记入受益农户的收入台账。", "Livestream sales: coming, live and past events; buy while you watch, and every order is recorded for the households it benefits.";
+    meta_register => "注册助农集市账户：个人、单位、合作社和农户都可以注册，买农户的好货或出售自家的农产品。", "Register with Zhunong Market as a person, an institution, a co-op or a household, to buy from rural households or sell your produce.";
     app_tagline => "以购代捐 · 买农户的好货，助农户增收", "Buy instead of donate: your purchase becomes a rural household's income";
     nav_home => "首页", "Home";
     nav_login => "登录", "Log in";
@@ -851,7 +855,6 @@ pub fn remember_lang(lang: Lang) {
             if let Some(el) = doc.document_element() {
                 let _ = el.set_attribute("lang", lang.tag());
             }
-            doc.set_title(T::app_name.t(lang));
             if let Ok(html) = doc.dyn_into::<web_sys::HtmlDocument>() {
                 let _ = html.set_cookie(&format!(
                     "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",

@@ -18,6 +18,7 @@ on_both_backends! {
     photo_limits_and_strangers_change_nothing;
     sellers_edit_their_own_listings;
     demo_pictures_are_painted_once;
+    pages_name_themselves_for_tabs_search_and_sharing;
 }
 
 const COOP: &str = "coop.zhenghe@demo.zhunong.cn";
@@ -497,5 +498,90 @@ mod cases {
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(seed_pictures(&app.db, &app.upload_dir).await.unwrap(), 0);
         assert_eq!(photo_count(&app, id).await, 1);
+    }
+
+    pub async fn pages_name_themselves_for_tabs_search_and_sharing(app: TestApp) {
+        zhunong::server::seed_market::seed_pictures(&app.db, &app.upload_dir)
+            .await
+            .expect("painted");
+        let id = listing_id(&app, WHITE_TEA).await;
+        let one = |html: &str, what: &str| -> String {
+            let start = html.find(what).unwrap_or_else(|| {
+                panic!(
+                    "{what} missing in the head: {}",
+                    &html[..html.len().min(3000)]
+                )
+            });
+            assert_eq!(html.matches(what).count(), 1, "{what} once");
+            let rest = &html[start..];
+            rest[..rest.find('>').unwrap()].to_owned()
+        };
+        let mut zh = Client::new(&app);
+        zh.accept = "text/html";
+        let r = zh.get(&format!("/listing/{id}")).await;
+        assert_eq!(r.status, 200);
+        let title = one(&r.body, "<title");
+        let text = &r.body[r.body.find("<title>").unwrap() + 7..r.body.find("</title>").unwrap()];
+        assert!(
+            text.starts_with(WHITE_TEA) && text.contains("政和县") && text.ends_with(" · 助农集市"),
+            "{title} {text}"
+        );
+        let description = one(&r.body, "<meta name=\"description\"");
+        assert!(
+            description.contains("政和县") && description.contains("¥"),
+            "{description}"
+        );
+        assert!(
+            description.contains("记入受益农户的收入台账"),
+            "{description}"
+        );
+        assert!(one(&r.body, "property=\"og:title\"").contains(WHITE_TEA));
+        let url = one(&r.body, "property=\"og:url\"");
+        assert!(
+            url.contains(&format!("content=\"http://{}/listing/{id}\"", app.addr)),
+            "{url}"
+        );
+        let image = one(&r.body, "property=\"og:image\"");
+        assert!(
+            image.contains(&format!("content=\"http://{}/uploads/", app.addr)),
+            "{image}"
+        );
+        assert!(
+            !r.body.contains("name=\"robots\""),
+            "a listing is for search engines"
+        );
+        // The photo the tag names is there.
+        let src = image
+            .split("content=\"")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(['"', '/']);
+        let path = &src[src.find("/uploads/").unwrap()..];
+        assert_eq!(Client::new(&app).get(path).await.status, 200, "{path}");
+
+        // In English: the site's English name and an English description.
+        let mut en = Client::new(&app).english();
+        en.accept = "text/html";
+        let r = en.get(&format!("/listing/{id}")).await;
+        assert!(
+            r.body.contains(" · Zhunong Market</title>"),
+            "English title"
+        );
+        assert!(one(&r.body, "<meta name=\"description\"").contains(" per "));
+        let r = en.get("/market").await;
+        assert!(r.body.contains("<title>Market · Zhunong Market</title>"));
+
+        // The market and the home page have their own; an account's page asks not to be indexed.
+        let r = zh.get("/market").await;
+        assert!(r.body.contains("<title>集市 · 助农集市</title>"));
+        assert!(one(&r.body, "<meta name=\"description\"").contains("集市"));
+        let r = zh.get("/").await;
+        assert!(r.body.contains("<title>助农集市</title>"));
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        buyer.accept = "text/html";
+        let r = buyer.get("/orders").await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("<title>我的订单 · 助农集市</title>"));
+        assert!(one(&r.body, "name=\"robots\"").contains("noindex"));
     }
 }

@@ -7,6 +7,7 @@ pub mod server;
 use crate::app::{role_label, use_session};
 use crate::error::AppError;
 use crate::i18n::{tr, use_lang, T};
+use crate::ui::meta::PageMeta;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -60,6 +61,7 @@ pub fn LoginPage() -> impl IntoView {
             })}
         </Suspense>
         <section class="card narrow">
+            <PageMeta title=T::login_title description=T::meta_site/>
             <h1>{tr(T::login_title)}</h1>
             <ActionForm action=action attr:class="form" attr:novalidate=false>
                 <label for="login">{tr(T::login_field)}</label>
@@ -94,6 +96,7 @@ pub fn RegisterPage() -> impl IntoView {
     let confirm_error = Signal::derive(move || confirm.value().get().and_then(Result::err));
     view! {
         <section class="card narrow">
+            <PageMeta title=T::register_title description=T::meta_register/>
             <h1>{tr(T::register_title)}</h1>
             <Show
                 when=move || sent_to.get().is_some()
@@ -150,6 +153,7 @@ pub fn ResetPage() -> impl IntoView {
     let login = RwSignal::new(String::new());
     view! {
         <section class="card narrow">
+            <PageMeta title=T::reset_title description=T::meta_site/>
             <h1>{tr(T::reset_title)}</h1>
             <Show
                 when=move || requested.get()
@@ -230,6 +234,7 @@ pub fn AccountPage() -> impl IntoView {
     let lang = use_lang();
     view! {
         <section class="card narrow">
+            <PageMeta title=T::account_title description=T::meta_site private=true/>
             <h1>{tr(T::account_title)}</h1>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || session.user.get().map(|u| match u {

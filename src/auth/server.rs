@@ -298,7 +298,13 @@ pub async fn register(login: &str, password: &str, display_name: &str) -> Result
     let ip = parts.as_ref().and_then(|p| client_ip(&state, p));
     state
         .limiter
-        .begin_register(ip.as_deref(), now())
+        .begin_hourly(
+            &state.db,
+            crate::server::ratelimit::Hourly::Register,
+            ip.as_deref(),
+            now(),
+        )
+        .await?
         .map_err(too_many)?;
     // Hashed in both cases, so the time taken tells nothing either.
     let hash = hash_password_bounded(&state, &password).await?;
@@ -403,7 +409,11 @@ async fn check_password(
     password: &str,
 ) -> Result<Option<i64>, AppError> {
     let ip = request_parts().as_ref().and_then(|p| client_ip(state, p));
-    if let Err(retry) = state.limiter.begin_login(key, ip.as_deref(), now()) {
+    if let Err(retry) = state
+        .limiter
+        .begin_login(&state.db, key, ip.as_deref(), now())
+        .await?
+    {
         tracing::warn!(ip = ?ip, "log-in rate limited");
         return Err(too_many(retry));
     }
@@ -424,13 +434,28 @@ async fn check_password(
         Ok(ok) => ok,
         Err(e) => {
             // Never judged (no worker free): the attempt does not count.
-            state.limiter.login_abandoned(key, ip.as_deref());
+            // Best effort: the answer is the 503 either way.
+            if let Err(db) = state
+                .limiter
+                .login_abandoned(&state.db, key, ip.as_deref(), now())
+                .await
+            {
+                tracing::warn!(error = %db, "could not give back an unjudged log-in attempt");
+            }
             return Err(e);
         }
     };
     match (ok, id) {
         (true, Some(id)) => {
-            state.limiter.login_succeeded(key, ip.as_deref());
+            // Best effort: a correct password logs in even if the count cannot be cleared now
+            // (it expires with its window).
+            if let Err(e) = state
+                .limiter
+                .login_succeeded(&state.db, key, ip.as_deref(), now())
+                .await
+            {
+                tracing::warn!(error = %e, "could not clear the log-in count after a success");
+            }
             Ok(Some(id))
         }
         _ => Ok(None),
@@ -495,7 +520,13 @@ pub async fn request_reset(login: &str) -> Result<(), AppError> {
     let ip = request_parts().as_ref().and_then(|p| client_ip(&state, p));
     state
         .limiter
-        .begin_reset(ip.as_deref(), now())
+        .begin_hourly(
+            &state.db,
+            crate::server::ratelimit::Hourly::Reset,
+            ip.as_deref(),
+            now(),
+        )
+        .await?
         .map_err(too_many)?;
     let exists = account_exists(&state, &login).await?;
     // The same work either way (a write transaction, a delivery pass), so the time taken does
@@ -542,7 +573,14 @@ pub async fn reset_password(login: &str, code: &str, new: &str) -> Result<Curren
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    state.limiter.login_succeeded(login.as_str(), None);
+    // Best effort, as after a log-in: the password is already changed.
+    if let Err(e) = state
+        .limiter
+        .login_succeeded(&state.db, login.as_str(), None, now())
+        .await
+    {
+        tracing::warn!(error = %e, "could not clear the log-in count after a reset");
+    }
     tracing::info!(user_id = id, "password reset; every session ended");
     start_session(&state, id).await?;
     user_by_id(&state.db, id)

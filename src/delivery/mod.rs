@@ -8,6 +8,7 @@ pub mod server;
 use crate::domain::money::Fen;
 use crate::domain::region::RegionCode;
 use crate::i18n::{tr, T};
+use crate::ui::meta::PageMeta;
 use crate::ui::{ErrorNotice, Money};
 use api::{AddressView, RegionOption, SellerTerms};
 use leptos::prelude::*;
@@ -131,6 +132,7 @@ pub fn AddressesPage() -> impl IntoView {
     );
     view! {
         <section class="card narrow">
+            <PageMeta title=T::addresses_title description=T::meta_site private=true/>
             <h1>{tr(T::addresses_title)}</h1>
             <Transition fallback=|| ()>
                 {move || list.get().map(|r| match r {

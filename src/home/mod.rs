@@ -4,7 +4,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-use crate::i18n::{tr, use_lang, T};
+use crate::i18n::{tr, use_lang, Lang, T};
+use crate::ui::meta::{PageMeta, Words};
 use crate::ui::ErrorNotice;
 use api::county_summaries;
 use leptos::prelude::*;
@@ -14,6 +15,7 @@ pub fn HomePage() -> impl IntoView {
     let lang = use_lang();
     let counties = Resource::new(|| (), |_| county_summaries());
     view! {
+        <PageMeta title=T::app_name description=T::meta_site/>
         <section class="hero">
             <h1>{tr(T::app_name)}</h1>
             <p class="lead">{tr(T::app_tagline)}</p>
@@ -76,6 +78,12 @@ pub fn CountyPage() -> impl IntoView {
                     let (code, households, organisations) = (c.code.clone(), c.households, c.organisations);
                     let city = c.clone();
                     view! {
+                        <PageMeta
+                            title=Words::each(c.name_in(Lang::Zh), c.name_in(Lang::En))
+                            description=Words::each(
+                                format!("{}的农户好货、直播带货和增收情况：{} 户农户，{} 家合作社与企业。", c.name_in(Lang::Zh), households, organisations),
+                                format!("Produce, livestream sales and household income in {}: {} households, {} co-ops and enterprises.", c.name_in(Lang::En), households, organisations),
+                            )/>
                         <section class="hero county-hero">
                             <h1 data-testid="county-name">{move || c.name_in(lang.get())}</h1>
                             <p class="lead">{move || city.city_in(lang.get())}</p>

@@ -9,6 +9,7 @@ pub mod rollup;
 pub mod server;
 
 use crate::i18n::{tr, use_lang, T};
+use crate::ui::meta::PageMeta;
 use crate::ui::{ErrorNotice, Money, Pager, StatusBadge};
 use api::household_income;
 use leptos::prelude::*;
@@ -96,8 +97,9 @@ pub fn IncomePage() -> impl IntoView {
         <section class="section">
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || record.get().map(|r| match r {
-                    Err(e) => view! { <h1>{tr(T::income_title)}</h1><ErrorNotice error=e/> }.into_any(),
+                    Err(e) => view! { <PageMeta title=T::income_title description=T::meta_site private=true/><h1>{tr(T::income_title)}</h1><ErrorNotice error=e/> }.into_any(),
                     Ok(rec) => view! {
+                        <PageMeta title=T::income_title description=T::meta_site private=true/>
                         <h1>{tr(T::income_title)} " · " {rec.head_name.clone()}</h1>
                         <p class="muted">{rec.region_path.join(" / ")} " · " {tr(T::income_members)} " " {rec.members} " · " {rec.year}</p>
                         <div class="kpis" data-testid="income-kpis">

@@ -5,6 +5,7 @@ use crate::domain::calendar::date_time_of;
 use crate::domain::money::Fen;
 use crate::i18n::{tr, T};
 use crate::orders::cart::{use_cart, CartItem};
+use crate::ui::meta::{PageMeta, Words};
 use crate::ui::{ErrorNotice, Money, Pager};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -94,6 +95,7 @@ pub fn LiveListPage() -> impl IntoView {
     );
     view! {
         <section class="section">
+            <PageMeta title=T::live_title description=T::meta_live/>
             <h1>{tr(T::live_title)}</h1>
             <p class="lead">{tr(T::live_intro)}</p>
             <Suspense fallback=move || view! { <p>{tr(T::loading)}</p> }>
@@ -307,6 +309,13 @@ pub fn LiveEventPage() -> impl IntoView {
                     let status = move || state.get().status;
                     let card = v.card.clone();
                     view! {
+                        <PageMeta
+                            title=Words::same(card.title.clone())
+                            description=Words::each(
+                                format!("{}的直播带货：{}。边看边买，每一单都记入受益农户的收入台账。", card.county_name, card.title),
+                                format!("Livestream sale in {}: {}. Buy while you watch; every order is recorded in the income ledger of the households it benefits.", card.county_name, card.title),
+                            )
+                            image=card.cover.clone()/>
                         <article class="live-page" data-testid="live-page">
                             <header class="live-head">
                                 <p><span data-testid="live-status-now">{move || tr(status_text(&status()))()}</span> " · "
@@ -367,6 +376,7 @@ pub fn LiveNewPage() -> impl IntoView {
     });
     view! {
         <section class="section narrow">
+            <PageMeta title=T::live_new description=T::meta_site private=true/>
             <h1>{tr(T::live_new)}</h1>
             <ActionForm action=create attr:class="form" attr:data-testid="live-new-form">
                 <label for="live-title">{tr(T::live_field_title)}</label>
@@ -451,6 +461,7 @@ pub fn LiveConsolePage() -> impl IntoView {
                     let featured_ids: Vec<i64> = v.featured.iter().map(|f| f.card.id).collect();
                     view! {
                         <section class="section live-console" data-testid="live-console">
+                            <PageMeta title=T::live_console description=T::meta_site private=true/>
                             <h1>{tr(T::live_console)} " · " {v.card.title.clone()}</h1>
                             <p><StatusBadge status=st.clone()/> " " <A href=format!("/live/{event_id}")>{tr(T::live_view_page)}</A>
                                " · " <A href=format!("/live/{event_id}/report")>{tr(T::live_report)}</A></p>
@@ -581,6 +592,7 @@ pub fn LiveReportPage() -> impl IntoView {
                     let t = r.totals.clone();
                     view! {
                         <section class="section" data-testid="live-report">
+                            <PageMeta title=T::live_report description=T::meta_site private=true/>
                             <h1>{tr(T::live_report)} " · " {r.card.title.clone()}</h1>
                             <p class="muted">{r.card.county_name.clone()} " · " {date_time_of(r.card.starts_at)}</p>
                             <dl class="live-counters">

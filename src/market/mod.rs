@@ -7,9 +7,11 @@ pub mod photos;
 pub mod server;
 
 use crate::domain::listing::Category;
+use crate::domain::money::Fen;
 use crate::error::{AppError, ErrorCode};
 use crate::i18n::{tr, use_lang, Lang, T};
 use crate::orders::cart::{use_cart, CartItem};
+use crate::ui::meta::{PageMeta, Words};
 use crate::ui::{ErrorNotice, Money, Pager};
 use api::{
     catalogue, listing, CatalogueQuery, ListingCard, ListingForm, PhotoView, SellerDeskView,
@@ -125,6 +127,7 @@ pub fn MarketPage() -> impl IntoView {
     );
     view! {
         <section class="section">
+            <PageMeta title=T::market_title description=T::meta_market/>
             <h1>{tr(T::market_title)}</h1>
             <Form method="GET" action="" attr:class="filters" attr:role="search">
                 <label class="visually-hidden" for="q">{tr(T::market_search)}</label>
@@ -197,6 +200,15 @@ pub fn ListingPage() -> impl IntoView {
                         added.set(true);
                     };
                     view! {
+                        <PageMeta
+                            title=Words::each(format!("{} · {}", c.title, c.county), format!("{} · {}", c.title, c.county))
+                            description=Words::each(
+                                format!("{}，产自{}{}，{} / {}，{}出售。{}", c.title, c.county, c.origin, Fen::new(c.price_fen), c.unit, c.seller_name,
+                                    if d.to_households_per_unit_fen > 0 { format!("每{}有 {} 记入受益农户的收入台账。", c.unit, Fen::new(d.to_households_per_unit_fen)) } else { String::new() }),
+                                format!("{} from {} {}, {} per {}, sold by {}.{}", c.title, c.county, c.origin, Fen::new(c.price_fen), c.unit, c.seller_name,
+                                    if d.to_households_per_unit_fen > 0 { format!(" {} of each {} goes to the income ledger of the households it benefits.", Fen::new(d.to_households_per_unit_fen), c.unit) } else { String::new() }),
+                            )
+                            image=d.photos.first().map(|p| p.url.clone())/>
                         <article class="listing-page">
                             <Gallery photos=d.photos.clone() title=c.title.clone() category=c.category.clone()/>
                             <div class="listing-main">
@@ -269,6 +281,7 @@ pub fn SellerPage() -> impl IntoView {
     );
     view! {
         <section class="section">
+            <PageMeta title=T::seller_title description=T::meta_site private=true/>
             <h1>{tr(T::seller_title)}</h1>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || desk.get().map(|r| match r {
@@ -529,6 +542,7 @@ pub fn ListingEditPage() -> impl IntoView {
                         let listing_id = e.form.id.unwrap_or_default();
                         let room = e.photos.len() < api::MAX_PHOTOS;
                         view! {
+                            <PageMeta title=T::listing_edit description=T::meta_site private=true/>
                             <h1>{tr(T::listing_edit)} " · " {e.form.title.clone()}</h1>
                             <p class="page-actions"><A href=format!("/listing/{listing_id}")>{tr(T::listing_view)}</A></p>
                             <section class="card" id="photos" aria-labelledby="photos-title">

@@ -19,6 +19,7 @@ use crate::domain::monitoring::{
 };
 use crate::domain::region::{RegionCode, RegionLevel};
 use crate::i18n::{tr, use_lang, T};
+use crate::ui::meta::PageMeta;
 use crate::ui::{query_href, ErrorNotice, Money, Pager, StatusBadge};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -100,6 +101,7 @@ pub fn ReportPage() -> impl IntoView {
     let lang = use_lang();
     view! {
         <section class="section narrow">
+            <PageMeta title=T::report_title description=T::meta_site private=true/>
             <h1>{tr(T::report_title)}</h1>
             <p class="lede">{tr(T::report_intro)}</p>
             <section class="card" aria-labelledby="report-status-title">
@@ -199,6 +201,7 @@ pub fn QueuePage() -> impl IntoView {
     let lang = use_lang();
     view! {
         <section class="section">
+            <PageMeta title=T::queue_title description=T::meta_site private=true/>
             <h1>{tr(T::queue_title)}</h1>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || data.get().map(|r| match r {
@@ -331,6 +334,7 @@ pub fn CadrePage() -> impl IntoView {
     let lang = use_lang();
     view! {
         <section class="section">
+            <PageMeta title=T::cadre_title description=T::meta_site private=true/>
             <h1>{tr(T::cadre_title)}</h1>
             <p class="muted">{tr(T::rolling_definition)}</p>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
@@ -385,6 +389,7 @@ pub fn AuditPage() -> impl IntoView {
     );
     view! {
         <section class="section">
+            <PageMeta title=T::audit_title description=T::meta_site private=true/>
             <h1>{tr(T::audit_title)}</h1>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || data.get().map(|r| match r {
@@ -885,6 +890,7 @@ pub fn ImportPage() -> impl IntoView {
     };
     view! {
         <section class="section narrow">
+            <PageMeta title=T::import_title description=T::meta_site private=true/>
             <h1>{tr(T::import_title)}</h1>
             <p class="muted">{tr(T::import_intro)}</p>
             <pre class="code-line">{crate::official::api::IMPORT_HEADER}</pre>
@@ -1000,8 +1006,9 @@ pub fn OrganisationPage() -> impl IntoView {
         <section class="section">
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || data.get().map(|r| match r {
-                    Err(e) => view! { <h1>{tr(T::org_title)}</h1><ErrorNotice error=e/> }.into_any(),
+                    Err(e) => view! { <PageMeta title=T::org_title description=T::meta_site private=true/><h1>{tr(T::org_title)}</h1><ErrorNotice error=e/> }.into_any(),
                     Ok(o) => view! {
+                        <PageMeta title=T::org_title description=T::meta_site private=true/>
                         <h1>{o.name.clone()}</h1>
                         <p class="muted">{tr(T::org_intro)}</p>
                         <p class="summary" data-testid="org-summary">

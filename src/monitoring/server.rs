@@ -117,7 +117,13 @@ pub async fn submit_report(
     let ip = request_parts().and_then(|p| client_ip(&state, &p));
     state
         .limiter
-        .begin_report(ip.as_deref(), now())
+        .begin_hourly(
+            &state.db,
+            crate::server::ratelimit::Hourly::Report,
+            ip.as_deref(),
+            now(),
+        )
+        .await?
         .map_err(too_many)?;
     let t = now();
     // A clash of two random 50-bit numbers is all but impossible; try again if it happens.

@@ -11,6 +11,7 @@ pub mod server;
 use crate::app::use_session;
 use crate::domain::money::Fen;
 use crate::i18n::{tr, T};
+use crate::ui::meta::PageMeta;
 use crate::ui::{ErrorNotice, Money, Pager, StatusBadge};
 use api::region_households;
 use leptos::prelude::*;
@@ -37,6 +38,7 @@ pub fn HouseholdsPage() -> impl IntoView {
     );
     view! {
         <section class="section">
+            <PageMeta title=T::households_title description=T::meta_site private=true/>
             <h1>{tr(T::households_title)}</h1>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || data.get().map(|r| match r {
@@ -221,6 +223,7 @@ pub fn RegionPage() -> impl IntoView {
     );
     view! {
         <section class="section">
+            <PageMeta title=T::dash_title description=T::meta_site private=true/>
             <h1>{tr(T::dash_title)}</h1>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || data.get().map(|r| match r {

@@ -6,6 +6,7 @@ use super::api::{buy_now, BuyNowView, DeliveryChoice};
 use super::method_text;
 use crate::error::ErrorCode;
 use crate::i18n::{tr, use_lang, T};
+use crate::ui::meta::PageMeta;
 use crate::ui::{url_component, ErrorNotice, Money};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -71,6 +72,7 @@ pub fn BuyPage() -> impl IntoView {
     };
     view! {
         <section class="card buy-now">
+            <PageMeta title=T::buy_title description=T::meta_site/>
             <h1>{tr(T::buy_title)}</h1>
             {move || refused().map(|c| view! {
                 <p class="notice notice-error" role="alert" data-testid="buy-error">{c.text().t(lang.get())}</p>

@@ -8,6 +8,7 @@ pub mod server;
 
 use crate::app::use_session;
 use crate::i18n::{tr, T};
+use crate::ui::meta::PageMeta;
 use crate::ui::{ErrorNotice, Money, Pager};
 use api::{
     impact, my_orders, seller_orders, Cancel, Checkout, ConfirmPayment, Deliver, OrderView, Refund,
@@ -141,6 +142,7 @@ pub fn CartPage() -> impl IntoView {
     };
     view! {
         <section class="card">
+            <PageMeta title=T::cart_title description=T::meta_site/>
             <h1>{tr(T::cart_title)}</h1>
             {move || if cart.0.with(Vec::is_empty) {
                 view! { <p class="empty" data-testid="cart-empty">{tr(T::cart_empty)} " " <A href="/market">{tr(T::home_see_all)}</A></p> }.into_any()
@@ -476,6 +478,7 @@ fn OrderList(seller_view: bool) -> impl IntoView {
     };
     view! {
         <section class="section">
+            <PageMeta title=title description=T::meta_site private=true/>
             <h1>{tr(title)}</h1>
             {seller_view.then(|| view! {
                 <p class="filters">

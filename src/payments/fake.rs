@@ -403,7 +403,7 @@ async fn send(
     }
 }
 
-fn page(trade: &Trade, token: &str) -> Html<String> {
+fn page(trade: &Trade, token: &str, css: &str) -> Html<String> {
     let (name, lang_name) = match trade.provider {
         "wechat" => ("微信支付", "WeChat Pay"),
         _ => ("支付宝", "Alipay"),
@@ -411,8 +411,9 @@ fn page(trade: &Trade, token: &str) -> Html<String> {
     let amount = crate::domain::money::Fen::new(trade.amount_fen).plain_yuan();
     let done = trade.transaction_id.is_some();
     Html(format!(
-        r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>模拟{name} · 测试用</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/pkg/zhunong.css"></head><body><main class="container fake-pay"><h1>模拟{name}（{lang_name}, test only）</h1><p>这是本地的模拟支付页，只用于测试和演示，不会扣任何钱。</p><dl><dt>商品</dt><dd>{desc}</dd><dt>金额</dt><dd><strong>¥{amount}</strong></dd></dl>{action}</main></body></html>"#,
+        r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>模拟{name} · 测试用</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="{css}"></head><body><main class="container fake-pay"><h1>模拟{name}（{lang_name}, test only）</h1><p>这是本地的模拟支付页，只用于测试和演示，不会扣任何钱。</p><dl><dt>商品</dt><dd>{desc}</dd><dt>金额</dt><dd><strong>¥{amount}</strong></dd></dl>{action}</main></body></html>"#,
         desc = crate::ui::escape_text(&trade.description),
+        css = crate::ui::escape_text(css),
         action = if done {
             "<p>已支付。</p>".to_owned()
         } else {
@@ -427,7 +428,12 @@ fn page(trade: &Trade, token: &str) -> Html<String> {
 
 async fn pay_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match state.payments.fake_store.get(&token) {
-        Some(t) => page(&t, &token).into_response(),
+        Some(t) => page(
+            &t,
+            &token,
+            &crate::server::stylesheet_href(&state.leptos_options),
+        )
+        .into_response(),
         None => (StatusCode::NOT_FOUND, "no such trade").into_response(),
     }
 }
@@ -573,7 +579,12 @@ async fn alipay_page_pay(
         }
     };
     match state.payments.fake_store.get(&token) {
-        Some(t) => page(&t, &token).into_response(),
+        Some(t) => page(
+            &t,
+            &token,
+            &crate::server::stylesheet_href(&state.leptos_options),
+        )
+        .into_response(),
         None => (StatusCode::NOT_FOUND, "no such trade").into_response(),
     }
 }

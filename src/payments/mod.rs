@@ -29,6 +29,7 @@ pub use server::{
 
 use crate::i18n::{tr, use_lang, T};
 use crate::orders::api::OrderView;
+use crate::ui::meta::PageMeta;
 use crate::ui::{ErrorNotice, Money};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,7 @@ pub fn PayPage() -> impl IntoView {
     );
     view! {
         <section class="pay">
+            <PageMeta title=T::pay_title description=T::meta_site private=true/>
             <h1>{tr(T::pay_title)}</h1>
             <Suspense fallback=|| ()>
                 {move || page.get().map(|r| match r {

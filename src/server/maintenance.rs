@@ -1,6 +1,6 @@
 //! Housekeeping that every app process may run (each statement is idempotent, so two processes
-//! sharing one PostgreSQL do no harm): expired sessions, one-time codes a day past expiry, and
-//! messages older than a day are deleted; unpaid orders expire; receipt is confirmed after the
+//! sharing one PostgreSQL do no harm): expired sessions, one-time codes a day past expiry, rate-limit
+//! rows past their window and messages older than a day are deleted; unpaid orders expire; receipt is confirmed after the
 //! set days; and, at most hourly, the early-warning scan raises visit tasks.
 
 use super::db::{now, Db};
@@ -28,6 +28,8 @@ pub async fn sweep(db: &Db) -> Result<(u64, u64), sqlx::Error> {
         .bind(t - 86_400)
         .execute(&db.pool)
         .await?;
+    // Rate-limit rows whose counts no longer matter.
+    super::ratelimit::sweep(db, t).await?;
     Ok((sessions, codes))
 }
 

@@ -102,7 +102,80 @@ pub fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
                 .build()
         });
     opts.site_addr = site_addr;
+    // cargo-leptos writes the hashes of /pkg/'s files next to the server binary; without that
+    // file (a plain `cargo build`, the tests) the names are the plain ones.
+    opts.hash_files = hash_file(&opts).is_some_and(|p| p.exists());
     opts
+}
+
+/// Where cargo-leptos put the content hashes of the built assets: beside the running binary.
+fn hash_file(opts: &LeptosOptions) -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.parent()?.join(opts.hash_file.as_ref()))
+}
+
+/// The stylesheet's address, with its content hash when the build has one (for pages that are
+/// not rendered by the app, like the local fake payment provider's).
+pub fn stylesheet_href(opts: &LeptosOptions) -> String {
+    let hash = opts
+        .hash_files
+        .then(|| hash_file(opts))
+        .flatten()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                l.split_once(':')
+                    .filter(|(kind, _)| kind.trim() == "css")
+                    .map(|(_, h)| h.trim().to_owned())
+            })
+        });
+    match hash {
+        Some(h) => format!("/{}/{}.{h}.css", opts.site_pkg_dir, opts.output_name),
+        None => format!("/{}/{}.css", opts.site_pkg_dir, opts.output_name),
+    }
+}
+
+/// How long browsers and proxies may keep an answer: the files under /pkg/ a year when their
+/// names carry a content hash (a new build has new names), else they ask again each time; other
+/// static files (the icon) a day; pages never without asking, and only the browser (they show
+/// who is logged in). Answers that set their own (photos, exports, streams) keep it.
+async fn cache_control(State(hashed): State<bool>, req: Request, next: Next) -> Response {
+    use header::{CACHE_CONTROL, CONTENT_TYPE, LAST_MODIFIED};
+    let pkg = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    if res.headers().contains_key(CACHE_CONTROL) {
+        return res;
+    }
+    let html = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let value = if pkg && res.status().is_success() {
+        if hashed {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }
+    } else if html {
+        "private, no-cache"
+    } else if res.status().is_success() && res.headers().contains_key(LAST_MODIFIED) {
+        "public, max-age=86400"
+    } else {
+        return res;
+    };
+    res.headers_mut()
+        .insert(CACHE_CONTROL, header::HeaderValue::from_static(value));
+    if pkg {
+        // The same address answers brotli, gzip or plain bytes by Accept-Encoding: a shared
+        // cache must keep them apart (the file handler that picks the precompressed copy does
+        // not say so itself).
+        res.headers_mut().append(
+            header::VARY,
+            header::HeaderValue::from_static("accept-encoding"),
+        );
+    }
+    res
 }
 
 /// The largest request body accepted (413 above it).
@@ -213,6 +286,10 @@ pub fn router(state: AppState) -> Router {
             get(photos::serve_photo),
         )
         .layer(middleware::from_fn(api_errors))
+        .layer(middleware::from_fn_with_state(
+            state.leptos_options.hash_files,
+            cache_control,
+        ))
         // gzip for whoever asks (pages, JSON, the 2 MB WebAssembly, scripts and styles); photos,
         // already JPEG, are left as they are.
         .layer(tower_http::compression::CompressionLayer::new())

@@ -6,6 +6,9 @@ use crate::error::AppError;
 use crate::i18n::{tr, use_lang, T};
 use leptos::prelude::*;
 use leptos_router::components::A;
+use meta::PageMeta;
+
+pub mod meta;
 
 /// The numeric `:id` of the current route; 0 when it is missing or not a number (the server
 /// answers that with 404).
@@ -134,6 +137,7 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <section class="card narrow center" data-testid="not-found">
             <p class="big-code" aria-hidden="true">"404"</p>
+            <PageMeta title=T::not_found_title description=T::meta_site/>
             <h1>{tr(T::not_found_title)}</h1>
             <p>{tr(T::not_found_body)}</p>
             <A href="/" attr:class="button">{tr(T::back_home)}</A>

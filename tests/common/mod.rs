@@ -280,6 +280,17 @@ impl Client {
         }
     }
 
+    /// A client of whatever listens at `addr` (a proxy in front of several app processes).
+    pub fn at(addr: SocketAddr) -> Client {
+        Client {
+            addr,
+            cookies: BTreeMap::new(),
+            lang: None,
+            extra_headers: Vec::new(),
+            accept: "application/json",
+        }
+    }
+
     pub fn english(mut self) -> Client {
         self.lang = Some("en");
         self

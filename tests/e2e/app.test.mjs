@@ -140,3 +140,39 @@ test('unknown pages show the 404 page with status 404', async () => {
   await page.getByTestId('not-found').waitFor();
   assert.ok(await page.getByRole('heading', { name: '页面不存在' }).isVisible());
 });
+
+// A raw GET (Node's http: no automatic decompression), to see what goes over the wire.
+async function raw(path, headers) {
+  const { request } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.base}${path}`, { headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, bytes: Buffer.concat(chunks).length }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('the app\'s files have content-hashed names, go out precompressed and are cached for a year; pages are not', async () => {
+  const html = await (await fetch(`${server.base}/`)).text();
+  const wasm = html.match(/href="(\/pkg\/zhunong\.[\w-]+\.wasm)"/)?.[1];
+  const js = html.match(/href="(\/pkg\/zhunong\.[\w-]+\.js)"/)?.[1];
+  const css = html.match(/href="(\/pkg\/zhunong\.[\w-]+\.css)"/)?.[1];
+  assert.ok(wasm && js && css, `hashed names in the page: ${wasm} ${js} ${css}`);
+  for (const path of [wasm, js, css]) {
+    const plain = await raw(path, {});
+    const br = await raw(path, { 'Accept-Encoding': 'br, gzip' });
+    assert.equal(br.status, 200, path);
+    assert.equal(br.headers['content-encoding'], 'br', path);
+    assert.ok(br.bytes < plain.bytes / 2, `${path}: ${br.bytes} B brotli of ${plain.bytes} B`);
+    assert.equal(br.headers['cache-control'], 'public, max-age=31536000, immutable', path);
+    assert.match(br.headers.vary || '', /accept-encoding/i, `${path}: caches keep the encodings apart`);
+    const gz = await raw(path, { 'Accept-Encoding': 'gzip' });
+    assert.equal(gz.headers['content-encoding'], 'gzip', path);
+  }
+  const page = await raw('/', { 'Accept-Encoding': 'br, gzip' });
+  assert.equal(page.headers['cache-control'], 'private, no-cache');
+  assert.ok(['br', 'gzip'].includes(page.headers['content-encoding']), 'pages are compressed on the fly');
+});

@@ -1,0 +1,92 @@
+// `make audit`: what users on a slow phone get and what checkers say, for the public pages.
+// Not a test (figures go in the README). For each page, in Debian's Chromium at 375 px:
+//   - LCP and CLS from a PerformanceObserver, on a throttled first visit (1.6 Mbps down,
+//     750 kbps up, 150 ms round trip, 4x CPU slowdown) and again unthrottled;
+//   - the bytes the first visit downloaded (as sent over the wire);
+//   - axe-core (WCAG 2.1 A and AA rules): violations by impact;
+//   - the Nu HTML Checker (npm vnu-jar, Java) on the HTML the server sends: errors, with the
+//     ones in Leptos' own hydration markup counted apart.
+// The tools are installed into ~/.cache/zhunong/tools by `make audit`.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir, homedir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, launchBrowser } from './harness.mjs';
+
+const tools = process.env.ZHUNONG_TOOLS || join(homedir(), '.cache/zhunong/tools/node_modules');
+const axeSource = readFileSync(join(tools, 'axe-core/axe.min.js'), 'utf8');
+const vnuJar = join(tools, 'vnu-jar/build/dist/vnu.jar');
+
+const server = await startServer();
+const browser = await launchBrowser();
+const rows = [];
+try {
+  // A listing with photos: the demo's first on the market page.
+  const market = await (await fetch(`${server.base}/market`)).text();
+  const listing = market.match(/href="(\/listing\/\d+)"/)?.[1] || '/listing/1';
+  const county = (await (await fetch(`${server.base}/`)).text()).match(/href="(\/county\/\d+)"/)?.[1] || '/county/350725';
+  const pages = ['/', '/market', listing, '/cart', '/live', county, '/login'];
+
+  for (const path of pages) {
+    const row = { path };
+    for (const throttled of [true, false]) {
+      const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+      const page = await context.newPage();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      let bytes = 0;
+      cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; });
+      if (throttled) {
+        await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 750e3 / 8 });
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+      }
+      await page.addInitScript(() => {
+        window.__lcp = 0; window.__cls = 0;
+        new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__lcp = e.startTime; }).observe({ type: 'largest-contentful-paint', buffered: true });
+        new PerformanceObserver((l) => { for (const e of l.getEntries()) if (!e.hadRecentInput) window.__cls += e.value; }).observe({ type: 'layout-shift', buffered: true });
+      });
+      const t0 = Date.now();
+      await page.goto(`${server.base}${path}`, { waitUntil: 'load', timeout: 120_000 });
+      // Interactive: the app marks <html data-hydrated> once hydrated.
+      await page.waitForFunction(() => document.documentElement.dataset.hydrated !== undefined || document.body.dataset.hydrated !== undefined, null, { timeout: 120_000 }).catch(() => {});
+      const interactive = Date.now() - t0;
+      await page.waitForTimeout(1500);
+      const { lcp, cls } = await page.evaluate(() => ({ lcp: window.__lcp, cls: window.__cls }));
+      const key = throttled ? 'slow' : 'fast';
+      row[key] = { lcp: Math.round(lcp), cls: Math.round(cls * 1000) / 1000, interactive, bytes };
+      if (!throttled) {
+        await page.addScriptTag({ content: axeSource });
+        const axe = await page.evaluate(async () => {
+          const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+          return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+        });
+        row.axe = axe;
+      }
+      await context.close();
+    }
+    // The Nu checker on the server's HTML.
+    const html = await (await fetch(`${server.base}${path}`)).text();
+    const file = join(mkdtempSync(join(tmpdir(), 'vnu-')), 'page.html');
+    writeFileSync(file, html);
+    const v = spawnSync('java', ['-jar', vnuJar, '--format', 'json', '--exit-zero-always', file], { encoding: 'utf8' });
+    const messages = JSON.parse(v.stderr || v.stdout || '{"messages":[]}').messages.filter((m) => m.type === 'error');
+    // Leptos' own: the `crossorigin` attribute it fills with the CSP nonce on its preload links.
+    const leptos = messages.filter((m) => /crossorigin/.test(m.message) && /nonce|anonymous|use-credentials/.test(m.message + (m.extract || '')));
+    row.vnu = { ours: messages.filter((m) => !leptos.includes(m)).map((m) => m.message), leptos: leptos.length };
+    rows.push(row);
+  }
+} finally {
+  await browser.close();
+  await server.stop();
+}
+
+console.log('page | slow 3G-ish + 4x CPU: LCP ms, CLS, interactive ms, bytes | unthrottled: LCP, CLS, interactive | axe serious/critical | Nu errors (ours / Leptos)');
+let bad = 0;
+for (const r of rows) {
+  const serious = r.axe.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  bad += serious.length + r.vnu.ours.length;
+  console.log(`${r.path} | ${r.slow.lcp}, ${r.slow.cls}, ${r.slow.interactive}, ${r.slow.bytes} | ${r.fast.lcp}, ${r.fast.cls}, ${r.fast.interactive} | ${serious.length} | ${r.vnu.ours.length} / ${r.vnu.leptos}`);
+  for (const v of r.axe) console.log(`    axe ${v.impact}: ${v.id} (${v.nodes})`);
+  for (const m of r.vnu.ours) console.log(`    nu: ${m}`);
+}
+process.exitCode = bad ? 1 : 0;
