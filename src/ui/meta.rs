@@ -131,6 +131,9 @@ pub fn PageMeta(
     #[prop(default = None)] image: Option<String>,
     #[prop(optional)] private: bool,
 ) -> impl IntoView {
+    if !crate::ui::page_alive() {
+        return ().into_any();
+    }
     let lang = use_lang();
     let origin = site_origin();
     let image = image.map(|path| format!("{}{path}", origin.clone().unwrap_or_default()));
@@ -157,6 +160,7 @@ pub fn PageMeta(
             <Meta name="twitter:card" content="summary_large_image"/>
         })}
     }
+    .into_any()
 }
 
 #[cfg(test)]

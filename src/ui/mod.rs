@@ -22,6 +22,14 @@ pub fn use_id_param() -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
     }
 }
 
+/// Whether the page being rendered still has its context. A request dropped mid-render (the
+/// client went away) disposes of the page's owners while a resource's part may still be
+/// rendering; the router's hooks panic there ("outside a <Router>"), so the parts that read the
+/// address ask first and render nothing for a page nobody will see.
+pub fn page_alive() -> bool {
+    use_context::<crate::app::Session>().is_some()
+}
+
 /// Links between the pages of a list. The page is in the address (`?<key>=<cursor>`), so paging
 /// works without a script, and the other parameters (filters, sort) are kept. Shows a link back
 /// to the first page on later pages, and one to the next page when `next` is given.
@@ -35,6 +43,9 @@ pub fn Pager(
     first_text: T,
     next_text: T,
 ) -> impl IntoView {
+    if !page_alive() {
+        return None;
+    }
     let query = leptos_router::hooks::use_query_map().get_untracked();
     let path = leptos_router::hooks::use_location()
         .pathname
