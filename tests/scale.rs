@@ -90,18 +90,7 @@ fn upstream(r: &common::Response) -> String {
 }
 
 async fn login(proxy: SocketAddr, who: &str) -> Client {
-    let mut c = Client::at(proxy);
-    let r = c
-        .post_form(
-            "/api/auth/login",
-            &[
-                ("login", who),
-                ("password", zhunong::server::seed::DEMO_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, 200, "log-in {who}: {}", r.body);
-    c
+    common::demo_login_with(Client::at(proxy), who).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

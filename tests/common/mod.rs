@@ -413,7 +413,11 @@ impl Client {
 
 /// Logs in as a demo account (password from the seed).
 pub async fn demo_login(app: &TestApp, login: &str) -> Client {
-    let mut c = Client::new(app);
+    demo_login_with(Client::new(app), login).await
+}
+
+/// Logs `c` in as a demo account, wherever it points (a proxy in front of several processes).
+pub async fn demo_login_with(mut c: Client, login: &str) -> Client {
     let r = c
         .post_form(
             "/api/auth/login",
