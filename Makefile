@@ -8,7 +8,7 @@ ENV := . scripts/env.sh &&
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(TARGET_DIR)/release/zhunong
 
-.PHONY: migrations-check crash run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench bench-rollup bench-live bench-scale failover-drill audit clean-data
+.PHONY: migrations-check crash run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench bench-rollup bench-live bench-scale flamegraph failover-drill audit clean-data
 
 # The demo: `zhunong serve` never loads demo data by itself, so this asks for it explicitly
 # (idempotent). A production deploy runs `zhunong create-admin` and `zhunong serve` instead.
@@ -84,7 +84,7 @@ bench-live: setup-test build
 
 # axe-core, the Nu HTML checker and LCP/CLS (throttled and not) on the public pages at 375 px.
 audit: setup-test build
-	npm install --prefix $(HOME)/.cache/zhunong/tools --no-audit --no-fund axe-core@4.14.1 vnu-jar@26.9.27
+	npm install --prefix $(HOME)/.cache/zhunong/tools --no-audit --no-fund axe-core@4.14.1 vnu-jar@26.9.27 lighthouse@12.2.3
 	ZHUNONG_BIN=$(abspath $(BIN)) node tests/e2e/audit.mjs
 
 # PostgreSQL primary + synchronous hot standby behind nginx's TCP proxy; the primary is stopped
@@ -93,6 +93,9 @@ failover-drill: build
 	ZHUNONG_BIN=$(abspath $(BIN)) scripts/failover-drill.py
 
 # 1, 2 and 4 app processes behind nginx on one PostgreSQL: /market and checkout req/s.
+flamegraph: build
+	ZHUNONG_BIN=$(abspath $(BIN)) scripts/flamegraph.sh
+
 bench-scale: build
 	ZHUNONG_BIN=$(abspath $(BIN)) scripts/bench-scale.sh
 

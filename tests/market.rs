@@ -244,7 +244,11 @@ mod cases {
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.json()["added"], 2);
         assert_eq!(photo_count(&app, id).await, 2);
-        assert_eq!(stored_files(&app), 4, "a display copy and a thumbnail each");
+        assert_eq!(
+            stored_files(&app),
+            5,
+            "a display copy and a thumbnail each, and a phone copy of the large one"
+        );
 
         // Buyers see them on the listing page and the first one on the catalogue card.
         let d = Client::new(&app)
@@ -272,6 +276,24 @@ mod cases {
         let thumb = anon.get(photos[0]["thumb_url"].as_str().unwrap()).await;
         let t = image::load_from_memory(&thumb.bytes).expect("a thumbnail");
         assert_eq!((t.width(), t.height()), (480, 360));
+        // The phone copy: 960×720, offered to the browser in the gallery's srcset; the small
+        // photo has none (it would only be scaled up).
+        let medium_url = photos[0]["medium_url"].as_str().expect("a phone copy");
+        let m = image::load_from_memory(&anon.get(medium_url).await.bytes).expect("a picture");
+        assert_eq!((m.width(), m.height()), (960, 720));
+        assert!(photos[1]["medium_url"].is_null());
+        let mut page = Client::new(&app);
+        page.accept = "text/html";
+        let html = page.get(&format!("/listing/{id}")).await.body;
+        let url = photos[0]["url"].as_str().unwrap();
+        assert!(
+            html.contains(&format!("srcset=\"{medium_url} 960w, {url} 1600w\"")),
+            "{}",
+            html[html.find("gallery-main").unwrap_or(0)..]
+                .chars()
+                .take(600)
+                .collect::<String>()
+        );
         assert_eq!(
             anon.get("/uploads/listings/../../test.db").await.status,
             404
@@ -293,7 +315,7 @@ mod cases {
         );
         coop.accept = "application/json";
 
-        // The seller removes one: its row and both files go.
+        // The seller removes one: its row and its three files go.
         let first = photos[0]["id"].as_i64().unwrap();
         let r = coop
             .post_form(
@@ -477,7 +499,8 @@ mod cases {
             count(&app.db, "SELECT COUNT(*) FROM listing_photos").await,
             listings * 2
         );
-        assert_eq!(stored_files(&app) as i64, listings * 4);
+        // Each picture (1200 × 900): the display copy, the 960 × 720 phone copy, the thumbnail.
+        assert_eq!(stored_files(&app) as i64, listings * 6);
         // Every picture is a real 4:3 JPEG, served to anyone.
         let id = listing_id(&app, WHITE_TEA).await;
         let d = Client::new(&app)
@@ -583,5 +606,109 @@ mod cases {
         assert_eq!(r.status, 200);
         assert!(r.body.contains("<title>我的订单 · 助农集市</title>"));
         assert!(one(&r.body, "name=\"robots\"").contains("noindex"));
+    }
+}
+
+/// Anonymous visitors' public pages are kept for a moment (`ZHUNONG_PAGE_CACHE_MS`): each answer
+/// still has its own CSP nonce, languages are kept apart, a signed-in user always sees a fresh
+/// render, and a change reaches anonymous visitors once the page's time is up.
+mod page_cache {
+    use super::*;
+    use common::{spawn_app_with, Backend};
+
+    const TTL_MS: u64 = 1500;
+
+    fn nonce_of(r: &common::Response) -> String {
+        let csp = r.header("content-security-policy").expect("CSP");
+        csp.split("'nonce-")
+            .nth(1)
+            .and_then(|s| s.split('\'').next())
+            .expect("nonce")
+            .to_owned()
+    }
+
+    async fn hits(app: &TestApp) -> u64 {
+        let r = Client::new(app).get("/metrics").await;
+        assert_eq!(r.status, 200);
+        r.body
+            .lines()
+            .find_map(|l| l.strip_prefix("zhunong_page_cache_total{result=\"hit\"} "))
+            .expect("the cache's counter")
+            .parse()
+            .unwrap()
+    }
+
+    async fn case(app: TestApp) {
+        let id = listing_id(&app, WHITE_TEA).await;
+        let path = format!("/listing/{id}");
+        // A signed-in render is never kept: the first anonymous visitor's page is a miss.
+        let mut seller = demo_login(&app, COOP).await;
+        seller.accept = "text/html";
+        assert_eq!(seller.get(&path).await.status, 200);
+        let mut zh = Client::new(&app);
+        zh.accept = "text/html";
+        // The first visitor asks for gzip: what is kept is the page itself, compressed for each
+        // client that asks, so the next, plain client gets plain HTML.
+        let mut gz = Client::new(&app);
+        gz.accept = "text/html";
+        gz.extra_headers
+            .push(("Accept-Encoding".into(), "gzip".into()));
+        let zipped = gz.get(&path).await;
+        assert_eq!(zipped.header("content-encoding"), Some("gzip"));
+        assert_eq!(hits(&app).await, 0, "the seller's render was not kept");
+        let first = zh.get(&path).await;
+        let second = zh.get(&path).await;
+        assert_eq!((first.status, second.status), (200, 200));
+        assert!(first.header("content-encoding").is_none());
+        assert!(first.body.starts_with("<!DOCTYPE html>"), "plain HTML");
+        assert_eq!(hits(&app).await, 2, "both answers came from the cache");
+        let (n1, n2) = (nonce_of(&first), nonce_of(&second));
+        assert_ne!(n1, n2, "every answer has its own nonce");
+        assert!(second.body.contains(&format!("nonce=\"{n2}\"")));
+        assert!(
+            !second.body.contains(&n1),
+            "no trace of the kept render's nonce"
+        );
+        assert_eq!(first.body.replace(&n1, "N"), second.body.replace(&n2, "N"));
+
+        // English is its own page.
+        let mut en = Client::new(&app).english();
+        en.accept = "text/html";
+        assert!(en.get(&path).await.body.contains("Zhunong Market</title>"));
+
+        // A change: anonymous visitors may see the kept page until its time is up; the seller,
+        // signed in, sees it at once.
+        sqlx::query("UPDATE listings SET title = '改名的白茶' WHERE id = $1")
+            .bind(id)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        assert!(seller.get(&path).await.body.contains("改名的白茶"));
+        tokio::time::sleep(std::time::Duration::from_millis(TTL_MS + 100)).await;
+        assert!(zh.get(&path).await.body.contains("改名的白茶"));
+
+        // Pages that are not public are never kept, nor answers other than 200.
+        let before = hits(&app).await;
+        for p in ["/login", "/listing/999999", "/listing/999999", "/login"] {
+            zh.get(p).await;
+        }
+        assert_eq!(hits(&app).await, before);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        let app = spawn_app_with(Backend::Sqlite, true, |s| s.page_cache_ms = TTL_MS)
+            .await
+            .unwrap();
+        case(app).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        if let Some(app) =
+            spawn_app_with(Backend::Postgres, true, |s| s.page_cache_ms = TTL_MS).await
+        {
+            case(app).await;
+        }
     }
 }

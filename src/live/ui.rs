@@ -36,7 +36,9 @@ pub fn EventCard(card: LiveEventCard) -> impl IntoView {
     let href = format!("/live/{}", card.id);
     view! {
         <li class="card live-card" data-testid="live-card">
-            <A href=href.clone() attr:class="live-cover-link">
+            // The same place as the title's link: hidden from screen readers and the tab order,
+            // so each card is one named link.
+            <A href=href.clone() attr:class="live-cover-link" attr:aria-hidden="true" attr:tabindex="-1">
                 {match card.cover.clone() {
                     Some(src) => view! { <img class="live-cover" src=src alt="" width="480" height="360" loading="lazy"/> }.into_any(),
                     None => view! { <div class="live-cover live-cover-empty" aria-hidden="true">"直播"</div> }.into_any(),

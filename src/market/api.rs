@@ -30,11 +30,17 @@ pub struct ListingCard {
     pub photo: Option<String>,
 }
 
+/// The phone copy of a listing photo: cropped to the gallery's 4:3 frame at this width.
+pub const PHOTO_MEDIUM_WIDTH: u32 = 960;
+pub const PHOTO_MEDIUM_HEIGHT: u32 = 720;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhotoView {
     pub id: i64,
     /// The display copy (at most 1600 px on its longest side).
     pub url: String,
+    /// The phone copy ([`PHOTO_MEDIUM_WIDTH`] wide, 4:3), when one was made.
+    pub medium_url: Option<String>,
     pub thumb_url: String,
 }
 

@@ -391,11 +391,22 @@ fn Gallery(photos: Vec<PhotoView>, title: String, category: String) -> impl Into
     }
     let shown = RwSignal::new(0usize);
     let urls: Vec<String> = photos.iter().map(|p| p.url.clone()).collect();
+    // A phone takes the 960 px copy; a wide screen (or a dense one) the display copy.
+    let srcsets: Vec<Option<String>> = photos
+        .iter()
+        .map(|p| {
+            p.medium_url
+                .as_ref()
+                .map(|m| format!("{m} {}w, {} 1600w", api::PHOTO_MEDIUM_WIDTH, p.url))
+        })
+        .collect();
     let count = photos.len();
     view! {
         <div class="gallery">
             <img class="gallery-main" data-testid="gallery-main" width="1200" height="900" alt=title.clone()
-                src=move || urls.get(shown.get()).cloned().unwrap_or_default()/>
+                src=move || urls.get(shown.get()).cloned().unwrap_or_default()
+                srcset=move || srcsets.get(shown.get()).cloned().flatten()
+                sizes="(min-width: 1100px) 480px, (min-width: 720px) 45vw, 100vw"/>
             {(count > 1).then(|| view! {
                 <ul class="gallery-thumbs">
                     {photos.into_iter().enumerate().map(|(i, p)| view! {

@@ -33,6 +33,8 @@ const FULL_MAX_SIDE: u32 = 1600;
 /// Thumbnails are cropped to 4:3.
 pub const THUMB_WIDTH: u32 = 480;
 pub const THUMB_HEIGHT: u32 = 360;
+/// The phone copy, cropped to the gallery's 4:3 frame; made when the display copy is wider.
+pub use super::api::{PHOTO_MEDIUM_HEIGHT as MEDIUM_HEIGHT, PHOTO_MEDIUM_WIDTH as MEDIUM_WIDTH};
 /// Larger images are refused before they are decoded (a decompression bomb needs no big file).
 const MAX_SIDE: u32 = 10_000;
 /// The most pixels a photo may have: 40 megapixels (a 7,300 × 5,500 camera picture).
@@ -40,9 +42,11 @@ pub const MAX_PIXELS: u64 = 40_000_000;
 /// What one decode may allocate: the RGBA buffer of [`MAX_PIXELS`] and some room.
 const MAX_DECODE_BYTES: u64 = MAX_PIXELS * 4 + 16 * 1024 * 1024;
 
-/// A photo ready to store: the display copy and the thumbnail, both JPEG.
+/// A photo ready to store: the display copy, the phone copy (when the display copy is wider
+/// than it) and the thumbnail, all JPEG.
 pub struct Encoded {
     pub full: Vec<u8>,
+    pub medium: Option<Vec<u8>>,
     pub thumb: Vec<u8>,
 }
 
@@ -101,8 +105,21 @@ pub fn encode_image(img: &DynamicImage) -> Result<Encoded, image::ImageError> {
         THUMB_HEIGHT,
         image::imageops::FilterType::Triangle,
     );
+    let medium = if full.width() > MEDIUM_WIDTH {
+        Some(jpeg(
+            &full.resize_to_fill(
+                MEDIUM_WIDTH,
+                MEDIUM_HEIGHT,
+                image::imageops::FilterType::Triangle,
+            ),
+            80,
+        )?)
+    } else {
+        None
+    };
     Ok(Encoded {
         full: jpeg(&full, 85)?,
+        medium,
         thumb: jpeg(&thumb, 80)?,
     })
 }
@@ -136,6 +153,7 @@ pub fn public_url(path: &str) -> String {
 struct Written {
     path: String,
     thumb_path: String,
+    medium_path: Option<String>,
 }
 
 fn random_name() -> String {
@@ -162,7 +180,7 @@ async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Whether `path` (below the upload directory) names a photo this module wrote:
-/// `listings/<id>/<24 hex digits>[-thumb].jpg`. Anything else there (a `.part` file left by a
+/// `listings/<id>/<24 hex digits>[-thumb|-medium].jpg`. Anything else there (a `.part` file left by a
 /// crash, a file someone put in the folder) is never served.
 pub fn is_stored_photo_path(path: &str) -> bool {
     let mut parts = path.split('/');
@@ -174,7 +192,10 @@ pub fn is_stored_photo_path(path: &str) -> bool {
     let Some(stem) = file.strip_suffix(".jpg") else {
         return false;
     };
-    let name = stem.strip_suffix("-thumb").unwrap_or(stem);
+    let name = stem
+        .strip_suffix("-thumb")
+        .or_else(|| stem.strip_suffix("-medium"))
+        .unwrap_or(stem);
     (1..=19).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_digit())
         && name.len() == 24
@@ -219,7 +240,10 @@ pub async fn serve_photo(
 
 async fn remove_files(dir: &Path, written: &[Written]) {
     for w in written {
-        for p in [&w.path, &w.thumb_path] {
+        for p in [Some(&w.path), Some(&w.thumb_path), w.medium_path.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             if let Err(e) = tokio::fs::remove_file(dir.join(p)).await {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     tracing::warn!(path = %p, error = %e, "could not remove a photo file");
@@ -247,9 +271,16 @@ pub async fn store(
         let w = Written {
             path: format!("{folder}/{name}.jpg"),
             thumb_path: format!("{folder}/{name}-thumb.jpg"),
+            medium_path: p
+                .medium
+                .as_ref()
+                .map(|_| format!("{folder}/{name}-medium.jpg")),
         };
         let r = async {
             write_atomically(&dir.join(&w.path), &p.full).await?;
+            if let (Some(path), Some(bytes)) = (&w.medium_path, &p.medium) {
+                write_atomically(&dir.join(path), bytes).await?;
+            }
             write_atomically(&dir.join(&w.thumb_path), &p.thumb).await
         }
         .await;
@@ -293,12 +324,13 @@ async fn record(db: &Db, listing_id: i64, written: &[Written]) -> Result<Vec<i64
     let mut ids = Vec::new();
     for (i, w) in written.iter().enumerate() {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO listing_photos (listing_id, position, path, thumb_path) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO listing_photos (listing_id, position, path, thumb_path, medium_path) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(listing_id)
         .bind(last + 1 + i as i64)
         .bind(&w.path)
         .bind(&w.thumb_path)
+        .bind(&w.medium_path)
         .fetch_one(&mut *tx)
         .await
         .map_err(AppError::internal)?;
@@ -310,14 +342,23 @@ async fn record(db: &Db, listing_id: i64, written: &[Written]) -> Result<Vec<i64
 
 /// Removes a photo: its row, then its files.
 pub async fn remove(db: &Db, dir: &Path, photo_id: i64) -> Result<(), AppError> {
-    let row: Option<(String, String)> =
-        sqlx::query_as("DELETE FROM listing_photos WHERE id = $1 RETURNING path, thumb_path")
-            .bind(photo_id)
-            .fetch_optional(&db.pool)
-            .await
-            .map_err(AppError::internal)?;
-    let (path, thumb_path) = row.ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
-    remove_files(dir, &[Written { path, thumb_path }]).await;
+    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "DELETE FROM listing_photos WHERE id = $1 RETURNING path, thumb_path, medium_path",
+    )
+    .bind(photo_id)
+    .fetch_optional(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let (path, thumb_path, medium_path) = row.ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    remove_files(
+        dir,
+        &[Written {
+            path,
+            thumb_path,
+            medium_path,
+        }],
+    )
+    .await;
     Ok(())
 }
 
@@ -485,6 +526,18 @@ mod tests {
         assert_eq!(image::guess_format(&e.full).ok(), Some(ImageFormat::Jpeg));
         let thumb = image::load_from_memory(&e.thumb).expect("thumb decodes");
         assert_eq!((thumb.width(), thumb.height()), (THUMB_WIDTH, THUMB_HEIGHT));
+        // Wider than the phone copy: one is made, in the gallery's 4:3 frame.
+        let medium = image::load_from_memory(e.medium.as_deref().expect("a phone copy"))
+            .expect("medium decodes");
+        assert_eq!(
+            (medium.width(), medium.height()),
+            (MEDIUM_WIDTH, MEDIUM_HEIGHT)
+        );
+        // A picture no wider than the phone copy gets none (it would only be scaled up).
+        assert!(encode_upload(&png(900, 600))
+            .expect("encoded")
+            .medium
+            .is_none());
         // The transparent half was put on white, not black.
         let p = full.to_rgb8().get_pixel(10, 200).0;
         assert!(p.iter().all(|&c| c > 200), "{p:?}");
@@ -513,6 +566,9 @@ mod tests {
         assert!(is_stored_photo_path(
             "listings/12/0123456789abcdef01234567-thumb.jpg"
         ));
+        assert!(is_stored_photo_path(
+            "listings/12/0123456789abcdef01234567-medium.jpg"
+        ));
         for bad in [
             "listings/12/0123456789abcdef01234567.part",
             "listings/12/0123456789abcdef01234567.jpg.part",
@@ -520,6 +576,7 @@ mod tests {
             "listings/12/notes.txt",
             "listings/x/0123456789abcdef01234567.jpg",
             "listings/12/0123456789ABCDEF01234567.jpg",
+            "listings/12/0123456789abcdef01234567-medium-thumb.jpg",
             "other/12/0123456789abcdef01234567.jpg",
             "listings/12/sub/0123456789abcdef01234567.jpg",
             "",

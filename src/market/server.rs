@@ -379,8 +379,8 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
 }
 
 async fn photos_of(db: &Db, listing_id: i64) -> Result<Vec<PhotoView>, AppError> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, path, thumb_path FROM listing_photos WHERE listing_id = $1 ORDER BY position",
+    let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, path, thumb_path, medium_path FROM listing_photos WHERE listing_id = $1 ORDER BY position",
     )
     .bind(listing_id)
     .fetch_all(&db.pool)
@@ -388,9 +388,10 @@ async fn photos_of(db: &Db, listing_id: i64) -> Result<Vec<PhotoView>, AppError>
     .map_err(AppError::internal)?;
     Ok(rows
         .into_iter()
-        .map(|(id, path, thumb)| PhotoView {
+        .map(|(id, path, thumb, medium)| PhotoView {
             id,
             url: public_url(&path),
+            medium_url: medium.as_deref().map(public_url),
             thumb_url: public_url(&thumb),
         })
         .collect())

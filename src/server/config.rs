@@ -64,6 +64,8 @@ pub struct Settings {
     pub payments: crate::payments::server::PaymentSettings,
     /// Where listing photos and their thumbnails are stored (`ZHUNONG_UPLOAD_DIR`).
     pub upload_dir: PathBuf,
+    /// How long an anonymous visitor's public page is kept (`ZHUNONG_PAGE_CACHE_MS`; 0: off).
+    pub page_cache_ms: u64,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/zhunong.db";
@@ -220,6 +222,7 @@ impl Settings {
                 1..=crate::live::stream::MAX_VIEWERS,
             )?,
             request_timeout_secs: env_range("ZHUNONG_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?,
+            page_cache_ms: env_range("ZHUNONG_PAGE_CACHE_MS", 2000, 0..=10_000)?,
             order_hold_minutes: env_range("ZHUNONG_ORDER_HOLD_MINUTES", 30, 1..=7 * 24 * 60)?,
             max_unpaid_checkouts: env_range("ZHUNONG_MAX_UNPAID_CHECKOUTS", 3, 1..=1_000_000)?,
             large_record_lines: env_range("ZHUNONG_LARGE_RECORD_LINES", 1, 1..=1000)?,
@@ -282,6 +285,8 @@ impl Settings {
             login_window_secs: 15 * 60,
             payments: Default::default(),
             upload_dir: PathBuf::from(DEFAULT_UPLOAD_DIR),
+            // Off, so a test sees its own writes at once; tests of the cache turn it on.
+            page_cache_ms: 0,
         }
     }
 }

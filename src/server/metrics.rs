@@ -166,6 +166,8 @@ pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {
     }
     let mut out = String::new();
     state.metrics.render_http(&mut out);
+    let (hits, misses) = state.pages.counts();
+    let _ = writeln!(out, "# HELP zhunong_page_cache_total Anonymous public pages answered from the page cache (hit) or rendered (miss).\n# TYPE zhunong_page_cache_total counter\nzhunong_page_cache_total{{result=\"hit\"}} {hits}\nzhunong_page_cache_total{{result=\"miss\"}} {misses}");
     let pool = &state.db.pool;
     let _ = writeln!(out, "# HELP zhunong_db_pool_connections Database connections by state.\n# TYPE zhunong_db_pool_connections gauge\nzhunong_db_pool_connections{{state=\"open\"}} {}\nzhunong_db_pool_connections{{state=\"idle\"}} {}", pool.size(), pool.num_idle());
     let queues = [state.hashing.stats(), state.images.stats()];

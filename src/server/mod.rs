@@ -13,6 +13,7 @@ pub mod keyset;
 pub mod maintenance;
 pub mod metrics;
 pub mod notify;
+pub mod pagecache;
 pub mod ratelimit;
 pub mod seed;
 pub mod seed_live;
@@ -292,6 +293,12 @@ pub fn router(state: AppState) -> Router {
         ))
         // gzip for whoever asks (pages, JSON, the 2 MB WebAssembly, scripts and styles); photos,
         // already JPEG, are left as they are.
+        // Inside compression (a kept page is compressed like a fresh one), outside cache_control
+        // (whose headers are kept with the page); after security_headers made the nonce.
+        .layer(middleware::from_fn_with_state(
+            state.pages.clone(),
+            pagecache::serve,
+        ))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(middleware::from_fn(guard::clean_text))
         .layer(middleware::from_fn_with_state(
@@ -352,6 +359,10 @@ pub fn app_state(settings: Settings, db: Db) -> AppState {
         payments: Arc::new(crate::payments::server::Payments::new(
             settings.payments.clone(),
             settings.public_origin.clone(),
+        )),
+        pages: Arc::new(pagecache::PageCache::new(
+            settings.page_cache_ms,
+            settings.public_origin.is_none(),
         )),
         settings: Arc::new(settings),
         limiter: Arc::new(limiter),

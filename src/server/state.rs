@@ -26,6 +26,9 @@ pub struct AppState {
     /// Livestream viewers' state, pushed over server-sent events.
     #[from_ref(skip)]
     pub live: Arc<crate::live::stream::Hub>,
+    /// Anonymous visitors' public pages, kept for a moment.
+    #[from_ref(skip)]
+    pub pages: Arc<super::pagecache::PageCache>,
 }
 
 impl AppState {

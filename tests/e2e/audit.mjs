@@ -5,7 +5,10 @@
 //   - the bytes the first visit downloaded (as sent over the wire);
 //   - axe-core (WCAG 2.1 A and AA rules): violations by impact;
 //   - the Nu HTML Checker (npm vnu-jar, Java) on the HTML the server sends: errors, with the
-//     ones in Leptos' own hydration markup counted apart.
+//     ones in Leptos' own hydration markup counted apart;
+//   - Lighthouse 12.2.3 (the last release for Node 20), mobile preset with its simulated
+//     throttling, on /, /market, a listing and the cart: the four category scores, and the
+//     audits that could not run in this Chromium.
 // The tools are installed into ~/.cache/zhunong/tools by `make audit`.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -20,6 +23,7 @@ const vnuJar = join(tools, 'vnu-jar/build/dist/vnu.jar');
 const server = await startServer();
 const browser = await launchBrowser();
 const rows = [];
+const lighthouseRows = [];
 try {
   // A listing with photos: the demo's first on the market page.
   const market = await (await fetch(`${server.base}/market`)).text();
@@ -82,6 +86,30 @@ try {
     row.vnu = { ours: messages.filter((m) => !leptos.includes(m)).map((m) => m.message), leptos: leptos.length + (trailing ? 1 : 0) };
     rows.push(row);
   }
+  // Lighthouse: its own Chromium, mobile form factor and simulated slow 4G with 4x CPU.
+  const lighthouse = join(tools, '.bin/lighthouse');
+  for (const path of ['/', '/market', listing, '/cart']) {
+    const lh = spawnSync(lighthouse, [`${server.base}${path}`, '--quiet', '--output=json', '--output-path=stdout',
+      '--only-categories=performance,accessibility,best-practices,seo', '--locale=zh',
+      '--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync --no-first-run'],
+      { encoding: 'utf8', env: { ...process.env, CHROME_PATH: '/usr/bin/chromium' }, maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
+    let report;
+    try { report = JSON.parse(lh.stdout); } catch { report = null; }
+    if (!report) {
+      lighthouseRows.push({ path, error: (lh.stderr || '').split('\n').slice(-5).join(' ') });
+      continue;
+    }
+    const score = (c) => Math.round((report.categories[c]?.score ?? 0) * 100);
+    lighthouseRows.push({
+      path,
+      performance: score('performance'), accessibility: score('accessibility'),
+      bestPractices: score('best-practices'), seo: score('seo'),
+      lcp: Math.round(report.audits['largest-contentful-paint']?.numericValue ?? 0),
+      tbt: Math.round(report.audits['total-blocking-time']?.numericValue ?? 0),
+      failed: Object.values(report.audits).filter((a) => a.scoreDisplayMode === 'error').map((a) => a.id),
+      low: Object.values(report.audits).filter((a) => a.score !== null && a.score < 0.9 && a.scoreDisplayMode !== 'informative' && a.scoreDisplayMode !== 'manual' && a.scoreDisplayMode !== 'notApplicable').map((a) => a.id),
+    });
+  }
 } finally {
   await browser.close();
   await server.stop();
@@ -95,5 +123,12 @@ for (const r of rows) {
   console.log(`${r.path} | ${r.slow.lcp}, ${r.slow.cls}, ${r.slow.interactive}, ${r.slow.bytes} | ${r.fast.lcp}, ${r.fast.cls}, ${r.fast.interactive} | ${serious.length} | ${r.vnu.ours.length} / ${r.vnu.leptos}`);
   for (const v of r.axe) console.log(`    axe ${v.impact}: ${v.id} (${v.nodes})`);
   for (const m of r.vnu.ours) console.log(`    nu: ${m}`);
+}
+console.log('\nLighthouse (mobile) | performance | accessibility | best practices | SEO | LCP ms | TBT ms');
+for (const r of lighthouseRows) {
+  if (r.error) { console.log(`${r.path} | did not run: ${r.error}`); continue; }
+  console.log(`${r.path} | ${r.performance} | ${r.accessibility} | ${r.bestPractices} | ${r.seo} | ${r.lcp} | ${r.tbt}`);
+  if (r.failed.length) console.log(`    audits that errored in this Chromium: ${r.failed.join(', ')}`);
+  if (r.low.length) console.log(`    below 0.9: ${r.low.join(', ')}`);
 }
 process.exitCode = bad ? 1 : 0;
