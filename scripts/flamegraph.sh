@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 BIN="${ZHUNONG_BIN:-${CARGO_TARGET_DIR:-target}/release/zhunong}"
-SECS="${PROFILE_SECONDS:-10}"
+SECS="${PROFILE_SECONDS:-5}"
 OUT="${PROFILE_OUT:-target/flamegraph.svg}"
 [ -x "$BIN" ] || { echo "no release binary at $BIN: run make build" >&2; exit 1; }
 command -v perf >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf
@@ -29,7 +29,7 @@ cookie=$(curl -s -i -d login=buyer@demo.zhunong.cn -d password=zhunong2020 "$bas
 wrk -t1 -c8 -d"$((SECS + 4))s" -H "Cookie: $cookie" "$base/market" > "$dir/wrk.txt" &
 wrkpid=$!
 sleep 2
-perf record -F 997 --call-graph dwarf,16384 -p "$pid" -o "$dir/perf.data" -- sleep "$SECS" 2>/dev/null
+perf record -F 199 --call-graph dwarf,8192 -p "$pid" -o "$dir/perf.data" -- sleep "$SECS" 2>/dev/null
 wait "$wrkpid"
 echo "==> under profile: $(awk '/Requests\/sec/ {print $2}' "$dir/wrk.txt") req/s (signed-in /market, 8 connections, perf sampling)"
 perf script -i "$dir/perf.data" 2>/dev/null | inferno-collapse-perf > "$dir/folded.txt"
