@@ -140,14 +140,6 @@ impl PageCache {
         }
         pages.insert(key, Arc::new(entry));
     }
-
-    /// Forgets every page (tests, and an operator's reload).
-    pub fn clear(&self) {
-        self.pages
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
 }
 
 /// The key of a request that may be answered from the cache, or `None`.
