@@ -29,8 +29,8 @@ setup-test:
 	@scripts/setup.sh test
 
 build:
-	@echo "==> cargo leptos build --release --precompress (server + WebAssembly, .br/.gz beside each asset)"
-	$(ENV) cargo leptos build --release --precompress $$LEPTOS_LIB_ARGS
+	@echo "==> cargo leptos build --release --precompress --split (server + WebAssembly split by route, .br/.gz beside each asset)"
+	$(ENV) cargo leptos build --release --precompress --split $$LEPTOS_LIB_ARGS
 
 unit:
 	@echo "==> unit tests (domain types and rules)"

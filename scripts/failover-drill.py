@@ -11,7 +11,9 @@ the standby promoted (`pg_ctl promote`). The load goes on; the app's pool drops 
 connections and opens new ones through the proxy, to the new primary, with no restart.
 
 Prints: orders and payments acknowledged before and after, how long checkouts failed, how long
-the promotion took, reads served by the standby before the drill, and whether anything
+the promotion took, reads served by the standby before the drill (with its replay paused: a
+visitor reads the old page, the writer its own write, and reads move to the primary once the
+standby is 5 s behind), and whether anything
 acknowledged was lost (every acknowledged order on the promoted standby, every acknowledged
 payment paid with its ledger rows, `zhunong check-ledger` passing). Exits non-zero on a loss.
 
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("crash", os.path.join(HERE, "crash-test.py"))
@@ -55,6 +58,54 @@ def as_postgres(args, **kw):
     if os.geteuid() == 0:
         args = ["runuser", "-u", "postgres", "--"] + args
     return subprocess.run(args, check=True, **kw)
+
+
+def replica_gauge(base):
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("zhunong_read_replica_usable "):
+                return line.split()[1]
+    return None
+
+
+def page(base, path, cookie=None):
+    req = urllib.request.Request(base + path, headers={"Accept": "text/html"})
+    if cookie:
+        req.add_header("Cookie", cookie)
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.read().decode()
+
+
+def wait_for_gauge(base, value, seconds=15):
+    t0 = time.time()
+    while time.time() - t0 < seconds:
+        if replica_gauge(base) == value:
+            return time.time() - t0
+        time.sleep(0.05)
+    return None
+
+
+def replica_reads(base, psql, p0, p2, listing, lost):
+    """Reads from the standby: with its replay paused, a change on the primary is not yet on an
+    anonymous visitor's listing page, while a client that just wrote (`zn_wrote`) sees it; once
+    the standby is more than 5 s behind, every read goes to the primary; resumed, reads go back."""
+    if replica_gauge(base) != "1":
+        lost.append("the app does not read from the standby")
+        return
+    psql(p2, "SELECT pg_wal_replay_pause()")
+    psql(p0, "UPDATE listings SET title = title || '（主库）' WHERE id = %d" % listing, "zhunong")
+    path = "/listing/%d" % listing
+    stale = "（主库）" not in page(base, path)
+    fresh = "（主库）" in page(base, path, "zn_wrote=1")
+    behind = wait_for_gauge(base, "0")
+    caught = "（主库）" in page(base, path)
+    psql(p2, "SELECT pg_wal_replay_resume()")
+    back = wait_for_gauge(base, "1")
+    print("read replica: paused standby served the old page to a visitor: %s; the writer read the primary: %s; "
+          "reads moved to the primary %.1f s after the standby fell behind%s; back on the standby %.1f s after it resumed"
+          % (stale, fresh, behind or -1, " (the visitor then saw the change)" if caught else "", back or -1))
+    if not (stale and fresh and behind is not None and caught and back is not None):
+        lost.append("reads from the standby did not behave")
 
 
 def nginx_bin():
@@ -130,6 +181,9 @@ def main():
         url = "postgres://postgres@127.0.0.1:%d/zhunong" % p0
 
         env = crash.load_env(url, tmp)
+        # Moment-old reads (catalogue, public pages, reports) from the standby, straight to it.
+        env["DATABASE_READ_URL"] = "postgres://postgres@127.0.0.1:%d/zhunong" % p2
+        env["ZHUNONG_PAGE_CACHE_MS"] = "0"
         server = Server(env)
         server.start()
         base = "http://" + env["LEPTOS_SITE_ADDR"]
@@ -143,6 +197,8 @@ def main():
         assert coop.post("/api/auth/login", {"login": "coop.zhenghe@demo.zhunong.cn", "password": DEMO_PASSWORD})[0] == 200
         listing = json.loads(coop.post("/api/market/seller-desk", {})[1])["listings"]["items"][0]["id"]
         psql(p0, "UPDATE listings SET stock = 1000000, status = 'on_sale' WHERE id = %d" % listing, "zhunong")
+        replica_failures = []
+        replica_reads(base, psql, p0, p2, listing, replica_failures)
 
         placed, paid, lock = {}, set(), threading.Lock()
         failures = []  # times of failed checkouts
@@ -212,7 +268,7 @@ def main():
             print("first checkout sent after the primary was down acknowledged %.2f s after it went down; %d checkouts failed from the stop on (answered 5xx or cut off)" % (back_at - down_at, len(failed)))
         print("after the failover: %d orders, %d payments acknowledged in all" % (len(placed), len(paid)))
 
-        lost = []
+        lost = list(replica_failures)
         status = {int(r[0]): r[1] for r in psql(p2, "SELECT id, status FROM orders", "zhunong")}
         posted = {int(r[0]): int(r[1]) for r in psql(p2,
                   "SELECT i.order_id, COUNT(*) FROM ledger_entries e JOIN order_items i ON i.id = e.order_item_id "

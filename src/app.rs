@@ -15,7 +15,57 @@ use crate::ui::NotFound;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, LazyRoute, SsrMode};
+
+/// Every page but the three a first visit lands on (home, market, listing): with
+/// `cargo leptos build --split` each one's code is split out of the first WebAssembly download
+/// and fetched when it is first visited (on a first load, before that page hydrates). The
+/// server renders each page in full as before, so nothing waits for the download to be read.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:path;)*) => {$(
+        #[derive(Clone, Copy)]
+        struct $route;
+        #[leptos_router::lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+            fn view(_this: Self) -> AnyView {
+                untrack($page).into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    LoginRoute => LoginPage;
+    RegisterRoute => RegisterPage;
+    ResetRoute => ResetPage;
+    AccountRoute => AccountPage;
+    CountyRoute => crate::home::CountyPage;
+    CartRoute => CartPage;
+    BuyRoute => crate::orders::buy::BuyPage;
+    OrdersRoute => OrdersPage;
+    PayRoute => crate::payments::PayPage;
+    LiveListRoute => crate::live::LiveListPage;
+    LiveEventRoute => crate::live::LiveEventPage;
+    AddressesRoute => crate::delivery::AddressesPage;
+    HouseholdsRoute => HouseholdsPage;
+    RegionRoute => crate::official::RegionPage;
+    ReportRoute => crate::monitoring::ReportPage;
+    QueueRoute => crate::monitoring::QueuePage;
+    CadreRoute => crate::monitoring::CadrePage;
+    AuditRoute => crate::monitoring::AuditPage;
+    ImportRoute => crate::monitoring::ImportPage;
+    OrganisationRoute => crate::monitoring::OrganisationPage;
+    IncomeRoute => IncomePage;
+    ListingEditRoute => ListingEditPage;
+    SellerOrdersRoute => SellerOrdersPage;
+    SellerRoute => SellerPage;
+    LiveNewRoute => crate::live::LiveNewPage;
+    LiveConsoleRoute => crate::live::LiveConsolePage;
+    LiveReportRoute => crate::live::LiveReportPage;
+}
 
 /// The document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -39,9 +89,25 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Sets `data-hydrated` on `<body>` once the WebAssembly has taken over the page.
-fn mark_hydrated() {
-    #[cfg(feature = "hydrate")]
+#[cfg(feature = "hydrate")]
+thread_local! {
+    static HYDRATED: ArcRwSignal<bool> = ArcRwSignal::new(false);
+}
+
+/// Whether the whole page has been hydrated (with a lazily loaded page, only once its code has
+/// arrived). State that exists only in the browser, like the cart kept in `localStorage`, is
+/// applied after this: changed earlier, it would no longer match the server's HTML that is
+/// still being hydrated.
+#[cfg(feature = "hydrate")]
+pub fn hydration_done() -> ArcRwSignal<bool> {
+    HYDRATED.with(Clone::clone)
+}
+
+/// Called once hydration has finished: sets [`hydration_done`] and `data-hydrated` on `<body>`
+/// (which tests, and anyone curious, read as "the page is now interactive").
+#[cfg(feature = "hydrate")]
+pub fn mark_hydrated() {
+    HYDRATED.with(|h| h.set(true));
     if let Some(Err(e)) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.body())
@@ -110,9 +176,6 @@ pub fn App() -> impl IntoView {
     });
     crate::orders::cart::provide_cart();
 
-    // Tell tests (and anyone curious) that the page is now interactive.
-    Effect::new(move |_| mark_hydrated());
-
     // Keep <html lang> and the language cookie in step with the switch.
     Effect::new(move |_| crate::i18n::remember_lang(lang.get()));
 
@@ -128,35 +191,35 @@ pub fn App() -> impl IntoView {
             <main id="main" class="page" tabindex="-1">
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
-                    <Route path=path!("/reset") view=ResetPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/addresses") view=crate::delivery::AddressesPage ssr=SsrMode::Async/>
-                    <Route path=path!("/households") view=HouseholdsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/region") view=crate::official::RegionPage ssr=SsrMode::Async/>
-                    <Route path=path!("/report") view=crate::monitoring::ReportPage ssr=SsrMode::Async/>
-                    <Route path=path!("/monitoring") view=crate::monitoring::QueuePage ssr=SsrMode::Async/>
-                    <Route path=path!("/cadre") view=crate::monitoring::CadrePage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit") view=crate::monitoring::AuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("/import") view=crate::monitoring::ImportPage ssr=SsrMode::Async/>
-                    <Route path=path!("/organisations/:id") view=crate::monitoring::OrganisationPage ssr=SsrMode::Async/>
-                    <Route path=path!("/households/:id") view=IncomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/reset") view={Lazy::<ResetRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/addresses") view={Lazy::<AddressesRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/households") view={Lazy::<HouseholdsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/region") view={Lazy::<RegionRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/report") view={Lazy::<ReportRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/monitoring") view={Lazy::<QueueRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/cadre") view={Lazy::<CadreRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/import") view={Lazy::<ImportRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/organisations/:id") view={Lazy::<OrganisationRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/households/:id") view={Lazy::<IncomeRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/market") view=MarketPage ssr=SsrMode::Async/>
-                    <Route path=path!("/county/:code") view=crate::home::CountyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/county/:code") view={Lazy::<CountyRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/listing/:id") view=ListingPage ssr=SsrMode::Async/>
-                    <Route path=path!("/listing/:id/edit") view=ListingEditPage ssr=SsrMode::Async/>
-                    <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
-                    <Route path=path!("/buy") view=crate::orders::buy::BuyPage ssr=SsrMode::Async/>
-                    <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/orders/:id/pay") view=crate::payments::PayPage ssr=SsrMode::Async/>
-                    <Route path=path!("/seller/orders") view=SellerOrdersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/seller/listings") view=SellerPage ssr=SsrMode::Async/>
-                    <Route path=path!("/live") view=crate::live::LiveListPage ssr=SsrMode::Async/>
-                    <Route path=path!("/live/new") view=crate::live::LiveNewPage ssr=SsrMode::Async/>
-                    <Route path=path!("/live/:id") view=crate::live::LiveEventPage ssr=SsrMode::Async/>
-                    <Route path=path!("/live/:id/console") view=crate::live::LiveConsolePage ssr=SsrMode::Async/>
-                    <Route path=path!("/live/:id/report") view=crate::live::LiveReportPage ssr=SsrMode::Async/>
+                    <Route path=path!("/listing/:id/edit") view={Lazy::<ListingEditRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/cart") view={Lazy::<CartRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/buy") view={Lazy::<BuyRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/orders") view={Lazy::<OrdersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/orders/:id/pay") view={Lazy::<PayRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/orders") view={Lazy::<SellerOrdersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/seller/listings") view={Lazy::<SellerRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/live") view={Lazy::<LiveListRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/live/new") view={Lazy::<LiveNewRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/live/:id") view={Lazy::<LiveEventRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/live/:id/console") view={Lazy::<LiveConsoleRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/live/:id/report") view={Lazy::<LiveReportRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -27,5 +27,19 @@ pub mod ui;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Async, so a lazily loaded page (see `app::lazy_pages`) is fetched before it hydrates;
+    // then the page is marked hydrated (`app::hydration_done`).
+    let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    else {
+        leptos::logging::error!("no <body> to hydrate");
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        leptos::mount::hydrate_from_async(body, app::App)
+            .await
+            .forget();
+        app::mark_hydrated();
+    });
 }

@@ -1,5 +1,11 @@
 //! `zhunong`: the 助农集市 server and its tools.
 
+/// mimalloc instead of glibc's malloc (see `make flamegraph`): faster for the many small
+/// allocations of a server render, and it hands freed memory back to the system.
+#[cfg(feature = "ssr")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

@@ -1,7 +1,8 @@
 //! Past one machine: two `zhunong serve` processes sharing one PostgreSQL behind nginx (round
 //! robin), the way a deployment outgrows one process. A session begun on one process is valid on
 //! the other, an order's idempotency key holds across them, a payment confirmed through one is
-//! in the ledger the other reads, and the log-in limit counts attempts made on both.
+//! in the ledger the other reads, and the log-in limit counts attempts made on both. Reads that
+//! may be a moment old go to a read replica, except for a client that has just written.
 //!
 //! PostgreSQL only (the scale-out backend); needs Debian's nginx (`scripts/setup.sh test`
 //! installs it). Skipped without `TEST_DATABASE_URL`, a failure when `ZHUNONG_REQUIRE_POSTGRES`
@@ -296,4 +297,133 @@ async fn concurrent_guesses_get_exactly_the_allowance_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_guesses_get_exactly_the_allowance_postgres() {
     concurrent_guesses_get_exactly_the_allowance(Backend::Postgres).await;
+}
+
+/// A read replica (`DATABASE_READ_URL`): the catalogue and the public pages are read from it,
+/// a client that has just written reads the primary and sees its own write, and a replica that
+/// is down sends every read to the primary.
+mod read_replica {
+    use super::*;
+    use common::{listing_id, spawn_app, spawn_app_with};
+
+    const WHITE_TEA: &str = "政和白茶·白牡丹（演示）";
+    const RENAMED: &str = "只在主库的新名字";
+
+    async fn replica_usable(app: &TestApp) -> String {
+        let r = Client::new(app).get("/metrics").await;
+        r.body
+            .lines()
+            .find_map(|l| l.strip_prefix("zhunong_read_replica_usable "))
+            .expect("the replica's gauge")
+            .to_owned()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn public_reads_use_the_replica_and_a_writer_reads_its_own_writes() {
+        // The "replica" is a database of its own holding the same demo data, which no write to
+        // the primary reaches: a replica that has fallen behind and stays there. (A real hot
+        // standby is in `make failover-drill`.)
+        let Some(stale) = spawn_app(Backend::Postgres, true).await else {
+            return;
+        };
+        let stale_url = stale.url.clone();
+        let app = spawn_app_with(Backend::Postgres, true, |s| {
+            s.database_read_url = Some(stale_url.into());
+        })
+        .await
+        .unwrap();
+        assert_eq!(replica_usable(&app).await, "1");
+        let id = listing_id(&app, WHITE_TEA).await;
+        assert_eq!(id, listing_id(&stale, WHITE_TEA).await);
+        sqlx::query("UPDATE listings SET title = $1 WHERE id = $2")
+            .bind(RENAMED)
+            .bind(id)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+
+        // An anonymous visitor reads the replica: the listing and the catalogue as they were.
+        let mut visitor = Client::new(&app);
+        visitor.accept = "text/html";
+        for path in [format!("/listing/{id}"), "/market".to_owned()] {
+            let r = visitor.get(&path).await;
+            assert_eq!(r.status, 200, "{path}");
+            assert!(
+                r.body.contains(WHITE_TEA) && !r.body.contains(RENAMED),
+                "{path} from the replica"
+            );
+            assert!(r.header("set-cookie").is_none(), "a read marks nothing");
+        }
+
+        // Reading through a server function (as the app does in the browser) marks nothing.
+        let read = visitor.post_form("/api/market/catalogue", &[]).await;
+        assert_eq!(read.status, 200);
+        assert!(read.body.contains(WHITE_TEA) && !read.body.contains(RENAMED));
+        assert!(!visitor.cookies.contains_key("zn_wrote"));
+
+        // The seller's log-in is a write: for a few seconds they read the primary.
+        let mut seller = common::demo_login(&app, COOP).await;
+        assert_eq!(
+            seller.cookies.get("zn_wrote").map(String::as_str),
+            Some("1"),
+            "a successful write marks the client"
+        );
+        seller.accept = "text/html";
+        let own = seller.get(&format!("/listing/{id}")).await;
+        assert!(own.body.contains(RENAMED), "the writer sees the primary");
+        let market = seller.get("/market").await;
+        assert!(market.body.contains(RENAMED));
+        // Once the mark has expired, a signed-in user reads the replica like anyone.
+        seller.cookies.remove("zn_wrote");
+        let later = seller.get(&format!("/listing/{id}")).await;
+        assert!(later.body.contains(WHITE_TEA) && !later.body.contains(RENAMED));
+        // A refused write marks nothing.
+        let mut stranger = Client::new(&app);
+        let refused = stranger
+            .post_form("/api/market/save-listing", &[("form[title]", "x")])
+            .await;
+        assert!(refused.status >= 400, "{}", refused.status);
+        assert!(!stranger.cookies.contains_key("zn_wrote"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_replica_that_is_down_sends_every_read_to_the_primary() {
+        let Some(pg) = common::postgres_url() else {
+            return;
+        };
+        drop(pg);
+        // Nothing listens on port 9 of this machine.
+        let down = "postgres://postgres@127.0.0.1:9/nowhere".to_owned();
+        let app = spawn_app_with(Backend::Postgres, true, |s| {
+            s.database_read_url = Some(down.into());
+        })
+        .await
+        .unwrap();
+        assert_eq!(replica_usable(&app).await, "0");
+        let id = listing_id(&app, WHITE_TEA).await;
+        let mut visitor = Client::new(&app);
+        visitor.accept = "text/html";
+        let r = visitor.get(&format!("/listing/{id}")).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains(WHITE_TEA));
+        assert_eq!(visitor.get("/market").await.status, 200);
+    }
+
+    #[tokio::test]
+    async fn a_replica_needs_postgresql_on_both_sides() {
+        let dir = std::env::temp_dir().join(format!("zhunong-replica-{}", std::process::id()));
+        let url = format!("sqlite://{}/primary.db", dir.display());
+        let mut settings = zhunong::server::config::Settings::for_database(&url);
+        settings.database_read_url = Some(
+            "postgres://postgres@127.0.0.1:5432/postgres"
+                .to_owned()
+                .into(),
+        );
+        let err = zhunong::server::open_database(&settings)
+            .await
+            .err()
+            .expect("refused");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(err.to_string().contains("DATABASE_READ_URL"), "{err}");
+    }
 }

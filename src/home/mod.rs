@@ -120,7 +120,7 @@ pub fn CountyPage() -> impl IntoView {
                                     Ok(page) if page.items.is_empty() => view! { <p class="empty">{tr(T::county_no_produce)}</p> }.into_any(),
                                     Ok(page) => view! {
                                         <ul class="listing-grid" data-testid="county-produce">
-                                            {page.items.into_iter().take(12).map(|c| view! { <crate::market::ListingCardView card=c/> }).collect_view()}
+                                            {crate::market::listing_cards(page.items.into_iter().take(12), false)}
                                         </ul>
                                     }.into_any(),
                                 })}

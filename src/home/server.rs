@@ -27,7 +27,7 @@ pub async fn county_summaries() -> Result<Vec<CountySummary>, AppError> {
           WHERE c.level = 'county'
           ORDER BY c.code",
     )
-    .fetch_all(&state.db.pool)
+    .fetch_all(&state.reader().pool)
     .await
     .map_err(AppError::internal)?;
     Ok(rows.into_iter().map(CountySummary::from).collect())
@@ -55,7 +55,7 @@ pub async fn county_summary(code: &str) -> Result<CountySummary, AppError> {
     )
     .bind(code.as_str())
     .bind(format!("{}999999", code.as_str()))
-    .fetch_optional(&state.db.pool)
+    .fetch_optional(&state.reader().pool)
     .await
     .map_err(AppError::internal)?;
     row.map(CountySummary::from).ok_or_else(not_found)

@@ -439,7 +439,7 @@ pub async fn state_of(db: &Db, event: i64) -> Result<(i64, LiveState), AppError>
 /// code: its page), only that county's.
 pub async fn events(after: Option<&str>, county: Option<&str>) -> Result<LiveEventList, AppError> {
     let state = AppState::get()?;
-    let db = &state.db;
+    let db = &state.reader();
     let t = now();
     let county = match county {
         Some(c) => match RegionCode::parse(c) {
@@ -526,7 +526,7 @@ async fn require_run(db: &Db, user: &CurrentUser, id: i64) -> Result<(), AppErro
 /// The event's page. Public.
 pub async fn event(id: i64) -> Result<LiveEventView, AppError> {
     let state = AppState::get()?;
-    let db = &state.db;
+    let db = &state.reader();
     let user = current_user().await?;
     event_view(db, user.as_ref(), id).await
 }

@@ -30,6 +30,10 @@ pub struct ListingCard {
     pub photo: Option<String>,
 }
 
+/// A listing photo's thumbnail (cards, gallery buttons, small phones), cropped to 4:3.
+pub const PHOTO_THUMB_WIDTH: u32 = 480;
+pub const PHOTO_THUMB_HEIGHT: u32 = 360;
+
 /// The phone copy of a listing photo: cropped to the gallery's 4:3 frame at this width.
 pub const PHOTO_MEDIUM_WIDTH: u32 = 960;
 pub const PHOTO_MEDIUM_HEIGHT: u32 = 720;

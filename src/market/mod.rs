@@ -28,8 +28,18 @@ pub fn category_label(code: &str, lang: Lang) -> &'static str {
     }
 }
 
+/// The cards of a grid. With `lead`, the first card's photo is fetched at once and before the
+/// others: it is the page's largest paint on a phone.
+pub fn listing_cards(cards: impl IntoIterator<Item = ListingCard>, lead: bool) -> impl IntoView {
+    cards
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| view! { <ListingCardView card=c lead={lead && i == 0}/> })
+        .collect_view()
+}
+
 #[component]
-pub fn ListingCardView(card: ListingCard) -> impl IntoView {
+pub fn ListingCardView(card: ListingCard, #[prop(optional)] lead: bool) -> impl IntoView {
     let lang = use_lang();
     let category = card.category.clone();
     let href = format!("/listing/{}", card.id);
@@ -38,7 +48,8 @@ pub fn ListingCardView(card: ListingCard) -> impl IntoView {
             <a class="listing-link" href=href>
                 {match card.photo.clone() {
                     Some(src) => view! {
-                        <img class="listing-photo" src=src alt="" width="480" height="360" loading="lazy" decoding="async"/>
+                        <img class="listing-photo" src=src alt="" width="480" height="360"
+                            loading=if lead { "eager" } else { "lazy" } fetchpriority=lead.then_some("high") decoding="async"/>
                     }.into_any(),
                     None => view! {
                         <div class="listing-art" aria-hidden="true" data-category=card.category.clone()>
@@ -72,19 +83,20 @@ pub fn HomeMarket() -> impl IntoView {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 Ok(page) => {
                     let (stalled, rest): (Vec<_>, Vec<_>) = page.items.into_iter().partition(|c| c.stalled);
+                    let lead_rest = stalled.is_empty();
                     view! {
                         {(!stalled.is_empty()).then(|| view! {
                             <section class="section urgent" aria-labelledby="stalled-title">
                                 <h2 id="stalled-title">{tr(T::home_stalled_title)}</h2>
                                 <ul class="listing-grid">
-                                    {stalled.into_iter().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
+                                    {listing_cards(stalled, true)}
                                 </ul>
                             </section>
                         })}
                         <section class="section" aria-labelledby="featured-title">
                             <h2 id="featured-title">{tr(T::home_featured_title)}</h2>
                             <ul class="listing-grid">
-                                {rest.into_iter().take(8).map(|c| view! { <ListingCardView card=c/> }).collect_view()}
+                                {listing_cards(rest.into_iter().take(8), lead_rest)}
                             </ul>
                             <p><A href="/market">{tr(T::home_see_all)}</A></p>
                         </section>
@@ -169,7 +181,7 @@ pub fn MarketPage() -> impl IntoView {
                     Ok(page) => view! {
                         <h2 class="visually-hidden">{tr(T::market_results)}</h2>
                         <ul class="listing-grid" data-testid="catalogue">
-                            {page.items.into_iter().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
+                            {listing_cards(page.items, true)}
                         </ul>
                         <Pager key="after" next=page.next label=T::market_pages first_text=T::pages_first next_text=T::pages_next/>
                     }.into_any(),
@@ -290,7 +302,7 @@ pub fn SellerPage() -> impl IntoView {
                         view! {
                             <h2 class="visually-hidden">{tr(T::seller_my_listings)}</h2>
                             <ul class="listing-grid" data-testid="my-listings">
-                                {d.listings.items.iter().cloned().map(|c| view! { <ListingCardView card=c/> }).collect_view()}
+                                {listing_cards(d.listings.items.iter().cloned(), false)}
                             </ul>
                             <Pager key="after" next=d.listings.next.clone() label=T::seller_listings_pages first_text=T::pages_first next_text=T::pages_next/>
                             <section class="card" aria-labelledby="new-listing">
@@ -395,15 +407,21 @@ fn Gallery(photos: Vec<PhotoView>, title: String, category: String) -> impl Into
     let srcsets: Vec<Option<String>> = photos
         .iter()
         .map(|p| {
-            p.medium_url
-                .as_ref()
-                .map(|m| format!("{m} {}w, {} 1600w", api::PHOTO_MEDIUM_WIDTH, p.url))
+            p.medium_url.as_ref().map(|m| {
+                format!(
+                    "{} {}w, {m} {}w, {} 1600w",
+                    p.thumb_url,
+                    api::PHOTO_THUMB_WIDTH,
+                    api::PHOTO_MEDIUM_WIDTH,
+                    p.url
+                )
+            })
         })
         .collect();
     let count = photos.len();
     view! {
         <div class="gallery">
-            <img class="gallery-main" data-testid="gallery-main" width="1200" height="900" alt=title.clone()
+            <img class="gallery-main" data-testid="gallery-main" width="1200" height="900" alt=title.clone() fetchpriority="high"
                 src=move || urls.get(shown.get()).cloned().unwrap_or_default()
                 srcset=move || srcsets.get(shown.get()).cloned().flatten()
                 sizes="(min-width: 1100px) 480px, (min-width: 720px) 45vw, 100vw"/>

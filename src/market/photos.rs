@@ -30,11 +30,10 @@ pub use super::api::PHOTO_UPLOAD_PATH as UPLOAD_PATH;
 pub const PUBLIC_PREFIX: &str = "/uploads/";
 /// The display copy's longest side, in pixels.
 const FULL_MAX_SIDE: u32 = 1600;
-/// Thumbnails are cropped to 4:3.
-pub const THUMB_WIDTH: u32 = 480;
-pub const THUMB_HEIGHT: u32 = 360;
 /// The phone copy, cropped to the gallery's 4:3 frame; made when the display copy is wider.
 pub use super::api::{PHOTO_MEDIUM_HEIGHT as MEDIUM_HEIGHT, PHOTO_MEDIUM_WIDTH as MEDIUM_WIDTH};
+/// Thumbnails are cropped to 4:3.
+pub use super::api::{PHOTO_THUMB_HEIGHT as THUMB_HEIGHT, PHOTO_THUMB_WIDTH as THUMB_WIDTH};
 /// Larger images are refused before they are decoded (a decompression bomb needs no big file).
 const MAX_SIDE: u32 = 10_000;
 /// The most pixels a photo may have: 40 megapixels (a 7,300 × 5,500 camera picture).

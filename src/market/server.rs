@@ -155,6 +155,7 @@ fn flag(v: &Option<String>) -> bool {
 
 pub async fn catalogue(q: &CatalogueQuery) -> Result<Page<ListingCard>, AppError> {
     let state = AppState::get()?;
+    let db = state.reader();
     let mut conditions = vec!["l.status IN ('on_sale', 'sold_out')".to_owned()];
     let mut binds = vec![Bind::Text(today())];
     let next = |b: Bind, binds: &mut Vec<Bind>| {
@@ -173,7 +174,7 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Page<ListingCard>, AppError
                 .filter(|c| c.zh().contains(&word) || c.en().to_lowercase().contains(&word))
                 .map(Category::as_str)
                 .collect();
-            let (sql, value) = match state.db.backend {
+            let (sql, value) = match db.backend {
                 // Three or more characters use the trigram index; fewer scan the documents.
                 Backend::Sqlite if word.chars().count() >= 3 => (
                     "SELECT rowid FROM listing_search WHERE listing_search MATCH",
@@ -216,7 +217,7 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Page<ListingCard>, AppError
     if flag(&q.monitored) {
         // Benefits a household at or below 1.5× the monitoring line (the officials' "near or
         // below"), judged on its latest baseline per-capita income.
-        let limit = match monitoring_line(&state.db, current_year()).await? {
+        let limit = match monitoring_line(&db, current_year()).await? {
             Some(line) => income::near_ceiling(line).fen(),
             None => -1,
         };
@@ -257,7 +258,7 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Page<ListingCard>, AppError
         };
     }
     let rows = query
-        .fetch_all(&state.db.pool)
+        .fetch_all(&db.pool)
         .await
         .map_err(AppError::internal)?;
     Ok(keyset::page(rows, CATALOGUE_PAGE_SIZE, ListingCard::from))
@@ -289,12 +290,15 @@ async fn facts(db: &Db, id: i64) -> Result<ListingFacts, AppError> {
 
 pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
     let state = AppState::get()?;
-    let db = &state.db;
-    let f = facts(db, id).await?;
+    // Whether the listing may be shown, who may edit it and whose names may appear are
+    // decided on the primary; the rest may come from the read replica.
+    let primary = &state.db;
+    let db = &state.reader();
+    let f = facts(primary, id).await?;
     let user = current_user().await?;
     let (can_edit, can_moderate) = match &user {
         Some(u) => {
-            let pf = policy::listing_facts(db, u, id).await?;
+            let pf = policy::listing_facts(primary, u, id).await?;
             (
                 policy::decide(u, Action::SellListing, &pf) == Decision::Allow,
                 u.role == Role::Official
@@ -328,7 +332,7 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
             "SELECT h.head_name, v.name, h.story_consent, h.story FROM households h JOIN regions v ON v.code = h.region_code WHERE h.id = $1",
         )
         .bind(hid)
-        .fetch_one(&db.pool)
+        .fetch_one(&primary.pool)
         .await
         .map_err(AppError::internal)?;
         let label = if consent == 1 {

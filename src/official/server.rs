@@ -272,7 +272,7 @@ pub async fn region_households(
     let state = AppState::get()?;
     let user = require_user().await?;
     let requested = requested_region(&user, region)?;
-    region_household_page(&state.db, &requested, after, filter).await
+    region_household_page(&state.reader(), &requested, after, filter).await
 }
 
 /// A page of a region's households, most at risk first, with the region's counts.
@@ -833,7 +833,7 @@ pub async fn region_dashboard(
         _ => RegionCode::parse(&format!("{}0000", &requested.as_str()[..2]))
             .map_err(AppError::internal)?,
     };
-    dashboard_of(&state.db, &top, &requested, year, sort, after).await
+    dashboard_of(&state.reader(), &top, &requested, year, sort, after).await
 }
 
 /// The dashboard of `requested` for `year`, its trail starting at `top`: the region's own

@@ -41,8 +41,9 @@ pub fn provide_cart() -> Cart {
     #[cfg(feature = "hydrate")]
     {
         let loaded = RwSignal::new(false);
+        let hydrated = crate::app::hydration_done();
         Effect::new(move |_| {
-            if !loaded.get_untracked() {
+            if hydrated.get() && !loaded.get_untracked() {
                 if let Some(items) = storage()
                     .and_then(|s| s.get_item(KEY).ok().flatten())
                     .and_then(|v| serde_json::from_str::<Vec<CartItem>>(&v).ok())

@@ -121,6 +121,7 @@ async fn verify(file: &Path) -> Result<String, BoxError> {
             .await?,
         backend: Backend::Sqlite,
         rollup_building: Default::default(),
+        replica: None,
     };
     let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(&db.pool)

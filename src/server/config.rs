@@ -9,6 +9,9 @@ use std::path::PathBuf;
 pub struct Settings {
     /// `sqlite://path` or `postgres://…`; the scheme chooses the backend.
     pub database_url: SecretString,
+    /// A PostgreSQL hot standby for the catalogue, the public pages and the officials' reports
+    /// (`DATABASE_READ_URL`); unset: every read goes to `database_url`.
+    pub database_read_url: Option<SecretString>,
     pub site_addr: SocketAddr,
     /// `ZHUNONG_ENV=production`: refuse to start while demo accounts exist.
     pub production: bool,
@@ -153,6 +156,11 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         Ok(Settings {
             database_url: SecretString::from(database_url),
+            database_read_url: std::env::var("DATABASE_READ_URL")
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from),
             site_addr: env_or(
                 "LEPTOS_SITE_ADDR",
                 SocketAddr::from(([127, 0, 0, 1], 3000)),
@@ -258,6 +266,7 @@ impl Settings {
     pub fn for_database(url: &str) -> Settings {
         Settings {
             database_url: SecretString::from(url.to_owned()),
+            database_read_url: None,
             site_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             production: false,
             secure_cookies: false,

@@ -37,12 +37,121 @@ pub struct Db {
     pub backend: Backend,
     /// Whether this process is building the roll-ups of this database (one build at a time).
     pub rollup_building: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// A PostgreSQL hot standby for reads that may be a moment old (`DATABASE_READ_URL`).
+    pub replica: Option<Replica>,
+}
+
+/// A read replica and whether it may be read now. A task of its own checks it every
+/// [`REPLICA_CHECK_INTERVAL`] (see [`ReplicaWatch`]); while it is down, behind, or not a copy of
+/// the primary, every read goes to the primary.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub pool: AnyPool,
+    usable: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How far behind the primary the replica may be and still be read.
+pub const MAX_REPLICA_LAG: Duration = Duration::from_secs(5);
+pub const REPLICA_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The server's identity (the same on a primary and its standbys) and how far its WAL goes: a
+/// standby's replayed position, a primary's current one. Plain roles may call both.
+const WAL_POSITION_SQL: &str = "SELECT (SELECT system_identifier FROM pg_control_system()),
+    CAST(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+                              ELSE pg_current_wal_lsn() END, '0/0') AS BIGINT)";
+
+impl Replica {
+    pub fn usable(&self) -> bool {
+        self.usable.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// The replica's check. Lag is measured against the primary, not by the replica alone (a
+/// standby cut off from its primary has replayed all it received and would look current): each
+/// check samples the primary's WAL position, and the replica is usable when it belongs to the
+/// same server and has replayed at least what the primary had written [`MAX_REPLICA_LAG`] ago.
+/// An idle primary writes nothing new, so an idle standby stays usable.
+#[derive(Debug, Default)]
+pub struct ReplicaWatch {
+    /// The primary's (time, WAL position), oldest first, reaching just past `MAX_REPLICA_LAG`.
+    samples: std::collections::VecDeque<(std::time::Instant, i64)>,
+}
+
+impl ReplicaWatch {
+    /// Records the primary's position at `at`.
+    pub fn sample(&mut self, at: std::time::Instant, position: i64) {
+        self.samples.push_back((at, position));
+        // Keep the newest sample at least `MAX_REPLICA_LAG` old, and everything after it.
+        while self.samples.len() > 1 && at.duration_since(self.samples[1].0) >= MAX_REPLICA_LAG {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Whether a replica that has replayed up to `replayed` at `at` is within the bound: it has
+    /// what the primary had `MAX_REPLICA_LAG` ago (before that much history exists, what it had
+    /// at the first sample).
+    pub fn within(&self, at: std::time::Instant, replayed: i64) -> bool {
+        let due = self
+            .samples
+            .iter()
+            .rev()
+            .find(|(t, _)| at.duration_since(*t) >= MAX_REPLICA_LAG)
+            .or(self.samples.front());
+        due.is_some_and(|&(_, position)| replayed >= position)
+    }
+
+    async fn position(pool: &AnyPool) -> Result<(i64, i64), String> {
+        match tokio::time::timeout(
+            Duration::from_secs(1),
+            sqlx::query_as::<_, (i64, i64)>(WAL_POSITION_SQL).fetch_one(pool),
+        )
+        .await
+        {
+            Ok(Ok(p)) => Ok(p),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no answer within 1 s".to_owned()),
+        }
+    }
+
+    /// One check: `None` when the primary could not be sampled (the replica's state is kept).
+    async fn check(&mut self, primary: &AnyPool, replica: &AnyPool) -> Option<bool> {
+        let (system, position) = match Self::position(primary).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the primary's WAL position");
+                return None;
+            }
+        };
+        self.sample(std::time::Instant::now(), position);
+        Some(match Self::position(replica).await {
+            Ok((s, _)) if s != system => {
+                tracing::error!(
+                    "DATABASE_READ_URL is not a copy of DATABASE_URL: reads go to the primary"
+                );
+                false
+            }
+            Ok((_, replayed)) if self.within(std::time::Instant::now(), replayed) => true,
+            Ok((_, replayed)) => {
+                tracing::warn!(
+                    behind_bytes = position.saturating_sub(replayed),
+                    "read replica behind: reads go to the primary"
+                );
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "read replica unreachable: reads go to the primary");
+                false
+            }
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("unsupported database URL (use sqlite://path or postgres://…)")]
     UnsupportedUrl,
+    #[error("DATABASE_READ_URL needs PostgreSQL for both it and DATABASE_URL")]
+    ReadUrl,
     #[error("cannot create the directory for the SQLite file {0}: {1}")]
     Directory(String, std::io::Error),
     #[error(transparent)]
@@ -97,7 +206,56 @@ impl Db {
             pool,
             backend,
             rollup_building: Default::default(),
+            replica: None,
         })
+    }
+
+    /// Adds a read replica (PostgreSQL only, like the primary). The app starts while it is
+    /// down: connections are opened when first needed, and reads use the primary until the
+    /// replica's first check passes. The check runs on the current Tokio runtime.
+    pub async fn with_replica(mut self, primary_url: &str, url: &str) -> Result<Db, DbError> {
+        if self.backend != Backend::Postgres || Backend::from_url(url) != Some(Backend::Postgres) {
+            return Err(DbError::ReadUrl);
+        }
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(2));
+        let pool = options.clone().max_connections(16).connect_lazy(url)?;
+        // The checks have connections of their own, so a busy pool cannot fail them.
+        let replica_check = options.clone().max_connections(1).connect_lazy(url)?;
+        let primary_check = options.max_connections(1).connect_lazy(primary_url)?;
+        let mut watch = ReplicaWatch::default();
+        let first = watch.check(&primary_check, &replica_check).await;
+        let usable = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(first == Some(true)));
+        let flag = std::sync::Arc::downgrade(&usable);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REPLICA_CHECK_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let state = watch.check(&primary_check, &replica_check).await;
+                // Stops with the last `Db` that holds the replica.
+                let Some(flag) = flag.upgrade() else { break };
+                if let Some(ok) = state {
+                    flag.store(ok, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        });
+        self.replica = Some(Replica { pool, usable });
+        Ok(self)
+    }
+
+    /// The database to read from when a moment-old answer will do: the replica while it is
+    /// usable, else this (the primary). The result has no replica of its own.
+    pub fn for_reads(&self) -> Db {
+        match &self.replica {
+            Some(r) if r.usable() => Db {
+                pool: r.pool.clone(),
+                backend: self.backend,
+                rollup_building: self.rollup_building.clone(),
+                replica: None,
+            },
+            _ => self.clone(),
+        }
     }
 
     pub async fn migrate(&self) -> Result<(), DbError> {
@@ -377,6 +535,38 @@ pub fn runtime_role_sql(role: &str) -> Result<Vec<String>, &'static str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_replica_is_usable_while_it_has_what_the_primary_had_a_lag_ago() {
+        use std::time::Instant;
+        let t0 = Instant::now();
+        let s = |n: u64| t0 + Duration::from_secs(n);
+        let mut w = ReplicaWatch::default();
+        // Before any sample, nothing is known: not usable.
+        assert!(!w.within(t0, i64::MAX));
+        // At first, the replica must have what the primary had at the first sample.
+        w.sample(s(0), 100);
+        assert!(w.within(s(0), 100) && !w.within(s(0), 99));
+        // The primary writes on; the replica may be up to MAX_REPLICA_LAG (5 s) behind.
+        for n in 1..=10 {
+            w.sample(s(n), 100 + n as i64 * 10);
+        }
+        // At 10 s, the primary was at 150 five seconds ago, and is at 200 now.
+        assert!(w.within(s(10), 150));
+        assert!(!w.within(s(10), 149), "more than 5 s behind");
+        // A standby cut off from its primary stays at what it has: it falls out of use.
+        for n in 11..=16 {
+            w.sample(s(n), 100 + n as i64 * 10);
+        }
+        assert!(!w.within(s(16), 200));
+        // An idle primary writes nothing: a standby that has everything stays usable.
+        for n in 17..=30 {
+            w.sample(s(n), 300);
+        }
+        assert!(w.within(s(30), 300));
+        // Old samples are dropped: only what reaches just past the lag is kept.
+        assert!(w.samples.len() <= 7, "{}", w.samples.len());
+    }
     #[test]
     fn year_and_month_starts_in_china_time() {
         assert_eq!(year_start(1970), -8 * 3600);

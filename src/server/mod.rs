@@ -87,7 +87,13 @@ fn filter_builder_json() -> Result<(), Box<dyn std::error::Error + Send + Sync>>
 pub async fn open_database(settings: &Settings) -> Result<Db, db::DbError> {
     let db = Db::connect(settings.database_url.expose_secret()).await?;
     db.migrate().await?;
-    Ok(db)
+    match &settings.database_read_url {
+        Some(url) => {
+            db.with_replica(settings.database_url.expose_secret(), url.expose_secret())
+                .await
+        }
+        None => Ok(db),
+    }
 }
 
 /// The Leptos options: site root and package names as cargo-leptos set them (environment), with
@@ -287,6 +293,10 @@ pub fn router(state: AppState) -> Router {
             get(photos::serve_photo),
         )
         .layer(middleware::from_fn(api_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            self::state::mark_writes,
+        ))
         .layer(middleware::from_fn_with_state(
             state.leptos_options.hash_files,
             cache_control,

@@ -148,12 +148,16 @@ fn key_of(req: &Request, by_host: bool) -> Option<Key> {
         return None;
     }
     let headers = req.headers();
-    let signed_in = headers
+    // Signed in, or just wrote something (and must see it): rendered afresh.
+    let own_view = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|c| crate::i18n::cookie_value(c, super::session::SESSION_COOKIE).is_some());
-    if signed_in || !cacheable_path(req.uri().path()) {
+        .any(|c| {
+            crate::i18n::cookie_value(c, super::session::SESSION_COOKIE).is_some()
+                || crate::i18n::cookie_value(c, super::state::WROTE_COOKIE).is_some()
+        });
+    if own_view || !cacheable_path(req.uri().path()) {
         return None;
     }
     // As the page names it (`ui::meta::site_origin` takes the header as sent).
