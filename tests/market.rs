@@ -286,8 +286,11 @@ mod cases {
         page.accept = "text/html";
         let html = page.get(&format!("/listing/{id}")).await.body;
         let url = photos[0]["url"].as_str().unwrap();
+        let thumb_url = photos[0]["thumb_url"].as_str().unwrap();
         assert!(
-            html.contains(&format!("srcset=\"{medium_url} 960w, {url} 1600w\"")),
+            html.contains(&format!(
+                "srcset=\"{thumb_url} 480w, {medium_url} 960w, {url} 1600w\""
+            )),
             "{}",
             html[html.find("gallery-main").unwrap_or(0)..]
                 .chars()
