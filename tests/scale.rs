@@ -422,8 +422,7 @@ mod read_replica {
         );
         let err = zhunong::server::open_database(&settings)
             .await
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         let _ = std::fs::remove_dir_all(&dir);
         assert!(err.to_string().contains("DATABASE_READ_URL"), "{err}");
     }
