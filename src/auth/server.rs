@@ -142,14 +142,9 @@ pub fn client_ip(state: &AppState, parts: &Parts) -> Option<String> {
 }
 
 fn served_over_https(state: &AppState, parts: Option<&Parts>) -> bool {
-    state.settings.secure_cookies
-        || parts.is_some_and(|p| {
-            client::forwarded_https(
-                client::peer_of(&p.extensions),
-                &p.headers,
-                &state.settings.trusted_proxies,
-            )
-        })
+    parts.map_or(state.settings.secure_cookies, |p| {
+        client::served_over_https(&state.settings, &p.extensions, &p.headers)
+    })
 }
 
 /// Refuses with 429 and a `Retry-After` header.

@@ -59,6 +59,26 @@ pub fn peer_of(extensions: &http::Extensions) -> Option<IpAddr> {
         .map(|ci| ci.0.ip())
 }
 
+/// Whether a response should treat the request as https (`Secure` cookies, HSTS): always with
+/// `ZHUNONG_SECURE_COOKIES`, else when a trusted proxy says it arrived over https.
+pub fn served_over_https(
+    settings: &super::config::Settings,
+    extensions: &http::Extensions,
+    headers: &HeaderMap,
+) -> bool {
+    settings.secure_cookies
+        || forwarded_https(peer_of(extensions), headers, &settings.trusted_proxies)
+}
+
+/// Whether the request carries a cookie called `name` (whatever its value).
+pub fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| crate::i18n::cookie_value(c, name).is_some())
+}
+
 /// Whether the request reached the proxy in front over https (only a trusted proxy is believed).
 pub fn forwarded_https(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> bool {
     peer.is_some_and(|p| trusted.iter().any(|t| t.to_canonical() == p.to_canonical()))

@@ -535,7 +535,6 @@ pub fn runtime_role_sql(role: &str) -> Result<Vec<String>, &'static str> {
 
 #[cfg(test)]
 mod tests {
-
     #[test]
     fn a_replica_is_usable_while_it_has_what_the_primary_had_a_lag_ago() {
         use std::time::Instant;

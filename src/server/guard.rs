@@ -6,7 +6,7 @@
 //! - [`clean_text`]: control characters in the query string or in a form or JSON body are
 //!   refused (400) before any handler or server function sees them.
 
-use super::client::{client_ip, forwarded_https, peer_of, rate_key};
+use super::client::{client_ip, peer_of, rate_key, served_over_https};
 use super::state::AppState;
 use crate::domain::text::is_clean;
 use crate::error::{AppError, ErrorCode};
@@ -195,12 +195,7 @@ pub async fn security_headers(
 ) -> Response {
     let nonce = new_nonce();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
-    let https = state.settings.secure_cookies
-        || forwarded_https(
-            peer_of(req.extensions()),
-            req.headers(),
-            &state.settings.trusted_proxies,
-        );
+    let https = served_over_https(&state.settings, req.extensions(), req.headers());
     let mut res = next.run(req).await;
     let is_html = res
         .headers()

@@ -149,14 +149,8 @@ fn key_of(req: &Request, by_host: bool) -> Option<Key> {
     }
     let headers = req.headers();
     // Signed in, or just wrote something (and must see it): rendered afresh.
-    let own_view = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|c| {
-            crate::i18n::cookie_value(c, super::session::SESSION_COOKIE).is_some()
-                || crate::i18n::cookie_value(c, super::state::WROTE_COOKIE).is_some()
-        });
+    let own_view = super::client::has_cookie(headers, super::session::SESSION_COOKIE)
+        || super::client::has_cookie(headers, super::state::WROTE_COOKIE);
     if own_view || !cacheable_path(req.uri().path()) {
         return None;
     }

@@ -59,13 +59,8 @@ pub const WROTE_COOKIE: &str = "zn_wrote";
 pub const WROTE_COOKIE_SECS: u64 = 15;
 
 fn wrote_recently() -> bool {
-    leptos::prelude::use_context::<http::request::Parts>().is_some_and(|p| {
-        p.headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|c| crate::i18n::cookie_value(c, WROTE_COOKIE).is_some())
-    })
+    leptos::prelude::use_context::<http::request::Parts>()
+        .is_some_and(|p| super::client::has_cookie(&p.headers, WROTE_COOKIE))
 }
 
 /// Server functions that only read (the pages' data, called with POST like every server
@@ -98,12 +93,7 @@ pub async fn mark_writes(
         *req.method(),
         http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
     ) && !READ_ONLY_ENDPOINTS.contains(&req.uri().path());
-    let https = state.settings.secure_cookies
-        || super::client::forwarded_https(
-            super::client::peer_of(req.extensions()),
-            req.headers(),
-            &state.settings.trusted_proxies,
-        );
+    let https = super::client::served_over_https(&state.settings, req.extensions(), req.headers());
     let mut res = next.run(req).await;
     let status = res.status();
     if may_write && state.db.replica.is_some() && (status.is_success() || status.is_redirection()) {
