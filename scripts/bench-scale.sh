@@ -108,3 +108,14 @@ CONF
 done
 echo "==> processes, /market req/s, checkout req/s (through nginx, PostgreSQL)"
 printf '    %s\n' "${results[@]}"
+# The checkout's ceiling on PostgreSQL: the same rows inserted by a raw sqlx loop (one
+# connection, one transaction a checkout, no checks), as `make bench` measures it on SQLite.
+raw=$("$BIN" bench --raw-inserts 2000 | awk '/raw insert loop/ {print $4}')
+echo "    raw sqlx insert loop on PostgreSQL: $raw transactions/s"
+python3 - "$raw" "${results[@]}" <<'PY'
+import sys
+raw = float(sys.argv[1])
+for r in sys.argv[2:]:
+    n, _, checkout = r.split()
+    print(f"==> checkout / raw insert ceiling on PostgreSQL, {n} process(es): {float(checkout) / raw:.1%}")
+PY

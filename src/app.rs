@@ -43,7 +43,6 @@ lazy_pages! {
     ResetRoute => ResetPage;
     AccountRoute => AccountPage;
     CountyRoute => crate::home::CountyPage;
-    CartRoute => CartPage;
     BuyRoute => crate::orders::buy::BuyPage;
     OrdersRoute => OrdersPage;
     PayRoute => crate::payments::PayPage;
@@ -67,6 +66,37 @@ lazy_pages! {
     LiveReportRoute => crate::live::LiveReportPage;
 }
 
+/// The script that loads the WebAssembly and hydrates the page, started once the page has
+/// loaded (its text and the pictures that are not lazy-loaded), or 3 s after it began,
+/// whichever comes first, when the browser is idle: on a slow line the page's own content is
+/// not queued behind the WebAssembly, and until it runs every control is a plain form or link.
+/// In place of Leptos' `HydrationScripts`, which preloads the WebAssembly with the page (and,
+/// on a lazy route, the route's split code): the split code is fetched when hydration needs it.
+fn hydration_scripts(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let (js, wasm) = (
+        crate::server::asset_href(&options, "js"),
+        crate::server::asset_href(&options, "wasm"),
+    );
+    #[cfg(not(feature = "ssr"))]
+    let (js, wasm) = {
+        let _ = options;
+        (String::new(), String::new())
+    };
+    let script = format!(
+        "(function (js, wasm) {{ let started = false; \
+         const go = () => {{ if (started) return; started = true; \
+         import(js).then((m) => m.default({{ module_or_path: wasm }}).then(() => m.hydrate())); }}; \
+         const idle = () => ('requestIdleCallback' in window) ? requestIdleCallback(go, {{ timeout: 1000 }}) : go(); \
+         if (document.readyState === 'complete') idle(); else addEventListener('load', idle, {{ once: true }}); \
+         setTimeout(go, 3000); }})({js:?}, {wasm:?});"
+    );
+    view! {
+        <link rel="modulepreload" href=js fetchpriority="low"/>
+        <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script>
+    }
+}
+
 /// The document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = crate::i18n::current_lang();
@@ -79,7 +109,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="theme-color" content="#2d6a3e"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options/>
+                {hydration_scripts(options)}
                 <MetaTags/>
             </head>
             <body>
@@ -209,7 +239,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/county/:code") view={Lazy::<CountyRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/listing/:id") view=ListingPage ssr=SsrMode::Async/>
                     <Route path=path!("/listing/:id/edit") view={Lazy::<ListingEditRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/cart") view={Lazy::<CartRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
                     <Route path=path!("/buy") view={Lazy::<BuyRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/orders") view={Lazy::<OrdersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id/pay") view={Lazy::<PayRoute>::new()} ssr=SsrMode::Async/>

@@ -258,6 +258,9 @@ pub struct AppError {
     /// With `price_changed`: the listing whose price moved, and its price now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_change: Option<PriceChange>,
+    /// With `out_of_stock`: how many of the listing are left to order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left: Option<i64>,
 }
 
 /// A listing's price now, when it differs from what the buyer saw.
@@ -280,6 +283,7 @@ impl AppError {
             message: code.text().t(lang).to_owned(),
             field: None,
             price_change: None,
+            left: None,
         }
     }
 

@@ -256,6 +256,7 @@ messages! {
     listing_breakdown_lead => "每份售价中，直接进入农户收入的部分：", "Of each unit's price, this much goes straight into household incomes:";
     listing_goes_to => "归", "to";
     listing_added => "这件货品已为农户增收", "This listing has added to household incomes";
+    listing_added_none => "第一笔订单付款后，货款就记入农户的收入账本", "Once its first order is paid, the money is entered in the households' income records";
     listing_stories => "农户的故事", "The households' stories";
     listing_certificate => "扶贫产品认定", "Poverty-alleviation product certificate";
     quantity => "数量", "Quantity";
@@ -319,6 +320,7 @@ messages! {
     impact_lead => "这笔订单中进入农户收入的金额", "Of this order, this much became household income";
     impact_households => "户农户受益，分布在", "households benefit, in";
     impact_lifted => "户因此今年人均收入越过监测线", "households passed the monitoring line this year thanks to it";
+    impact_lifted_none => "这笔收入计入他们今年的收入，村里据此判断谁已稳定越过监测线", "It counts in their income for this year, from which the village judges who is safely above the monitoring line";
     impact_pending => "卖家确认收款后，这笔钱将记入农户收入台账。", "Once the seller confirms payment, this money is posted to the households' income records.";
     seller_orders_title => "待处理订单", "Orders to fulfil";
     income_title => "农户收入台账", "Household income record";
@@ -407,6 +409,7 @@ messages! {
     err_empty_cart => "购物车是空的", "The cart is empty";
     err_listing_unavailable => "该货品不存在或已下架", "This listing does not exist or is no longer on sale";
     err_out_of_stock => "库存不足，请减少数量", "Not enough stock; please order fewer";
+    err_out_of_stock_left => "库存不足：只剩 {n} 件，请减少数量", "Not enough stock: only {n} left; please order fewer";
     err_invalid_listing => "货品信息不完整或不正确", "The listing details are incomplete or invalid";
     err_invalid_terms => "利益联结分配不正确：受益农户须为本社联结农户，金额和比例不能超过售价", "Invalid benefit terms: households must be linked to your organisation and amounts may not exceed the price";
     err_invalid_amount => "金额格式不正确", "Invalid amount";

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod codec;
 pub mod delivery;
 pub mod domain;
 pub mod error;

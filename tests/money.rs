@@ -18,6 +18,7 @@ on_both_backends! {
     idempotency_key_makes_one_order;
     checkouts_cannot_be_gamed;
     listing_edits_never_overwrite_sales;
+    one_buyer_racing_checkouts_holds_no_more_than_the_limit;
     fifty_buyers_race_for_ten_units;
     ledger_is_append_only_and_checked;
     postgres_runtime_role_cannot_rewrite_the_ledger;
@@ -279,6 +280,16 @@ mod cases {
         .await;
         assert_eq!(r.status, 409, "{}", r.body);
         assert_eq!(r.json()["code"], "out_of_stock");
+        // The buyer is told how many there are, to order that many.
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("only {stock0} left")),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.json()["left"], stock0, "{}", r.body);
         assert_eq!(
             stock(&app, other).await,
             other_stock,
@@ -787,6 +798,10 @@ mod cases {
         let r = checkout(&mut buyer, "guard-key-0004", &[(id, "1")]).await;
         assert_eq!(r.status, 409, "{}", r.body);
         assert_eq!(r.json()["code"], "too_many_unpaid");
+        // At the limit, a checkout already placed still answers as placed (a retry).
+        let r = checkout(&mut buyer, "guard-key-0003", &[(id, "1")]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["replayed"], true);
         assert_eq!(
             (orders().await, stock(&app, id).await),
             (orders0 + 3, stock0 - 3)
@@ -946,6 +961,50 @@ mod cases {
         assert!(!certified().await, "a material edit voids the certificate");
         let c = check_ledger(&app.db).await.unwrap();
         assert!(c.problems.is_empty(), "{:?}", c.problems);
+    }
+
+    pub async fn one_buyer_racing_checkouts_holds_no_more_than_the_limit(app: TestApp) {
+        let app = common::spawn_app_with(app.backend, true, |s| s.max_unpaid_checkouts = 3)
+            .await
+            .unwrap();
+        let (id, _, _) = listing_by_title(&app, "政和白茶·白牡丹（演示）").await;
+        let buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let buyer_id: i64 =
+            sqlx::query_scalar("SELECT id FROM users WHERE login = 'buyer@demo.zhunong.cn'")
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        // Eight checkouts of one buyer at once, each with its own key.
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let mut c = buyer.clone();
+            tasks.push(tokio::spawn(async move {
+                checkout(&mut c, &format!("limit-race-{i:04}"), &[(id, "1")]).await
+            }));
+        }
+        let mut placed = 0;
+        for t in tasks {
+            let r = t.await.unwrap();
+            match r.status {
+                200 => placed += 1,
+                409 => assert_eq!(r.json()["code"], "too_many_unpaid", "{}", r.body),
+                s => panic!("unexpected {s}: {}", r.body),
+            }
+        }
+        let unpaid: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT checkout_id) FROM orders
+              WHERE buyer_id = $1 AND status = 'placed' AND expires_at > $2",
+        )
+        .bind(buyer_id)
+        .bind(zhunong::server::db::now())
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert!(placed <= 3, "{placed} checkouts placed past a limit of 3");
+        assert_eq!(
+            unpaid, 3,
+            "the buyer holds exactly the limit of unpaid checkouts"
+        );
     }
 
     pub async fn fifty_buyers_race_for_ten_units(app: TestApp) {

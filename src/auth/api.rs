@@ -24,7 +24,7 @@ pub struct CurrentUser {
 /// Registration, step one: sends a six-digit code to the phone number or e-mail address and
 /// answers with the log-in as stored. The answer is the same whether or not an account exists
 /// (the owner of an existing one is told someone tried, and gets no code).
-#[server(prefix = "/api", endpoint = "auth/register")]
+#[server(prefix = "/api", endpoint = "auth/register", output = crate::codec::Json)]
 pub async fn register(
     login: String,
     password: String,
@@ -34,21 +34,21 @@ pub async fn register(
 }
 
 /// Registration, step two: the code creates the buyer account and logs it in.
-#[server(prefix = "/api", endpoint = "auth/register-confirm")]
+#[server(prefix = "/api", endpoint = "auth/register-confirm", output = crate::codec::Json)]
 pub async fn register_confirm(login: String, code: String) -> Result<CurrentUser, AppError> {
     crate::auth::server::confirm_registration(&login, &code).await
 }
 
 /// Forgotten password, step one: the account's owner gets a six-digit code. Same answer for
 /// any log-in.
-#[server(prefix = "/api", endpoint = "auth/reset-request")]
+#[server(prefix = "/api", endpoint = "auth/reset-request", output = crate::codec::Json)]
 pub async fn reset_request(login: String) -> Result<(), AppError> {
     crate::auth::server::request_reset(&login).await
 }
 
 /// Forgotten password, step two: the code sets a new password, ends every session of the
 /// account and logs this browser in.
-#[server(prefix = "/api", endpoint = "auth/reset")]
+#[server(prefix = "/api", endpoint = "auth/reset", output = crate::codec::Json)]
 pub async fn reset_password(
     login: String,
     code: String,
@@ -58,7 +58,7 @@ pub async fn reset_password(
 }
 
 /// Changes the password (the current one is checked); every other session ends.
-#[server(prefix = "/api", endpoint = "auth/change-password")]
+#[server(prefix = "/api", endpoint = "auth/change-password", output = crate::codec::Json)]
 pub async fn change_password(
     current_password: String,
     new_password: String,
@@ -67,32 +67,32 @@ pub async fn change_password(
 }
 
 /// Ends every session of the account, on every device.
-#[server(prefix = "/api", endpoint = "auth/logout-all")]
+#[server(prefix = "/api", endpoint = "auth/logout-all", output = crate::codec::Json)]
 pub async fn logout_all() -> Result<(), AppError> {
     crate::auth::server::logout_everywhere().await
 }
 
 /// Logs in with a phone number or e-mail and a password. The session id is new at every log-in.
-#[server(prefix = "/api", endpoint = "auth/login")]
+#[server(prefix = "/api", endpoint = "auth/login", output = crate::codec::Json)]
 pub async fn login(login: String, password: String) -> Result<CurrentUser, AppError> {
     crate::auth::server::login(&login, &password).await
 }
 
 /// Ends the current session (if any) and clears the cookie.
-#[server(prefix = "/api", endpoint = "auth/logout")]
+#[server(prefix = "/api", endpoint = "auth/logout", output = crate::codec::Json)]
 pub async fn logout() -> Result<(), AppError> {
     crate::auth::server::logout().await
 }
 
 /// The session as the UI asks for it: the logged-in user, or `null` (never 401, so an anonymous
 /// page load makes no failed request).
-#[server(prefix = "/api", endpoint = "auth/session")]
+#[server(prefix = "/api", endpoint = "auth/session", output = crate::codec::Json)]
 pub async fn session() -> Result<Option<CurrentUser>, AppError> {
     crate::auth::server::current_user().await
 }
 
 /// Who am I: the logged-in user, or 401.
-#[server(prefix = "/api", endpoint = "auth/me")]
+#[server(prefix = "/api", endpoint = "auth/me", output = crate::codec::Json)]
 pub async fn me() -> Result<CurrentUser, AppError> {
     crate::auth::server::require_user().await
 }

@@ -283,7 +283,7 @@ async fn start_session(state: &AppState, user_id: i64) -> Result<(), AppError> {
 /// registration cannot be used to learn which numbers have accounts: a new log-in gets a code
 /// that completes the registration ([`confirm_registration`]); the owner of an existing
 /// account gets a note saying someone tried, and no code.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn register(login: &str, password: &str, display_name: &str) -> Result<String, AppError> {
     let state = AppState::get()?;
     let login = LoginId::parse(login)?;
@@ -336,7 +336,7 @@ pub async fn register(login: &str, password: &str, display_name: &str) -> Result
 }
 
 /// Registration, step two: the code from the message makes the account and logs it in.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn confirm_registration(login: &str, code: &str) -> Result<CurrentUser, AppError> {
     let state = AppState::get()?;
     let login = LoginId::parse(login)?;
@@ -457,7 +457,7 @@ async fn check_password(
     }
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn login(login: &str, password: &str) -> Result<CurrentUser, AppError> {
     let state = AppState::get()?;
     // A malformed log-in can match no account: same answer as a wrong password.
@@ -476,7 +476,7 @@ pub async fn login(login: &str, password: &str) -> Result<CurrentUser, AppError>
 
 /// Changes the logged-in user's password after checking the current one (under the log-in
 /// limits); every other session of the account ends.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn change_password(current: &str, new: &str) -> Result<(), AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
@@ -508,7 +508,7 @@ pub async fn change_password(current: &str, new: &str) -> Result<(), AppError> {
 
 /// Password reset, step one: the same answer whether or not the account exists; its owner
 /// gets a one-time code.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn request_reset(login: &str) -> Result<(), AppError> {
     let state = AppState::get()?;
     let login = LoginId::parse(login)?;
@@ -547,7 +547,7 @@ pub async fn request_reset(login: &str) -> Result<(), AppError> {
 
 /// Password reset, step two: the code sets a new password, ends every session of the account,
 /// and logs this browser in.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn reset_password(login: &str, code: &str, new: &str) -> Result<CurrentUser, AppError> {
     let state = AppState::get()?;
     let login = LoginId::parse(login)?;

@@ -31,13 +31,13 @@ pub struct AddressView {
 pub const MAX_ADDRESSES: i64 = 20;
 
 /// The regions under `parent` (the provinces without one), for the address picker. Anyone.
-#[server(prefix = "/api", endpoint = "delivery/regions")]
+#[server(prefix = "/api", endpoint = "delivery/regions", output = crate::codec::Json)]
 pub async fn regions(parent: Option<String>) -> Result<Vec<RegionOption>, AppError> {
     crate::delivery::server::regions(parent.as_deref()).await
 }
 
 /// The logged-in buyer's addresses, the default first.
-#[server(prefix = "/api", endpoint = "delivery/addresses")]
+#[server(prefix = "/api", endpoint = "delivery/addresses", output = crate::codec::Json)]
 pub async fn addresses() -> Result<Vec<AddressView>, AppError> {
     crate::delivery::server::addresses().await
 }
@@ -46,7 +46,7 @@ pub async fn addresses() -> Result<Vec<AddressView>, AppError> {
 /// mainland mobile number, a township or village chosen in the picker, the detailed address
 /// (1–100), for institutions the unit's name; `is_default` makes it the default (the first
 /// address is the default anyway). At most [`MAX_ADDRESSES`].
-#[server(prefix = "/api", endpoint = "delivery/save-address")]
+#[server(prefix = "/api", endpoint = "delivery/save-address", output = crate::codec::Json)]
 pub async fn save_address(
     id: Option<i64>,
     recipient: String,
@@ -73,7 +73,7 @@ pub async fn save_address(
 }
 
 /// Removes one of the caller's addresses (orders keep the copy they were placed with).
-#[server(prefix = "/api", endpoint = "delivery/remove-address")]
+#[server(prefix = "/api", endpoint = "delivery/remove-address", output = crate::codec::Json)]
 pub async fn remove_address(id: i64) -> Result<(), AppError> {
     crate::delivery::server::remove_address(id).await
 }
@@ -89,7 +89,7 @@ pub struct SellerTerms {
 
 /// The delivery terms of every seller the caller acts for (a household, its paired cadre's
 /// households, a co-op manager's co-op).
-#[server(prefix = "/api", endpoint = "delivery/terms")]
+#[server(prefix = "/api", endpoint = "delivery/terms", output = crate::codec::Json)]
 pub async fn my_terms() -> Result<Vec<SellerTerms>, AppError> {
     crate::delivery::server::my_terms().await
 }
@@ -97,7 +97,7 @@ pub async fn my_terms() -> Result<Vec<SellerTerms>, AppError> {
 /// Sets a seller's delivery terms: the courier fee and the amount from which delivery is free
 /// (yuan, at most 500; empty for never), the pick-up point (empty for none), whether the seller
 /// delivers to institutions, and the dispatch promise in hours (1–720).
-#[server(prefix = "/api", endpoint = "delivery/save-terms")]
+#[server(prefix = "/api", endpoint = "delivery/save-terms", output = crate::codec::Json)]
 pub async fn save_terms(
     seller: String,
     courier_fee: String,

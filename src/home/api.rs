@@ -39,13 +39,13 @@ impl CountySummary {
 }
 
 /// The counties in the data, with their numbers of households and co-ops. Public.
-#[server(prefix = "/api", endpoint = "home/counties")]
+#[server(prefix = "/api", endpoint = "home/counties", output = crate::codec::Json)]
 pub async fn county_summaries() -> Result<Vec<CountySummary>, AppError> {
     crate::home::server::county_summaries().await
 }
 
 /// One county, for its page (`/county/:code`): 404 if there is no such county. Public.
-#[server(prefix = "/api", endpoint = "home/county")]
+#[server(prefix = "/api", endpoint = "home/county", output = crate::codec::Json)]
 pub async fn county(code: String) -> Result<CountySummary, AppError> {
     crate::home::server::county_summary(&code).await
 }

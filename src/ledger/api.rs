@@ -64,7 +64,7 @@ pub const LEDGER_PAGE_SIZE: i64 = 50;
 /// A household's income record for this year. For the household, its paired cadres, officials
 /// whose region contains it, and admins.
 /// `after` pages through the ledger rows (the previous page's `recent.next`).
-#[server(prefix = "/api", endpoint = "ledger/household")]
+#[server(prefix = "/api", endpoint = "ledger/household", output = crate::codec::Json)]
 pub async fn household_income(
     household_id: i64,
     after: Option<String>,
@@ -76,7 +76,7 @@ pub async fn household_income(
 /// region contains it, or an admin. `amount` in yuan; negative amounts correct earlier rows.
 /// An amount beyond `ZHUNONG_LARGE_RECORD_LINES` × the monitoring line, either way, needs a
 /// `note` and `confirm` = true (422 `confirmation_required` otherwise).
-#[server(prefix = "/api", endpoint = "ledger/record")]
+#[server(prefix = "/api", endpoint = "ledger/record", output = crate::codec::Json)]
 pub async fn record_income(
     household_id: i64,
     amount: String,

@@ -111,7 +111,7 @@ async fn household_region(db: &Db, id: i64) -> Result<(RegionCode, String, i64),
     ))
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn household_income(
     household_id: i64,
     after: Option<&str>,
@@ -249,7 +249,7 @@ pub async fn household_income(
     })
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn record_income(
     household_id: i64,
     amount: &str,

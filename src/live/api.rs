@@ -149,7 +149,7 @@ pub struct EventReport {
 }
 
 /// Live now, to come, and past events (a page, newest first). Public.
-#[server(prefix = "/api", endpoint = "live/list")]
+#[server(prefix = "/api", endpoint = "live/list", output = crate::codec::Json)]
 pub async fn live_events(
     after: Option<String>,
     county: Option<String>,
@@ -158,14 +158,14 @@ pub async fn live_events(
 }
 
 /// An event with its line-up and state. Public.
-#[server(prefix = "/api", endpoint = "live/get")]
+#[server(prefix = "/api", endpoint = "live/get", output = crate::codec::Json)]
 pub async fn live_event(id: i64) -> Result<LiveEventView, AppError> {
     crate::live::server::event(id).await
 }
 
 /// Schedules an event. Times are China time, `YYYY-MM-DDTHH:MM` (a datetime-local field).
 /// `host_login`: the account that runs it (an invited guest), else the caller.
-#[server(prefix = "/api", endpoint = "live/create")]
+#[server(prefix = "/api", endpoint = "live/create", output = crate::codec::Json)]
 #[allow(clippy::too_many_arguments)]
 pub async fn create_event(
     title: String,
@@ -191,25 +191,25 @@ pub async fn create_event(
 }
 
 /// The host console.
-#[server(prefix = "/api", endpoint = "live/console")]
+#[server(prefix = "/api", endpoint = "live/console", output = crate::codec::Json)]
 pub async fn live_console(id: i64) -> Result<ConsoleView, AppError> {
     crate::live::server::console(id).await
 }
 
 /// Adds a listing of the event's county to its line-up.
-#[server(prefix = "/api", endpoint = "live/feature")]
+#[server(prefix = "/api", endpoint = "live/feature", output = crate::codec::Json)]
 pub async fn feature_listing(event_id: i64, listing_id: i64) -> Result<(), AppError> {
     crate::live::server::feature(event_id, listing_id).await
 }
 
 /// Takes a listing off the line-up (not one that has sold at a flash price).
-#[server(prefix = "/api", endpoint = "live/unfeature")]
+#[server(prefix = "/api", endpoint = "live/unfeature", output = crate::codec::Json)]
 pub async fn unfeature_listing(event_id: i64, listing_id: i64) -> Result<(), AppError> {
     crate::live::server::unfeature(event_id, listing_id).await
 }
 
 /// Goes live (`live`) or ends the event (`ended`, with a replay address if there is one).
-#[server(prefix = "/api", endpoint = "live/status")]
+#[server(prefix = "/api", endpoint = "live/status", output = crate::codec::Json)]
 pub async fn set_event_status(
     event_id: i64,
     status: String,
@@ -219,13 +219,13 @@ pub async fn set_event_status(
 }
 
 /// Pins a featured listing (the product being shown), or unpins (no `listing_id`).
-#[server(prefix = "/api", endpoint = "live/pin")]
+#[server(prefix = "/api", endpoint = "live/pin", output = crate::codec::Json)]
 pub async fn pin_listing(event_id: i64, listing_id: Option<i64>) -> Result<(), AppError> {
     crate::live::server::pin(event_id, listing_id).await
 }
 
 /// Makes a featured listing's photo the event's cover picture (its host, or whoever may run it).
-#[server(prefix = "/api", endpoint = "live/cover")]
+#[server(prefix = "/api", endpoint = "live/cover", output = crate::codec::Json)]
 pub async fn set_cover(event_id: i64, listing_id: i64) -> Result<(), AppError> {
     crate::live::server::set_cover(event_id, listing_id).await
 }
@@ -233,7 +233,7 @@ pub async fn set_cover(event_id: i64, listing_id: i64) -> Result<(), AppError> {
 /// Starts a flash sale of a featured listing now, for `seconds`: its price (yuan, as typed),
 /// a cap on the units sold at it and a per-buyer limit (empty: none). The host must also be
 /// the listing's seller: a flash price lowers what its households receive.
-#[server(prefix = "/api", endpoint = "live/flash")]
+#[server(prefix = "/api", endpoint = "live/flash", output = crate::codec::Json)]
 pub async fn start_flash(
     event_id: i64,
     listing_id: i64,
@@ -254,7 +254,7 @@ pub async fn start_flash(
 }
 
 /// The event's report.
-#[server(prefix = "/api", endpoint = "live/report")]
+#[server(prefix = "/api", endpoint = "live/report", output = crate::codec::Json)]
 pub async fn live_report(id: i64) -> Result<EventReport, AppError> {
     crate::live::server::report(id).await
 }

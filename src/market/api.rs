@@ -100,7 +100,7 @@ pub const SELLER_DESK_PAGE_SIZE: i64 = 20;
 
 /// The catalogue: stalled produce first unless another order is asked for, a page of
 /// [`CATALOGUE_PAGE_SIZE`] at a time (`query[after]` is the previous page's `next`). Public.
-#[server(prefix = "/api", endpoint = "market/catalogue")]
+#[server(prefix = "/api", endpoint = "market/catalogue", output = crate::codec::Json)]
 pub async fn catalogue(
     #[server(default)] query: CatalogueQuery,
 ) -> Result<Page<ListingCard>, AppError> {
@@ -108,7 +108,7 @@ pub async fn catalogue(
 }
 
 /// One listing. Drafts and withdrawn listings are visible to their seller only.
-#[server(prefix = "/api", endpoint = "market/listing")]
+#[server(prefix = "/api", endpoint = "market/listing", output = crate::codec::Json)]
 pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
     crate::market::server::listing(id).await
 }
@@ -116,7 +116,7 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
 /// Creates (no `id`) or updates a listing. A household (or its cadre) lists its own produce; a
 /// co-op manager lists for linked households with `terms_kind` `per_unit` (`terms`:
 /// `household_id:yuan,…`) or `shares` (`household_id:percent,…`).
-#[server(prefix = "/api", endpoint = "market/save-listing")]
+#[server(prefix = "/api", endpoint = "market/save-listing", output = crate::codec::Json)]
 pub async fn save_listing(form: ListingForm) -> Result<i64, AppError> {
     crate::market::server::save_listing(&form).await
 }
@@ -151,7 +151,7 @@ pub struct ListingForm {
 }
 
 /// Raises or clears the 滞销 flag: the seller, or an official of the listing's county.
-#[server(prefix = "/api", endpoint = "market/stalled")]
+#[server(prefix = "/api", endpoint = "market/stalled", output = crate::codec::Json)]
 pub async fn set_stalled(
     listing_id: i64,
     stalled: bool,
@@ -162,7 +162,7 @@ pub async fn set_stalled(
 }
 
 /// Records a 扶贫产品 certificate: an official whose region contains the listing's origin.
-#[server(prefix = "/api", endpoint = "market/certify")]
+#[server(prefix = "/api", endpoint = "market/certify", output = crate::codec::Json)]
 pub async fn certify(
     listing_id: i64,
     number: String,
@@ -194,7 +194,7 @@ pub struct SellerDeskView {
 
 /// The seller's own listings (a page; `after` is the previous page's `next`) and the households
 /// they may list for.
-#[server(prefix = "/api", endpoint = "market/seller-desk")]
+#[server(prefix = "/api", endpoint = "market/seller-desk", output = crate::codec::Json)]
 pub async fn seller_desk(after: Option<String>) -> Result<SellerDeskView, AppError> {
     crate::market::server::seller_desk(after.as_deref()).await
 }
@@ -208,13 +208,13 @@ pub struct ListingEditView {
 }
 
 /// The seller's view of one of their listings, to edit it.
-#[server(prefix = "/api", endpoint = "market/editable-listing")]
+#[server(prefix = "/api", endpoint = "market/editable-listing", output = crate::codec::Json)]
 pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
     crate::market::server::editable_listing(id).await
 }
 
 /// Removes one of a listing's photos: its seller only.
-#[server(prefix = "/api", endpoint = "market/delete-photo")]
+#[server(prefix = "/api", endpoint = "market/delete-photo", output = crate::codec::Json)]
 pub async fn delete_photo(photo_id: i64) -> Result<(), AppError> {
     crate::market::server::delete_photo(photo_id).await
 }

@@ -263,7 +263,12 @@ pub fn ListingPage() -> impl IntoView {
                                     <ul>
                                         {d.breakdown.iter().map(|b| view! { <li><Money fen=b.amount_fen/> " " {tr(T::listing_goes_to)} " " {b.label.clone()}</li> }).collect_view()}
                                     </ul>
-                                    <p>{tr(T::listing_added)} " " <strong data-testid="added-to-incomes"><Money fen=d.added_to_incomes_fen/></strong></p>
+                                    // Never a lead of "¥0.00": before its first paid order, what will happen.
+                                    {if d.added_to_incomes_fen > 0 {
+                                        view! { <p>{tr(T::listing_added)} " " <strong data-testid="added-to-incomes"><Money fen=d.added_to_incomes_fen/></strong></p> }.into_any()
+                                    } else {
+                                        view! { <p data-testid="added-to-incomes">{tr(T::listing_added_none)}</p> }.into_any()
+                                    }}
                                 </section>
                                 {d.certificate.clone().map(|cert| view! { <p class="muted">{tr(T::listing_certificate)} ": " {cert}</p> })}
                                 {(d.can_edit || d.can_moderate).then(|| view! { <StalledForm listing_id=c.id stalled=c.stalled refresh=refresh/> })}

@@ -511,7 +511,7 @@ fn parse_terms(kind: &str, text: &str) -> Result<BenefitTerms, AppError> {
     }
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
     let state = AppState::get()?;
     let db = &state.db;

@@ -26,7 +26,7 @@ pub struct ReportProgress {
 /// Files a self-report (一键报贫): the household itself, a neighbour or a cadre. Anyone may,
 /// without an account; limited per address and overall per hour (429). Answers the receipt
 /// number to check its status with.
-#[server(prefix = "/api", endpoint = "monitoring/report")]
+#[server(prefix = "/api", endpoint = "monitoring/report", output = crate::codec::Json)]
 pub async fn submit_report(
     reporter: String,
     name: String,
@@ -40,7 +40,7 @@ pub async fn submit_report(
 }
 
 /// Where the report with this receipt number stands (404 for an unknown number).
-#[server(prefix = "/api", endpoint = "monitoring/status")]
+#[server(prefix = "/api", endpoint = "monitoring/status", output = crate::codec::Json)]
 pub async fn report_status(receipt: String) -> Result<ReportProgress, AppError> {
     crate::monitoring::server::report_status(&receipt).await
 }
@@ -98,7 +98,7 @@ pub struct Queue {
 
 /// Reports in a region (the official's own by default), oldest open first: `state` is `open`
 /// (default), or one of the states. Officials of the region; admins.
-#[server(prefix = "/api", endpoint = "monitoring/queue")]
+#[server(prefix = "/api", endpoint = "monitoring/queue", output = crate::codec::Json)]
 pub async fn report_queue(
     region: Option<String>,
     state: Option<String>,
@@ -110,7 +110,7 @@ pub async fn report_queue(
 
 /// Verification (核实): the visit and the comparison of income and expenses, the household
 /// it concerns, and its consent (required). Starts the village notice period.
-#[server(prefix = "/api", endpoint = "monitoring/verify")]
+#[server(prefix = "/api", endpoint = "monitoring/verify", output = crate::codec::Json)]
 pub async fn verify_report(
     report_id: i64,
     household_id: i64,
@@ -123,7 +123,7 @@ pub async fn verify_report(
 
 /// The county identifies the household as a monitoring object (识别纳入) once the notice
 /// period has run, with its category and the cadre who will visit.
-#[server(prefix = "/api", endpoint = "monitoring/identify")]
+#[server(prefix = "/api", endpoint = "monitoring/identify", output = crate::codec::Json)]
 pub async fn identify_report(
     report_id: i64,
     category: String,
@@ -133,14 +133,14 @@ pub async fn identify_report(
 }
 
 /// The county dismisses a report, with the reason.
-#[server(prefix = "/api", endpoint = "monitoring/dismiss")]
+#[server(prefix = "/api", endpoint = "monitoring/dismiss", output = crate::codec::Json)]
 pub async fn dismiss_report(report_id: i64, reason: String) -> Result<(), AppError> {
     crate::monitoring::server::dismiss_report(report_id, &reason).await
 }
 
 /// A paired cadre logs a visit: the date (not in the future), what was seen, the needs and the
 /// next steps.
-#[server(prefix = "/api", endpoint = "monitoring/visit")]
+#[server(prefix = "/api", endpoint = "monitoring/visit", output = crate::codec::Json)]
 pub async fn log_visit(
     household_id: i64,
     visited_on: String,
@@ -154,13 +154,13 @@ pub async fn log_visit(
 
 /// The county marks a monitoring object's risk eliminated (风险消除), only after six consecutive
 /// months above the line; the record stays.
-#[server(prefix = "/api", endpoint = "monitoring/exit")]
+#[server(prefix = "/api", endpoint = "monitoring/exit", output = crate::codec::Json)]
 pub async fn eliminate_risk(household_id: i64, note: String) -> Result<(), AppError> {
     crate::monitoring::server::eliminate(household_id, &note).await
 }
 
 /// The county reopens an eliminated risk.
-#[server(prefix = "/api", endpoint = "monitoring/reopen")]
+#[server(prefix = "/api", endpoint = "monitoring/reopen", output = crate::codec::Json)]
 pub async fn reopen_risk(household_id: i64, note: String) -> Result<(), AppError> {
     crate::monitoring::server::reopen(household_id, &note).await
 }
@@ -248,7 +248,7 @@ pub struct ReviewItem {
 
 /// This quarter's effect review of a monitored household, by its paired cadre: whether the measures work, what was found, what comes next. The rolling
 /// income is recorded by the server. One per household and quarter (409 `review_done`).
-#[server(prefix = "/api", endpoint = "monitoring/review")]
+#[server(prefix = "/api", endpoint = "monitoring/review", output = crate::codec::Json)]
 pub async fn review_effect(
     household_id: i64,
     conclusion: String,
@@ -268,7 +268,7 @@ pub async fn review_effect(
 
 /// The county changes a monitored household's category, with a reason; the change joins the
 /// household's history.
-#[server(prefix = "/api", endpoint = "monitoring/category")]
+#[server(prefix = "/api", endpoint = "monitoring/category", output = crate::codec::Json)]
 pub async fn change_category(
     household_id: i64,
     category: String,
@@ -278,7 +278,7 @@ pub async fn change_category(
 }
 
 /// Monitoring history and visits of a household; each view is written to the audit log.
-#[server(prefix = "/api", endpoint = "monitoring/file")]
+#[server(prefix = "/api", endpoint = "monitoring/file", output = crate::codec::Json)]
 pub async fn household_file(
     household_id: i64,
     events_after: Option<String>,
@@ -312,7 +312,7 @@ pub struct CadreHousehold {
 
 /// A cadre's paired households (一对一、手拉手) with their risk and last visit, most at risk
 /// first.
-#[server(prefix = "/api", endpoint = "monitoring/mine")]
+#[server(prefix = "/api", endpoint = "monitoring/mine", output = crate::codec::Json)]
 pub async fn cadre_households(after: Option<String>) -> Result<Page<CadreHousehold>, AppError> {
     crate::monitoring::server::cadre_households(after.as_deref()).await
 }
@@ -330,7 +330,7 @@ pub struct AuditItem {
 
 /// Who viewed or changed files in a region (the official's county by default), newest first.
 /// Admins; officials of the county or above.
-#[server(prefix = "/api", endpoint = "monitoring/audit")]
+#[server(prefix = "/api", endpoint = "monitoring/audit", output = crate::codec::Json)]
 pub async fn audit_log(
     region: Option<String>,
     after: Option<String>,
@@ -418,14 +418,14 @@ pub struct OrgPage {
 /// An organisation's 1+1 paired villages (50 a page, by village code), with the projects it
 /// runs there and what it bought from each this year: for its own people and admins (all its
 /// villages) and officials (the villages in their region).
-#[server(prefix = "/api", endpoint = "monitoring/organisation")]
+#[server(prefix = "/api", endpoint = "monitoring/organisation", output = crate::codec::Json)]
 pub async fn organisation_pairings(id: i64, after: Option<String>) -> Result<OrgPage, AppError> {
     crate::monitoring::records::organisation_pairings(id, after.as_deref()).await
 }
 
 /// Adds a member to a household's file. `id_number` (18 characters, checked) and `phone` are
 /// optional.
-#[server(prefix = "/api", endpoint = "monitoring/add-member")]
+#[server(prefix = "/api", endpoint = "monitoring/add-member", output = crate::codec::Json)]
 pub async fn add_member(
     household_id: i64,
     name: String,
@@ -444,14 +444,14 @@ pub async fn add_member(
 }
 
 /// Removes a member entered by mistake.
-#[server(prefix = "/api", endpoint = "monitoring/remove-member")]
+#[server(prefix = "/api", endpoint = "monitoring/remove-member", output = crate::codec::Json)]
 pub async fn remove_member(member_id: i64) -> Result<(), AppError> {
     crate::monitoring::records::remove_member(member_id).await
 }
 
 /// Records an assistance measure: `kind` (`industry`, `employment`, `social`, `dibao`,
 /// `tekun`), `detail`, `starts_on`, and `ends_on` for support kept on after exit.
-#[server(prefix = "/api", endpoint = "monitoring/add-measure")]
+#[server(prefix = "/api", endpoint = "monitoring/add-measure", output = crate::codec::Json)]
 pub async fn add_measure(
     household_id: i64,
     kind: String,
@@ -470,7 +470,7 @@ pub async fn add_measure(
 }
 
 /// Pairs a cadre of the county with a household (一对一), or with `unpair` set, ends it.
-#[server(prefix = "/api", endpoint = "monitoring/pair-cadre")]
+#[server(prefix = "/api", endpoint = "monitoring/pair-cadre", output = crate::codec::Json)]
 pub async fn pair_cadre(
     household_id: i64,
     cadre_id: i64,
@@ -481,7 +481,7 @@ pub async fn pair_cadre(
 }
 
 /// 阳光 1+1: pairs a social organisation with a village (again: updates its projects).
-#[server(prefix = "/api", endpoint = "monitoring/pair-organisation")]
+#[server(prefix = "/api", endpoint = "monitoring/pair-organisation", output = crate::codec::Json)]
 pub async fn pair_organisation(
     village: String,
     organisation_id: i64,

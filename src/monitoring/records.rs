@@ -25,7 +25,7 @@ fn bad(field: &str) -> AppError {
     AppError::new(ErrorCode::BadRequest).field(field)
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn add_member(
     household_id: i64,
     name: &str,
@@ -86,7 +86,7 @@ pub async fn add_member(
     Ok(())
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn remove_member(member_id: i64) -> Result<(), AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
@@ -115,7 +115,7 @@ pub async fn remove_member(member_id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn add_measure(
     household_id: i64,
     kind: &str,
@@ -175,7 +175,7 @@ pub async fn add_measure(
 }
 
 /// Pairs (or, with `pair` false, unpairs) a cadre of the county with a household.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn pair_cadre(household_id: i64, cadre_id: i64, pair: bool) -> Result<(), AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
@@ -233,7 +233,7 @@ pub async fn pair_cadre(household_id: i64, cadre_id: i64, pair: bool) -> Result<
 }
 
 /// 1+1: pairs a social organisation with a village (again: updates its projects).
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn pair_organisation(
     village: &str,
     organisation_id: i64,
@@ -435,7 +435,7 @@ const PAIRING_BOUGHT: &str = "CAST(COALESCE((SELECT SUM(i.line_total_fen) FROM o
 /// Villages of an organisation's page.
 const ORG_PAGE: i64 = 50;
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn organisation_pairings(
     id: i64,
     after: Option<&str>,

@@ -38,7 +38,7 @@ fn parse_quarter(s: &str) -> Option<String> {
     ok.then(|| format!("{y}-Q{q}"))
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn review_effect(
     household_id: i64,
     conclusion: &str,

@@ -77,7 +77,7 @@ fn new_receipt() -> String {
     format!("BP{tail}")
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn submit_report(
     reporter: &str,
     name: &str,
@@ -165,7 +165,7 @@ pub async fn submit_report(
     Err(AppError::internal("three receipt numbers clashed"))
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn report_status(receipt: &str) -> Result<ReportProgress, AppError> {
     let state = AppState::get()?;
     let receipt = monitoring::parse_receipt(receipt)
@@ -244,7 +244,7 @@ const REPORT_SELECT: &str =
 
 const OLDEST_FIRST: Keyset = Keyset(&[asc("x.id")]);
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn report_queue(
     region: Option<&str>,
     state_filter: Option<&str>,
@@ -442,7 +442,7 @@ async fn move_report(
     }
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn verify_report(
     id: i64,
     household_id: i64,
@@ -524,7 +524,7 @@ pub(crate) async fn event(
     Ok(())
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn identify_report(id: i64, category: &str, cadre_id: i64) -> Result<(), AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
@@ -618,7 +618,7 @@ pub async fn identify_report(id: i64, category: &str, cadre_id: i64) -> Result<(
     Ok(())
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn dismiss_report(id: i64, reason: &str) -> Result<(), AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
@@ -666,7 +666,7 @@ pub(crate) async fn household_allowed(
         .ok_or_else(|| AppError::internal("household without a valid region"))
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn log_visit(
     household_id: i64,
     visited_on: &str,
@@ -790,7 +790,7 @@ async fn move_object(
     Ok(())
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn eliminate(household_id: i64, note: &str) -> Result<(), AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
@@ -818,7 +818,7 @@ pub async fn eliminate(household_id: i64, note: &str) -> Result<(), AppError> {
 /// The county changes a monitored household's category (脱贫不稳定户, 边缘易致贫户,
 /// 突发严重困难户) with a reason: the change is an event in its history and in the audit log.
 /// Refused (409) for a household not under monitoring, or when the category is the same.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn change_category(
     household_id: i64,
     category: &str,
@@ -867,7 +867,7 @@ pub async fn change_category(
     Ok(())
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn reopen(household_id: i64, note: &str) -> Result<(), AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
@@ -961,7 +961,7 @@ where
     Ok(keyset::page(rows, PAGE, map))
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn household_file(
     household_id: i64,
     events_after: Option<&str>,
@@ -1157,7 +1157,7 @@ const CADRE_ORDER: Keyset = Keyset(&[
     asc("x.id"),
 ]);
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn cadre_households(after: Option<&str>) -> Result<Page<CadreHousehold>, AppError> {
     let state = AppState::get()?;
     let db = &state.db;
@@ -1244,7 +1244,7 @@ impl Cursored for AuditRow {
     }
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn audit_log(
     region: Option<&str>,
     after: Option<&str>,

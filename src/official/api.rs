@@ -68,7 +68,7 @@ pub const HOUSEHOLDS_PAGE_SIZE: i64 = 50;
 /// The households of a region, most at risk first, [`HOUSEHOLDS_PAGE_SIZE`] a page (`after` is
 /// the previous page's `next`). `region` defaults to the official's own; asking for a region
 /// outside one's own is refused (403).
-#[server(prefix = "/api", endpoint = "official/households")]
+#[server(prefix = "/api", endpoint = "official/households", output = crate::codec::Json)]
 pub async fn region_households(
     region: Option<String>,
     after: Option<String>,
@@ -196,7 +196,7 @@ pub const CHILDREN_PAGE_SIZE: i64 = 50;
 /// A region's dashboard (the official's own by default): its figures for `year` (this year by
 /// default), and the same figures for each region directly below, sorted by `sort`
 /// ([`DASHBOARD_SORTS`]) and paged by `after`.
-#[server(prefix = "/api", endpoint = "official/dashboard")]
+#[server(prefix = "/api", endpoint = "official/dashboard", output = crate::codec::Json)]
 pub async fn region_dashboard(
     region: Option<String>,
     year: Option<String>,
@@ -213,7 +213,7 @@ pub async fn region_dashboard(
 }
 
 /// One household's summary: members, baseline income, status and benefit links.
-#[server(prefix = "/api", endpoint = "households/get")]
+#[server(prefix = "/api", endpoint = "households/get", output = crate::codec::Json)]
 pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
     crate::official::server::household(id).await
 }
@@ -240,7 +240,7 @@ pub struct ImportSummary {
 }
 
 /// What an import did (`POST /import/households` answers its id). Only for whoever ran it.
-#[server(prefix = "/api", endpoint = "official/import-result")]
+#[server(prefix = "/api", endpoint = "official/import-result", output = crate::codec::Json)]
 pub async fn import_result(id: i64) -> Result<ImportSummary, AppError> {
     crate::official::server::import_result(id).await
 }

@@ -263,7 +263,7 @@ pub fn overdue_condition(o: &str) -> String {
     )
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn region_households(
     region: Option<&str>,
     after: Option<&str>,
@@ -402,7 +402,7 @@ async fn live_counts(
     .map_err(AppError::internal)
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn household(id: i64) -> Result<HouseholdSummary, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
@@ -816,7 +816,7 @@ pub(crate) async fn child_figures(
         .collect())
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn region_dashboard(
     region: Option<&str>,
     year: Option<&str>,
@@ -997,7 +997,7 @@ pub async fn dashboard_of(
     })
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn import_result(id: i64) -> Result<super::api::ImportSummary, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;

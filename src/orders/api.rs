@@ -147,7 +147,7 @@ pub struct ImpactReceipt {
 
 /// Places the cart as orders (one per seller) in one transaction. The same `idempotency_key`
 /// sent twice makes one checkout.
-#[server(prefix = "/api", endpoint = "orders/checkout")]
+#[server(prefix = "/api", endpoint = "orders/checkout", output = crate::codec::Json)]
 pub async fn checkout(
     idempotency_key: String,
     items: Vec<CartLine>,
@@ -167,7 +167,7 @@ pub async fn checkout(
 
 /// Prices the cart as checkout would: per seller, the methods offered, the shipping and the
 /// total, and the buyer's addresses. Places nothing.
-#[server(prefix = "/api", endpoint = "orders/quote")]
+#[server(prefix = "/api", endpoint = "orders/quote", output = crate::codec::Json)]
 pub async fn quote(
     items: Vec<CartLine>,
     address_id: Option<i64>,
@@ -210,7 +210,7 @@ pub struct BuyNowView {
 
 /// The `/buy` page's data: the listing, its price now, and for a logged-in buyer the quote.
 /// Public (a visitor sees the price and is asked to log in); places nothing.
-#[server(prefix = "/api", endpoint = "orders/buy-now")]
+#[server(prefix = "/api", endpoint = "orders/buy-now", output = crate::codec::Json)]
 pub async fn buy_now(
     listing_id: i64,
     quantity: Option<i64>,
@@ -232,14 +232,14 @@ pub const ORDERS_PAGE_SIZE: i64 = 20;
 
 /// The buyer's orders, newest first, [`ORDERS_PAGE_SIZE`] a page; `after` is the previous
 /// page's `next`.
-#[server(prefix = "/api", endpoint = "orders/mine")]
+#[server(prefix = "/api", endpoint = "orders/mine", output = crate::codec::Json)]
 pub async fn my_orders(after: Option<String>) -> Result<Page<OrderView>, AppError> {
     crate::orders::server::my_orders(after.as_deref()).await
 }
 
 /// Orders to fulfil, for the seller (household, its cadre, co-op manager), newest first, a
 /// page at a time like [`my_orders`].
-#[server(prefix = "/api", endpoint = "orders/to-fulfil")]
+#[server(prefix = "/api", endpoint = "orders/to-fulfil", output = crate::codec::Json)]
 pub async fn seller_orders(
     after: Option<String>,
     todo: Option<String>,
@@ -251,12 +251,12 @@ pub async fn seller_orders(
 /// The seller confirms the buyer's bank transfer arrived, with its `reference` (the bank's
 /// transaction number, 1–64 characters): the order is paid and every household's share is
 /// posted to its income ledger, as attested by the seller.
-#[server(prefix = "/api", endpoint = "orders/confirm-payment")]
+#[server(prefix = "/api", endpoint = "orders/confirm-payment", output = crate::codec::Json)]
 pub async fn confirm_payment(order_id: i64, reference: String) -> Result<OrderView, AppError> {
     crate::orders::server::confirm_payment(order_id, &reference).await
 }
 
-#[server(prefix = "/api", endpoint = "orders/ship")]
+#[server(prefix = "/api", endpoint = "orders/ship", output = crate::codec::Json)]
 /// The seller ships: for a courier order, the courier company (one of
 /// `domain::delivery::COURIERS`) and the tracking number (6–30 letters, digits, dashes).
 pub async fn ship(
@@ -272,26 +272,26 @@ pub async fn ship(
     .await
 }
 
-#[server(prefix = "/api", endpoint = "orders/deliver")]
+#[server(prefix = "/api", endpoint = "orders/deliver", output = crate::codec::Json)]
 pub async fn deliver(order_id: i64) -> Result<OrderView, AppError> {
     crate::orders::server::deliver(order_id).await
 }
 
 /// The buyer cancels before payment; stock returns.
-#[server(prefix = "/api", endpoint = "orders/cancel")]
+#[server(prefix = "/api", endpoint = "orders/cancel", output = crate::codec::Json)]
 pub async fn cancel(order_id: i64) -> Result<OrderView, AppError> {
     crate::orders::server::cancel(order_id).await
 }
 
 /// The seller refunds a paid order that has not shipped; stock returns and reversing rows are
 /// posted to the ledger.
-#[server(prefix = "/api", endpoint = "orders/refund")]
+#[server(prefix = "/api", endpoint = "orders/refund", output = crate::codec::Json)]
 pub async fn refund(order_id: i64) -> Result<OrderView, AppError> {
     crate::orders::server::refund(order_id).await
 }
 
 /// The buyer's impact receipt for one order.
-#[server(prefix = "/api", endpoint = "orders/impact")]
+#[server(prefix = "/api", endpoint = "orders/impact", output = crate::codec::Json)]
 pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
     crate::orders::server::impact(order_id).await
 }
@@ -308,7 +308,7 @@ pub struct PledgeStatus {
 }
 
 /// The pledge progress of the caller's institution (institution buyers; admins name one).
-#[server(prefix = "/api", endpoint = "orders/pledge")]
+#[server(prefix = "/api", endpoint = "orders/pledge", output = crate::codec::Json)]
 pub async fn pledge_progress(institution_id: Option<i64>) -> Result<PledgeStatus, AppError> {
     crate::orders::server::pledge_progress(institution_id).await
 }

@@ -429,7 +429,12 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
                             {if r.status == "placed" { view! { <p>{tr(T::impact_pending)}</p> }.into_any() } else { ().into_any() }}
                             <p>{tr(T::impact_lead)} " " <strong><Money fen=r.to_households_fen/></strong></p>
                             <p>{r.households} " " {tr(T::impact_households)} " " {r.villages.join("、")}</p>
-                            <p>{r.lifted_past_line} " " {tr(T::impact_lifted)}</p>
+                            // Never "0 户越过监测线": with none yet, what the purchase counts towards.
+                            {if r.lifted_past_line > 0 {
+                                view! { <p>{r.lifted_past_line} " " {tr(T::impact_lifted)}</p> }.into_any()
+                            } else {
+                                view! { <p>{tr(T::impact_lifted_none)}</p> }.into_any()
+                            }}
                             {(r.status != "placed").then(|| view! {
                                 <p class="muted" data-testid="impact-evidence">{tr(if r.verified { T::impact_verified } else { T::impact_attested })}</p>
                             })}

@@ -16,6 +16,7 @@ use crate::domain::money::Fen;
 use crate::domain::page::{Cursor, Page};
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode, PriceChange};
+use crate::i18n::{current_lang, T};
 use crate::ledger::post::{Evidence, Posting};
 use crate::live::server::LivePrice;
 use crate::policy::{self, Action};
@@ -213,7 +214,7 @@ fn ship_plan(
     })
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn checkout(
     key: &str,
     items: &[CartLine],
@@ -296,7 +297,7 @@ async fn price_now(
 }
 
 /// Prices the cart as `place` would, without reserving anything.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn quote(items: &[CartLine], req: &DeliveryRequest) -> Result<CartQuote, AppError> {
     let state = AppState::get()?;
     let db = &state.db;
@@ -405,27 +406,48 @@ pub async fn place(
 
     let hash = request_hash(&lines, &events, &req.fingerprint());
     let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    // One buyer's checkouts one at a time, so concurrent checkouts cannot all pass the count of
+    // unpaid ones: a row lock on PostgreSQL; on SQLite the write transaction (`BEGIN
+    // IMMEDIATE`) already is one for every writer.
+    if db.backend == crate::server::db::Backend::Postgres {
+        sqlx::query("UPDATE users SET login = login WHERE id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(AppError::internal)?;
+    }
+    // The checkout row, made only under the limit of unpaid checkouts (counted up to the limit:
+    // a bounded read whatever the buyer's history, from the partial index
+    // `orders_buyer_placed`) and only for a new key, in one statement.
     let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO checkouts (buyer_id, idempotency_key, request_hash, created_at) VALUES ($1, $2, $3, $4)
+        "INSERT INTO checkouts (buyer_id, idempotency_key, request_hash, created_at)
+         SELECT $1, $2, $3, $4
+          WHERE (SELECT COUNT(*) FROM (SELECT DISTINCT checkout_id FROM orders
+                  WHERE buyer_id = $1 AND status = 'placed' AND expires_at > $4 LIMIT $5) unpaid) < $5
          ON CONFLICT (buyer_id, idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(user.id)
     .bind(key)
     .bind(&hash)
     .bind(t)
+    .bind(hold.max_unpaid)
     .fetch_optional(&mut *tx)
     .await
     .map_err(AppError::internal)?;
     let Some(checkout_id) = inserted else {
         tx.rollback().await.map_err(AppError::internal)?;
-        let (id, stored): (i64, Option<String>) = sqlx::query_as(
+        let stored: Option<(i64, Option<String>)> = sqlx::query_as(
             "SELECT id, request_hash FROM checkouts WHERE buyer_id = $1 AND idempotency_key = $2",
         )
         .bind(user.id)
         .bind(key)
-        .fetch_one(&db.pool)
+        .fetch_optional(&db.pool)
         .await
         .map_err(AppError::internal)?;
+        // No row with this key: it was the limit that refused it.
+        let Some((id, stored)) = stored else {
+            return Err(AppError::new(ErrorCode::TooManyUnpaid));
+        };
         // Checkouts from before the hash was kept have none: they replay as before.
         if stored.is_some_and(|s| s != hash) {
             return Err(AppError::new(ErrorCode::IdempotencyKeyReused).field("idempotency_key"));
@@ -437,26 +459,6 @@ pub async fn place(
             orders,
         });
     };
-
-    // One buyer's checkouts one at a time (a row lock on PostgreSQL; SQLite's write
-    // transaction already is one), so concurrent checkouts cannot all pass the count.
-    sqlx::query("UPDATE users SET login = login WHERE id = $1")
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await
-        .map_err(AppError::internal)?;
-    let unpaid: i64 = sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT checkout_id) FROM orders
-          WHERE buyer_id = $1 AND status = 'placed' AND expires_at > $2",
-    )
-    .bind(user.id)
-    .bind(t)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(AppError::internal)?;
-    if unpaid >= hold.max_unpaid {
-        return Err(AppError::new(ErrorCode::TooManyUnpaid));
-    }
 
     // Reserve stock with a conditional update, listing by listing (in id order).
     let mut by_seller: BTreeMap<Seller, Vec<(i64, i64, Reserved, LivePrice)>> = BTreeMap::new();
@@ -476,15 +478,26 @@ pub async fn place(
         .await
         .map_err(AppError::internal)?;
         let Some(mut r) = row else {
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status FROM listings WHERE id = $1")
+            let now: Option<(String, i64)> =
+                sqlx::query_as("SELECT status, stock FROM listings WHERE id = $1")
                     .bind(listing_id)
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(AppError::internal)?;
             // Dropping the transaction rolls every reservation back.
-            return Err(match status.as_deref() {
-                Some("on_sale") | Some("sold_out") => AppError::new(ErrorCode::OutOfStock),
+            return Err(match now {
+                // The buyer is told how many are left, to order that many instead.
+                Some((status, left)) if status == "on_sale" && left > 0 => {
+                    let mut e = AppError::new(ErrorCode::OutOfStock);
+                    e.message = T::err_out_of_stock_left
+                        .t(current_lang())
+                        .replace("{n}", &left.to_string());
+                    e.left = Some(left);
+                    e
+                }
+                Some((status, _)) if status == "on_sale" || status == "sold_out" => {
+                    AppError::new(ErrorCode::OutOfStock)
+                }
                 _ => AppError::new(ErrorCode::ListingUnavailable),
             }
             .field("items"));
@@ -892,7 +905,7 @@ pub async fn seller_orders(after: Option<&str>, todo: bool) -> Result<Page<Order
 }
 
 /// The seller ships: a courier order needs the courier company and a tracking number.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn ship(order_id: i64, courier: &str, tracking: &str) -> Result<OrderView, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
@@ -1106,7 +1119,7 @@ async fn restore_stock(tx: &mut Tx, order_id: i64, t: i64) -> Result<(), AppErro
 
 /// The seller confirms that the buyer's bank transfer arrived, with its reference (the
 /// evidence the households' income rows carry).
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn confirm_payment(order_id: i64, reference: &str) -> Result<OrderView, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;
@@ -1222,7 +1235,7 @@ pub async fn expire_unpaid(db: &Db, t: i64) -> Result<u64, AppError> {
     Ok(n)
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn refund(order_id: i64) -> Result<OrderView, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;

@@ -254,7 +254,7 @@ fn is_mobile(headers: &HeaderMap) -> bool {
 /// The pay page: the order, the methods, and for the chosen one what to do. Starting a
 /// provider payment records it first (`payments`), then asks the provider; the same method
 /// asked again shows the same payment.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn pay_page(order_id: i64, method: Option<&str>) -> Result<PayPage, AppError> {
     let state = AppState::get()?;
     let user = require_user().await?;

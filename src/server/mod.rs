@@ -121,9 +121,10 @@ fn hash_file(opts: &LeptosOptions) -> Option<std::path::PathBuf> {
     Some(exe.parent()?.join(opts.hash_file.as_ref()))
 }
 
-/// The stylesheet's address, with its content hash when the build has one (for pages that are
-/// not rendered by the app, like the local fake payment provider's).
-pub fn stylesheet_href(opts: &LeptosOptions) -> String {
+/// The address of one of the built assets under /pkg/ (`kind` as cargo-leptos names it in the
+/// hash file: `css`, `js` or `wasm`, which is also the file's extension), with its content hash
+/// when the build has one.
+pub fn asset_href(opts: &LeptosOptions, kind: &str) -> String {
     let hash = opts
         .hash_files
         .then(|| hash_file(opts))
@@ -132,14 +133,20 @@ pub fn stylesheet_href(opts: &LeptosOptions) -> String {
         .and_then(|text| {
             text.lines().find_map(|l| {
                 l.split_once(':')
-                    .filter(|(kind, _)| kind.trim() == "css")
+                    .filter(|(k, _)| k.trim() == kind)
                     .map(|(_, h)| h.trim().to_owned())
             })
         });
     match hash {
-        Some(h) => format!("/{}/{}.{h}.css", opts.site_pkg_dir, opts.output_name),
-        None => format!("/{}/{}.css", opts.site_pkg_dir, opts.output_name),
+        Some(h) => format!("/{}/{}.{h}.{kind}", opts.site_pkg_dir, opts.output_name),
+        None => format!("/{}/{}.{kind}", opts.site_pkg_dir, opts.output_name),
     }
+}
+
+/// The stylesheet's address (for pages that are not rendered by the app, like the local fake
+/// payment provider's).
+pub fn stylesheet_href(opts: &LeptosOptions) -> String {
+    asset_href(opts, "css")
 }
 
 /// How long browsers and proxies may keep an answer: the files under /pkg/ a year when their

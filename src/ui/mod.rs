@@ -2,7 +2,7 @@
 
 use crate::domain::income::MonitoringStatus;
 use crate::domain::money::Fen;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::i18n::{tr, use_lang, T};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -136,7 +136,15 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
     }
     let lang = use_lang();
     let code = error.code;
-    view! { <p class="notice notice-error" role="alert">{move || code.text().t(lang.get())}</p> }
+    // Out of stock with a count: how many are left, in the page's language.
+    let left = error.left.filter(|_| code == ErrorCode::OutOfStock);
+    let text = move || match left {
+        Some(n) => T::err_out_of_stock_left
+            .t(lang.get())
+            .replace("{n}", &n.to_string()),
+        None => code.text().t(lang.get()).to_owned(),
+    };
+    view! { <p class="notice notice-error" role="alert">{text}</p> }
 }
 
 #[component]

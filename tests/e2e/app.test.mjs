@@ -157,10 +157,12 @@ async function raw(path, headers) {
 
 test('the app\'s files have content-hashed names, go out precompressed and are cached for a year; pages are not', async () => {
   const html = await (await fetch(`${server.base}/`)).text();
-  const wasm = html.match(/href="(\/pkg\/zhunong\.[\w-]+\.wasm)"/)?.[1];
+  // The WebAssembly is named in the hydration script (it is not preloaded with the page).
+  const wasm = html.match(/"(\/pkg\/zhunong\.[\w-]+\.wasm)"/)?.[1];
   const js = html.match(/href="(\/pkg\/zhunong\.[\w-]+\.js)"/)?.[1];
   const css = html.match(/href="(\/pkg\/zhunong\.[\w-]+\.css)"/)?.[1];
   assert.ok(wasm && js && css, `hashed names in the page: ${wasm} ${js} ${css}`);
+  assert.ok(!/<link[^>]*rel="preload"[^>]*\.wasm/.test(html), 'the WebAssembly waits for the page: it is not preloaded with it');
   for (const path of [wasm, js, css]) {
     const plain = await raw(path, {});
     const br = await raw(path, { 'Accept-Encoding': 'br, gzip' });
