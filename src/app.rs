@@ -265,20 +265,38 @@ fn Header() -> impl IntoView {
     let session = use_session();
     let cart = crate::orders::cart::use_cart();
     let switch = move |_| lang.update(|l| *l = l.other());
+    // On a phone the links fold into a menu, opened by a checkbox (so it works before the
+    // script has loaded) and closed again once a link has been followed.
+    let menu = NodeRef::<leptos::html::Input>::new();
+    let location = leptos_router::hooks::use_location();
+    Effect::watch(
+        move || location.pathname.get(),
+        move |_, _, _| {
+            if let Some(toggle) = menu.get_untracked() {
+                toggle.set_checked(false);
+            }
+        },
+        false,
+    );
     view! {
         <header class="site-header">
             <A href="/" attr:class="brand">
                 <span class="brand-mark" aria-hidden="true">"农"</span>
                 <span class="brand-name">{tr(T::app_name)}</span>
             </A>
-            <nav class="site-nav" aria-label=tr(T::nav_main)>
+            <A href="/cart" attr:class="header-cart">
+                {tr(T::nav_cart)}
+                <span class="cart-count" data-testid="cart-count">{move || { let n = cart.count(); (n > 0).then(|| format!(" ({n})")) }}</span>
+            </A>
+            <input type="checkbox" id="nav-toggle" class="nav-toggle" aria-controls="site-nav" node_ref=menu/>
+            <label for="nav-toggle" class="nav-toggle-label" data-testid="nav-toggle">
+                <span class="nav-toggle-bars" aria-hidden="true"></span>
+                <span class="nav-toggle-text">{tr(T::nav_menu)}</span>
+            </label>
+            <nav class="site-nav" id="site-nav" aria-label=tr(T::nav_main)>
                 <A href="/">{tr(T::nav_home)}</A>
                 <A href="/market">{tr(T::nav_market)}</A>
                 <A href="/live">{tr(T::nav_live)}</A>
-                <A href="/cart">
-                    {tr(T::nav_cart)}
-                    <span class="cart-count" data-testid="cart-count">{move || { let n = cart.count(); (n > 0).then(|| format!(" ({n})")) }}</span>
-                </A>
                 <Transition fallback=|| ()>
                     {move || session.user.get().map(|u| view! { <RoleNav user=u/> })}
                 </Transition>
@@ -309,9 +327,13 @@ fn RoleNav(user: Option<CurrentUser>) -> impl IntoView {
         }
     });
     match user {
-        None => view! {
-            <A href="/login">{tr(T::nav_login)}</A>
-            <A href="/register">{tr(T::nav_register)}</A>
+        None => {
+            // Back to this page after logging in or registering.
+            let here = crate::ui::use_return_path();
+            view! {
+                <A href=move || crate::ui::auth_href("/login", &here.get())>{tr(T::nav_login)}</A>
+                <A href=move || crate::ui::auth_href("/register", &here.get())>{tr(T::nav_register)}</A>
+            }
         }
         .into_any(),
         Some(u) => {

@@ -287,6 +287,25 @@ impl AppError {
         }
     }
 
+    /// Out of stock with `left` still to order: the message says how many.
+    pub fn out_of_stock_left(left: i64) -> AppError {
+        let mut e = AppError::new(ErrorCode::OutOfStock);
+        e.left = Some(left);
+        e.message = e.text_in(current_lang());
+        e
+    }
+
+    /// The error's message in `lang` (a page shows it in its own language, whatever the
+    /// language of the request that made it).
+    pub fn text_in(&self, lang: Lang) -> String {
+        match self.left.filter(|_| self.code == ErrorCode::OutOfStock) {
+            Some(n) => T::err_out_of_stock_left
+                .t(lang)
+                .replace("{n}", &n.to_string()),
+            None => self.code.text().t(lang).to_owned(),
+        }
+    }
+
     pub fn field(mut self, field: &str) -> AppError {
         self.field = Some(field.to_owned());
         self

@@ -111,6 +111,7 @@ messages! {
     nav_seller => "我的货品", "My produce";
     nav_admin => "管理", "Admin";
     nav_main => "主导航", "Main navigation";
+    nav_menu => "菜单", "Menu";
     lang_switch => "English", "中文";
     lang_switch_label => "切换到英文", "Switch to Chinese";
     skip_to_content => "跳到正文", "Skip to content";
@@ -228,6 +229,10 @@ messages! {
     sort_price_desc => "价格从高到低", "Price: high to low";
     market_empty => "没有找到符合条件的货品。", "No produce matches.";
     market_results => "货品", "Produce";
+    market_count => "共 {n} 件货品", "{n} listings";
+    market_suggestions => "看看这些急需帮销和已认定的扶贫产品", "Try these: stalled and certified produce";
+    market_filters => "筛选与排序", "Filters and sort";
+    market_apply => "应用筛选", "Apply";
     seller_my_listings => "我的货品", "My listings";
     income_col_date => "日期", "Date";
     income_col_source => "来源", "Source";
@@ -343,6 +348,8 @@ messages! {
     pledge_progress => "今年已采购", "Purchased this year";
     pledge_of => "，承诺", " of a pledge of";
     pledge_none => "今年尚未登记承诺金额。", "No pledge recorded for this year.";
+    pledge_pending => "另有待付款", "Pending payment";
+    pledge_pending_orders => "笔订单，付款后计入", "orders, counted once paid";
     seller_title => "我的货品", "My produce";
     seller_new => "上架新货品", "List new produce";
     seller_for_household => "代哪户农户上架", "Listing for household";
@@ -353,7 +360,8 @@ messages! {
     field_unit_hint => "例如 5斤/箱、250克/罐", "For example 5 jin per box, 250 g per tin";
     field_price => "单价（元）", "Price per unit (yuan)";
     field_stock => "库存", "Stock";
-    field_origin => "产地（行政区划代码）", "Origin (division code)";
+    field_origin => "产地", "Origin";
+    field_origin_hint => "12 位行政区划代码（村）", "The village's 12-digit division code";
     field_harvest => "采收日期", "Harvest date";
     field_status => "状态", "Status";
     field_terms_kind => "利益联结方式", "How households benefit";

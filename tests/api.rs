@@ -858,3 +858,40 @@ mod cases {
         );
     }
 }
+
+/// Starting an app finds its routes by running it once with resource loading suspended by a
+/// process-wide flag (leptos_router). A page served meanwhile by another app in the process
+/// must still load: one used to wait until the request timed out (a 503 after 30 s), as tests
+/// start many apps in one process. Routes are now found once per process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_load_while_other_apps_start() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let app = spawn_app(Backend::Sqlite, true).await.expect("sqlite app");
+    let done = AtomicBool::new(false);
+    let pages = async {
+        // Signed in, so every page is rendered afresh (never from the page cache).
+        let mut c = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        c.accept = "text/html";
+        let mut served = 0;
+        while !done.load(Ordering::SeqCst) || served < 20 {
+            let r = tokio::time::timeout(std::time::Duration::from_secs(10), c.get("/market"))
+                .await
+                .expect("the page came in time");
+            assert_eq!(r.status, 200);
+            assert!(r.body.contains("listing-card"), "the catalogue loaded");
+            served += 1;
+        }
+    };
+    let starts = async {
+        for _ in 0..6 {
+            let other = spawn_app(Backend::Sqlite, false)
+                .await
+                .expect("another app");
+            // Its routes are found when it starts serving: ask it for a page.
+            let r = Client::new(&other).get("/healthz").await;
+            assert_eq!(r.status, 200);
+        }
+        done.store(true, Ordering::SeqCst);
+    };
+    tokio::join!(pages, starts);
+}

@@ -67,6 +67,18 @@ on_both_backends! {
     no_endpoint_answers_5xx;
 }
 
+/// The catalogue's query, shared by the catalogue and the market page's search.
+const CATALOGUE_FIELDS: &[&str] = &[
+    "query[q]",
+    "query[category]",
+    "query[county]",
+    "query[certified]",
+    "query[stalled]",
+    "query[monitored]",
+    "query[sort]",
+    "query[after]",
+];
+
 /// Every server function, with the fields it takes.
 const ENDPOINTS: &[(&str, &[&str])] = &[
     ("auth/register", &["login", "password", "display_name"]),
@@ -89,19 +101,8 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
         "ledger/record",
         &["household_id", "amount", "source_type", "note", "confirm"],
     ),
-    (
-        "market/catalogue",
-        &[
-            "query[q]",
-            "query[category]",
-            "query[county]",
-            "query[certified]",
-            "query[stalled]",
-            "query[monitored]",
-            "query[sort]",
-            "query[after]",
-        ],
-    ),
+    ("market/catalogue", CATALOGUE_FIELDS),
+    ("market/search", CATALOGUE_FIELDS),
     (
         "market/certify",
         &["listing_id", "number", "valid_from", "valid_until"],

@@ -13,6 +13,7 @@ use serde_json::Value;
 on_both_backends! {
     search_matches_words_in_chinese_and_english;
     search_follows_edits;
+    search_ranks_titles_first_counts_and_suggests;
     monitored_filter_follows_the_households_incomes;
     photos_are_checked_resized_and_served;
     photo_limits_and_strangers_change_nothing;
@@ -127,6 +128,82 @@ mod cases {
             .await;
         assert_eq!(r.status, 400, "{}", r.body);
         assert_eq!(r.json()["code"], "bad_request");
+    }
+
+    pub async fn search_ranks_titles_first_counts_and_suggests(app: TestApp) {
+        // A stalled listing that mentions white tea only in its description: by need alone it
+        // would lead; a search for 白茶 puts every listing with 白茶 in its title first.
+        let (other, id): (String, i64) = sqlx::query_as(
+            "SELECT title, id FROM listings WHERE status = 'on_sale' AND stalled = 1 AND title NOT LIKE '%白茶%' ORDER BY id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE listings SET description = description || ' 可配白茶。' WHERE id = $1")
+            .bind(id)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        let r = Client::new(&app)
+            .post_form("/api/market/search", &[("query[q]", "白茶")])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        let cards = v["page"]["items"].as_array().expect("cards").clone();
+        let on_sale: Vec<&str> = cards
+            .iter()
+            .filter(|c| c["status"] != "sold_out")
+            .map(|c| c["title"].as_str().unwrap_or_default())
+            .collect();
+        let at = on_sale
+            .iter()
+            .position(|t| *t == other)
+            .unwrap_or_else(|| panic!("{other} is found by its description: {on_sale:?}"));
+        assert!(at > 0, "{on_sale:?}");
+        assert!(
+            on_sale[..at].iter().all(|t| t.contains("白茶"))
+                && on_sale[at..].iter().all(|t| !t.contains("白茶")),
+            "titles with 白茶 first: {on_sale:?}"
+        );
+        // The count is of every match, and the catalogue's plain answer holds the same set.
+        assert_eq!(v["total"].as_i64(), Some(cards.len() as i64), "{v}");
+        assert_eq!(v["more"], false);
+        let mut plain = titles_for(&app, "白茶").await;
+        let mut ranked: Vec<String> = cards
+            .iter()
+            .map(|c| c["title"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        plain.sort();
+        ranked.sort();
+        assert_eq!(plain, ranked);
+        assert!(v["suggestions"].as_array().expect("a list").is_empty());
+        // A search with no hit suggests produce that needs buyers: stalled or certified.
+        let r = Client::new(&app)
+            .post_form("/api/market/search", &[("query[q]", "不存在的货品")])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        assert_eq!(v["total"], 0);
+        assert!(v["page"]["items"].as_array().expect("a list").is_empty());
+        let suggested = v["suggestions"].as_array().expect("a list");
+        assert!(!suggested.is_empty(), "{v}");
+        for c in suggested {
+            assert!(c["stalled"] == true || c["certified"] == true, "{c}");
+        }
+        // The page says how many it found, and suggests on a miss, without a script.
+        let mut html = Client::new(&app);
+        html.accept = "text/html";
+        let page = html.get("/market?q=%E7%99%BD%E8%8C%B6").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains(&format!("共 {} 件货品", cards.len())),
+            "the count is in the page"
+        );
+        let page = html.get("/market?q=%E4%B8%8D%E5%AD%98%E5%9C%A8").await;
+        assert!(
+            page.body.contains("data-testid=\"suggestions\""),
+            "suggestions in the page"
+        );
     }
 
     pub async fn search_follows_edits(app: TestApp) {
@@ -449,6 +526,21 @@ mod cases {
         );
         assert!(e["form"]["terms"].as_str().unwrap().contains(':'));
         assert_eq!(e["desk"]["seller_kind"], "organisation");
+        // The origin is picked from the villages of the co-op's households in its county (the
+        // listing's own among them), each named by township and village.
+        let origins = e["desk"]["origins"].as_array().expect("origins");
+        assert!(!origins.is_empty());
+        for o in origins {
+            let code = o["code"].as_str().unwrap();
+            assert!(code.len() == 12 && code.starts_with("350725"), "{o}");
+            assert!(o["name"].as_str().unwrap().contains(' '), "{o}");
+        }
+        assert!(
+            origins
+                .iter()
+                .any(|o| o["code"] == e["form"]["origin_code"]),
+            "{origins:?}"
+        );
 
         // Saving the form unchanged changes nothing that buyers see; a new price and stock do.
         let mut fields = form_fields(&e["form"]);

@@ -1565,6 +1565,21 @@ mod cases {
             unpaid["purchased_fen"], before["purchased_fen"],
             "unpaid orders do not count"
         );
+        // They show as pending until paid.
+        let total: i64 = sqlx::query_scalar("SELECT total_fen FROM orders WHERE id = $1")
+            .bind(order.parse::<i64>().unwrap())
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            unpaid["pending_fen"].as_i64().unwrap(),
+            before["pending_fen"].as_i64().unwrap() + total,
+            "{unpaid}"
+        );
+        assert_eq!(
+            unpaid["pending_orders"].as_i64().unwrap(),
+            before["pending_orders"].as_i64().unwrap() + 1
+        );
         let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
         assert_eq!(
             coop.post_form(
@@ -1577,6 +1592,10 @@ mod cases {
         );
         let after = school.post_form("/api/orders/pledge", &[]).await.json();
         assert_eq!(after["purchased_fen"].as_i64().unwrap(), in_db + 3 * price);
+        assert_eq!(
+            after["pending_fen"], before["pending_fen"],
+            "paid: no longer pending"
+        );
         // Other buyers have no pledge; another institution's is not the school's to read.
         let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
         assert_eq!(buyer.post_form("/api/orders/pledge", &[]).await.status, 403);

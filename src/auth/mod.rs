@@ -55,11 +55,7 @@ pub fn LoginPage() -> impl IntoView {
     );
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     view! {
-        <Suspense fallback=|| ()>
-            {move || (has_next && matches!(session.user.get(), Some(Some(_)))).then(|| {
-                view! { <leptos_router::components::Redirect path=to.clone()/> }
-            })}
-        </Suspense>
+        <OnwardWhenSignedIn has_next to=to.clone()/>
         <section class="card narrow">
             <PageMeta title=T::login_title description=T::meta_site/>
             <h1>{tr(T::login_title)}</h1>
@@ -75,9 +71,23 @@ pub fn LoginPage() -> impl IntoView {
                     {tr(T::login_submit)}
                 </button>
             </ActionForm>
-            <p class="aside"><A href="/register">{tr(T::login_no_account)}</A></p>
+            <p class="aside"><A href=crate::ui::auth_href("/register", &to)>{tr(T::login_no_account)}</A></p>
             <p class="aside"><A href="/reset">{tr(T::login_forgot)}</A></p>
         </section>
+    }
+}
+
+/// Sends a signed-in user on to `to` when the page was given somewhere to go (`?next=`): where
+/// a form posted without a script lands once it has logged the user in.
+#[component]
+fn OnwardWhenSignedIn(has_next: bool, to: String) -> impl IntoView {
+    let session = use_session();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || (has_next && matches!(session.user.get(), Some(Some(_)))).then(|| {
+                view! { <leptos_router::components::Redirect path=to.clone()/> }
+            })}
+        </Suspense>
     }
 }
 
@@ -86,15 +96,23 @@ pub fn RegisterPage() -> impl IntoView {
     let session = use_session();
     let start = session.register;
     let confirm = session.register_confirm;
-    go_home_after(
+    // Like log-in: back to where the user was (`?next=`) once the account is made.
+    let next = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("next"));
+    let has_next = next.is_some();
+    let to = crate::ui::local_next(next);
+    go_after(
         confirm.version(),
         Signal::derive(move || matches!(confirm.value().get(), Some(Ok(_)))),
+        to.clone(),
     );
     // Step two once step one answered: the log-in the code was sent to.
     let sent_to = Signal::derive(move || start.value().get().and_then(Result::ok));
     let start_error = Signal::derive(move || start.value().get().and_then(Result::err));
     let confirm_error = Signal::derive(move || confirm.value().get().and_then(Result::err));
+    let login_href = crate::ui::auth_href("/login", &to);
+    let start_over = crate::ui::auth_href("/register", &to);
     view! {
+        <OnwardWhenSignedIn has_next to=to.clone()/>
         <section class="card narrow">
             <PageMeta title=T::register_title description=T::meta_register/>
             <h1>{tr(T::register_title)}</h1>
@@ -131,9 +149,9 @@ pub fn RegisterPage() -> impl IntoView {
                         {tr(T::register_confirm_submit)}
                     </button>
                 </ActionForm>
-                <p class="aside"><a href="/register">{tr(T::register_start_over)}</a></p>
+                <p class="aside"><a href=start_over.clone()>{tr(T::register_start_over)}</a></p>
             </Show>
-            <p class="aside"><A href="/login">{tr(T::register_have_account)}</A></p>
+            <p class="aside"><A href=login_href>{tr(T::register_have_account)}</A></p>
         </section>
     }
 }
@@ -239,7 +257,7 @@ pub fn AccountPage() -> impl IntoView {
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || session.user.get().map(|u| match u {
                     None => view! {
-                        <p>{tr(T::account_need_login)} " " <A href="/login">{tr(T::nav_login)}</A></p>
+                        <crate::ui::NeedLogin/>
                     }.into_any(),
                     Some(u) => {
                         let role = role_label(u.role);
@@ -262,28 +280,45 @@ pub fn AccountPage() -> impl IntoView {
     }
 }
 
-/// An institution buyer's progress against the annual pledge.
+/// An institution buyer's progress against the annual pledge: on the account page and on the
+/// home page. Orders placed and not yet paid show as pending beside what was bought.
+///
+/// On the home page (`beside`), a refusal is shown as text and leaves the page's status alone.
 #[component]
-fn PledgePanel() -> impl IntoView {
+pub fn PledgePanel(#[prop(optional)] beside: bool) -> impl IntoView {
+    let lang = use_lang();
     let progress = Resource::new(|| (), |_| crate::orders::api::pledge_progress(None));
     view! {
-        <section class="pledge" aria-labelledby="pledge-title">
+        <section class="pledge" aria-labelledby="pledge-title" data-testid="pledge">
             <h2 id="pledge-title">{tr(T::pledge_title)}</h2>
             <Transition fallback=|| ()>
                 {move || progress.get().map(|r| match r {
+                    Err(e) if beside => view! { <p class="muted">{move || e.text_in(lang.get())}</p> }.into_any(),
                     Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
                     Ok(p) => {
-                        let percent = p.pledge_fen.filter(|v| *v > 0).map(|v| (p.purchased_fen * 100 / v).min(100));
+                        let share = |v: i64| p.pledge_fen.filter(|t| *t > 0).map(|t| (v.saturating_mul(100) / t).clamp(0, 100));
+                        let percent = share(p.purchased_fen);
+                        let pending_pc = share(p.purchased_fen.saturating_add(p.pending_fen))
+                            .zip(percent)
+                            .map(|(all, paid)| all - paid);
                         view! {
                             <p class="muted">{p.institution.clone()} " · " {p.year}</p>
                             <p data-testid="pledge-progress">
                                 {tr(T::pledge_progress)} " " <strong><crate::ui::Money fen=p.purchased_fen/></strong>
                                 {p.pledge_fen.map(|v| view! { {tr(T::pledge_of)} " " <crate::ui::Money fen=v/> })}
                             </p>
+                            {(p.pending_orders > 0).then(|| view! {
+                                <p data-testid="pledge-pending">
+                                    {tr(T::pledge_pending)} " " <strong><crate::ui::Money fen=p.pending_fen/></strong>
+                                    " (" {p.pending_orders} " " {tr(T::pledge_pending_orders)} ")"
+                                </p>
+                            })}
                             {match percent {
                                 Some(pc) => view! {
-                                    <div class="meter" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=pc>
+                                    <div class="meter" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=pc
+                                        aria-labelledby="pledge-title">
                                         <span style=format!("width: {pc}%")></span>
+                                        {pending_pc.filter(|w| *w > 0).map(|w| view! { <span class="pending" style=format!("width: {w}%")></span> })}
                                     </div>
                                     <p class="muted">{pc} "%"</p>
                                 }.into_any(),
@@ -294,5 +329,19 @@ fn PledgePanel() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// The pledge panel on the home page, for an institution buyer.
+#[component]
+pub fn HomePledge() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <Transition fallback=|| ()>
+            {move || session.user.get().map(|u| {
+                u.filter(|u| u.role == crate::domain::role::Role::InstitutionBuyer)
+                    .map(|_| view! { <div class="section"><PledgePanel beside=true/></div> })
+            })}
+        </Transition>
     }
 }

@@ -166,7 +166,7 @@ pub fn AddressesPage() -> impl IntoView {
                             <label for="addr-unit">{tr(T::addresses_unit)}</label>
                             <input id="addr-unit" name="unit_name" maxlength="50" autocomplete="organization"/>
                             <label class="check"><input type="checkbox" name="is_default" value="true"/> {tr(T::addresses_make_default)}</label>
-                            <p class="form-error" role="alert">{move || save.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+                            <div class="form-error">{move || save.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</div>
                             <button type="submit" class="button primary" data-testid="save-address" disabled=move || save.pending().get()>{tr(T::save)}</button>
                         </ActionForm>
                     }.into_any(),
@@ -207,7 +207,7 @@ pub fn SellerTermsForms() -> impl IntoView {
                     Ok(list) => list.into_iter().map(|t| view! { <TermsForm terms=t save=save/> }).collect_view().into_any(),
                 })}
             </Transition>
-            <p class="form-error" role="alert">{move || save.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+            <div class="form-error">{move || save.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</div>
         </section>
     }
 }

@@ -25,6 +25,7 @@ pub fn HomePage() -> impl IntoView {
                 <li>{tr(T::home_how_3)}</li>
             </ol>
         </section>
+        <crate::auth::HomePledge/>
         <crate::live::HomeLive/>
         <crate::market::HomeMarket/>
         <section class="section" aria-labelledby="counties-title">

@@ -185,7 +185,7 @@ fn RecordIncomeForm(household_id: i64, action: ServerAction<api::RecordIncome>) 
                 <label for="record-note">{tr(T::record_note)}</label>
                 <input id="record-note" name="note" required maxlength="200"/>
                 <label class="check"><input type="checkbox" name="confirm" value="true"/> {tr(T::record_confirm)}</label>
-                <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+                <div class="form-error">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</div>
                 <p class="added" role="status">{move || matches!(action.value().get(), Some(Ok(_))).then(|| tr(T::saved)())}</p>
                 <button type="submit" class="button primary" disabled=move || action.pending().get()>{tr(T::save)}</button>
             </ActionForm>

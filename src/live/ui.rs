@@ -397,7 +397,7 @@ pub fn LiveNewPage() -> impl IntoView {
                 <input id="live-external" name="external_url" type="url" maxlength="500" placeholder="https://live.douyin.com/…"/>
                 <label for="live-host-login">{tr(T::live_field_host_login)}</label>
                 <input id="live-host-login" name="host_login" maxlength="100"/>
-                <p class="form-error" role="alert">{move || create.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+                <div class="form-error">{move || create.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</div>
                 <button type="submit" class="button primary">{tr(T::live_new)}</button>
             </ActionForm>
         </section>
@@ -467,7 +467,7 @@ pub fn LiveConsolePage() -> impl IntoView {
                             <h1>{tr(T::live_console)} " · " {v.card.title.clone()}</h1>
                             <p><StatusBadge status=st.clone()/> " " <A href=format!("/live/{event_id}")>{tr(T::live_view_page)}</A>
                                " · " <A href=format!("/live/{event_id}/report")>{tr(T::live_report)}</A></p>
-                            <p class="form-error" role="alert">{move || error().map(|e| view! { <ErrorNotice error=e/> })}</p>
+                            <div class="form-error">{move || error().map(|e| view! { <ErrorNotice error=e/> })}</div>
                             <div class="actions">
                                 {(st == "scheduled").then(|| view! {
                                     <ActionForm action=status attr:class="inline-form">

@@ -22,12 +22,35 @@ pub struct ListingCard {
     pub seller_name: String,
     pub origin: String,
     pub county: String,
+    /// The origin's and the county's English names, where the division table has them.
+    #[serde(default)]
+    pub origin_en: Option<String>,
+    #[serde(default)]
+    pub county_en: Option<String>,
     pub stalled: bool,
     pub stalled_reason: Option<String>,
     pub certified: bool,
     pub created_at: i64,
     /// The first photo's thumbnail (480×360), if the listing has photos.
     pub photo: Option<String>,
+}
+
+impl ListingCard {
+    /// The county's name in `lang` (the Chinese name where no English one is known).
+    pub fn county_in(&self, lang: crate::i18n::Lang) -> String {
+        match (lang, &self.county_en) {
+            (crate::i18n::Lang::En, Some(en)) if !en.is_empty() => en.clone(),
+            _ => self.county.clone(),
+        }
+    }
+
+    /// The origin village's name in `lang`, likewise.
+    pub fn origin_in(&self, lang: crate::i18n::Lang) -> String {
+        match (lang, &self.origin_en) {
+            (crate::i18n::Lang::En, Some(en)) if !en.is_empty() => en.clone(),
+            _ => self.origin.clone(),
+        }
+    }
 }
 
 /// A listing photo's thumbnail (cards, gallery buttons, small phones), cropped to 4:3.
@@ -93,6 +116,19 @@ pub struct CatalogueQuery {
     pub after: Option<String>,
 }
 
+/// What the market page shows for a query: a page of cards, how many match, and when nothing
+/// does, produce to look at instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketResults {
+    pub page: Page<ListingCard>,
+    /// Listings matching the query (all pages), counted up to a cap; on the first page only.
+    pub total: Option<i64>,
+    /// More than `total` match.
+    pub more: bool,
+    /// With no match: stalled and certified produce on sale, by need.
+    pub suggestions: Vec<ListingCard>,
+}
+
 /// Listing cards in one page of the catalogue.
 pub const CATALOGUE_PAGE_SIZE: i64 = 24;
 /// Listings in one page of the seller desk.
@@ -105,6 +141,15 @@ pub async fn catalogue(
     #[server(default)] query: CatalogueQuery,
 ) -> Result<Page<ListingCard>, AppError> {
     crate::market::server::catalogue(&query).await
+}
+
+/// The market page's search: [`catalogue`] with the number of matches, and suggestions when a
+/// search finds nothing. Public.
+#[server(prefix = "/api", endpoint = "market/search", output = crate::codec::Json)]
+pub async fn market_search(
+    #[server(default)] query: CatalogueQuery,
+) -> Result<MarketResults, AppError> {
+    crate::market::server::market_search(&query).await
 }
 
 /// One listing. Drafts and withdrawn listings are visible to their seller only.
@@ -190,6 +235,9 @@ pub struct SellerDeskView {
     pub listings: Page<ListingCard>,
     /// Where a new listing's produce comes from by default.
     pub default_origin: Option<String>,
+    /// The places produce may be listed from: the villages of the households one sells for,
+    /// inside the seller's county (township and village names), for the origin picker.
+    pub origins: Vec<crate::delivery::api::RegionOption>,
 }
 
 /// The seller's own listings (a page; `after` is the previous page's `next`) and the households

@@ -14,7 +14,8 @@ use crate::orders::cart::{use_cart, CartItem};
 use crate::ui::meta::{PageMeta, Words};
 use crate::ui::{ErrorNotice, Money, Pager};
 use api::{
-    catalogue, listing, CatalogueQuery, ListingCard, ListingForm, PhotoView, SellerDeskView,
+    catalogue, listing, market_search, CatalogueQuery, ListingCard, ListingForm, PhotoView,
+    SellerDeskView,
 };
 use leptos::prelude::*;
 use leptos_router::components::{Form, A};
@@ -61,7 +62,7 @@ pub fn ListingCardView(card: ListingCard, #[prop(optional)] lead: bool) -> impl 
                 }}
                 <div class="listing-body">
                     <h3 class="listing-title">{card.title.clone()}</h3>
-                    <p class="listing-meta">{card.county.clone()} " · " {card.seller_name.clone()}</p>
+                    <p class="listing-meta">{let c = card.clone(); move || c.county_in(lang.get())} " · " {card.seller_name.clone()}</p>
                     <p class="listing-price"><Money fen=card.price_fen/> <span class="unit">" / " {card.unit.clone()}</span></p>
                     <p class="badges">
                         {card.stalled.then(|| view! { <span class="badge badge-below">{tr(T::badge_stalled)}</span> })}
@@ -84,7 +85,11 @@ pub fn HomeMarket() -> impl IntoView {
             {move || cards.get().map(|r| match r {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 Ok(page) => {
-                    let (stalled, rest): (Vec<_>, Vec<_>) = page.items.into_iter().partition(|c| c.stalled);
+                    let (mut stalled, mut rest): (Vec<_>, Vec<_>) = page.items.into_iter().partition(|c| c.stalled);
+                    // A listing saved without photos (a draft put on sale in a hurry) never
+                    // leads the page: those with photos go first, each group in need order.
+                    stalled.sort_by_key(|c| c.photo.is_none());
+                    rest.sort_by_key(|c| c.photo.is_none());
                     let lead_rest = stalled.is_empty();
                     view! {
                         {(!stalled.is_empty()).then(|| view! {
@@ -137,8 +142,15 @@ pub fn MarketPage() -> impl IntoView {
             sort: q("sort"),
             after: q("after"),
         },
-        catalogue,
+        market_search,
     );
+    // The filters fold under one control; open when one is set, to show what applies.
+    let filtered = move || {
+        ["category", "county", "certified", "stalled", "monitored"]
+            .iter()
+            .any(|k| q(k).is_some())
+            || q("sort").is_some_and(|s| s != "need")
+    };
     view! {
         <section class="section">
             <PageMeta title=T::market_title description=T::meta_market/>
@@ -146,6 +158,10 @@ pub fn MarketPage() -> impl IntoView {
             <Form method="GET" action="" attr:class="filters" attr:role="search">
                 <label class="visually-hidden" for="q">{tr(T::market_search)}</label>
                 <input id="q" name="q" type="search" placeholder=tr(T::market_search) value=move || q("q").unwrap_or_default()/>
+                <button type="submit" class="button primary">{tr(T::market_search_button)}</button>
+                <details class="filter-more" open=filtered data-testid="filters">
+                <summary>{tr(T::market_filters)}</summary>
+                <div class="filter-fields">
                 <label class="visually-hidden" for="category">{tr(T::market_all_categories)}</label>
                 <select id="category" name="category">
                     <option value="">{tr(T::market_all_categories)}</option>
@@ -174,19 +190,37 @@ pub fn MarketPage() -> impl IntoView {
                 <label class="check"><input type="checkbox" name="certified" value="1" checked=move || q("certified").is_some()/> {tr(T::market_only_certified)}</label>
                 <label class="check"><input type="checkbox" name="stalled" value="1" checked=move || q("stalled").is_some()/> {tr(T::market_only_stalled)}</label>
                 <label class="check"><input type="checkbox" name="monitored" value="1" checked=move || q("monitored").is_some()/> {tr(T::market_only_monitored)}</label>
-                <button type="submit" class="button primary">{tr(T::market_search_button)}</button>
+                <button type="submit" class="button">{tr(T::market_apply)}</button>
+                </div>
+                </details>
             </Form>
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || results.get().map(|r| match r {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    Ok(page) if page.is_empty() && q("after").is_none() => view! { <p class="empty">{tr(T::market_empty)}</p> }.into_any(),
-                    Ok(page) => view! {
-                        <h2 class="visually-hidden">{tr(T::market_results)}</h2>
-                        <ul class="listing-grid" data-testid="catalogue">
-                            {listing_cards(page.items, false)}
-                        </ul>
-                        <Pager key="after" next=page.next label=T::market_pages first_text=T::pages_first next_text=T::pages_next/>
+                    Ok(r) if r.page.is_empty() && q("after").is_none() => view! {
+                        <p class="empty" data-testid="market-empty">{tr(T::market_empty)}</p>
+                        {(!r.suggestions.is_empty()).then(|| view! {
+                            <h2>{tr(T::market_suggestions)}</h2>
+                            <ul class="listing-grid" data-testid="suggestions">
+                                {listing_cards(r.suggestions, false)}
+                            </ul>
+                        })}
                     }.into_any(),
+                    Ok(r) => {
+                        let count = r.total.map(|n| if r.more { format!("{n}+") } else { n.to_string() });
+                        view! {
+                            <h2 class="visually-hidden">{tr(T::market_results)}</h2>
+                            {count.map(|count| view! {
+                                <p class="muted" role="status" data-testid="market-count">
+                                    {move || T::market_count.t(lang.get()).replace("{n}", &count)}
+                                </p>
+                            })}
+                            <ul class="listing-grid" data-testid="catalogue">
+                                {listing_cards(r.page.items, false)}
+                            </ul>
+                            <Pager key="after" next=r.page.next label=T::market_pages first_text=T::pages_first next_text=T::pages_next/>
+                        }.into_any()
+                    }
                 })}
             </Transition>
         </section>
@@ -195,6 +229,7 @@ pub fn MarketPage() -> impl IntoView {
 
 #[component]
 pub fn ListingPage() -> impl IntoView {
+    let lang = use_lang();
     let id = crate::ui::use_id_param();
     let refresh = RwSignal::new(0usize);
     let detail = Resource::new(move || (id(), refresh.get()), |(id, _)| listing(id));
@@ -238,7 +273,7 @@ pub fn ListingPage() -> impl IntoView {
                                 <p class="price-big"><Money fen=c.price_fen/> <span class="unit">" / " {c.unit.clone()}</span></p>
                                 <dl class="facts">
                                     <dt>{tr(T::listing_seller)}</dt><dd>{c.seller_name.clone()}</dd>
-                                    <dt>{tr(T::listing_origin)}</dt><dd>{c.county.clone()} " " {c.origin.clone()}</dd>
+                                    <dt>{tr(T::listing_origin)}</dt><dd>{let p = c.clone(); move || format!("{} {}", p.county_in(lang.get()), p.origin_in(lang.get()))}</dd>
                                     {d.harvest_date.clone().map(|h| view! { <dt>{tr(T::listing_harvest)}</dt><dd>{h}</dd> })}
                                     <dt>{tr(T::in_stock)}</dt><dd>{c.stock}</dd>
                                 </dl>
@@ -367,7 +402,7 @@ fn StalledForm(listing_id: i64, stalled: bool, refresh: RwSignal<usize>) -> impl
                         <button type="submit" class="button primary">{tr(T::save)}</button>
                     }.into_any()
                 }}
-                <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+                <div class="form-error">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</div>
             </ActionForm>
         </section>
     }
@@ -389,7 +424,7 @@ fn CertifyForm(listing_id: i64, refresh: RwSignal<usize>) -> impl IntoView {
                 <input id="cert-from" name="valid_from" type="date" required/>
                 <label for="cert-until">{tr(T::certify_until)}</label>
                 <input id="cert-until" name="valid_until" type="date" required/>
-                <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+                <div class="form-error">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</div>
                 <button type="submit" class="button primary">{tr(T::save)}</button>
             </ActionForm>
         </section>
@@ -524,7 +559,7 @@ fn ListingFields(
             <label for="stock">{tr(T::field_stock)}</label>
             <input id="stock" name="form[stock]" type="number" min="0" required value=f.stock/>
             <label for="origin">{tr(T::field_origin)}</label>
-            <input id="origin" name="form[origin_code]" required inputmode="numeric" value=f.origin_code.clone()/>
+            {origin_field(&desk.origins, &f.origin_code)}
             <label for="harvest">{tr(T::field_harvest)}</label>
             <input id="harvest" name="form[harvest_date]" type="date" value=f.harvest_date.clone().unwrap_or_default()/>
             <label for="surcharge">{tr(T::listing_surcharge)}</label>
@@ -545,10 +580,34 @@ fn ListingFields(
             <select id="status" name="form[status]">
                 {statuses.iter().map(|(v, t)| view! { <option value=*v selected=f.status == *v>{tr(*t)}</option> }).collect_view()}
             </select>
-            <p class="form-error" role="alert">{move || error().map(|e| view! { <ErrorNotice error=e/> })}</p>
+            <div class="form-error">{move || error().map(|e| view! { <ErrorNotice error=e/> })}</div>
             <button type="submit" class="button primary" disabled=move || save.pending().get()>{tr(T::save)}</button>
         </ActionForm>
     }
+}
+
+/// The origin: chosen from the places the seller may list from (the villages of its
+/// households), with the listing's own kept when it is elsewhere; typed only when the desk
+/// knows no place (a seller with no household yet), and checked on the server either way.
+fn origin_field(origins: &[crate::delivery::api::RegionOption], current: &str) -> AnyView {
+    if origins.is_empty() {
+        return view! {
+            <input id="origin" name="form[origin_code]" required inputmode="numeric" value=current.to_owned()
+                aria-describedby="origin-hint"/>
+            <small id="origin-hint" class="hint">{tr(T::field_origin_hint)}</small>
+        }
+        .into_any();
+    }
+    let known = origins.iter().any(|o| o.code == current);
+    view! {
+        <select id="origin" name="form[origin_code]" required data-testid="origin-picker">
+            {(!known && !current.is_empty()).then(|| view! { <option value=current.to_owned() selected=true>{current.to_owned()}</option> })}
+            {origins.iter().map(|o| view! {
+                <option value=o.code.clone() selected=o.code == current>{o.name.clone()}</option>
+            }).collect_view()}
+        </select>
+    }
+    .into_any()
 }
 
 /// `/listing/:id/edit`: the seller edits a listing and manages its photos.
@@ -594,7 +653,7 @@ pub fn ListingEditPage() -> impl IntoView {
                                         </li>
                                     }).collect_view()}
                                 </ul>
-                                <p class="form-error" role="alert">{move || remove.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+                                <div class="form-error">{move || remove.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</div>
                                 {room.then(|| view! {
                                     <form class="form" method="post" action=api::PHOTO_UPLOAD_PATH enctype="multipart/form-data" data-testid="photo-upload">
                                         <input type="hidden" name="listing_id" value=listing_id/>
@@ -605,7 +664,7 @@ pub fn ListingEditPage() -> impl IntoView {
                                     </form>
                                 })}
                                 <p role="status" class="added">{move || photos_added().then(|| tr(T::photos_added)())}</p>
-                                <p class="form-error" role="alert" data-testid="photo-error">{move || photo_error().map(|e| view! { <ErrorNotice error=e/> })}</p>
+                                <div class="form-error" data-testid="photo-error">{move || photo_error().map(|e| view! { <ErrorNotice error=e/> })}</div>
                             </section>
                             <section class="card" aria-labelledby="details-title">
                                 <h2 id="details-title">{tr(T::listing_details)}</h2>

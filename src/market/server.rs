@@ -1,8 +1,8 @@
 //! Listings and the catalogue on the server.
 
 use super::api::{
-    CatalogueQuery, ListingCard, ListingDetail, ListingEditView, ListingForm, PhotoView,
-    PriceShare, SellableFor, SellerDeskView, CATALOGUE_PAGE_SIZE, SELLER_DESK_PAGE_SIZE,
+    CatalogueQuery, ListingCard, ListingDetail, ListingEditView, ListingForm, MarketResults,
+    PhotoView, PriceShare, SellableFor, SellerDeskView, CATALOGUE_PAGE_SIZE, SELLER_DESK_PAGE_SIZE,
 };
 use super::photos::public_url;
 use crate::auth::api::CurrentUser;
@@ -30,6 +30,7 @@ enum Bind {
 /// The columns of a listing card (`CardRow`).
 const CARD_COLUMNS: &str = "l.id, l.title, l.category, l.unit, l.price_fen, l.stock, l.status,
         COALESCE(org.name, hv.name || ' 农户') AS seller_name, origin.name AS origin, county.name AS county,
+        origin.name_en AS origin_en, county.name_en AS county_en,
         l.stalled, l.stalled_reason,
         (SELECT COUNT(*) FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1 AND c.revoked_at IS NULL) AS certified,
         l.created_at,
@@ -84,6 +85,22 @@ const BY_NEED: Keyset = Keyset(&[
     desc("l.created_at"),
     desc("l.id"),
 ]);
+/// How many of the search words (`$2`…`$6`, see [`Filter`]) a listing's title lacks.
+const TITLE_MISSES: &str = "(CASE WHEN lower(l.title) LIKE '%' || $2 || '%' THEN 0 ELSE 1 END
+    + CASE WHEN lower(l.title) LIKE '%' || $3 || '%' THEN 0 ELSE 1 END
+    + CASE WHEN lower(l.title) LIKE '%' || $4 || '%' THEN 0 ELSE 1 END
+    + CASE WHEN lower(l.title) LIKE '%' || $5 || '%' THEN 0 ELSE 1 END
+    + CASE WHEN lower(l.title) LIKE '%' || $6 || '%' THEN 0 ELSE 1 END)";
+/// A search by need: listings whose title holds the words first (a co-op whose name holds
+/// them, or a description that mentions them, comes after), then as [`BY_NEED`].
+const BY_RELEVANCE: Keyset = Keyset(&[
+    asc(SOLD_OUT_LAST),
+    asc(TITLE_MISSES),
+    desc("l.stalled"),
+    desc("COALESCE(l.stalled_quantity, 0)"),
+    desc("l.created_at"),
+    desc("l.id"),
+]);
 const BY_NEWEST: Keyset = Keyset(&[asc(SOLD_OUT_LAST), desc("l.created_at"), desc("l.id")]);
 const BY_PRICE_ASC: Keyset = Keyset(&[asc(SOLD_OUT_LAST), asc("l.price_fen"), desc("l.id")]);
 const BY_PRICE_DESC: Keyset = Keyset(&[asc(SOLD_OUT_LAST), desc("l.price_fen"), desc("l.id")]);
@@ -102,6 +119,8 @@ struct CardRow {
     seller_name: String,
     origin: String,
     county: Option<String>,
+    origin_en: Option<String>,
+    county_en: Option<String>,
     stalled: i64,
     stalled_reason: Option<String>,
     certified: i64,
@@ -131,6 +150,8 @@ impl From<CardRow> for ListingCard {
             seller_name: r.seller_name,
             origin: r.origin,
             county: r.county.unwrap_or_default(),
+            origin_en: r.origin_en,
+            county_en: r.county_en,
             stalled: r.stalled == 1,
             stalled_reason: r.stalled_reason,
             certified: r.certified > 0,
@@ -153,22 +174,45 @@ fn flag(v: &Option<String>) -> bool {
     matches!(v.as_deref().map(str::trim), Some("1" | "true" | "on"))
 }
 
-pub async fn catalogue(q: &CatalogueQuery) -> Result<Page<ListingCard>, AppError> {
-    let state = AppState::get()?;
-    let db = state.reader();
-    let mut conditions = vec!["l.status IN ('on_sale', 'sold_out')".to_owned()];
-    let mut binds = vec![Bind::Text(today())];
-    let next = |b: Bind, binds: &mut Vec<Bind>| {
-        binds.push(b);
-        format!("${}", binds.len())
+/// The conditions of a catalogue query and their values. With search words, `$2`…`$6` are the
+/// words (padded with empty strings, which every title contains), for [`BY_RELEVANCE`].
+struct Filter {
+    conditions: Vec<String>,
+    binds: Vec<Bind>,
+    searched: bool,
+}
+
+impl Filter {
+    fn push(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        format!("${}", self.binds.len())
+    }
+}
+
+/// Search words bound for [`TITLE_MISSES`].
+const TITLE_WORDS: usize = 5;
+
+async fn filter(db: &Db, q: &CatalogueQuery) -> Result<Filter, AppError> {
+    let mut f = Filter {
+        conditions: vec!["l.status IN ('on_sale', 'sold_out')".to_owned()],
+        binds: vec![Bind::Text(today())],
+        searched: false,
     };
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         if text.chars().count() > 50 {
             return Err(AppError::new(ErrorCode::BadRequest).field("q"));
         }
+        let words = search_words(text);
+        f.searched = !words.is_empty();
+        if f.searched {
+            for i in 0..TITLE_WORDS {
+                f.binds
+                    .push(Bind::Text(words.get(i).cloned().unwrap_or_default()));
+            }
+        }
         // Every word must match the listing's search document (title, unit, description,
         // origin, county and co-op names) or name its category, in Chinese or English.
-        for word in search_words(text) {
+        for word in words {
             let categories: Vec<&str> = Category::ALL
                 .into_iter()
                 .filter(|c| c.zh().contains(&word) || c.en().to_lowercase().contains(&word))
@@ -189,57 +233,86 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Page<ListingCard>, AppError
                     format!("%{word}%"),
                 ),
             };
-            let p = next(Bind::Text(value), &mut binds);
+            let p = f.push(Bind::Text(value));
             let mut c = format!("(l.id IN ({sql} {p})");
             for cat in categories {
-                let p = next(Bind::Text(cat.to_owned()), &mut binds);
+                let p = f.push(Bind::Text(cat.to_owned()));
                 c.push_str(&format!(" OR l.category = {p}"));
             }
             c.push(')');
-            conditions.push(c);
+            f.conditions.push(c);
         }
     }
     if let Some(cat) = q.category.as_deref().filter(|c| !c.is_empty()) {
         let cat = Category::parse(cat)
             .ok_or_else(|| AppError::new(ErrorCode::BadRequest).field("category"))?;
-        let p = next(Bind::Text(cat.as_str().to_owned()), &mut binds);
-        conditions.push(format!("l.category = {p}"));
+        let p = f.push(Bind::Text(cat.as_str().to_owned()));
+        f.conditions.push(format!("l.category = {p}"));
     }
     if let Some(county) = q.county.as_deref().filter(|c| !c.is_empty()) {
         let code = RegionCode::parse(county)
             .map_err(|_| AppError::new(ErrorCode::InvalidRegion).field("county"))?;
-        let p = next(Bind::Text(code.like_pattern()), &mut binds);
-        conditions.push(format!("l.origin_code LIKE {p}"));
+        let p = f.push(Bind::Text(code.like_pattern()));
+        f.conditions.push(format!("l.origin_code LIKE {p}"));
     }
     if flag(&q.stalled) {
-        conditions.push("l.stalled = 1".into());
+        f.conditions.push("l.stalled = 1".into());
     }
     if flag(&q.monitored) {
         // Benefits a household at or below 1.5× the monitoring line (the officials' "near or
         // below"), judged on its latest baseline per-capita income.
-        let limit = match monitoring_line(&db, current_year()).await? {
+        let limit = match monitoring_line(db, current_year()).await? {
             Some(line) => income::near_ceiling(line).fen(),
             None => -1,
         };
-        let p = next(Bind::Int(limit), &mut binds);
-        conditions.push(format!(
+        let p = f.push(Bind::Int(limit));
+        f.conditions.push(format!(
             "EXISTS (SELECT 1 FROM listing_beneficiaries lb WHERE lb.listing_id = l.id
                 AND (SELECT b.per_capita_fen FROM household_baselines b WHERE b.household_id = lb.household_id ORDER BY b.year DESC LIMIT 1) <= {p})"
         ));
     }
     if flag(&q.certified) {
-        conditions.push("EXISTS (SELECT 1 FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1 AND c.revoked_at IS NULL)".into());
+        f.conditions.push(CERTIFIED.into());
     }
-    let ordering = match q.sort.as_deref().unwrap_or("") {
+    Ok(f)
+}
+
+/// A listing with a certificate valid today (`$1`).
+const CERTIFIED: &str = "EXISTS (SELECT 1 FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1 AND c.revoked_at IS NULL)";
+
+fn bind_all<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    binds: Vec<Bind>,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        query = match b {
+            Bind::Text(s) => query.bind(s),
+            Bind::Int(n) => query.bind(n),
+        };
+    }
+    query
+}
+
+/// A page of the listings `f` selects, in the order `sort` names (by need, with words first
+/// those whose title holds them), after the cursor `after`.
+async fn page_of(
+    db: &Db,
+    mut f: Filter,
+    sort: Option<&str>,
+    after: Option<&str>,
+    page_size: i64,
+) -> Result<Page<ListingCard>, AppError> {
+    let ordering = match sort.unwrap_or("") {
         "price_asc" => BY_PRICE_ASC,
         "price_desc" => BY_PRICE_DESC,
         "newest" => BY_NEWEST,
+        "" | "need" if f.searched => BY_RELEVANCE,
         "" | "need" => BY_NEED,
         _ => return Err(AppError::new(ErrorCode::BadRequest).field("sort")),
     };
-    if let Some(cursor) = ordering.parse(q.after.as_deref())? {
-        conditions.push(ordering.after(binds.len() + 1));
-        binds.extend(cursor.keys().iter().map(|&k| Bind::Int(k)));
+    if let Some(cursor) = ordering.parse(after)? {
+        f.conditions.push(ordering.after(f.binds.len() + 1));
+        f.binds.extend(cursor.keys().iter().map(|&k| Bind::Int(k)));
     }
     let order = ordering.order_by();
     // Pick the page's ids from the listings table alone, then build the cards for those rows.
@@ -247,21 +320,131 @@ pub async fn catalogue(q: &CatalogueQuery) -> Result<Page<ListingCard>, AppError
         "{} WHERE l.id IN (SELECT l.id FROM listings l WHERE {} ORDER BY {order} LIMIT {})
           ORDER BY {order}",
         card_select(Some(&ordering)),
-        conditions.join(" AND "),
-        CATALOGUE_PAGE_SIZE + 1
+        f.conditions.join(" AND "),
+        page_size + 1
     );
-    let mut query = sqlx::query_as::<_, CardRow>(&sql);
-    for b in binds {
-        query = match b {
-            Bind::Text(s) => query.bind(s),
-            Bind::Int(n) => query.bind(n),
-        };
-    }
-    let rows = query
+    let rows = bind_all(sqlx::query_as::<_, CardRow>(&sql), f.binds)
         .fetch_all(&db.pool)
         .await
         .map_err(AppError::internal)?;
-    Ok(keyset::page(rows, CATALOGUE_PAGE_SIZE, ListingCard::from))
+    Ok(keyset::page(rows, page_size, ListingCard::from))
+}
+
+pub async fn catalogue(q: &CatalogueQuery) -> Result<Page<ListingCard>, AppError> {
+    let state = AppState::get()?;
+    let db = state.reader();
+    let f = filter(&db, q).await?;
+    page_of(
+        &db,
+        f,
+        q.sort.as_deref(),
+        q.after.as_deref(),
+        CATALOGUE_PAGE_SIZE,
+    )
+    .await
+}
+
+/// The market page: a page of the catalogue, how many listings match (counted up to
+/// [`COUNT_CAP`]), and when a search finds nothing, stalled and certified produce instead.
+pub async fn market_search(q: &CatalogueQuery) -> Result<MarketResults, AppError> {
+    let state = AppState::get()?;
+    let db = state.reader();
+    let f = filter(&db, q).await?;
+    let first = q.after.as_deref().is_none_or(|a| a.trim().is_empty());
+    // Counted once, on the first page (the later ones only go on through the same set).
+    let counted: Option<i64> = if first {
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM listings l WHERE {} LIMIT {}) t",
+            f.conditions.join(" AND "),
+            COUNT_CAP + 1
+        );
+        let binds = f
+            .binds
+            .iter()
+            .map(|b| match b {
+                Bind::Text(s) => Bind::Text(s.clone()),
+                Bind::Int(n) => Bind::Int(*n),
+            })
+            .collect();
+        let (n,): (i64,) = bind_all(sqlx::query_as(&count_sql), binds)
+            .fetch_one(&db.pool)
+            .await
+            .map_err(AppError::internal)?;
+        Some(n)
+    } else {
+        None
+    };
+    let page = page_of(
+        &db,
+        f,
+        q.sort.as_deref(),
+        q.after.as_deref(),
+        CATALOGUE_PAGE_SIZE,
+    )
+    .await?;
+    let suggestions = if counted == Some(0) {
+        let f = Filter {
+            conditions: vec![
+                "l.status = 'on_sale'".to_owned(),
+                format!("(l.stalled = 1 OR {CERTIFIED})"),
+            ],
+            binds: vec![Bind::Text(today())],
+            searched: false,
+        };
+        page_of(&db, f, None, None, SUGGESTIONS).await?.items
+    } else {
+        Vec::new()
+    };
+    Ok(MarketResults {
+        page,
+        total: counted.map(|n| n.min(COUNT_CAP)),
+        more: counted.is_some_and(|n| n > COUNT_CAP),
+        suggestions,
+    })
+}
+
+/// The most listings the market page counts ("1000+" past it).
+const COUNT_CAP: i64 = 1000;
+/// Cards suggested when a search finds nothing.
+const SUGGESTIONS: i64 = 8;
+
+/// The villages of `households` (inside `within` when given), named "township village", for
+/// the origin picker; at most one per household, so bounded like the households.
+async fn origin_options(
+    db: &Db,
+    households: &[SellableFor],
+    within: Option<&RegionCode>,
+) -> Result<Vec<crate::delivery::api::RegionOption>, AppError> {
+    let mut codes: Vec<&str> = households
+        .iter()
+        .map(|h| h.village_code.as_str())
+        .filter(|c| within.is_none_or(|w| RegionCode::parse(c).is_ok_and(|r| w.contains(&r))))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = (1..=codes.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT r.code, COALESCE(t.name || ' ', '') || r.name FROM regions r
+           LEFT JOIN regions t ON t.code = substr(r.code, 1, 9) AND t.code <> r.code
+          WHERE r.code IN ({marks}) ORDER BY r.code"
+    );
+    let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+    for c in codes {
+        query = query.bind(c);
+    }
+    Ok(query
+        .fetch_all(&db.pool)
+        .await
+        .map_err(AppError::internal)?
+        .into_iter()
+        .map(|(code, name)| crate::delivery::api::RegionOption { code, name })
+        .collect())
 }
 
 #[derive(sqlx::FromRow)]
@@ -826,6 +1009,22 @@ pub async fn seller_desk(after: Option<&str>) -> Result<SellerDeskView, AppError
         village_code,
     })
     .collect();
+    // A co-op's produce comes from its own county; a household's from its village.
+    let within = match user.role {
+        Role::OrgManager => {
+            let region: Option<String> =
+                sqlx::query_scalar("SELECT region_code FROM organisations WHERE id = $1")
+                    .bind(bind)
+                    .fetch_optional(&db.pool)
+                    .await
+                    .map_err(AppError::internal)?;
+            region
+                .and_then(|r| RegionCode::parse(&r).ok())
+                .and_then(|r| r.county())
+        }
+        _ => None,
+    };
+    let origins = origin_options(db, &households, within.as_ref()).await?;
     let cursor = BY_ID_DESC.parse(after)?;
     let query = format!(
         "{} WHERE {listings_cond} AND {} ORDER BY {} LIMIT {}",
@@ -845,6 +1044,7 @@ pub async fn seller_desk(after: Option<&str>) -> Result<SellerDeskView, AppError
         seller_kind: kind.to_owned(),
         default_origin: households.first().map(|h| h.village_code.clone()),
         households,
+        origins,
         listings: keyset::page(listings, SELLER_DESK_PAGE_SIZE, ListingCard::from),
     })
 }

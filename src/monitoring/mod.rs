@@ -74,7 +74,7 @@ macro_rules! outcome {
     ($action:expr) => {{
         let action = $action;
         view! {
-            <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+            <div class="form-error">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</div>
             <p class="added" role="status">{move || matches!(action.value().get(), Some(Ok(()))).then(|| tr(T::saved)())}</p>
         }
     }};
@@ -160,7 +160,7 @@ fn ReportForm(village: String, action: ServerAction<api::SubmitReport>) -> impl 
             </select>
             <label for="report-detail">{tr(T::report_detail)}</label>
             <textarea id="report-detail" name="detail" required rows="4" maxlength="1000"></textarea>
-            <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+            <div class="form-error">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</div>
             {move || action.value().get().and_then(Result::ok).map(|receipt| view! {
                 <p class="added" role="status" data-testid="report-receipt">
                     {tr(T::report_filed)} " " <strong>{receipt.clone()}</strong> " "

@@ -43,7 +43,7 @@ pub fn HouseholdsPage() -> impl IntoView {
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || data.get().map(|r| match r {
                     Err(e) if e.code == crate::error::ErrorCode::Unauthenticated => {
-                        view! { <p>{tr(T::account_need_login)} " " <A href="/login">{tr(T::nav_login)}</A></p> }.into_any()
+                        view! { <crate::ui::NeedLogin/> }.into_any()
                     }
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     Ok(d) => view! {
@@ -228,7 +228,7 @@ pub fn RegionPage() -> impl IntoView {
             <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
                 {move || data.get().map(|r| match r {
                     Err(e) if e.code == crate::error::ErrorCode::Unauthenticated => {
-                        view! { <p>{tr(T::account_need_login)} " " <A href="/login">{tr(T::nav_login)}</A></p> }.into_any()
+                        view! { <crate::ui::NeedLogin/> }.into_any()
                     }
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     Ok(d) => view! { <Dashboard d=d/> }.into_any(),

@@ -305,6 +305,10 @@ pub struct PledgeStatus {
     /// Paid purchases by the institution's members this year (refunds excluded).
     pub purchased_fen: i64,
     pub orders: i64,
+    /// Orders placed for the institution and not yet paid (nor expired): pending, not counted
+    /// as purchased until paid.
+    pub pending_fen: i64,
+    pub pending_orders: i64,
 }
 
 /// The pledge progress of the caller's institution (institution buyers; admins name one).

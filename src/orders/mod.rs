@@ -174,13 +174,13 @@ pub fn CartPage() -> impl IntoView {
                         })}
                     </Transition>
                     <p class="muted">{tr(T::cart_note)}</p>
-                    <p class="form-error" role="alert">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</p>
+                    <div class="form-error">{move || action.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}</div>
                     <Transition fallback=|| ()>
                         {move || session.user.get().map(|u| match u {
                             Some(_) => view! {
                                 <button type="button" class="button primary" data-testid="checkout" on:click=place disabled=move || action.pending().get()>{tr(T::checkout)}</button>
                             }.into_any(),
-                            None => view! { <A href="/login" attr:class="button primary">{tr(T::checkout_login)}</A> }.into_any(),
+                            None => view! { <A href=crate::ui::auth_href("/login", "/cart") attr:class="button primary">{tr(T::checkout_login)}</A> }.into_any(),
                         })}
                     </Transition>
                 }.into_any()

@@ -16,7 +16,6 @@ use crate::domain::money::Fen;
 use crate::domain::page::{Cursor, Page};
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode, PriceChange};
-use crate::i18n::{current_lang, T};
 use crate::ledger::post::{Evidence, Posting};
 use crate::live::server::LivePrice;
 use crate::policy::{self, Action};
@@ -488,12 +487,7 @@ pub async fn place(
             return Err(match now {
                 // The buyer is told how many are left, to order that many instead.
                 Some((status, left)) if status == "on_sale" && left > 0 => {
-                    let mut e = AppError::new(ErrorCode::OutOfStock);
-                    e.message = T::err_out_of_stock_left
-                        .t(current_lang())
-                        .replace("{n}", &left.to_string());
-                    e.left = Some(left);
-                    e
+                    AppError::out_of_stock_left(left)
                 }
                 Some((status, _)) if status == "on_sale" || status == "sold_out" => {
                     AppError::new(ErrorCode::OutOfStock)
@@ -1360,12 +1354,23 @@ pub async fn pledge_progress(institution_id: Option<i64>) -> Result<PledgeStatus
     .fetch_one(&db.pool)
     .await
     .map_err(AppError::internal)?;
+    let (pending_fen, pending_orders): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(total_fen), 0) AS BIGINT), COUNT(*) FROM orders
+          WHERE institution_id = $1 AND status = 'placed' AND expires_at > $2",
+    )
+    .bind(org)
+    .bind(now())
+    .fetch_one(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
     Ok(PledgeStatus {
         institution: name,
         year,
         pledge_fen: pledge,
         purchased_fen: purchased,
         orders,
+        pending_fen,
+        pending_orders,
     })
 }
 

@@ -205,10 +205,21 @@ fn provide_request_nonce() {
     }
 }
 
+/// The app's page routes, found once per process. Finding them runs the app with a
+/// process-wide flag set (leptos_router's `RouteList::generate` holds `SuppressResourceLoad`),
+/// and a resource first polled on another thread meanwhile never loads: its page waited until
+/// the request timed out (503), which happened in the tests, where many apps start in one
+/// process while others serve pages (leptos issue 4773).
+fn app_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Builds the whole app: pages, server functions under `/api/`, static files, `/healthz`,
 /// `/metrics`, stored photos, and the guards every request passes (see [`guard`]).
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = app_routes();
     let ctx_state = state.clone();
     let err_state = state.clone();
     let shell_opts = state.leptos_options.clone();

@@ -75,6 +75,7 @@ const READ_ONLY_ENDPOINTS: &[&str] = &[
     "/api/live/list",
     "/api/live/get",
     "/api/market/catalogue",
+    "/api/market/search",
     "/api/market/listing",
     "/api/official/dashboard",
     "/api/official/households",

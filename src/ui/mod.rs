@@ -2,7 +2,7 @@
 
 use crate::domain::income::MonitoringStatus;
 use crate::domain::money::Fen;
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 use crate::i18n::{tr, use_lang, T};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -135,15 +135,7 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
         }
     }
     let lang = use_lang();
-    let code = error.code;
-    // Out of stock with a count: how many are left, in the page's language.
-    let left = error.left.filter(|_| code == ErrorCode::OutOfStock);
-    let text = move || match left {
-        Some(n) => T::err_out_of_stock_left
-            .t(lang.get())
-            .replace("{n}", &n.to_string()),
-        None => code.text().t(lang.get()).to_owned(),
-    };
+    let text = move || error.text_in(lang.get());
     view! { <p class="notice notice-error" role="alert">{text}</p> }
 }
 
@@ -264,6 +256,47 @@ pub fn url_component(s: &str) -> String {
     out
 }
 
+/// "Log in to see this", linking to log-in with this page to come back to.
+#[component]
+pub fn NeedLogin() -> impl IntoView {
+    let here = use_return_path();
+    view! {
+        <p data-testid="need-login">
+            {tr(T::account_need_login)} " "
+            <A href=move || auth_href("/login", &here.get())>{tr(T::nav_login)}</A>
+        </p>
+    }
+}
+
+/// `page` (`/login` or `/register`) with `next` as the place to come back to (none for home).
+pub fn auth_href(page: &str, next: &str) -> String {
+    if next == "/" {
+        page.to_owned()
+    } else {
+        format!("{page}?next={}", url_component(next))
+    }
+}
+
+/// The current page (path and query) as a return address for the log-in links. The account
+/// pages themselves pass on the `next` they were given, so a hop from log-in to registration
+/// still comes back to where the user started.
+pub fn use_return_path() -> Signal<String> {
+    let location = leptos_router::hooks::use_location();
+    Signal::derive(move || {
+        let path = location.pathname.get();
+        if matches!(path.as_str(), "/login" | "/register" | "/reset") {
+            local_next(location.query.with(|q| q.get("next")))
+        } else {
+            let search = location.search.get();
+            if search.is_empty() {
+                path
+            } else {
+                format!("{path}?{search}")
+            }
+        }
+    })
+}
+
 /// Where to go after logging in: `next` when it is a path on this site, else home. (Never
 /// `//host` or a scheme: an open redirect would let a link send a fresh log-in anywhere.)
 pub fn local_next(next: Option<String>) -> String {
@@ -274,7 +307,19 @@ pub fn local_next(next: Option<String>) -> String {
                 && !n.contains('\\')
                 && !n.chars().any(char::is_control) =>
         {
-            n
+            // As a header's value it must be plain ASCII: anything else is percent-encoded.
+            let mut out = String::with_capacity(n.len());
+            for c in n.chars() {
+                if c.is_ascii() && c != ' ' {
+                    out.push(c);
+                } else {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("%{b:02X}"));
+                    }
+                }
+            }
+            out
         }
         _ => "/".to_owned(),
     }
@@ -292,6 +337,7 @@ mod return_address_tests {
             "/buy?listing=3&quantity=2"
         );
         assert_eq!(next("/cart"), "/cart");
+        assert_eq!(next("/market?q=白 茶"), "/market?q=%E7%99%BD%20%E8%8C%B6");
         for bad in [
             "//evil.example/",
             "/\\evil.example",
@@ -313,5 +359,16 @@ mod return_address_tests {
             "%2Fbuy%3Flisting%3D3%26event%3D9"
         );
         assert_eq!(url_component("政和"), "%E6%94%BF%E5%92%8C");
+    }
+
+    #[test]
+    fn log_in_links_carry_the_page_to_come_back_to() {
+        use super::auth_href;
+        assert_eq!(auth_href("/login", "/"), "/login");
+        assert_eq!(auth_href("/register", "/cart"), "/register?next=%2Fcart");
+        assert_eq!(
+            auth_href("/login", "/market?q=白茶"),
+            "/login?next=%2Fmarket%3Fq%3D%E7%99%BD%E8%8C%B6"
+        );
     }
 }

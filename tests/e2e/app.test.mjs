@@ -2,7 +2,7 @@
 // errors or hydration warnings anywhere.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, watchConsole, untilTrue } from './harness.mjs';
+import { startServer, launchBrowser, watchConsole, untilTrue, openMenu } from './harness.mjs';
 
 let server; let browser; let context; let page; let problems;
 
@@ -54,7 +54,7 @@ test('the page hydrates: the language switch works without a reload, and persist
   await switchLanguage('en');
   await page.getByRole('heading', { name: 'Counties we work with' }).waitFor();
   assert.equal(await page.evaluate(() => window.__noReload), 'still here', 'no page reload');
-  assert.ok(await page.getByText('Zhenghe County').isVisible());
+  assert.ok(await page.getByTestId('county-list').getByText('Zhenghe County', { exact: true }).isVisible());
   // The choice survives a reload: the server renders English now.
   await page.reload();
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
@@ -78,9 +78,10 @@ test('log-in works, shows errors in the page language, and officials see their h
   assert.equal(new URL(page.url()).pathname, '/login');
   await page.getByLabel('密码').fill('zhunong2020');
   await page.getByRole('button', { name: '登录' }).last().click();
-  await page.getByTestId('nav-user').waitFor();
+  await page.getByTestId('nav-user').waitFor({ state: 'attached' });
   assert.match(await page.getByTestId('nav-user').textContent(), /政和县监测干部/);
   assert.equal(new URL(page.url()).pathname, '/');
+  await openMenu(page);
   await page.getByRole('link', { name: '农户台账' }).click();
   await page.getByTestId('households-summary').waitFor();
   assert.match(await page.getByTestId('households-summary').textContent(), /政和县/);
@@ -89,8 +90,9 @@ test('log-in works, shows errors in the page language, and officials see their h
   await page.goto(`${server.base}/households`);
   await page.getByTestId('households-summary').waitFor();
   // Log out again.
+  await openMenu(page);
   await page.getByRole('button', { name: '退出' }).click();
-  await page.getByRole('link', { name: '登录' }).waitFor();
+  await page.getByRole('link', { name: '登录', includeHidden: true }).waitFor({ state: 'attached' });
 });
 
 test('registration sends a code, the code logs the new buyer in, and nothing tells who is registered', async () => {
@@ -114,11 +116,12 @@ test('registration sends a code, the code logs the new buyer in, and nothing tel
   await untilTrue(async () => /验证码不正确/.test(await page.getByTestId('form-error').last().textContent({ timeout: 1000 })));
   await page.getByLabel('验证码').fill(code);
   await page.getByRole('button', { name: '完成注册' }).click();
-  await page.getByTestId('nav-user').waitFor();
+  await page.getByTestId('nav-user').waitFor({ state: 'attached' });
   assert.match(await page.getByTestId('nav-user').textContent(), /测试买家/);
   // The same number again gets the same answer as a new one; its owner is told, with no code.
+  await openMenu(page);
   await page.getByRole('button', { name: '退出' }).click();
-  await page.getByRole('link', { name: '注册' }).waitFor();
+  await page.getByRole('link', { name: '注册', includeHidden: true }).waitFor({ state: 'attached' });
   await page.goto(`${server.base}/register`);
   await page.locator('body[data-hydrated]').waitFor();
   await page.getByLabel('称呼').fill('又一个');
@@ -131,6 +134,60 @@ test('registration sends a code, the code logs the new buyer in, and nothing tel
     return (await page.getByTestId('code-sent').count()) > 0;
   });
   assert.equal(server.lastCode('13812345678'), null, 'the owner was told, and no code was sent');
+});
+
+test('on a phone the header is one row with a menu, and log-in brings the user back to the page they were on', async () => {
+  await page.goto(`${server.base}/market`);
+  await page.getByTestId('listing-card').first().waitFor();
+  const listing = await page.getByTestId('listing-card').first().getByRole('link').first().getAttribute('href');
+  await page.goto(`${server.base}${listing}`);
+  const header = await page.locator('.site-header').boundingBox();
+  assert.ok(header.height < 64, `the header is ${header.height}px high`);
+  assert.equal(await page.locator('#site-nav').isVisible(), false, 'the links wait in the menu');
+  await page.locator('body[data-hydrated]').waitFor();
+  await openMenu(page);
+  await page.getByRole('link', { name: '登录' }).click();
+  await page.waitForURL(/\/login\?next=/);
+  // From log-in to registration and back, the return address rides along.
+  assert.match(await page.getByRole('link', { name: '还没有账户？注册' }).getAttribute('href'), /next=/);
+  await page.getByLabel('手机号或邮箱').fill('school@demo.zhunong.cn');
+  await page.getByLabel('密码').fill('zhunong2020');
+  await untilTrue(async () => {
+    if (new URL(page.url()).pathname === listing) return true;
+    await page.getByRole('button', { name: '登录' }).last().click({ timeout: 1000 });
+    await page.waitForTimeout(300);
+    return new URL(page.url()).pathname === listing;
+  });
+  assert.match(await page.getByTestId('nav-user').textContent({ timeout: 5000 }), /\S/, 'logged in');
+  assert.equal(await page.locator('#site-nav').isVisible(), false, 'the menu closed when the page changed');
+  // The institution's pledge shows on the home page.
+  await page.goto(`${server.base}/`);
+  await page.getByTestId('pledge').waitFor();
+  assert.match(await page.getByTestId('pledge-progress').textContent(), /今年已采购/);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `the home page is ${width}px wide`);
+});
+
+test('no page is wider than a phone: tables scroll inside their frame', async () => {
+  const as = async (login) => {
+    const r = await context.request.post(`${server.base}/api/auth/login`, { form: { login, password: 'zhunong2020' } });
+    assert.equal(r.status(), 200, await r.text());
+  };
+  const wide = [];
+  const check = async (path) => {
+    await page.goto(`${server.base}${path}`);
+    await page.locator('main').waitFor();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (width > 375) wide.push(`${path}: ${width}px`);
+  };
+  for (const path of ['/', '/market', '/live', '/county/350725', '/login', '/register', '/report']) await check(path);
+  await as('gov.zhenghe@demo.zhunong.cn');
+  const list = await (await context.request.post(`${server.base}/api/official/households`, { form: {} })).json();
+  const household = list.households.items[0].id;
+  for (const path of ['/households', `/households/${household}`, '/region', '/monitoring', '/audit', '/import', '/account']) await check(path);
+  await as('coop.zhenghe@demo.zhunong.cn');
+  for (const path of ['/seller/listings', '/seller/orders', '/orders']) await check(path);
+  assert.deepEqual(wide, [], 'pages wider than 375 px');
 });
 
 test('unknown pages show the 404 page with status 404', async () => {

@@ -96,3 +96,10 @@ export async function untilTrue(fn, { timeout = 15_000, interval = 200 } = {}) {
   }
   throw new Error(`condition not met in ${timeout} ms${last ? `: ${last.message}` : ''}`);
 }
+
+// On a phone the header's links are in a menu: opens it when its button is shown (a no-op on a
+// wide screen, where the links are always there).
+export async function openMenu(page) {
+  const toggle = page.getByTestId('nav-toggle');
+  if (await toggle.isVisible() && !(await page.locator('#nav-toggle').isChecked())) await toggle.click();
+}

@@ -204,6 +204,14 @@ test('a co-op lists new produce for its linked households through the form', asy
   const picture = await page.screenshot({ type: 'jpeg', quality: 80 });
   await page.getByTestId('edit-listing').click();
   await page.getByTestId('photo-upload').waitFor();
+  // A file that is not a picture is refused; the page that says so still hydrates and works
+  // (its error used to sit in a <p> inside a <p>, which broke hydration).
+  for (const status of [400, 413, 415, 422]) coop.problems.allowStatus(status);
+  await page.getByLabel('选择照片（可多选）').setInputFiles({ name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a picture at all') });
+  await page.getByRole('button', { name: '上传照片' }).click();
+  await untilTrue(async () => new URL(page.url()).searchParams.get('photo_error') !== null);
+  assert.match(await page.getByTestId('photo-error').textContent(), /\S/);
+  await page.locator('body[data-hydrated]').waitFor();
   await page.getByLabel('选择照片（可多选）').setInputFiles({ name: 'shoumei.jpg', mimeType: 'image/jpeg', buffer: picture });
   await page.getByRole('button', { name: '上传照片' }).click();
   await untilTrue(async () => new URL(page.url()).searchParams.get('photos_added') === '1');
@@ -235,8 +243,11 @@ test('the catalogue shows photos and filters produce of households under monitor
   await untilTrue(async () => photos.first().evaluate((img) => img.complete && img.naturalWidth === 480));
   const all = await page.getByTestId('listing-card').count();
   await page.locator('body[data-hydrated]').waitFor();
+  // The filters fold under one control (open once one applies).
+  assert.equal(await page.getByLabel('惠及监测户').isVisible(), false);
+  await page.getByTestId('filters').locator('summary').click();
   await page.getByLabel('惠及监测户').check();
-  await page.getByRole('button', { name: '搜索' }).click();
+  await page.getByRole('button', { name: '应用筛选' }).click();
   await untilTrue(async () => new URL(page.url()).searchParams.get('monitored') === '1');
   await untilTrue(async () => {
     const n = await page.getByTestId('listing-card').count();

@@ -39,7 +39,7 @@ try {
     await page.getByLabel('手机号或邮箱').fill('gov.zhenghe@demo.zhunong.cn');
     await page.getByLabel('密码').fill('zhunong2020');
     await page.getByRole('button', { name: '登录' }).last().click();
-    await page.getByTestId('nav-user').waitFor();
+    await page.getByTestId('nav-user').waitFor({ state: 'attached' });
     await page.goto(`${server.base}/households`); await page.getByTestId('households-summary').waitFor(); await shot('households');
     await page.goto(`${server.base}/account`); await shot('account');
     await page.goto(`${server.base}/households`); await page.getByTestId('households-summary').waitFor();
