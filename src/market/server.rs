@@ -22,6 +22,7 @@ use crate::server::keyset::{self, asc, desc, Cursored, Keyset};
 use crate::server::state::AppState;
 
 /// A value bound to a numbered placeholder of a query built at run time.
+#[derive(Clone)]
 enum Bind {
     Text(String),
     Int(i64),
@@ -358,15 +359,7 @@ pub async fn market_search(q: &CatalogueQuery) -> Result<MarketResults, AppError
             f.conditions.join(" AND "),
             COUNT_CAP + 1
         );
-        let binds = f
-            .binds
-            .iter()
-            .map(|b| match b {
-                Bind::Text(s) => Bind::Text(s.clone()),
-                Bind::Int(n) => Bind::Int(*n),
-            })
-            .collect();
-        let (n,): (i64,) = bind_all(sqlx::query_as(&count_sql), binds)
+        let (n,): (i64,) = bind_all(sqlx::query_as(&count_sql), f.binds.clone())
             .fetch_one(&db.pool)
             .await
             .map_err(AppError::internal)?;
