@@ -43,6 +43,8 @@ lazy_pages! {
     ResetRoute => ResetPage;
     AccountRoute => AccountPage;
     CountyRoute => crate::home::CountyPage;
+    ShopRoute => crate::shops::ShopPage;
+    NoticesRoute => crate::notices::NoticesPage;
     BuyRoute => crate::orders::buy::BuyPage;
     OrdersRoute => OrdersPage;
     PayRoute => crate::payments::PayPage;
@@ -238,6 +240,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/market") view=MarketPage ssr=SsrMode::Async/>
                     <Route path=path!("/county/:code") view={Lazy::<CountyRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/listing/:id") view=ListingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/shop/:key") view={Lazy::<ShopRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/notices") view={Lazy::<NoticesRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/listing/:id/edit") view={Lazy::<ListingEditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
                     <Route path=path!("/buy") view={Lazy::<BuyRoute>::new()} ssr=SsrMode::Async/>
@@ -345,6 +349,10 @@ fn RoleNav(user: Option<CurrentUser>) -> impl IntoView {
                 .map(|h| format!("/households/{h}"));
             view! {
                 <A href="/orders">{tr(T::nav_orders)}</A>
+                <A href="/notices" attr:data-testid="nav-notices">
+                    {tr(T::nav_notices)}
+                    {(u.unread_notices > 0).then(|| view! { <span class="notice-count">" (" {u.unread_notices} ")"</span> })}
+                </A>
                 {sells.then(|| view! {
                     <A href="/seller/listings">{tr(T::nav_seller)}</A>
                     <A href="/seller/orders">{tr(T::nav_seller_orders)}</A>

@@ -107,6 +107,12 @@ pub enum ErrorCode {
     UnknownAccount,
     /// A livestream's cover is a photo of its produce: this listing has none.
     CoverNeedsPhoto,
+    /// A review of an item whose order has not been delivered.
+    NotDelivered,
+    /// A second review of one order item.
+    AlreadyReviewed,
+    /// A second reply to one review.
+    AlreadyReplied,
 }
 
 impl ErrorCode {
@@ -138,6 +144,7 @@ impl ErrorCode {
             | ConsentRequired
             | UnknownAccount => 400,
             FlashLimit | FlashSoldOut | EventEnded | CoverNeedsPhoto => 409,
+            NotDelivered | AlreadyReviewed | AlreadyReplied => 409,
             InvalidStep | NoticeRunning | ExitTooEarly | ReviewDone => 409,
             TooManyAddresses => 409,
             LimitExceeded | IdempotencyKeyReused | ConfirmationRequired => 422,
@@ -242,6 +249,9 @@ impl ErrorCode {
             EventEnded => T::err_event_ended,
             UnknownAccount => T::err_unknown_account,
             CoverNeedsPhoto => T::err_cover_needs_photo,
+            NotDelivered => T::err_not_delivered,
+            AlreadyReviewed => T::err_already_reviewed,
+            AlreadyReplied => T::err_already_replied,
         }
     }
 }

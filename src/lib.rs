@@ -16,12 +16,15 @@ pub mod ledger;
 pub mod live;
 pub mod market;
 pub mod monitoring;
+pub mod notices;
 pub mod official;
 pub mod orders;
 pub mod payments;
 pub mod policy;
+pub mod reviews;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod shops;
 pub mod ui;
 
 #[cfg(feature = "hydrate")]

@@ -56,10 +56,16 @@ pub enum Action {
     /// Run a livestream sale: its line-up, going live and ending, the pinned product, its
     /// report.
     RunEvent,
+    /// Rate and comment on an item of a delivered order (评价).
+    WriteReview,
+    /// Reply to a review of a listing.
+    ReplyReview,
+    /// Hide (or show again) a review's abusive text.
+    HideReview,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 23] = [
         Action::ViewHousehold,
         Action::RecordIncome,
         Action::SellListing,
@@ -80,6 +86,9 @@ impl Action {
         Action::EditFile,
         Action::HostEvent,
         Action::RunEvent,
+        Action::WriteReview,
+        Action::ReplyReview,
+        Action::HideReview,
     ];
 }
 
@@ -203,6 +212,10 @@ pub fn decide(user: &CurrentUser, action: Action, f: &Facts) -> Decision {
                 || f.host_id == Some(user.id)
                 || f.event_creator == Some(user.id)
         }
+        // Only who bought it says how it was; the seller answers; support moderates.
+        WriteReview => is_buyer(user, f),
+        ReplyReview => is_seller(user, f),
+        HideReview => admin,
     };
     if allowed {
         Decision::Allow
@@ -239,6 +252,9 @@ pub fn describe(action: Action) -> &'static str {
         EditFile => "officials whose region contains the household",
         HostEvent => "officials whose region contains the county, managers of a co-op or enterprise in it, admins",
         RunEvent => "the event's host and who scheduled it, officials whose region contains its county, admins",
+        WriteReview => "the buyer, once the order is delivered",
+        ReplyReview => "the listing's seller (household, paired cadre, co-op manager)",
+        HideReview => "admins",
     }
 }
 
@@ -293,6 +309,9 @@ pub const ENDPOINTS: &[(&str, Action)] = &[
     ("/api/live/flash", Action::RunEvent),
     ("/api/live/report", Action::RunEvent),
     ("GET /live/{id}/report.csv", Action::RunEvent),
+    ("/api/reviews/write", Action::WriteReview),
+    ("/api/reviews/reply", Action::ReplyReview),
+    ("/api/reviews/hide", Action::HideReview),
 ];
 
 #[cfg(feature = "ssr")]
@@ -480,6 +499,7 @@ mod tests {
                 .then_some(MY_ORG),
             organisation_name: None,
             household_id: (role == Role::Household).then_some(MY_HOUSEHOLD),
+            unread_notices: 0,
         }
     }
 
@@ -526,7 +546,8 @@ mod tests {
         match action {
             ViewHousehold => &[Admin, Official, Household, Cadre],
             RecordIncome => &[Admin, Official],
-            SellListing => &[Household, Cadre, OrgManager],
+            SellListing | ReplyReview => &[Household, Cadre, OrgManager],
+            HideReview => &[Admin],
             ConfirmPayment | Ship | Refund => &[Admin, Household, Cadre, OrgManager],
             Cancel => &[
                 Admin,
@@ -537,7 +558,7 @@ mod tests {
                 OrgManager,
                 Official,
             ],
-            ConfirmDelivery | Pay => &[
+            ConfirmDelivery | Pay | WriteReview => &[
                 Admin,
                 Buyer,
                 InstitutionBuyer,
@@ -569,7 +590,7 @@ mod tests {
     fn allowed_on_theirs(action: Action) -> &'static [Role] {
         match action {
             SellListing | ConfirmDelivery | Pay | VerifyReport | DecideMonitoring | LogVisit
-            | EditFile => &[],
+            | EditFile | WriteReview | ReplyReview => &[],
             _ => &[Role::Admin],
         }
     }

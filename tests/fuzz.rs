@@ -103,6 +103,13 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ),
     ("market/catalogue", CATALOGUE_FIELDS),
     ("market/search", CATALOGUE_FIELDS),
+    ("shops/shop", &["key", "after"]),
+    ("reviews/listing", &["listing_id", "after"]),
+    ("reviews/write", &["order_item_id", "rating", "body"]),
+    ("reviews/reply", &["review_id", "reply"]),
+    ("reviews/hide", &["review_id", "hidden"]),
+    ("notices/list", &["after"]),
+    ("notices/read", &["id"]),
     (
         "market/certify",
         &["listing_id", "number", "valid_from", "valid_until"],

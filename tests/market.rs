@@ -20,6 +20,9 @@ on_both_backends! {
     sellers_edit_their_own_listings;
     demo_pictures_are_painted_once;
     pages_name_themselves_for_tabs_search_and_sharing;
+    shops_show_what_they_sell_and_what_it_did;
+    short_links_and_qr_codes_lead_to_shops_and_listings;
+    reviews_come_after_delivery_once_with_a_reply_and_moderation;
 }
 
 const COOP: &str = "coop.zhenghe@demo.zhunong.cn";
@@ -701,6 +704,526 @@ mod cases {
         assert_eq!(r.status, 200);
         assert!(r.body.contains("<title>我的订单 · 助农集市</title>"));
         assert!(one(&r.body, "name=\"robots\"").contains("noindex"));
+    }
+
+    /// Places one line of `quantity` of listing `id`; the order's id.
+    async fn order_one(buyer: &mut Client, key: &str, id: i64, quantity: i64) -> i64 {
+        let r = buyer
+            .post_form(
+                "/api/orders/checkout",
+                &[
+                    ("idempotency_key", key),
+                    ("items[0][listing_id]", &id.to_string()),
+                    ("items[0][quantity]", &quantity.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["orders"][0]["id"].as_i64().unwrap()
+    }
+
+    async fn shop(app: &TestApp, key: &str) -> common::Response {
+        Client::new(app)
+            .post_form("/api/shops/shop", &[("key", key)])
+            .await
+    }
+
+    fn titles(shop: &Value) -> Vec<String> {
+        shop["listings"]["items"]
+            .as_array()
+            .expect("listings")
+            .iter()
+            .map(|c| c["title"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    pub async fn shops_show_what_they_sell_and_what_it_did(app: TestApp) {
+        let id = listing_id(&app, WHITE_TEA).await;
+        let r = Client::new(&app)
+            .post_form("/api/market/listing", &[("id", &id.to_string())])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let card = r.json()["card"].clone();
+        let key = card["seller_key"].as_str().expect("seller key").to_owned();
+        let org: i64 = sqlx::query_scalar("SELECT organisation_id FROM listings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(key, format!("c{org}"));
+        let village = format!("v{}", card["origin_code"].as_str().expect("origin"));
+
+        // The co-op's shop: its name, its listings, its short link.
+        let r = shop(&app, &key).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let before = r.json();
+        assert_eq!(before["kind"], "coop");
+        assert_eq!(before["name"], card["seller_name"]);
+        assert!(titles(&before).contains(&WHITE_TEA.to_owned()), "{before}");
+        assert!(
+            before["place"].as_str().unwrap().contains("政和县"),
+            "{before}"
+        );
+        assert!(before["households"].as_i64().unwrap() >= 1, "{before}");
+        assert_eq!(
+            before["share_url"],
+            format!("http://{}/s/{key}", app.addr),
+            "{before}"
+        );
+        // Only the co-op's own listings.
+        let foreign = count(
+            &app.db,
+            &format!("SELECT COUNT(*) FROM listings WHERE status = 'on_sale' AND (organisation_id IS NULL OR organisation_id <> {org})"),
+        )
+        .await;
+        assert!(foreign > 0);
+        let own = count(
+            &app.db,
+            &format!("SELECT COUNT(*) FROM listings WHERE status IN ('on_sale', 'sold_out') AND organisation_id = {org}"),
+        )
+        .await;
+        assert_eq!(titles(&before).len() as i64, own.min(24));
+
+        // A paid order adds its units and the households' shares to this year's figures.
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let order = order_one(&mut buyer, "shop-test-order-0001", id, 3).await;
+        // Placed but unpaid: nothing yet.
+        let mid = shop(&app, &key).await.json();
+        assert_eq!(mid["units_sold"], before["units_sold"]);
+        let mut coop = demo_login(&app, COOP).await;
+        let r = coop
+            .post_form(
+                "/api/orders/confirm-payment",
+                &[("reference", "SHOP-REF"), ("order_id", &order.to_string())],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let allocated = count(
+            &app.db,
+            &format!("SELECT CAST(SUM(a.amount_fen) AS BIGINT) FROM order_item_allocations a JOIN order_items i ON i.id = a.order_item_id WHERE i.order_id = {order}"),
+        )
+        .await;
+        assert!(allocated > 0);
+        let after = shop(&app, &key).await.json();
+        assert_eq!(
+            after["units_sold"].as_i64().unwrap(),
+            before["units_sold"].as_i64().unwrap() + 3
+        );
+        assert_eq!(
+            after["added_fen"].as_i64().unwrap(),
+            before["added_fen"].as_i64().unwrap() + allocated
+        );
+        // The village where it grows sells it too, and names the co-op among its sellers.
+        let r = shop(&app, &village).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        assert_eq!(v["kind"], "village");
+        assert!(titles(&v).contains(&WHITE_TEA.to_owned()), "{v}");
+        assert!(
+            v["sellers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["key"] == key.as_str()),
+            "{v}"
+        );
+        assert!(v["added_fen"].as_i64().unwrap() >= allocated);
+
+        // A draft is not shown.
+        sqlx::query("UPDATE listings SET status = 'draft' WHERE id = $1")
+            .bind(id)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        assert!(!titles(&shop(&app, &key).await.json()).contains(&WHITE_TEA.to_owned()));
+
+        // A household selling its own produce: its name and story only with its consent.
+        let (hid, head, story): (i64, String, Option<String>) = sqlx::query_as(
+            "SELECT h.id, h.head_name, h.story FROM households h
+              WHERE EXISTS (SELECT 1 FROM listings l WHERE l.household_id = h.id AND l.status = 'on_sale')
+              ORDER BY h.id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("the demo has a household selling its own produce");
+        for consent in [0i64, 1] {
+            sqlx::query("UPDATE households SET story_consent = $1, story = $2 WHERE id = $3")
+                .bind(consent)
+                .bind(
+                    story
+                        .clone()
+                        .unwrap_or_else(|| "我家种茶三十年。".to_owned()),
+                )
+                .bind(hid)
+                .execute(&app.db.pool)
+                .await
+                .unwrap();
+            let r = shop(&app, &format!("h{hid}")).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            let h = r.json();
+            assert_eq!(h["kind"], "household");
+            // Its yearly sales only with its consent: a village and a sum point at the family.
+            assert_eq!(h["figures_shown"], consent == 1, "{h}");
+            if consent == 0 {
+                assert_eq!(
+                    (h["units_sold"].as_i64(), h["added_fen"].as_i64()),
+                    (Some(0), Some(0))
+                );
+            }
+            if consent == 1 {
+                assert_eq!(h["name"], head.as_str());
+                assert!(h["story"].is_string(), "{h}");
+            } else {
+                assert!(
+                    !r.body.contains(&head),
+                    "the head's name without consent: {h}"
+                );
+                assert!(h["name"].as_str().unwrap().ends_with("农户"), "{h}");
+                assert!(h["story"].is_null(), "{h}");
+            }
+            assert!(
+                h["village"]["key"].as_str().unwrap().starts_with('v'),
+                "{h}"
+            );
+        }
+
+        // No shop: a household that sells nothing itself, an institution, a township, nonsense.
+        let idle: i64 = sqlx::query_scalar(
+            "SELECT h.id FROM households h WHERE NOT EXISTS (SELECT 1 FROM listings l WHERE l.household_id = h.id) ORDER BY h.id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let institution: i64 = sqlx::query_scalar(
+            "SELECT id FROM organisations WHERE kind = 'institution' ORDER BY id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let township = &village[..10];
+        for key in [
+            format!("h{idle}"),
+            format!("c{institution}"),
+            township.to_owned(),
+            "c999999".to_owned(),
+            "x1".to_owned(),
+            "c1 ".to_owned(),
+            "c01".to_owned(),
+            "c".repeat(40),
+        ] {
+            let r = shop(&app, &key).await;
+            assert_eq!(r.status, 404, "{key}: {}", r.body);
+            assert_eq!(r.json()["code"], "not_found", "{key}");
+        }
+        // A cursor that is not one is refused, in the visitor's language.
+        let r = Client::new(&app)
+            .post_form("/api/shops/shop", &[("key", &key), ("after", "zz")])
+            .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+
+        // The page itself is whole without a script, named for sharing, with its QR code.
+        let mut zh = Client::new(&app);
+        zh.accept = "text/html";
+        let r = zh.get(&format!("/shop/{key}")).await;
+        assert_eq!(r.status, 200);
+        let name = before["name"].as_str().unwrap();
+        assert!(r.body.contains(&format!("<h1>{name}")), "{}", r.body);
+        assert!(r.body.contains("property=\"og:title\""), "{}", r.body);
+        assert!(r.body.contains(&format!("/s/{key}/qr.svg")));
+        assert!(!r.body.contains("加载中"), "{}", r.body);
+        let r = zh.get(&format!("/shop/{village}")).await;
+        assert_eq!(r.status, 200);
+        assert!(
+            r.body.contains(&format!("href=\"/shop/{key}\"")),
+            "{}",
+            r.body
+        );
+        let r = zh.get("/shop/c999999").await;
+        assert_eq!(r.status, 404);
+        // Listing pages and cards lead to the shops.
+        sqlx::query("UPDATE listings SET status = 'on_sale' WHERE id = $1")
+            .bind(id)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        let r = zh.get(&format!("/listing/{id}")).await;
+        assert!(
+            r.body.contains(&format!("href=\"/shop/{key}\"")),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains(&format!("href=\"/shop/{village}\"")));
+        assert!(r.body.contains(&format!("/s/l{id}/qr.svg")));
+    }
+
+    pub async fn short_links_and_qr_codes_lead_to_shops_and_listings(app: TestApp) {
+        let id = listing_id(&app, WHITE_TEA).await;
+        let org: i64 = sqlx::query_scalar("SELECT organisation_id FROM listings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        let mut c = Client::new(&app);
+        for (short, target) in [
+            (format!("/s/c{org}"), format!("/shop/c{org}")),
+            (format!("/s/l{id}"), format!("/listing/{id}")),
+        ] {
+            let r = c.get(&short).await;
+            assert_eq!(r.status, 301, "{short}: {}", r.body);
+            assert_eq!(r.header("location"), Some(target.as_str()), "{short}");
+            let r = c.get(&format!("{short}/qr.svg")).await;
+            assert_eq!(r.status, 200, "{short}: {}", r.body);
+            assert_eq!(r.header("content-type"), Some("image/svg+xml"));
+            assert!(
+                r.body.starts_with("<svg") && r.body.contains("<path"),
+                "{}",
+                r.body
+            );
+        }
+        // Nothing there, or not a key: 404 in the visitor's language, and no QR code for it.
+        sqlx::query("UPDATE listings SET status = 'withdrawn' WHERE id = $1")
+            .bind(id)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        for path in [
+            format!("/s/l{id}"),
+            "/s/c999999".to_owned(),
+            "/s/x".to_owned(),
+            "/s/c0".to_owned(),
+            format!("/s/{}", "9".repeat(200)),
+            "/s/c999999/qr.svg".to_owned(),
+            "/s/%00/qr.svg".to_owned(),
+        ] {
+            let r = c.get(&path).await;
+            assert_eq!(r.status, 404, "{path}: {}", r.body);
+            assert_eq!(r.body, "找不到请求的内容", "{path}");
+        }
+        let r = Client::new(&app).english().get("/s/x").await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.body, "Not found");
+    }
+
+    async fn review(c: &mut Client, item: i64, rating: &str, body: &str) -> common::Response {
+        c.post_form(
+            "/api/reviews/write",
+            &[
+                ("order_item_id", &item.to_string()),
+                ("rating", rating),
+                ("body", body),
+            ],
+        )
+        .await
+    }
+
+    async fn reviews_of(c: &mut Client, listing: i64) -> Value {
+        let r = c
+            .post_form(
+                "/api/reviews/listing",
+                &[("listing_id", &listing.to_string())],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    }
+
+    pub async fn reviews_come_after_delivery_once_with_a_reply_and_moderation(app: TestApp) {
+        let id = listing_id(&app, WHITE_TEA).await;
+        let org: i64 = sqlx::query_scalar("SELECT organisation_id FROM listings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let mut coop = demo_login(&app, COOP).await;
+        let mut other = demo_login(&app, "school@demo.zhunong.cn").await;
+        let mut admin = demo_login(&app, "admin@demo.zhunong.cn").await;
+        let mut visitor = Client::new(&app);
+        let none = reviews_of(&mut visitor, id).await;
+        assert_eq!(none["summary"]["count"], 0);
+        assert_eq!(none["can_reply"], false);
+
+        let order = order_one(&mut buyer, "review-test-order-01", id, 1).await;
+        let item: i64 = sqlx::query_scalar("SELECT id FROM order_items WHERE order_id = $1")
+            .bind(order)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        let o = order.to_string();
+        // Placed, paid, shipped: not yet.
+        let r = review(&mut buyer, item, "5", "").await;
+        assert_eq!(
+            (r.status, r.json()["code"].clone()),
+            (409, "not_delivered".into())
+        );
+        let r = coop
+            .post_form(
+                "/api/orders/confirm-payment",
+                &[("reference", "REV-REF"), ("order_id", &o)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = coop
+            .post_form(
+                "/api/orders/ship",
+                &[
+                    ("order_id", &o),
+                    ("courier", "顺丰速运"),
+                    ("tracking_no", "SF1234567890"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = review(&mut buyer, item, "5", "").await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        let r = buyer
+            .post_form("/api/orders/deliver", &[("order_id", &o)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+
+        // Delivered: someone else may not review it, nor may the seller; bad input changes nothing.
+        for c in [&mut other, &mut coop] {
+            let r = review(c, item, "1", "差评").await;
+            assert_eq!(r.status, 403, "{}", r.body);
+        }
+        let long = "好".repeat(501);
+        for (rating, body, field) in [
+            ("6", "", "rating"),
+            ("0", "", "rating"),
+            ("x", "", "rating"),
+            ("", "", "rating"),
+            ("4", long.as_str(), "body"),
+        ] {
+            let r = review(&mut buyer, item, rating, body).await;
+            assert_eq!(r.status, 400, "{rating} {}: {}", body.len(), r.body);
+            assert_eq!(r.json()["field"], field);
+        }
+        let r = review(&mut buyer, 999_999, "4", "").await;
+        assert_eq!(r.status, 404, "{}", r.body);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM listing_reviews").await,
+            0
+        );
+
+        // The buyer's review, once.
+        let r = review(&mut buyer, item, "4", "  茶香很足，包装结实。  ").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let written = r.json();
+        assert_eq!(written["rating"], 4);
+        assert_eq!(written["body"], "茶香很足，包装结实。");
+        let reviewer = written["reviewer"].as_str().unwrap().to_owned();
+        assert!(
+            reviewer.ends_with("**") && reviewer.chars().count() == 3,
+            "{reviewer}"
+        );
+        let r = review(&mut buyer, item, "5", "再评一次").await;
+        assert_eq!(
+            (r.status, r.json()["code"].clone()),
+            (409, "already_reviewed".into())
+        );
+        let mine = buyer.post_form("/api/orders/mine", &[]).await.json();
+        let line = mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == order)
+            .expect("the order")["items"][0]
+            .clone();
+        assert_eq!(line["item_id"], item);
+        assert_eq!(line["rating"], 4);
+        let shown = reviews_of(&mut visitor, id).await;
+        assert_eq!(shown["summary"]["count"], 1);
+        assert_eq!(shown["summary"]["average_tenths"], 40);
+        assert_eq!(shown["page"]["items"][0]["body"], "茶香很足，包装结实。");
+        let rid = shown["page"]["items"][0]["id"].as_i64().unwrap();
+
+        // The seller replies, once; the buyer cannot.
+        let r = buyer
+            .post_form(
+                "/api/reviews/reply",
+                &[("review_id", &rid.to_string()), ("reply", "我自己回复")],
+            )
+            .await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        let r = coop
+            .post_form(
+                "/api/reviews/reply",
+                &[("review_id", &rid.to_string()), ("reply", "   ")],
+            )
+            .await;
+        assert_eq!((r.status, r.json()["field"].clone()), (400, "reply".into()));
+        let r = coop
+            .post_form(
+                "/api/reviews/reply",
+                &[("review_id", &rid.to_string()), ("reply", "谢谢支持！")],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["reply"], "谢谢支持！");
+        let r = coop
+            .post_form(
+                "/api/reviews/reply",
+                &[("review_id", &rid.to_string()), ("reply", "再回复")],
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.json()["code"].clone()),
+            (409, "already_replied".into())
+        );
+        assert_eq!(reviews_of(&mut coop, id).await["can_reply"], true);
+
+        // The shop counts it.
+        let s = Client::new(&app)
+            .post_form("/api/shops/shop", &[("key", &format!("c{org}"))])
+            .await
+            .json();
+        assert_eq!(s["rating"]["count"], 1, "{s}");
+        assert_eq!(s["rating"]["average_tenths"], 40);
+
+        // Only an administrator hides it; then only administrators see it, until shown again.
+        let hide = |v: &'static str| [("review_id", rid.to_string()), ("hidden", v.to_owned())];
+        for c in [&mut coop, &mut buyer] {
+            let f = hide("1");
+            let r = c
+                .post_form("/api/reviews/hide", &[(f[0].0, &f[0].1), (f[1].0, &f[1].1)])
+                .await;
+            assert_eq!(r.status, 403, "{}", r.body);
+        }
+        let f = hide("1");
+        let r = admin
+            .post_form("/api/reviews/hide", &[(f[0].0, &f[0].1), (f[1].0, &f[1].1)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["hidden"], true);
+        let public = reviews_of(&mut visitor, id).await;
+        assert_eq!(public["summary"]["count"], 0);
+        assert_eq!(public["page"]["items"].as_array().unwrap().len(), 0);
+        assert!(!public.to_string().contains("茶香很足"));
+        let support = reviews_of(&mut admin, id).await;
+        assert_eq!(support["page"]["items"][0]["hidden"], true);
+        assert_eq!(support["can_hide"], true);
+        // Hidden, it is not there for the seller either: no reply, and its text is not sent.
+        let r = coop
+            .post_form(
+                "/api/reviews/reply",
+                &[("review_id", &rid.to_string()), ("reply", "再次回复")],
+            )
+            .await;
+        assert_eq!(r.status, 404, "{}", r.body);
+        assert!(!r.body.contains("茶香很足"));
+        let f = hide("0");
+        let r = admin
+            .post_form("/api/reviews/hide", &[(f[0].0, &f[0].1), (f[1].0, &f[1].1)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+
+        // The listing's page shows it, rendered on the server.
+        let mut zh = Client::new(&app);
+        zh.accept = "text/html";
+        let page = zh.get(&format!("/listing/{id}")).await;
+        assert!(page.body.contains("茶香很足，包装结实。"), "{}", page.body);
+        assert!(page.body.contains("谢谢支持！"));
+        assert!(page.body.contains("4.0"));
     }
 }
 

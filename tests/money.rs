@@ -25,6 +25,7 @@ on_both_backends! {
     catalogue_filters_and_sorts;
     sellers_list_produce_for_linked_households;
     institution_purchases_count_toward_the_pledge;
+    notices_follow_each_order_and_the_outbox_retries;
 }
 
 mod cases {
@@ -1614,5 +1615,219 @@ mod cases {
                 .status,
             403
         );
+    }
+
+    async fn notices(c: &mut Client) -> serde_json::Value {
+        let r = c.post_form("/api/notices/list", &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    }
+
+    /// The newest notice about `order`: its kind.
+    fn newest_about(list: &serde_json::Value, order: i64) -> Option<String> {
+        list["page"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["subject_id"] == order)
+            .map(|n| n["kind"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// A mail or SMS gateway that answers 503 while `down`, and keeps what it accepted.
+    async fn gateway() -> (
+        String,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+        std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    ) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let down = Arc::new(AtomicBool::new(true));
+        let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+        let (d, g) = (down.clone(), got.clone());
+        let app = axum::Router::new().route(
+            "/send",
+            axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+                let (d, g) = (d.clone(), g.clone());
+                async move {
+                    if d.load(Ordering::SeqCst) {
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        g.lock().unwrap().push(v);
+                        axum::http::StatusCode::OK
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}/send"), down, got)
+    }
+
+    pub async fn notices_follow_each_order_and_the_outbox_retries(app: TestApp) {
+        let (id, _, _) = listing_by_title(&app, "政和白茶·白牡丹（演示）").await;
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
+        let mut other = demo_login(&app, "school@demo.zhunong.cn").await;
+        // The demo's own orders told the demo buyer already.
+        let unread0 = notices(&mut buyer).await["unread"].as_i64().unwrap();
+        // Their messages count as sent: the outbox below holds this test's alone.
+        sqlx::query("UPDATE notifications SET sent_at = 1 WHERE sent_at IS NULL")
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+
+        let r = checkout(&mut buyer, "notice-test-0001", &[(id, "1")]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let order = r.json()["orders"][0]["id"].as_i64().unwrap();
+        let o = order.to_string();
+        assert_eq!(
+            newest_about(&notices(&mut coop).await, order).as_deref(),
+            Some("order_placed")
+        );
+        let r = coop
+            .post_form(
+                "/api/orders/confirm-payment",
+                &[("reference", "NOTICE-REF"), ("order_id", &o)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            newest_about(&notices(&mut buyer).await, order).as_deref(),
+            Some("order_paid")
+        );
+        assert_eq!(
+            newest_about(&notices(&mut coop).await, order).as_deref(),
+            Some("order_to_ship")
+        );
+        let r = coop
+            .post_form(
+                "/api/orders/ship",
+                &[
+                    ("order_id", &o),
+                    ("courier", "顺丰速运"),
+                    ("tracking_no", "SF1234567890"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            newest_about(&notices(&mut buyer).await, order).as_deref(),
+            Some("order_shipped")
+        );
+        let r = buyer
+            .post_form("/api/orders/deliver", &[("order_id", &o)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            newest_about(&notices(&mut coop).await, order).as_deref(),
+            Some("order_delivered")
+        );
+        // A second order, paid and refunded before it ships.
+        let r = checkout(&mut buyer, "notice-test-0002", &[(id, "1")]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let refunded = r.json()["orders"][0]["id"].as_i64().unwrap();
+        let r = coop
+            .post_form(
+                "/api/orders/confirm-payment",
+                &[
+                    ("reference", "NOTICE-REF-2"),
+                    ("order_id", &refunded.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = coop
+            .post_form("/api/orders/refund", &[("order_id", &refunded.to_string())])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let mine = notices(&mut buyer).await;
+        assert_eq!(
+            newest_about(&mine, refunded).as_deref(),
+            Some("order_refunded")
+        );
+        assert_eq!(
+            mine["unread"],
+            unread0 + 4,
+            "paid and shipped; paid and refunded: {mine}"
+        );
+        // The header learns the count with the session.
+        let s = buyer.post_form("/api/auth/session", &[]).await.json();
+        assert_eq!(s["unread_notices"], unread0 + 4, "{s}");
+
+        // Nobody else hears of it, nor can mark another's notice read.
+        assert_eq!(newest_about(&notices(&mut other).await, order), None);
+        let theirs = mine["page"]["items"][0]["id"].as_i64().unwrap();
+        let r = other
+            .post_form("/api/notices/read", &[("id", &theirs.to_string())])
+            .await;
+        assert_eq!(r.status, 404, "{}", r.body);
+        assert_eq!(notices(&mut buyer).await["unread"], unread0 + 4);
+        let r = buyer
+            .post_form("/api/notices/read", &[("id", &theirs.to_string())])
+            .await;
+        assert_eq!((r.status, r.json()), (200, serde_json::json!(unread0 + 3)));
+        let r = buyer.post_form("/api/notices/read", &[]).await;
+        assert_eq!((r.status, r.json()), (200, serde_json::json!(0)));
+        let r = Client::new(&app).post_form("/api/notices/list", &[]).await;
+        assert_eq!(r.status, 401);
+
+        // Each notice also waits in the outbox for the user's phone or e-mail.
+        let queued = count(
+            &app.db,
+            &format!("SELECT COUNT(*) FROM notifications WHERE recipient = 'buyer@demo.zhunong.cn' AND channel = 'email' AND body LIKE '%#{order}：%' AND sent_at IS NULL"),
+        )
+        .await;
+        assert_eq!(queued, 2, "paid, shipped");
+
+        // The gateway is down: every message is kept and tried again later, then delivered once.
+        let (url, down, got) = gateway().await;
+        let mut settings = zhunong::server::config::Settings::for_database(&app.url);
+        settings.notify_url = Some(url);
+        let due = count(
+            &app.db,
+            "SELECT COUNT(*) FROM notifications WHERE sent_at IS NULL",
+        )
+        .await;
+        assert!(due >= 6, "{due}");
+        let t0 = zhunong::server::db::now();
+        let round = zhunong::server::notify::deliver_due(&app.db, &settings, t0)
+            .await
+            .unwrap();
+        assert_eq!((round.sent, round.failed as i64), (0, due.min(100)));
+        let (attempts, next, error): (i64, i64, Option<String>) = sqlx::query_as(
+            "SELECT attempts, next_attempt_at, last_error FROM notifications WHERE sent_at IS NULL ORDER BY id LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!((attempts, next), (1, t0 + 30));
+        assert!(error.unwrap_or_default().contains("503"));
+        let early = zhunong::server::notify::deliver_due(&app.db, &settings, t0 + 10)
+            .await
+            .unwrap();
+        assert_eq!((early.sent, early.failed), (0, 0), "not before its time");
+        down.store(false, std::sync::atomic::Ordering::SeqCst);
+        let round = zhunong::server::notify::deliver_due(&app.db, &settings, t0 + 31)
+            .await
+            .unwrap();
+        assert_eq!((round.sent as i64, round.failed), (due.min(100), 0));
+        assert_eq!(
+            count(
+                &app.db,
+                "SELECT COUNT(*) FROM notifications WHERE sent_at IS NULL"
+            )
+            .await,
+            0
+        );
+        let again = zhunong::server::notify::deliver_due(&app.db, &settings, t0 + 4000)
+            .await
+            .unwrap();
+        assert_eq!((again.sent, again.failed), (0, 0), "each message goes once");
+        let got = got.lock().unwrap().clone();
+        assert_eq!(got.len() as i64, due);
+        assert!(got.iter().any(|m| m["to"] == "buyer@demo.zhunong.cn"
+            && m["channel"] == "email"
+            && m["body"] == format!("【助农集市】订单 #{order}：卖家已发货")));
     }
 }

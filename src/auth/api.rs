@@ -19,6 +19,9 @@ pub struct CurrentUser {
     pub organisation_id: Option<i64>,
     pub organisation_name: Option<String>,
     pub household_id: Option<i64>,
+    /// Notices not yet read (filled by `auth/session` for the header; 0 elsewhere).
+    #[serde(default)]
+    pub unread_notices: i64,
 }
 
 /// Registration, step one: sends a six-digit code to the phone number or e-mail address and
@@ -88,7 +91,12 @@ pub async fn logout() -> Result<(), AppError> {
 /// page load makes no failed request).
 #[server(prefix = "/api", endpoint = "auth/session", output = crate::codec::Json)]
 pub async fn session() -> Result<Option<CurrentUser>, AppError> {
-    crate::auth::server::current_user().await
+    let mut user = crate::auth::server::current_user().await?;
+    if let Some(u) = user.as_mut() {
+        let state = crate::server::state::AppState::get()?;
+        u.unread_notices = crate::notices::server::unread(&state.db, u.id).await?;
+    }
+    Ok(user)
 }
 
 /// Who am I: the logged-in user, or 401.

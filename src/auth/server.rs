@@ -201,6 +201,7 @@ impl UserRow {
             organisation_id: self.organisation_id,
             organisation_name: self.organisation_name,
             household_id: self.household_id,
+            unread_notices: 0,
         })
     }
 }
@@ -306,13 +307,16 @@ pub async fn register(login: &str, password: &str, display_name: &str) -> Result
     let exists = account_exists(&state, &login).await?;
     let lang = crate::i18n::current_lang();
     let mut tx = state.db.begin_write().await?;
+    let mut queued = Vec::new();
     if exists {
-        notify::send(
-            &mut tx,
-            &login,
-            T::notice_register_existing.t(lang).to_owned(),
-        )
-        .await?;
+        queued.push(
+            notify::send(
+                &mut tx,
+                &login,
+                T::notice_register_existing.t(lang).to_owned(),
+            )
+            .await?,
+        );
     } else {
         let payload = serde_json::json!({
             "password_hash": hash,
@@ -322,16 +326,18 @@ pub async fn register(login: &str, password: &str, display_name: &str) -> Result
         if let Some(code) =
             codes::issue(&mut tx, &login, codes::Purpose::Register, Some(&payload)).await?
         {
-            notify::send(
-                &mut tx,
-                &login,
-                T::notice_register_code.t(lang).replace("{code}", &code),
-            )
-            .await?;
+            queued.push(
+                notify::send(
+                    &mut tx,
+                    &login,
+                    T::notice_register_code.t(lang).replace("{code}", &code),
+                )
+                .await?,
+            );
         }
     }
     tx.commit().await?;
-    notify::deliver_pending(&state).await;
+    notify::deliver_now(&state, &queued).await;
     Ok(login.as_str().to_owned())
 }
 
@@ -524,24 +530,28 @@ pub async fn request_reset(login: &str) -> Result<(), AppError> {
         .await?
         .map_err(too_many)?;
     let exists = account_exists(&state, &login).await?;
-    // The same work either way (a write transaction, a delivery pass), so the time taken does
-    // not tell whether the account exists.
+    // The same work either way (a write transaction), so the time taken does not tell whether
+    // the account exists; the code's own send, when there is one, is the request's only wait
+    // on the sender.
     let lang = crate::i18n::current_lang();
     let mut tx = state.db.begin_write().await?;
+    let mut queued = Vec::new();
     if exists {
         if let Some(code) = codes::issue(&mut tx, &login, codes::Purpose::Reset, None).await? {
-            notify::send(
-                &mut tx,
-                &login,
-                T::notice_reset_code.t(lang).replace("{code}", &code),
-            )
-            .await?;
+            queued.push(
+                notify::send(
+                    &mut tx,
+                    &login,
+                    T::notice_reset_code.t(lang).replace("{code}", &code),
+                )
+                .await?,
+            );
         }
     } else {
         codes::touch(&mut tx, &login, codes::Purpose::Reset).await?;
     }
     tx.commit().await?;
-    notify::deliver_pending(&state).await;
+    notify::deliver_now(&state, &queued).await;
     Ok(())
 }
 

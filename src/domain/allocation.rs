@@ -42,6 +42,69 @@ pub struct Allocation {
 }
 
 impl BenefitTerms {
+    /// A co-op's terms as typed: `household_id:value` pairs, `,` (or `，`) between them and `:`
+    /// (or `：`) inside; `per_unit` values are yuan, `shares` percent with two decimals at most.
+    /// Shape only: [`BenefitTerms::validate`] checks the amounts against the price.
+    pub fn parse(kind: &str, text: &str) -> Result<BenefitTerms, AllocationError> {
+        let mut pairs = Vec::new();
+        for part in text
+            .split([',', '，'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let (h, v) = part
+                .split_once([':', '：'])
+                .ok_or(AllocationError::Malformed)?;
+            let h: i64 = h.trim().parse().map_err(|_| AllocationError::Malformed)?;
+            pairs.push((h, v));
+        }
+        BenefitTerms::from_pairs(kind, pairs)
+    }
+
+    /// The same from one value per household (the terms editor's rows), each read on its own;
+    /// a row left empty is no part of the terms.
+    pub fn from_pairs<'a>(
+        kind: &str,
+        pairs: impl IntoIterator<Item = (i64, &'a str)>,
+    ) -> Result<BenefitTerms, AllocationError> {
+        let mut read = Vec::new();
+        for (h, v) in pairs {
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            read.push((
+                h,
+                Fen::parse_yuan(v).map_err(|_| AllocationError::Malformed)?,
+            ));
+        }
+        match kind {
+            "per_unit" => Ok(BenefitTerms::PerUnit(read)),
+            // Percent with two decimals is basis points, as yuan with two decimals is fen.
+            "shares" => Ok(BenefitTerms::Shares(
+                read.into_iter().map(|(h, v)| (h, v.fen())).collect(),
+            )),
+            _ => Err(AllocationError::Malformed),
+        }
+    }
+
+    /// What each household receives of one unit sold at `unit_price` (fen; shares rounded
+    /// down), as the listing page explains the price.
+    pub fn per_unit(&self, unit_price: Fen) -> Vec<(i64, i64)> {
+        match self {
+            BenefitTerms::Direct { household_id } => vec![(*household_id, unit_price.fen())],
+            BenefitTerms::PerUnit(v) => v.iter().map(|(h, a)| (*h, a.fen())).collect(),
+            BenefitTerms::Shares(v) => v
+                .iter()
+                .map(|(h, bp)| {
+                    let share =
+                        i128::from(unit_price.fen()) * i128::from(*bp) / i128::from(FULL_SHARE_BP);
+                    (*h, i64::try_from(share).unwrap_or(i64::MAX))
+                })
+                .collect(),
+        }
+    }
+
     /// Checks the terms against a unit price, as a listing is saved.
     pub fn validate(&self, unit_price: Fen) -> Result<(), AllocationError> {
         let ids: Vec<i64> = match self {
@@ -300,6 +363,45 @@ mod tests {
         assert_eq!(
             t.allocate(Fen::new(i64::MAX / 2), 3),
             Err(AllocationError::OutOfRange)
+        );
+    }
+
+    #[test]
+    fn typed_terms_and_the_editors_rows_read_alike() {
+        let t = BenefitTerms::parse("per_unit", "25:20, 61：15.5，").unwrap();
+        assert_eq!(
+            t,
+            BenefitTerms::PerUnit(vec![(25, Fen::new(2000)), (61, Fen::new(1550))])
+        );
+        assert_eq!(
+            BenefitTerms::parse("shares", "25:12.5").unwrap(),
+            BenefitTerms::Shares(vec![(25, 1250)])
+        );
+        for bad in ["25", "x:1", "25:abc", "25:1:2"] {
+            assert_eq!(
+                BenefitTerms::parse("per_unit", bad),
+                Err(AllocationError::Malformed),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            BenefitTerms::parse("gift", "25:1"),
+            Err(AllocationError::Malformed)
+        );
+        // The editor's rows: each value read on its own, empty rows left out.
+        assert_eq!(
+            BenefitTerms::from_pairs("per_unit", [(25, " 20 "), (30, ""), (61, "15.5")]).unwrap(),
+            t
+        );
+        assert_eq!(
+            BenefitTerms::from_pairs("per_unit", [(25, "1,000")]),
+            Ok(BenefitTerms::PerUnit(vec![(25, Fen::new(100_000))])),
+            "a comma inside a row groups thousands; it is not a second row"
+        );
+        assert_eq!(t.per_unit(Fen::new(9800)), vec![(25, 2000), (61, 1550)]);
+        assert_eq!(
+            BenefitTerms::Shares(vec![(1, 3333)]).per_unit(Fen::new(100)),
+            vec![(1, 33)]
         );
     }
 }

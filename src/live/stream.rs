@@ -13,9 +13,10 @@
 use super::api::LiveState;
 use crate::error::{AppError, ErrorCode};
 use crate::server::db::Db;
+use crate::server::plain_error;
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
@@ -217,22 +218,6 @@ fn event_id(raw: &str) -> Result<i64, AppError> {
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))
-}
-
-fn plain_error(headers: &HeaderMap, e: AppError) -> Response {
-    let lang = crate::server::request_lang(headers);
-    let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut res = (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        e.code.text().t(lang).to_owned(),
-    )
-        .into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
-    }
-    res
 }
 
 /// `GET /live/{id}/stream`: the event's state now, then again whenever it changes, as JSON in

@@ -33,6 +33,12 @@ pub struct ListingCard {
     pub created_at: i64,
     /// The first photo's thumbnail (480×360), if the listing has photos.
     pub photo: Option<String>,
+    /// The seller's shop (`crate::domain::shop::ShopKey`: `c12` or `h34`).
+    #[serde(default)]
+    pub seller_key: String,
+    /// The origin village's code (its shop is `v` and the code).
+    #[serde(default)]
+    pub origin_code: String,
 }
 
 impl ListingCard {
@@ -96,6 +102,9 @@ pub struct ListingDetail {
     pub can_edit: bool,
     /// An official whose region holds the origin: may flag it stalled and record certificates.
     pub can_moderate: bool,
+    /// The short link to share (`https://…/s/l12`).
+    #[serde(default)]
+    pub share_url: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +197,10 @@ pub struct ListingForm {
     pub status: String,
     pub terms_kind: Option<String>,
     pub terms: Option<String>,
+    /// The terms editor's rows: the value per household id (empty: not part of the terms).
+    /// When given, they replace `terms`.
+    #[serde(default)]
+    pub terms_by: Option<std::collections::BTreeMap<String, String>>,
     /// When updating: the listing's version the form was loaded at (a newer one: 409).
     pub version: Option<i64>,
     /// When updating: the stock the form was loaded with. `stock − stock_was` is applied as a

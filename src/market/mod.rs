@@ -62,7 +62,7 @@ pub fn ListingCardView(card: ListingCard, #[prop(optional)] lead: bool) -> impl 
                 }}
                 <div class="listing-body">
                     <h3 class="listing-title">{card.title.clone()}</h3>
-                    <p class="listing-meta">{let c = card.clone(); move || c.county_in(lang.get())} " · " {card.seller_name.clone()}</p>
+                    <p class="listing-meta">{let c = card.clone(); move || format!("{} {}", c.county_in(lang.get()), c.origin_in(lang.get()))}</p>
                     <p class="listing-price"><Money fen=card.price_fen/> <span class="unit">" / " {card.unit.clone()}</span></p>
                     <p class="badges">
                         {card.stalled.then(|| view! { <span class="badge badge-below">{tr(T::badge_stalled)}</span> })}
@@ -72,6 +72,10 @@ pub fn ListingCardView(card: ListingCard, #[prop(optional)] lead: bool) -> impl 
                     {card.stalled_reason.clone().map(|r| view! { <p class="stalled-reason">{r}</p> })}
                 </div>
             </a>
+            // The seller's shop: a link of its own (links do not nest).
+            {(!card.seller_key.is_empty()).then(|| view! {
+                <a class="listing-shop" href=format!("/shop/{}", card.seller_key) data-testid="card-shop">{card.seller_name.clone()}</a>
+            })}
         </li>
     }
 }
@@ -272,8 +276,19 @@ pub fn ListingPage() -> impl IntoView {
                                 {c.stalled_reason.clone().map(|r| view! { <p class="notice notice-warn">{r}</p> })}
                                 <p class="price-big"><Money fen=c.price_fen/> <span class="unit">" / " {c.unit.clone()}</span></p>
                                 <dl class="facts">
-                                    <dt>{tr(T::listing_seller)}</dt><dd>{c.seller_name.clone()}</dd>
-                                    <dt>{tr(T::listing_origin)}</dt><dd>{let p = c.clone(); move || format!("{} {}", p.county_in(lang.get()), p.origin_in(lang.get()))}</dd>
+                                    <dt>{tr(T::listing_seller)}</dt>
+                                    <dd><a href=format!("/shop/{}", c.seller_key) data-testid="seller-shop">{c.seller_name.clone()}</a></dd>
+                                    <dt>{tr(T::listing_origin)}</dt>
+                                    <dd>{
+                                        let p = c.clone();
+                                        let place = move || format!("{} {}", p.county_in(lang.get()), p.origin_in(lang.get()));
+                                        // A village has a shop; a listing may come from a township or a county.
+                                        if c.origin_code.len() == 12 {
+                                            view! { <a href=format!("/shop/v{}", c.origin_code) data-testid="origin-shop">{place}</a> }.into_any()
+                                        } else {
+                                            view! { <span>{place}</span> }.into_any()
+                                        }
+                                    }</dd>
                                     {d.harvest_date.clone().map(|h| view! { <dt>{tr(T::listing_harvest)}</dt><dd>{h}</dd> })}
                                     <dt>{tr(T::in_stock)}</dt><dd>{c.stock}</dd>
                                 </dl>
@@ -313,6 +328,12 @@ pub fn ListingPage() -> impl IntoView {
                                     <section><h2>{tr(T::listing_stories)}</h2>
                                         {d.stories.iter().map(|s| view! { <p class="story">{s.clone()}</p> }).collect_view()}
                                     </section>
+                                })}
+                                <crate::reviews::ListingReviewsSection listing_id=c.id/>
+                                <p><a class="button" href=format!("/shop/{}", c.seller_key)>{tr(T::listing_shop)}</a></p>
+                                {on_sale.then(|| view! {
+                                    <crate::shops::ShareBox url=d.share_url.clone() qr=format!("/s/l{}/qr.svg", c.id)
+                                        title=T::listing_share file=format!("l{}", c.id)/>
                                 })}
                             </div>
                         </article>
@@ -507,12 +528,6 @@ fn ListingFields(
     let editing = initial.id.is_some();
     let is_org = desk.seller_kind == "organisation";
     let is_cadre = desk.seller_kind == "cadre";
-    let ids = desk
-        .households
-        .iter()
-        .map(|h| format!("{} {}", h.household_id, h.label))
-        .collect::<Vec<_>>()
-        .join("；");
     let f = initial;
     let statuses: &[(&str, T)] = if editing {
         &[
@@ -528,6 +543,56 @@ fn ListingFields(
         ]
     };
     let terms_kind = f.terms_kind.clone().unwrap_or_else(|| "per_unit".into());
+    let kind = RwSignal::new(terms_kind.clone());
+    let price = RwSignal::new(f.price.clone());
+    let kind_ref = NodeRef::<leptos::html::Select>::new();
+    Effect::new(move |_| {
+        if let Some(el) = kind_ref.get() {
+            kind.set(el.value());
+        }
+    });
+    // What was typed before the page hydrated counts: read once the input is there.
+    let price_ref = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = price_ref.get() {
+            price.set(el.value());
+        }
+    });
+    // A cadre's new listing starts from the first paired household's village.
+    let villages: Vec<(i64, String)> = desk
+        .households
+        .iter()
+        .map(|h| (h.household_id, h.village_code.clone()))
+        .collect();
+    let first_village = (is_cadre && !editing)
+        .then(|| villages.first().map(|v| v.1.clone()))
+        .flatten();
+    let origin = first_village
+        .clone()
+        .unwrap_or_else(|| f.origin_code.clone());
+    let county = RwSignal::new(
+        first_village
+            .map(|v| v.chars().take(6).collect::<String>())
+            .unwrap_or_default(),
+    );
+    let village_of = move |id: &str| {
+        villages
+            .iter()
+            .find(|(h, _)| h.to_string() == id)
+            .map(|(_, v)| v.clone())
+    };
+    let origin_ref = NodeRef::<leptos::html::Select>::new();
+    let household_ref = NodeRef::<leptos::html::Select>::new();
+    // A household chosen before the page hydrated still limits the origins.
+    let village_at_start = village_of.clone();
+    Effect::new(move |_| {
+        if let Some(v) = household_ref
+            .get()
+            .and_then(|el| village_at_start(&el.value()))
+        {
+            county.set(v.chars().take(6).collect());
+        }
+    });
     view! {
         <ActionForm action=save attr:class="form" attr:data-testid="listing-form">
             {f.id.map(|id| view! { <input type="hidden" name="form[id]" value=id/> })}
@@ -536,7 +601,16 @@ fn ListingFields(
             {match (is_cadre, editing) {
                 (true, false) => Some(view! {
                     <label for="household_id">{tr(T::seller_for_household)}</label>
-                    <select id="household_id" name="form[household_id]">
+                    // Choosing the household moves the origin to its village; the origins
+                    // outside its county are hidden (the server refuses them either way).
+                    <select id="household_id" name="form[household_id]" node_ref=household_ref on:change=move |ev| {
+                        if let Some(v) = village_of(&event_target_value(&ev)) {
+                            if let Some(el) = origin_ref.get() {
+                                el.set_value(&v);
+                            }
+                            county.set(v.chars().take(6).collect());
+                        }
+                    }>
                         {desk.households.iter().map(|h| view! { <option value=h.household_id>{h.label.clone()}</option> }).collect_view()}
                     </select>
                 }.into_any()),
@@ -555,11 +629,12 @@ fn ListingFields(
             <input id="unit" name="form[unit]" required maxlength="20" aria-describedby="unit-hint" value=f.unit.clone()/>
             <small id="unit-hint" class="hint">{tr(T::field_unit_hint)}</small>
             <label for="price">{tr(T::field_price)}</label>
-            <input id="price" name="form[price]" required inputmode="decimal" value=f.price.clone()/>
+            <input id="price" name="form[price]" required inputmode="decimal" value=f.price.clone()
+                node_ref=price_ref on:input=move |ev| price.set(event_target_value(&ev))/>
             <label for="stock">{tr(T::field_stock)}</label>
             <input id="stock" name="form[stock]" type="number" min="0" required value=f.stock/>
             <label for="origin">{tr(T::field_origin)}</label>
-            {origin_field(&desk.origins, &f.origin_code)}
+            {origin_field(&desk.origins, &origin, county, origin_ref)}
             <label for="harvest">{tr(T::field_harvest)}</label>
             <input id="harvest" name="form[harvest_date]" type="date" value=f.harvest_date.clone().unwrap_or_default()/>
             <label for="surcharge">{tr(T::listing_surcharge)}</label>
@@ -568,13 +643,11 @@ fn ListingFields(
             <crate::ui::TextArea id="description" name="form[description]" rows=3 maxlength=2000 value=f.description.clone()/>
             {is_org.then(|| view! {
                 <label for="terms_kind">{tr(T::field_terms_kind)}</label>
-                <select id="terms_kind" name="form[terms_kind]">
+                <select id="terms_kind" name="form[terms_kind]" node_ref=kind_ref on:change=move |ev| kind.set(event_target_value(&ev))>
                     <option value="per_unit" selected=terms_kind == "per_unit">{tr(T::terms_per_unit)}</option>
                     <option value="shares" selected=terms_kind == "shares">{tr(T::terms_shares)}</option>
                 </select>
-                <label for="terms">{tr(T::field_terms)}</label>
-                <input id="terms" name="form[terms]" required aria-describedby="terms-hint" value=f.terms.clone().unwrap_or_default()/>
-                <small id="terms-hint" class="hint">{tr(T::field_terms_hint)} " " {ids.clone()}</small>
+                <TermsEditor households=desk.households.clone() initial=f.terms.clone().unwrap_or_default() kind=kind price=price/>
             })}
             <label for="status">{tr(T::field_status)}</label>
             <select id="status" name="form[status]">
@@ -586,13 +659,134 @@ fn ListingFields(
     }
 }
 
+/// The co-op's terms as a list of its linked households, one value each (yuan per unit, or a
+/// percent of the price), with a filter by name or village and the running total against the
+/// price. Plain inputs (`form[terms_by][id]`), so it works before and without the script; the
+/// total is the same parse and check the server makes (`BenefitTerms`).
+#[component]
+fn TermsEditor(
+    households: Vec<api::SellableFor>,
+    initial: String,
+    kind: RwSignal<String>,
+    price: RwSignal<String>,
+) -> impl IntoView {
+    use crate::domain::allocation::{AllocationError, BenefitTerms};
+    let start: std::collections::BTreeMap<i64, String> = initial
+        .split([',', '，'])
+        .filter_map(|p| {
+            let (h, v) = p.split_once([':', '：'])?;
+            Some((h.trim().parse().ok()?, v.trim().to_owned()))
+        })
+        .collect();
+    let filter = RwSignal::new(String::new());
+    let mut rows: Vec<(api::SellableFor, RwSignal<String>)> = households
+        .into_iter()
+        .map(|h| {
+            let v = start.get(&h.household_id).cloned().unwrap_or_default();
+            (h, RwSignal::new(v))
+        })
+        .collect();
+    // A household the terms name that the desk does not list (no longer linked, or past the
+    // desk's first 500) keeps its row, so saving never drops its share unseen.
+    for (id, v) in &start {
+        if !rows.iter().any(|(h, _)| h.household_id == *id) {
+            let h = api::SellableFor {
+                household_id: *id,
+                label: format!("#{id}"),
+                village_code: String::new(),
+            };
+            rows.push((h, RwSignal::new(v.clone())));
+        }
+    }
+    let values: Vec<(i64, RwSignal<String>)> =
+        rows.iter().map(|(h, v)| (h.household_id, *v)).collect();
+    let many = rows.len() > 6;
+    let total = Memo::new(move |_| {
+        let texts: Vec<(i64, String)> = values.iter().map(|(h, v)| (*h, v.get())).collect();
+        let k = kind.get();
+        let unit_price = Fen::parse_yuan(&price.get()).ok().filter(|p| p.fen() > 0);
+        if texts.iter().all(|(_, v)| v.trim().is_empty()) {
+            return (false, tr(T::terms_none_chosen)().to_owned());
+        }
+        let terms = match BenefitTerms::from_pairs(&k, texts.iter().map(|(h, v)| (*h, v.as_str())))
+        {
+            Ok(t) => t,
+            Err(_) => return (true, tr(T::terms_malformed)().to_owned()),
+        };
+        let Some(unit_price) = unit_price else {
+            return (false, tr(T::terms_price_first)().to_owned());
+        };
+        let to_households: i64 = terms.per_unit(unit_price).iter().map(|p| p.1).sum();
+        let line = format!(
+            "{} {} / {} {}",
+            tr(T::terms_total)(),
+            Fen::new(to_households),
+            tr(T::terms_of_price)(),
+            unit_price
+        );
+        match terms.validate(unit_price) {
+            Ok(()) => (false, line),
+            Err(AllocationError::ExceedsSale) => {
+                (true, format!("{line}：{}", tr(T::terms_exceeds)()))
+            }
+            Err(_) => (true, tr(T::terms_malformed)().to_owned()),
+        }
+    });
+    view! {
+        <fieldset class="terms-editor" data-testid="terms-editor">
+            <legend>{tr(T::field_terms)}</legend>
+            <p class="hint" id="terms-hint">{move || if kind.get() == "shares" { tr(T::terms_hint_shares)() } else { tr(T::terms_hint_per_unit)() }}</p>
+            {many.then(|| view! {
+                <label for="terms-filter">{tr(T::terms_filter)}</label>
+                <input id="terms-filter" type="search" autocomplete="off"
+                    on:input=move |ev| filter.set(event_target_value(&ev))/>
+            })}
+            <ul class="terms-rows">
+                {rows.into_iter().map(|(h, v)| {
+                    let label = h.label.clone();
+                    let shown = move || {
+                        let f = filter.get();
+                        let f = f.trim();
+                        f.is_empty() || label.contains(f) || h.household_id.to_string() == f
+                    };
+                    let id = format!("term-{}", h.household_id);
+                    let row_ref = NodeRef::<leptos::html::Input>::new();
+                    Effect::new(move |_| {
+                        if let Some(el) = row_ref.get() {
+                            v.set(el.value());
+                        }
+                    });
+                    view! {
+                        <li class="terms-row" style:display=move || if shown() { "" } else { "none" }>
+                            <label for=id.clone()>{h.label.clone()}</label>
+                            <span class="terms-input">
+                                <input id=id name=format!("form[terms_by][{}]", h.household_id) inputmode="decimal"
+                                    aria-describedby="terms-hint" value=v.get_untracked() node_ref=row_ref
+                                    on:input=move |ev| v.set(event_target_value(&ev))/>
+                                <span class="unit">{move || if kind.get() == "shares" { "%".to_owned() } else { tr(T::terms_unit_yuan)().to_owned() }}</span>
+                            </span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <p class="terms-total" class:is-over=move || total.get().0 aria-live="polite" data-testid="terms-total">{move || total.get().1}</p>
+        </fieldset>
+    }
+}
+
 /// The origin: chosen from the places the seller may list from (the villages of its
 /// households), with the listing's own kept when it is elsewhere; typed only when the desk
 /// knows no place (a seller with no household yet), and checked on the server either way.
-fn origin_field(origins: &[crate::delivery::api::RegionOption], current: &str) -> AnyView {
+fn origin_field(
+    origins: &[crate::delivery::api::RegionOption],
+    current: &str,
+    county: RwSignal<String>,
+    select: NodeRef<leptos::html::Select>,
+) -> AnyView {
+    let current = current.to_owned();
     if origins.is_empty() {
         return view! {
-            <input id="origin" name="form[origin_code]" required inputmode="numeric" value=current.to_owned()
+            <input id="origin" name="form[origin_code]" required inputmode="numeric" value=current
                 aria-describedby="origin-hint"/>
             <small id="origin-hint" class="hint">{tr(T::field_origin_hint)}</small>
         }
@@ -600,10 +794,14 @@ fn origin_field(origins: &[crate::delivery::api::RegionOption], current: &str) -
     }
     let known = origins.iter().any(|o| o.code == current);
     view! {
-        <select id="origin" name="form[origin_code]" required data-testid="origin-picker">
-            {(!known && !current.is_empty()).then(|| view! { <option value=current.to_owned() selected=true>{current.to_owned()}</option> })}
-            {origins.iter().map(|o| view! {
-                <option value=o.code.clone() selected=o.code == current>{o.name.clone()}</option>
+        <select id="origin" name="form[origin_code]" required data-testid="origin-picker" node_ref=select>
+            {(!known && !current.is_empty()).then(|| view! { <option value=current.clone() selected=true>{current.clone()}</option> })}
+            {origins.iter().map(|o| {
+                let code = o.code.clone();
+                let outside = Signal::derive(move || county.with(|c| !c.is_empty() && !code.starts_with(c.as_str())));
+                view! {
+                    <option value=o.code.clone() selected=o.code == current hidden=outside disabled=outside>{o.name.clone()}</option>
+                }
             }).collect_view()}
         </select>
     }

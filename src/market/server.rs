@@ -7,7 +7,7 @@ use super::api::{
 use super::photos::public_url;
 use crate::auth::api::CurrentUser;
 use crate::auth::server::{current_user, require_user};
-use crate::domain::allocation::{BenefitTerms, FULL_SHARE_BP};
+use crate::domain::allocation::BenefitTerms;
 use crate::domain::income;
 use crate::domain::listing::{Category, ListingStatus};
 use crate::domain::money::Fen;
@@ -35,7 +35,10 @@ const CARD_COLUMNS: &str = "l.id, l.title, l.category, l.unit, l.price_fen, l.st
         l.stalled, l.stalled_reason,
         (SELECT COUNT(*) FROM certificates c WHERE c.listing_id = l.id AND c.valid_from <= $1 AND c.valid_until >= $1 AND c.revoked_at IS NULL) AS certified,
         l.created_at,
-        (SELECT p.thumb_path FROM listing_photos p WHERE p.listing_id = l.id ORDER BY p.position LIMIT 1) AS photo";
+        (SELECT p.thumb_path FROM listing_photos p WHERE p.listing_id = l.id ORDER BY p.position LIMIT 1) AS photo,
+        CASE WHEN l.organisation_id IS NOT NULL THEN 'c' || CAST(l.organisation_id AS TEXT)
+             ELSE 'h' || CAST(l.household_id AS TEXT) END AS seller_key,
+        l.origin_code";
 const CARD_FROM: &str = "FROM listings l
    LEFT JOIN organisations org ON org.id = l.organisation_id
    LEFT JOIN households h ON h.id = l.household_id
@@ -74,6 +77,9 @@ pub async fn cards_by_ids(db: &Db, ids: &[i64]) -> Result<Vec<ListingCard>, AppE
 
 /// The most households the seller desk offers to list for.
 const MAX_SELLABLE_HOUSEHOLDS: i64 = 500;
+/// Rows of the terms editor beyond the desk's households: those a listing's terms already name
+/// (the editor keeps them, so an edit never drops a household's share unseen).
+const MAX_TERMS_OUTSIDE: usize = 100;
 
 /// Sold-out listings come after those on sale, in every ordering of the catalogue.
 const SOLD_OUT_LAST: &str = "l.sold_out";
@@ -127,6 +133,8 @@ struct CardRow {
     certified: i64,
     created_at: i64,
     photo: Option<String>,
+    seller_key: String,
+    origin_code: String,
     /// Present when the query selected it (lists); empty for a single card.
     #[sqlx(default)]
     cursor: String,
@@ -158,6 +166,8 @@ impl From<CardRow> for ListingCard {
             certified: r.certified > 0,
             created_at: r.created_at,
             photo: r.photo.as_deref().map(public_url),
+            seller_key: r.seller_key,
+            origin_code: r.origin_code,
         }
     }
 }
@@ -396,6 +406,157 @@ pub async fn market_search(q: &CatalogueQuery) -> Result<MarketResults, AppError
     })
 }
 
+/// Whose listings a shop shows (see `crate::shops`).
+pub enum ListingScope {
+    Organisation(i64),
+    Household(i64),
+    /// Grown in this village, whoever sells it.
+    Origin(RegionCode),
+}
+
+impl ListingScope {
+    /// The condition on `l` (listings), with the scope's value as `$n`.
+    fn condition(&self, n: usize) -> (String, Bind) {
+        let (column, value) = match self {
+            ListingScope::Organisation(id) => ("l.organisation_id", Bind::Int(*id)),
+            ListingScope::Household(id) => ("l.household_id", Bind::Int(*id)),
+            ListingScope::Origin(code) => ("l.origin_code", Bind::Text(code.as_str().to_owned())),
+        };
+        (format!("{column} = ${n}"), value)
+    }
+}
+
+/// Listing cards in one page of a shop.
+pub const SHOP_PAGE_SIZE: i64 = 24;
+
+/// A page of a shop's listings on sale or sold out, by need.
+pub async fn listings_of(
+    db: &Db,
+    scope: &ListingScope,
+    after: Option<&str>,
+) -> Result<Page<ListingCard>, AppError> {
+    let mut f = Filter {
+        conditions: vec!["l.status IN ('on_sale', 'sold_out')".to_owned()],
+        binds: vec![Bind::Text(today())],
+        searched: false,
+    };
+    let (condition, value) = ListingScope::condition(scope, 2);
+    f.conditions.push(condition);
+    f.binds.push(value);
+    page_of(db, f, None, after, SHOP_PAGE_SIZE).await
+}
+
+/// What a shop's listings have done since `since` (Unix seconds), and what vouches for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeFigures {
+    /// The households its listings on sale (or sold out) benefit.
+    pub households: i64,
+    /// Units of paid orders not refunded (paid, shipped or delivered), of listings shown.
+    pub units_sold: i64,
+    /// Net sale rows of the income ledger (sales less reversals).
+    pub added_fen: i64,
+    /// Numbers of the certificates valid today of listings on sale, at most ten.
+    pub certificates: Vec<String>,
+    /// Visible reviews of its listings: how many, and the sum of their ratings.
+    pub reviews: (i64, i64),
+    /// Livestreams not yet over featuring its listings, soonest first, at most five:
+    /// (id, title, starts_at, status).
+    pub events: Vec<(i64, String, i64, String)>,
+}
+
+/// The one number a query built at run time answers.
+async fn scalar(db: &Db, sql: &str, binds: Vec<Bind>) -> Result<i64, AppError> {
+    let (n,): (i64,) = bind_all(sqlx::query_as(sql), binds)
+        .fetch_one(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(n)
+}
+
+/// The figures of `scope`'s listings since `since`.
+pub async fn figures_of(
+    db: &Db,
+    scope: &ListingScope,
+    since: i64,
+) -> Result<ScopeFigures, AppError> {
+    let (cond, value) = scope.condition(1);
+    let households = scalar(
+        db,
+        &format!(
+            "SELECT COUNT(DISTINCT lb.household_id) FROM listing_beneficiaries lb
+               JOIN listings l ON l.id = lb.listing_id
+              WHERE {cond} AND l.status IN ('on_sale', 'sold_out')"
+        ),
+        vec![value.clone()],
+    )
+    .await?;
+    let units_sold = scalar(
+        db,
+        &format!(
+            "SELECT CAST(COALESCE(SUM(i.quantity), 0) AS BIGINT) FROM order_items i
+               JOIN orders o ON o.id = i.order_id JOIN listings l ON l.id = i.listing_id
+              WHERE {cond} AND l.status IN ('on_sale', 'sold_out')
+                AND o.status IN ('paid', 'shipped', 'delivered') AND o.paid_at >= $2"
+        ),
+        vec![value.clone(), Bind::Int(since)],
+    )
+    .await?;
+    let added_fen = scalar(
+        db,
+        &format!(
+            "SELECT CAST(COALESCE(SUM(e.amount_fen), 0) AS BIGINT) FROM ledger_entries e
+               JOIN order_items i ON i.id = e.order_item_id JOIN listings l ON l.id = i.listing_id
+              WHERE {cond} AND l.status IN ('on_sale', 'sold_out') AND e.occurred_at >= $2"
+        ),
+        vec![value.clone(), Bind::Int(since)],
+    )
+    .await?;
+    let reviews: (i64, i64) = bind_all(
+        sqlx::query_as(&format!(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(r.rating), 0) AS BIGINT) FROM listing_reviews r
+               JOIN listings l ON l.id = r.listing_id
+              WHERE {cond} AND r.hidden_at IS NULL"
+        )),
+        vec![value.clone()],
+    )
+    .fetch_one(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let certificates: Vec<(String,)> = bind_all(
+        sqlx::query_as(&format!(
+            "SELECT c.number FROM certificates c JOIN listings l ON l.id = c.listing_id
+              WHERE {cond} AND l.status IN ('on_sale', 'sold_out')
+                AND c.valid_from <= $2 AND c.valid_until >= $2 AND c.revoked_at IS NULL
+              GROUP BY c.number ORDER BY c.number LIMIT 10"
+        )),
+        vec![value.clone(), Bind::Text(today())],
+    )
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let events: Vec<(i64, String, i64, String)> = bind_all(
+        sqlx::query_as(&format!(
+            "SELECT e.id, e.title, e.starts_at, e.status FROM live_events e
+              WHERE e.status <> 'ended' AND e.ends_at > $2
+                AND EXISTS (SELECT 1 FROM live_event_listings el JOIN listings l ON l.id = el.listing_id
+                             WHERE el.event_id = e.id AND {cond})
+              ORDER BY e.starts_at, e.id LIMIT 5"
+        )),
+        vec![value, Bind::Int(now())],
+    )
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    Ok(ScopeFigures {
+        households,
+        units_sold,
+        added_fen,
+        certificates: certificates.into_iter().map(|(n,)| n).collect(),
+        reviews,
+        events,
+    })
+}
+
 /// The most listings the market page counts ("1000+" past it).
 const COUNT_CAP: i64 = 1000;
 /// Cards suggested when a search finds nothing.
@@ -493,14 +654,7 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
         .await
         .map_err(AppError::internal)?;
     let terms: BenefitTerms = serde_json::from_str(&f.benefit_terms).map_err(AppError::internal)?;
-    let per_unit: Vec<(i64, i64)> = match &terms {
-        BenefitTerms::Direct { household_id } => vec![(*household_id, f.price_fen)],
-        BenefitTerms::PerUnit(v) => v.iter().map(|(h, a)| (*h, a.fen())).collect(),
-        BenefitTerms::Shares(v) => v
-            .iter()
-            .map(|(h, bp)| (*h, f.price_fen * bp / FULL_SHARE_BP))
-            .collect(),
-    };
+    let per_unit = terms.per_unit(Fen::new(f.price_fen));
     let mut breakdown = Vec::new();
     let mut stories = Vec::new();
     for (hid, amount) in &per_unit {
@@ -555,6 +709,11 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
         added_to_incomes_fen: added,
         can_edit,
         can_moderate,
+        share_url: format!(
+            "{}{}",
+            crate::ui::meta::site_origin().unwrap_or_default(),
+            crate::domain::shop::ShareKey::Listing(id).short_path()
+        ),
     })
 }
 
@@ -575,6 +734,28 @@ async fn photos_of(db: &Db, listing_id: i64) -> Result<Vec<PhotoView>, AppError>
             thumb_url: public_url(&thumb),
         })
         .collect())
+}
+
+/// The county a seller's produce comes from: the household's (`household`), else the
+/// organisation's (`org`); none for neither or an unknown one.
+async fn seller_county(
+    db: &Db,
+    household: Option<i64>,
+    org: Option<i64>,
+) -> Result<Option<RegionCode>, AppError> {
+    let (sql, id) = match (household, org) {
+        (Some(h), _) => ("SELECT region_code FROM households WHERE id = $1", h),
+        (None, Some(o)) => ("SELECT region_code FROM organisations WHERE id = $1", o),
+        (None, None) => return Ok(None),
+    };
+    let region: Option<String> = sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(region
+        .and_then(|r| RegionCode::parse(&r).ok())
+        .and_then(|r| r.county()))
 }
 
 /// Passes when `user` sells listing `id`; 404 for no such listing, 403 for someone else's.
@@ -628,6 +809,7 @@ pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
         status: f.status,
         terms_kind: terms_kind.map(str::to_owned),
         terms: terms_text,
+        terms_by: None,
         version: Some(version),
         stock_was: Some(stock),
     };
@@ -654,37 +836,6 @@ pub async fn delete_photo(photo_id: i64) -> Result<(), AppError> {
 
 fn invalid(field: &str) -> AppError {
     AppError::new(ErrorCode::InvalidListing).field(field)
-}
-
-/// Parses `household_id:value,…` terms for a co-op listing.
-fn parse_terms(kind: &str, text: &str) -> Result<BenefitTerms, AppError> {
-    let bad = || AppError::new(ErrorCode::InvalidTerms).field("terms");
-    let mut pairs = Vec::new();
-    for part in text
-        .split([',', '，'])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        let (h, v) = part.split_once([':', '：']).ok_or_else(bad)?;
-        let h: i64 = h.trim().parse().map_err(|_| bad())?;
-        pairs.push((h, v.trim().to_owned()));
-    }
-    match kind {
-        "per_unit" => Ok(BenefitTerms::PerUnit(
-            pairs
-                .into_iter()
-                .map(|(h, v)| Fen::parse_yuan(&v).map(|f| (h, f)).map_err(|_| bad()))
-                .collect::<Result<_, _>>()?,
-        )),
-        "shares" => Ok(BenefitTerms::Shares(
-            // Percent with up to two decimals → basis points.
-            pairs
-                .into_iter()
-                .map(|(h, v)| Fen::parse_yuan(&v).map(|f| (h, f.fen())).map_err(|_| bad()))
-                .collect::<Result<_, _>>()?,
-        )),
-        _ => Err(bad()),
-    }
 }
 
 #[tracing::instrument(skip_all, err(level = "debug"))]
@@ -751,25 +902,7 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
     };
     let origin = RegionCode::parse(&form.origin_code).map_err(|_| invalid("origin_code"))?;
     // Produce comes from where its seller is: the household's county, or the co-op's.
-    let seller_region: Option<String> = match (household, org) {
-        (Some(h), _) => sqlx::query_scalar("SELECT region_code FROM households WHERE id = $1")
-            .bind(h)
-            .fetch_optional(&db.pool)
-            .await
-            .map_err(AppError::internal)?,
-        (None, Some(o)) => {
-            sqlx::query_scalar("SELECT region_code FROM organisations WHERE id = $1")
-                .bind(o)
-                .fetch_optional(&db.pool)
-                .await
-                .map_err(AppError::internal)?
-        }
-        (None, None) => None,
-    };
-    let seller_county = seller_region
-        .as_deref()
-        .and_then(|r| RegionCode::parse(r).ok())
-        .and_then(|r| r.county());
+    let seller_county = seller_county(db, household, org).await?;
     if !seller_county.is_some_and(|c| c.contains(&origin)) {
         return Err(AppError::new(ErrorCode::OriginOutsideCounty).field("origin_code"));
     }
@@ -784,10 +917,24 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
     let terms = match (household, org) {
         (Some(h), _) => BenefitTerms::Direct { household_id: h },
         (None, Some(o)) => {
-            let terms = parse_terms(
-                form.terms_kind.as_deref().unwrap_or(""),
-                form.terms.as_deref().unwrap_or(""),
-            )?;
+            let bad_terms = || AppError::new(ErrorCode::InvalidTerms).field("terms");
+            let kind = form.terms_kind.as_deref().unwrap_or("");
+            // The editor's rows (`terms_by[household] = value`), else the typed text.
+            let terms = match &form.terms_by {
+                Some(rows) if !rows.is_empty() => {
+                    if rows.len() > MAX_SELLABLE_HOUSEHOLDS as usize + MAX_TERMS_OUTSIDE {
+                        return Err(bad_terms());
+                    }
+                    let rows = rows
+                        .iter()
+                        .map(|(h, v)| h.trim().parse::<i64>().map(|h| (h, v.as_str())))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|_| bad_terms())?;
+                    BenefitTerms::from_pairs(kind, rows)
+                }
+                _ => BenefitTerms::parse(kind, form.terms.as_deref().unwrap_or("")),
+            }
+            .map_err(|_| bad_terms())?;
             terms
                 .validate(price)
                 .map_err(|_| AppError::new(ErrorCode::InvalidTerms).field("terms"))?;
@@ -1004,17 +1151,7 @@ pub async fn seller_desk(after: Option<&str>) -> Result<SellerDeskView, AppError
     .collect();
     // A co-op's produce comes from its own county; a household's from its village.
     let within = match user.role {
-        Role::OrgManager => {
-            let region: Option<String> =
-                sqlx::query_scalar("SELECT region_code FROM organisations WHERE id = $1")
-                    .bind(bind)
-                    .fetch_optional(&db.pool)
-                    .await
-                    .map_err(AppError::internal)?;
-            region
-                .and_then(|r| RegionCode::parse(&r).ok())
-                .and_then(|r| r.county())
-        }
+        Role::OrgManager => seller_county(db, None, Some(bind)).await?,
         _ => None,
     };
     let origins = origin_options(db, &households, within.as_ref()).await?;

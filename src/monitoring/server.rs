@@ -129,11 +129,12 @@ pub async fn submit_report(
     // A clash of two random 50-bit numbers is all but impossible; try again if it happens.
     for _ in 0..3 {
         let receipt = new_receipt();
-        let inserted = sqlx::query(
+        let mut tx = state.db.begin_write().await?;
+        let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO monitoring_reports (receipt, reporter_kind, name, phone, village_code, reason,
                                              detail, state, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8, $8)
-             ON CONFLICT (receipt) DO NOTHING",
+             ON CONFLICT (receipt) DO NOTHING RETURNING id",
         )
         .bind(&receipt)
         .bind(reporter.as_str())
@@ -143,10 +144,12 @@ pub async fn submit_report(
         .bind(reason.as_str())
         .bind(&detail)
         .bind(t)
-        .execute(&state.db.pool)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(report_id) = inserted {
+            // The officials over the village hear of it with the report, or neither happens.
+            crate::notices::server::report_filed(&mut tx, report_id, &village, t).await?;
+            tx.commit().await?;
             tracing::info!(village = village.as_str(), "monitoring: self-report filed");
             // A browser's form posted without a script: show the receipt on the status page
             // (a script's call gets the receipt as the answer and shows it in place).

@@ -68,6 +68,12 @@ pub async fn scan_now(db: &Db, margin_percent: i64, t: i64) -> Result<u64, sqlx:
         .await
         .map_err(|e| sqlx::Error::Protocol(e.message))?;
     let paired = "h.id IN (SELECT p.household_id FROM cadre_pairings p)";
+    // The tasks and the cadres' notices of them are written together.
+    let mut tx = db.begin_write().await?;
+    let before: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM monitoring_tasks")
+            .fetch_one(&mut *tx)
+            .await?;
     let mut raised = 0;
     if let Some(line) = line {
         let ceiling =
@@ -86,7 +92,7 @@ pub async fn scan_now(db: &Db, margin_percent: i64, t: i64) -> Result<u64, sqlx:
             Fen::fen(line)
         ))
         .bind(t)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
     }
@@ -105,7 +111,7 @@ pub async fn scan_now(db: &Db, margin_percent: i64, t: i64) -> Result<u64, sqlx:
     ))
     .bind("rolling per capita fen, three months ago -> now: ")
     .bind(t)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     raised += sqlx::query(&format!(
@@ -124,8 +130,15 @@ pub async fn scan_now(db: &Db, margin_percent: i64, t: i64) -> Result<u64, sqlx:
     ))
     .bind("a listing of the household is stalled")
     .bind(t)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
+    if raised > 0 {
+        // The paired cadres hear of the tasks this scan raised.
+        crate::notices::server::visit_tasks_raised(&mut tx, before, t)
+            .await
+            .map_err(|e| sqlx::Error::Protocol(e.message))?;
+    }
+    tx.commit().await?;
     Ok(raised)
 }

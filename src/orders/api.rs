@@ -66,6 +66,11 @@ pub struct CartQuote {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderItemView {
+    #[serde(default)]
+    pub item_id: i64,
+    /// The buyer's review of it (its rating), once written.
+    #[serde(default)]
+    pub rating: Option<i64>,
     pub listing_id: i64,
     pub title: String,
     pub unit: String,

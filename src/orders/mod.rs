@@ -303,6 +303,7 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
         },
     );
     let s = status.clone();
+    let s_delivered = status == "delivered";
     view! {
         <li class="order-card" data-testid="order">
             <header class="order-head">
@@ -314,7 +315,12 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
             </p>
             <ul class="order-items">
                 {order.items.iter().map(|i| view! {
-                    <li>{i.title.clone()} " × " {i.quantity} " " <Money fen=i.line_total_fen/></li>
+                    <li>{i.title.clone()} " × " {i.quantity} " " <Money fen=i.line_total_fen/>
+                        // The buyer reviews what was delivered, once per item.
+                        {(!seller_view && s_delivered && i.item_id > 0).then(|| view! {
+                            <crate::reviews::ReviewItemForm item_id=i.item_id rating=i.rating/>
+                        })}
+                    </li>
                 }).collect_view()}
             </ul>
             {(order.shipping_fen > 0).then(|| view! {

@@ -13,6 +13,7 @@ use crate::domain::delivery::{Method, Terms};
 use crate::domain::income;
 use crate::domain::listing::Quantity;
 use crate::domain::money::Fen;
+use crate::domain::notice::NoticeKind;
 use crate::domain::page::{Cursor, Page};
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode, PriceChange};
@@ -26,6 +27,12 @@ use sqlx::{Any, Transaction};
 use std::collections::BTreeMap;
 
 type Tx = Transaction<'static, Any>;
+
+/// Tells the buyer or the seller what happened to the order (the notification centre and
+/// the outbox), in `tx`.
+async fn notice(tx: &mut Tx, kind: NoticeKind, order_id: i64, t: i64) -> Result<(), AppError> {
+    crate::notices::server::order_event(tx, kind, order_id, t).await
+}
 
 /// The most distinct listings one checkout may hold.
 const MAX_LINES: usize = 50;
@@ -640,6 +647,7 @@ pub async fn place(
                     .map_err(AppError::internal)?;
             }
         }
+        notice(&mut tx, NoticeKind::OrderPlaced, order_id, t).await?;
     }
     tx.commit().await.map_err(AppError::internal)?;
     tracing::info!(checkout_id, buyer = user.id, "checkout placed");
@@ -780,19 +788,32 @@ async fn orders_where(
     if !rows.is_empty() {
         let marks: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT i.order_id, i.listing_id, l.title, l.unit, i.quantity, i.unit_price_fen, i.line_total_fen
+            "SELECT i.order_id, i.id, i.listing_id, l.title, l.unit, i.quantity, i.unit_price_fen, i.line_total_fen, r.rating
                FROM order_items i JOIN listings l ON l.id = i.listing_id
+               LEFT JOIN listing_reviews r ON r.order_item_id = i.id
               WHERE i.order_id IN ({}) ORDER BY i.id",
             marks.join(", ")
         );
-        let mut q = sqlx::query_as::<_, (i64, i64, String, String, i64, i64, i64)>(&sql);
+        type ItemRow = (i64, i64, i64, String, String, i64, i64, i64, Option<i64>);
+        let mut q = sqlx::query_as::<_, ItemRow>(&sql);
         for r in &rows {
             q = q.bind(r.id);
         }
-        for (order_id, listing_id, title, unit, quantity, unit_price_fen, line_total_fen) in
-            q.fetch_all(&db.pool).await.map_err(AppError::internal)?
+        for (
+            order_id,
+            item_id,
+            listing_id,
+            title,
+            unit,
+            quantity,
+            unit_price_fen,
+            line_total_fen,
+            rating,
+        ) in q.fetch_all(&db.pool).await.map_err(AppError::internal)?
         {
             items_of.entry(order_id).or_default().push(OrderItemView {
+                item_id,
+                rating,
                 listing_id,
                 title,
                 unit,
@@ -935,7 +956,7 @@ pub async fn ship(order_id: i64, courier: &str, tracking: &str) -> Result<OrderV
     Ok(for_seller(order_view(&state.db, order_id).await?))
 }
 
-/// Marks a paid order shipped at `t` (409 if it is not paid).
+/// Marks a paid order shipped at `t` (409 if it is not paid), and tells the buyer.
 pub async fn ship_order(
     db: &Db,
     order_id: i64,
@@ -943,6 +964,7 @@ pub async fn ship_order(
     tracking: Option<&str>,
     t: i64,
 ) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
     let n = sqlx::query(
         "UPDATE orders SET status = 'shipped', courier = $1, tracking_no = $2, shipped_at = $3, updated_at = $3
           WHERE id = $4 AND status = 'paid'",
@@ -951,18 +973,20 @@ pub async fn ship_order(
     .bind(tracking)
     .bind(t)
     .bind(order_id)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     if n == 0 {
         return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
-    Ok(())
+    notice(&mut tx, NoticeKind::OrderShipped, order_id, t).await?;
+    tx.commit().await.map_err(AppError::internal)
 }
 
 /// Marks a shipped order delivered at `t`, by the buyer or automatically (409 if it is not
-/// shipped).
+/// shipped), and tells the seller.
 pub async fn deliver_order(db: &Db, order_id: i64, by: &str, t: i64) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
     let n = sqlx::query(
         "UPDATE orders SET status = 'delivered', delivered_at = $1, delivered_by = $2, updated_at = $1
           WHERE id = $3 AND status = 'shipped'",
@@ -970,13 +994,14 @@ pub async fn deliver_order(db: &Db, order_id: i64, by: &str, t: i64) -> Result<(
     .bind(t)
     .bind(by)
     .bind(order_id)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     if n == 0 {
         return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
-    Ok(())
+    notice(&mut tx, NoticeKind::OrderDelivered, order_id, t).await?;
+    tx.commit().await.map_err(AppError::internal)
 }
 
 /// The buyer confirms the goods arrived.
@@ -993,16 +1018,23 @@ pub async fn deliver(order_id: i64) -> Result<OrderView, AppError> {
 /// returns how many. Housekeeping runs it every minute.
 pub async fn auto_receive(db: &Db, t: i64, days: i64) -> Result<u64, AppError> {
     let before = t.saturating_sub(days.saturating_mul(86_400));
-    let r = sqlx::query(
-        "UPDATE orders SET status = 'delivered', delivered_at = $1, delivered_by = 'auto', updated_at = $1
-          WHERE id IN (SELECT id FROM orders WHERE status = 'shipped' AND shipped_at <= $2 ORDER BY shipped_at LIMIT 500)
-            AND status = 'shipped'",
+    let due: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM orders WHERE status = 'shipped' AND shipped_at <= $1 ORDER BY shipped_at LIMIT 500",
     )
-    .bind(t)
     .bind(before)
-    .execute(&db.pool)
+    .fetch_all(&db.pool)
     .await?;
-    Ok(r.rows_affected())
+    let mut received = 0;
+    for id in due {
+        // One at a time, each with the seller's notice; one the buyer confirmed meanwhile
+        // is left as it is.
+        match deliver_order(db, id, "auto", t).await {
+            Ok(()) => received += 1,
+            Err(e) if e.code == ErrorCode::InvalidOrderState => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(received)
 }
 
 /// Moves an order from one status to another if it is still in the first; false if it was not.
@@ -1050,6 +1082,8 @@ pub async fn mark_paid(
     crate::ledger::post::post_order(tx, order_id, Posting::Sale, evidence, confirmed_by, t).await?;
     // A livestream's viewers see the counters move.
     crate::live::server::touch_order_event(tx, order_id).await?;
+    notice(tx, NoticeKind::OrderPaid, order_id, t).await?;
+    notice(tx, NoticeKind::OrderToShip, order_id, t).await?;
     Ok(true)
 }
 
@@ -1083,7 +1117,8 @@ pub async fn refund_paid(
         return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
     crate::ledger::post::post_order(tx, order_id, Posting::Reversal, evidence, by, t).await?;
-    crate::live::server::touch_order_event(tx, order_id).await
+    crate::live::server::touch_order_event(tx, order_id).await?;
+    notice(tx, NoticeKind::OrderRefunded, order_id, t).await
 }
 
 /// Puts the order's units back on sale (a sold-out listing goes back on sale).

@@ -218,24 +218,10 @@ impl Payments {
     }
 }
 
-fn qr_svg(data: &str) -> Result<String, AppError> {
-    let code = qrcode::QrCode::new(data.as_bytes()).map_err(AppError::internal)?;
-    let svg = code
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(200, 200)
-        .quiet_zone(true)
-        .build();
-    // Inside an HTML page the XML declaration the renderer starts with is not allowed.
-    Ok(match svg.find("<svg") {
-        Some(i) => svg[i..].to_owned(),
-        None => svg,
-    })
-}
-
 fn action_for(kind: &str, url: String) -> Result<PayAction, AppError> {
     Ok(match kind {
         "qr" => PayAction::QrCode {
-            svg: qr_svg(&url)?,
+            svg: crate::server::qr::svg(&url, 200)?,
             open: (url.starts_with("http://") || url.starts_with("https://")).then_some(url),
         },
         _ => PayAction::Redirect { url },

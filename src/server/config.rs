@@ -58,6 +58,9 @@ pub struct Settings {
     /// Where the notification sender writes messages (one file each) for a gateway to pick up
     /// (`ZHUNONG_NOTIFY_DIR`). Unset: development logs them; production keeps them queued.
     pub notify_dir: Option<PathBuf>,
+    /// An SMS or mail gateway's HTTP endpoint (`ZHUNONG_NOTIFY_URL`, http or https): each
+    /// message is posted to it as JSON; any 2xx answer is delivery. Preferred to the directory.
+    pub notify_url: Option<String>,
     pub session_days: i64,
     /// Failed log-ins allowed per account, and per client address, in `login_window_secs`.
     pub login_max_failures_per_account: u32,
@@ -242,6 +245,22 @@ impl Settings {
                 1..=1_000_000,
             )?,
             register_global_per_hour: env_range("ZHUNONG_REGISTER_PER_HOUR", 2000, 1..=10_000_000)?,
+            notify_url: match env_text("ZHUNONG_NOTIFY_URL") {
+                None => None,
+                Some(u)
+                    if (u.starts_with("http://") || u.starts_with("https://"))
+                        && u.len() <= 2000 =>
+                {
+                    Some(u)
+                }
+                Some(u) => {
+                    return Err(ConfigError {
+                        name: "ZHUNONG_NOTIFY_URL",
+                        value: u,
+                        why: "must be an http:// or https:// address",
+                    })
+                }
+            },
             notify_dir: std::env::var_os("ZHUNONG_NOTIFY_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
@@ -288,6 +307,7 @@ impl Settings {
             register_per_ip_per_hour: 10,
             register_global_per_hour: 2000,
             notify_dir: None,
+            notify_url: None,
             session_days: 30,
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,

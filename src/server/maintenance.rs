@@ -1,6 +1,6 @@
 //! Housekeeping that every app process may run (each statement is idempotent, so two processes
 //! sharing one PostgreSQL do no harm): expired sessions, one-time codes a day past expiry, rate-limit
-//! rows past their window and messages older than a day are deleted; unpaid orders expire; receipt is confirmed after the
+//! rows past their window, messages a day after sending and codes never sent are deleted; unpaid orders expire; receipt is confirmed after the
 //! set days; and, at most hourly, the early-warning scan raises visit tasks.
 
 use super::db::{now, Db};
@@ -23,11 +23,16 @@ pub async fn sweep(db: &Db) -> Result<(u64, u64), sqlx::Error> {
         .execute(&db.pool)
         .await?
         .rows_affected();
-    // Sent messages hold codes in clear: gone after a day (the codes expired long before).
-    sqlx::query("DELETE FROM notifications WHERE created_at <= $1")
-        .bind(t - 86_400)
-        .execute(&db.pool)
-        .await?;
+    // Sent messages (codes among them, in clear) go a day after sending; an undelivered one
+    // waits until it is sent, unless it is of no more use (a code's, after a day).
+    sqlx::query(
+        "DELETE FROM notifications WHERE (sent_at IS NOT NULL AND sent_at <= $1)
+            OR (sent_at IS NULL AND discard_after IS NOT NULL AND discard_after <= $2)",
+    )
+    .bind(t - 86_400)
+    .bind(t)
+    .execute(&db.pool)
+    .await?;
     // Rate-limit rows whose counts no longer matter.
     super::ratelimit::sweep(db, t).await?;
     Ok((sessions, codes))

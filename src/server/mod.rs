@@ -14,6 +14,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod notify;
 pub mod pagecache;
+pub mod qr;
 pub mod ratelimit;
 pub mod seed;
 pub mod seed_live;
@@ -267,6 +268,14 @@ pub fn router(state: AppState) -> Router {
             crate::orders::BUY_PATH,
             axum::routing::post(crate::orders::server::buy_form),
         )
+        .route(
+            crate::shops::server::SHORT_ROUTE,
+            get(crate::shops::server::short_link),
+        )
+        .route(
+            crate::shops::server::QR_ROUTE,
+            get(crate::shops::server::qr_svg),
+        )
         .route("/api/{*rest}", any(unknown_endpoint))
         .leptos_routes_with_context(
             &state,
@@ -460,8 +469,8 @@ pub async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     if settings.production && demo_accounts > 0 {
         return Err(StartError::DemoAccountsInProduction(demo_accounts).into());
     }
-    if settings.production && settings.notify_dir.is_none() {
-        tracing::warn!("no notification sender (ZHUNONG_NOTIFY_DIR): registration and reset codes stay queued in the notifications table");
+    if settings.production && settings.notify_dir.is_none() && settings.notify_url.is_none() {
+        tracing::warn!("no notification sender (ZHUNONG_NOTIFY_URL or ZHUNONG_NOTIFY_DIR): codes and order messages stay queued in the notifications table");
     }
     if seed::is_empty(&db).await? {
         tracing::info!("the database is empty: `zhunong create-admin` makes the first administrator, `zhunong seed --demo` loads the demo");
@@ -481,8 +490,12 @@ pub async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
         settings.auto_receive_days,
         settings.warning_margin_percent,
     ));
-    serve(listener, app_state(settings, db), shutdown_signal()).await?;
+    let state = app_state(settings, db);
+    // The outbox's sender: what is due, every few seconds (failures wait their backoff).
+    let notifier = tokio::spawn(notify::run_periodically(state.clone()));
+    serve(listener, state, shutdown_signal()).await?;
     housekeeping.abort();
+    notifier.abort();
     tracing::info!("stopped");
     Ok(())
 }
@@ -525,6 +538,24 @@ async fn healthz(State(state): State<AppState>) -> Response {
 pub fn request_lang(headers: &HeaderMap) -> Lang {
     let h = |n: header::HeaderName| headers.get(n).and_then(|v| v.to_str().ok());
     Lang::from_headers(h(header::COOKIE), h(header::ACCEPT_LANGUAGE))
+}
+
+/// An error of a plain (non-server-function) route as text in the request's language, with its
+/// status (503 with `Retry-After`).
+pub fn plain_error(headers: &HeaderMap, e: AppError) -> Response {
+    let lang = request_lang(headers);
+    let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut res = (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        e.code.text().t(lang).to_owned(),
+    )
+        .into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    }
+    res
 }
 
 fn error_response(code: ErrorCode, status: StatusCode, lang: Lang) -> Response {

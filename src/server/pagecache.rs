@@ -78,7 +78,7 @@ impl std::fmt::Debug for PageCache {
 pub fn cacheable_path(path: &str) -> bool {
     let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     matches!(seg.as_slice(), [""] | ["market"] | ["live"] | ["cart"])
-        || matches!(seg.as_slice(), ["listing", id] | ["live", id] | ["county", id]
+        || matches!(seg.as_slice(), ["listing", id] | ["live", id] | ["county", id] | ["shop", id]
         if !id.is_empty() && id.len() <= 32 && *id != "new")
 }
 
@@ -293,6 +293,8 @@ mod tests {
             "/listing/12",
             "/live/3",
             "/county/350725",
+            "/shop/c1",
+            "/shop/v350725100201",
         ] {
             assert!(cacheable_path(p), "{p}");
         }

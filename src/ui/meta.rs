@@ -92,15 +92,22 @@ fn title_text(words: &Words, lang: Lang) -> String {
 /// origin in the browser.
 #[cfg(feature = "ssr")]
 pub fn site_origin() -> Option<String> {
-    if let Some(o) = use_context::<crate::server::state::AppState>()
-        .and_then(|s| s.settings.public_origin.clone())
-    {
+    let state = use_context::<crate::server::state::AppState>()?;
+    let parts = use_context::<http::request::Parts>();
+    origin_of(&state.settings, parts.as_ref().map(|p| &p.headers))
+}
+
+/// [`site_origin`] for a request with these headers (none: the configured origin only).
+#[cfg(feature = "ssr")]
+pub fn origin_of(
+    settings: &crate::server::config::Settings,
+    headers: Option<&http::HeaderMap>,
+) -> Option<String> {
+    if let Some(o) = settings.public_origin.clone() {
         return Some(o);
     }
-    let secure =
-        use_context::<crate::server::state::AppState>().is_some_and(|s| s.settings.secure_cookies);
-    let parts = use_context::<http::request::Parts>()?;
-    let host = parts.headers.get(http::header::HOST)?.to_str().ok()?;
+    let secure = settings.secure_cookies;
+    let host = headers?.get(http::header::HOST)?.to_str().ok()?;
     let plain = !host.is_empty()
         && host.len() <= 255
         && host

@@ -186,8 +186,45 @@ test('no page is wider than a phone: tables scroll inside their frame', async ()
   const household = list.households.items[0].id;
   for (const path of ['/households', `/households/${household}`, '/region', '/monitoring', '/audit', '/import', '/account']) await check(path);
   await as('coop.zhenghe@demo.zhunong.cn');
-  for (const path of ['/seller/listings', '/seller/orders', '/orders']) await check(path);
+  for (const path of ['/seller/listings', '/seller/orders', '/orders', '/notices']) await check(path);
   assert.deepEqual(wide, [], 'pages wider than 375 px');
+});
+
+test('from a listing a buyer finds its shop and its village, and shares the shop by its QR code', async () => {
+  await page.goto(`${server.base}/market`);
+  const card = page.getByTestId('listing-card').first();
+  await card.waitFor();
+  const listing = await card.getByRole('link').first().getAttribute('href');
+  assert.match(await card.getByTestId('card-shop').getAttribute('href'), /^\/shop\/[ch]\d+$/);
+  await page.goto(`${server.base}${listing}`);
+  await page.locator('body[data-hydrated]').waitFor();
+  await page.getByTestId('seller-shop').click();
+  await page.waitForURL(/\/shop\/[ch]\d+$/);
+  const shop = new URL(page.url()).pathname;
+  await page.getByTestId('shop').waitFor();
+  assert.ok(await page.locator(`[data-testid="shop-listings"] a[href="${listing}"]`).count() >= 1, 'the shop sells the listing');
+  let width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `the shop is ${width}px wide`);
+  // Its QR code is a picture that loads, and its short link leads back to the shop.
+  const qr = page.getByTestId('share-qr');
+  await qr.scrollIntoViewIfNeeded();
+  await untilTrue(async () => qr.evaluate((img) => img.complete && img.naturalWidth > 0));
+  const short = await page.getByTestId('share-url').inputValue();
+  assert.match(short, /\/s\/[ch]\d+$/);
+  const svg = await context.request.get(`${server.base}${await qr.getAttribute('src')}`);
+  assert.equal(svg.headers()['content-type'], 'image/svg+xml');
+  await page.goto(short);
+  assert.equal(new URL(page.url()).pathname, shop);
+  await page.getByTestId('shop').waitFor();
+  // From the listing to the village where it grows, which names the shop among its sellers.
+  await page.goto(`${server.base}${listing}`);
+  await page.locator('body[data-hydrated]').waitFor();
+  await page.getByTestId('origin-shop').click();
+  await page.waitForURL(/\/shop\/v\d{12}$/);
+  await page.getByTestId('shop-sellers').waitFor();
+  assert.ok(await page.locator(`[data-testid="shop-sellers"] a[href="${shop}"]`).count() === 1, 'the village names the seller');
+  width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `the village is ${width}px wide`);
 });
 
 test('unknown pages show the 404 page with status 404', async () => {

@@ -80,7 +80,7 @@ test('a new buyer adds an address, buys from two sellers with shipping, pays wit
   for (const path of ['/market?q=白牡丹', `/listing/${other.id}`]) {
     await page.goto(`${server.base}${path}`);
     if (path.startsWith('/market')) {
-      await page.getByTestId('listing-card').filter({ hasText: '白牡丹' }).first().getByRole('link').click();
+      await page.getByTestId('listing-card').filter({ hasText: '白牡丹' }).first().getByRole('link').first().click();
     }
     await page.getByTestId('add-to-cart').waitFor();
     await page.locator('body[data-hydrated]').waitFor();
@@ -122,8 +122,13 @@ test('a new buyer adds an address, buys from two sellers with shipping, pays wit
   await untilTrue(async () => /已付款/.test(await page.getByTestId('order').filter({ hasText: '白牡丹' }).getByTestId('order-status').textContent()));
   assert.match(await page.getByTestId('order').filter({ hasText: '白牡丹' }).getByTestId('order-paid-with').textContent(), /微信支付/);
 
-  // The co-op ships it with the courier and tracking number.
+  // The co-op is told to ship it: the header counts the new message, /notices lists it.
   const coop = await loggedIn('coop.zhenghe@demo.zhunong.cn');
+  await coop.page.goto(`${server.base}/notices`);
+  await coop.page.getByTestId('notices').waitFor();
+  assert.match(await coop.page.getByTestId('notice').first().textContent(), /买家已付款，请按承诺时间发货/);
+  assert.match(await coop.page.getByTestId('nav-notices').textContent({ timeout: 5000 }), /\(\d+\)/);
+  // The co-op ships it with the courier and tracking number.
   await coop.page.goto(`${server.base}/seller/orders?todo=1`);
   await coop.page.locator('body[data-hydrated]').waitFor();
   const toShip = coop.page.getByTestId('order').filter({ hasText: '王小明' }).first();
@@ -142,6 +147,13 @@ test('a new buyer adds an address, buys from two sellers with shipping, pays wit
   const shipped = page.getByTestId('order').filter({ hasText: 'SF1234567890' });
   await shipped.getByTestId('confirm-delivery').click();
   await untilTrue(async () => /已送达/.test(await page.getByTestId('order').filter({ hasText: 'SF1234567890' }).getByTestId('order-status').textContent()));
+  // Delivered, the buyer may review what came, once.
+  const delivered = page.getByTestId('order').filter({ hasText: 'SF1234567890' });
+  await delivered.getByTestId('review-form').locator('summary').click();
+  await delivered.getByLabel('评分').selectOption('5');
+  await delivered.getByLabel(/说说收到的货/).fill('茶很香，包装也好。');
+  await delivered.getByRole('button', { name: '提交评价' }).click();
+  await delivered.getByTestId('review-done').waitFor();
 
   // The official sees the new, verified income on a household's page.
   const after = await saleIncome(official, ids);
@@ -189,7 +201,15 @@ test('a co-op lists new produce for its linked households through the form', asy
   await page.getByLabel('单价（元）').fill('98');
   await page.getByLabel('库存').fill('40');
   await page.getByLabel('利益联结方式').selectOption('per_unit');
-  await page.getByLabel('受益农户及金额').fill(`${household}:30`);
+  // The terms are a list of the co-op's households, one amount each, with the running total.
+  await page.locator('body[data-hydrated]').waitFor();
+  const row = page.locator(`#term-${household}`);
+  await row.fill('130');
+  await untilTrue(async () => /超过了单价/.test(await page.getByTestId('terms-total').textContent()));
+  await row.fill('30');
+  await untilTrue(async () => /每件归农户合计 ¥30\.00 \/ 单价 ¥98\.00/.test(await page.getByTestId('terms-total').textContent()));
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `the seller desk is ${width}px wide`);
   await untilTrue(async () => {
     if (/\/listing\/\d+$/.test(page.url())) return true;
     await page.getByTestId('listing-form').getByRole('button', { name: '保存' }).click({ timeout: 1000 });
@@ -231,6 +251,40 @@ test('a co-op lists new produce for its linked households through the form', asy
   await untilTrue(async () => main.evaluate((img) => img.complete && img.naturalWidth > 0));
   assert.deepEqual([...coop.problems], [], 'no console errors');
   await coop.context.close();
+});
+
+test('on a phone a household lists its own produce, choosing the origin from its village', async () => {
+  const home = await loggedIn('household@demo.zhunong.cn');
+  const page = home.page;
+  await page.goto(`${server.base}/seller/listings`);
+  await page.getByTestId('listing-form').waitFor();
+  await page.locator('body[data-hydrated]').waitFor();
+  // The origin is a choice of the household's own village, not a 12-digit code to type.
+  const picker = page.getByTestId('origin-picker');
+  const options = await picker.locator('option').allTextContents();
+  assert.ok(options.length >= 1 && options.every((o) => /村/.test(o)), `origins: ${options}`);
+  await page.getByLabel('品名').fill('自家土鸡蛋');
+  await page.getByLabel('品类').selectOption('livestock');
+  await page.getByLabel('销售单位').fill('30枚/箱');
+  await page.getByLabel('单价（元）').fill('60');
+  await page.getByLabel('库存').fill('20');
+  await picker.selectOption({ index: 0 });
+  let width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `the seller desk is ${width}px wide`);
+  await untilTrue(async () => {
+    if (/\/listing\/\d+$/.test(page.url())) return true;
+    await page.getByTestId('listing-form').getByRole('button', { name: '保存' }).click({ timeout: 1000 });
+    await page.waitForTimeout(500);
+    return /\/listing\/\d+$/.test(page.url());
+  });
+  await page.getByRole('heading', { name: '自家土鸡蛋' }).waitFor();
+  // The whole price goes to the household, and the listing leads to its shop.
+  assert.match(await page.locator('.breakdown').textContent(), /¥60\.00/);
+  assert.match(await page.getByTestId('seller-shop').getAttribute('href'), /^\/shop\/h\d+$/);
+  width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `the listing is ${width}px wide`);
+  assert.deepEqual([...home.problems], [], 'no console errors');
+  await home.context.close();
 });
 
 test('the catalogue shows photos and filters produce of households under monitoring', async () => {

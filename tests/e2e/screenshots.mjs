@@ -29,7 +29,7 @@ try {
     await page.goto(`${server.base}/nope`); await shot('404');
     await page.goto(`${server.base}/market`); await shot('market');
     await page.goto(`${server.base}/market?q=${encodeURIComponent('白牡丹')}`);
-    await page.getByTestId('listing-card').first().getByRole('link').click();
+    await page.getByTestId('listing-card').first().getByRole('link').first().click();
     await page.getByTestId('add-to-cart').waitFor(); await shot('listing');
     await page.waitForTimeout(1000);
     await page.getByTestId('add-to-cart').click();
@@ -51,7 +51,7 @@ try {
     if (r.status() !== 200) throw new Error(`co-op log-in: ${r.status()}`);
     const coopPage = await coop.newPage();
     await coopPage.goto(`${server.base}/seller/listings`);
-    await coopPage.getByTestId('listing-card').filter({ hasText: '白牡丹' }).first().getByRole('link').click();
+    await coopPage.getByTestId('listing-card').filter({ hasText: '白牡丹' }).first().getByRole('link').first().click();
     await coopPage.getByTestId('edit-listing').click();
     await coopPage.getByTestId('photo-manager').waitFor();
     await coopPage.waitForTimeout(600);
