@@ -260,6 +260,7 @@ messages! {
     listing_breakdown => "这笔钱去了哪里", "Where your money goes";
     listing_breakdown_lead => "每份售价中，直接进入农户收入的部分：", "Of each unit's price, this much goes straight into household incomes:";
     listing_goes_to => "归", "to";
+    listing_rest => "其余归卖家，用于收购加工、包装物流和经营成本（卖家未逐项申报）", "the rest stays with the seller for processing, packing, delivery and running costs (not declared item by item)";
     listing_added => "这件货品已为农户增收", "This listing has added to household incomes";
     listing_added_none => "第一笔订单付款后，货款就记入农户的收入账本", "Once its first order is paid, the money is entered in the households' income records";
     listing_stories => "农户的故事", "The households' stories";

@@ -312,6 +312,11 @@ pub fn ListingPage() -> impl IntoView {
                                     <p>{tr(T::listing_breakdown_lead)} " " <strong><Money fen=d.to_households_per_unit_fen/></strong> " / " <Money fen=c.price_fen/></p>
                                     <ul>
                                         {d.breakdown.iter().map(|b| view! { <li><Money fen=b.amount_fen/> " " {tr(T::listing_goes_to)} " " {b.label.clone()}</li> }).collect_view()}
+                                        // The rest of the price, said plainly: the seller keeps it for costs,
+                                        // delivery and running the business (not declared item by item).
+                                        {(c.price_fen > d.to_households_per_unit_fen).then(|| view! {
+                                            <li data-testid="breakdown-rest"><Money fen={c.price_fen - d.to_households_per_unit_fen}/> " " {tr(T::listing_rest)}</li>
+                                        })}
                                     </ul>
                                     // Never a lead of "¥0.00": before its first paid order, what will happen.
                                     {if d.added_to_incomes_fen > 0 {

@@ -218,6 +218,8 @@ test('a co-op lists new produce for its linked households through the form', asy
   });
   await page.getByRole('heading', { name: '政和白茶·寿眉饼' }).waitFor();
   assert.match(await page.locator('.breakdown').textContent(), /¥30\.00/);
+  // The rest of the price is said plainly, not left for the buyer to guess.
+  assert.match(await page.getByTestId('breakdown-rest').textContent(), /¥68\.00 其余归卖家/);
   const listingUrl = page.url();
 
   // The co-op adds a photo (a picture the browser itself takes) and edits the price.
