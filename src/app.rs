@@ -47,6 +47,7 @@ lazy_pages! {
     NoticesRoute => crate::notices::NoticesPage;
     BuyRoute => crate::orders::buy::BuyPage;
     OrdersRoute => OrdersPage;
+    ImpactRoute => crate::orders::impact::ImpactSharePage;
     PayRoute => crate::payments::PayPage;
     LiveListRoute => crate::live::LiveListPage;
     LiveEventRoute => crate::live::LiveEventPage;
@@ -247,6 +248,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/buy") view={Lazy::<BuyRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/orders") view={Lazy::<OrdersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id/pay") view={Lazy::<PayRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/impact/:token") view={Lazy::<ImpactRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/seller/orders") view={Lazy::<SellerOrdersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/seller/listings") view={Lazy::<SellerRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/live") view={Lazy::<LiveListRoute>::new()} ssr=SsrMode::Async/>

@@ -113,6 +113,8 @@ pub enum ErrorCode {
     AlreadyReviewed,
     /// A second reply to one review.
     AlreadyReplied,
+    /// A seller's declared costs that, with the households' shares, pass the price.
+    CostsOverPrice,
 }
 
 impl ErrorCode {
@@ -142,7 +144,8 @@ impl ErrorCode {
             | InvalidTracking
             | InvalidInvoice
             | ConsentRequired
-            | UnknownAccount => 400,
+            | UnknownAccount
+            | CostsOverPrice => 400,
             FlashLimit | FlashSoldOut | EventEnded | CoverNeedsPhoto => 409,
             NotDelivered | AlreadyReviewed | AlreadyReplied => 409,
             InvalidStep | NoticeRunning | ExitTooEarly | ReviewDone => 409,
@@ -252,6 +255,7 @@ impl ErrorCode {
             NotDelivered => T::err_not_delivered,
             AlreadyReviewed => T::err_already_reviewed,
             AlreadyReplied => T::err_already_replied,
+            CostsOverPrice => T::err_costs_over_price,
         }
     }
 }

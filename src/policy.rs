@@ -62,10 +62,12 @@ pub enum Action {
     ReplyReview,
     /// Hide (or show again) a review's abusive text.
     HideReview,
+    /// Share an order's impact receipt as a public link, or stop sharing it.
+    ShareImpact,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::ViewHousehold,
         Action::RecordIncome,
         Action::SellListing,
@@ -89,6 +91,7 @@ impl Action {
         Action::WriteReview,
         Action::ReplyReview,
         Action::HideReview,
+        Action::ShareImpact,
     ];
 }
 
@@ -192,6 +195,8 @@ pub fn decide(user: &CurrentUser, action: Action, f: &Facts) -> Decision {
         // The buyer pays; nobody pays for someone else's order through it.
         Pay => is_buyer(user, f),
         ViewImpact => admin || is_buyer(user, f),
+        // What is published is the buyer's to decide: nobody does it for them.
+        ShareImpact => is_buyer(user, f),
         FlagStalled => admin || is_seller(user, f) || official_over(user, f),
         Certify => admin || official_over(user, f),
         ViewRegion => admin || official_over(user, f),
@@ -242,6 +247,7 @@ pub fn describe(action: Action) -> &'static str {
         ConfirmDelivery => "the buyer",
         Pay => "the buyer, while the order is unpaid",
         ViewImpact => "the buyer or an admin",
+        ShareImpact => "the buyer, once the order is paid",
         FlagStalled => "the seller, officials whose region holds the listing's origin, admins",
         Certify => "officials whose region holds the listing's origin, admins",
         ViewRegion => "officials, for their own region and below; admins",
@@ -266,12 +272,15 @@ pub const ENDPOINTS: &[(&str, Action)] = &[
     ("/api/market/editable-listing", Action::SellListing),
     ("/api/market/delete-photo", Action::SellListing),
     ("POST /api/market/photos", Action::SellListing),
+    ("POST /api/market/new-listing", Action::SellListing),
     ("/api/orders/confirm-payment", Action::ConfirmPayment),
     ("/api/orders/ship", Action::Ship),
     ("/api/orders/refund", Action::Refund),
     ("/api/orders/cancel", Action::Cancel),
     ("/api/orders/deliver", Action::ConfirmDelivery),
     ("/api/orders/impact", Action::ViewImpact),
+    ("/api/orders/share-impact", Action::ShareImpact),
+    ("/api/orders/unshare-impact", Action::ShareImpact),
     ("/api/payments/start", Action::Pay),
     ("/api/payments/status", Action::Pay),
     ("/api/market/stalled", Action::FlagStalled),
@@ -558,7 +567,7 @@ mod tests {
                 OrgManager,
                 Official,
             ],
-            ConfirmDelivery | Pay | WriteReview => &[
+            ConfirmDelivery | Pay | WriteReview | ShareImpact => &[
                 Admin,
                 Buyer,
                 InstitutionBuyer,
@@ -590,7 +599,7 @@ mod tests {
     fn allowed_on_theirs(action: Action) -> &'static [Role] {
         match action {
             SellListing | ConfirmDelivery | Pay | VerifyReport | DecideMonitoring | LogVisit
-            | EditFile | WriteReview | ReplyReview => &[],
+            | EditFile | WriteReview | ReplyReview | ShareImpact => &[],
             _ => &[Role::Admin],
         }
     }

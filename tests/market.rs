@@ -23,6 +23,9 @@ on_both_backends! {
     shops_show_what_they_sell_and_what_it_did;
     short_links_and_qr_codes_lead_to_shops_and_listings;
     reviews_come_after_delivery_once_with_a_reply_and_moderation;
+    english_titles_are_shown_and_searched;
+    co_ops_declare_the_rest_of_the_price;
+    a_new_listing_comes_with_its_photos;
 }
 
 const COOP: &str = "coop.zhenghe@demo.zhunong.cn";
@@ -95,6 +98,41 @@ fn stored_files(app: &TestApp) -> usize {
         })
     }
     walk(&app.upload_dir)
+}
+
+/// The seller's edit form of `id`, as its fields.
+async fn edit_fields(c: &mut Client, id: i64) -> Vec<(String, String)> {
+    let r = c
+        .post_form("/api/market/editable-listing", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    form_fields(&r.json()["form"])
+}
+
+async fn listing_json(app: &TestApp, id: i64) -> Value {
+    let r = Client::new(app)
+        .post_form("/api/market/listing", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+/// Sends the new-listing form with its photos.
+async fn create_with_photos(
+    c: &mut Client,
+    fields: &[(String, String)],
+    files: &[(&str, &[u8])],
+) -> common::Response {
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let parts: Vec<common::FilePart<'_>> = files
+        .iter()
+        .map(|(name, bytes)| ("photo", *name, "image/png", *bytes))
+        .collect();
+    c.post_multipart("/api/market/new-listing", &refs, &parts)
+        .await
 }
 
 mod cases {
@@ -1224,6 +1262,279 @@ mod cases {
         assert!(page.body.contains("茶香很足，包装结实。"), "{}", page.body);
         assert!(page.body.contains("谢谢支持！"));
         assert!(page.body.contains("4.0"));
+    }
+
+    pub async fn english_titles_are_shown_and_searched(app: TestApp) {
+        let id = listing_id(&app, WHITE_TEA).await;
+        let mut coop = demo_login(&app, COOP).await;
+        let mut fields = edit_fields(&mut coop, id).await;
+        set(&mut fields, "form[title_en]", "Zhenghe White Peony Tea");
+        set(
+            &mut fields,
+            "form[description_en]",
+            "Picked in early spring on the hills of Zhenghe.",
+        );
+        let r = post_fields(&mut coop, &fields).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+
+        // English words find it, and its English title puts it first.
+        for q in ["white peony", "Peony", "PEONY TEA", "early spring"] {
+            let found = titles_for(&app, q).await;
+            assert_eq!(
+                found.first().map(String::as_str),
+                Some(WHITE_TEA),
+                "{q:?}: {found:?}"
+            );
+        }
+        let cards = Client::new(&app)
+            .post_form("/api/market/catalogue", &[("query[q]", "peony")])
+            .await
+            .json();
+        assert_eq!(cards["items"][0]["title_en"], "Zhenghe White Peony Tea");
+        // Chinese still finds it.
+        assert!(titles_for(&app, "白牡丹")
+            .await
+            .iter()
+            .any(|t| t == WHITE_TEA));
+
+        // The English page leads with the English title and description; the Chinese page with
+        // the Chinese ones.
+        let mut en = Client::new(&app).english();
+        en.accept = "text/html";
+        let page = en.get(&format!("/listing/{id}")).await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("<h1>Zhenghe White Peony Tea"),
+            "English h1"
+        );
+        assert!(
+            page.body.contains("<title>Zhenghe White Peony Tea · "),
+            "English title"
+        );
+        // (In the markup: the page's data, serialised for hydration, holds both languages.)
+        assert!(page
+            .body
+            .contains("<p class=\"description\">Picked in early spring on the hills of Zhenghe."));
+        let mut zh = Client::new(&app);
+        zh.accept = "text/html";
+        let page = zh.get(&format!("/listing/{id}")).await;
+        assert!(
+            page.body.contains(&format!("<h1>{WHITE_TEA}")),
+            "Chinese h1"
+        );
+        assert!(!page.body.contains("<p class=\"description\">Picked"));
+        assert!(page.body.contains("<p class=\"description\">政和"));
+        // The market's cards in English, too.
+        let market = en.get("/market?q=peony").await;
+        assert!(
+            market
+                .body
+                .contains("<h3 class=\"listing-title\">Zhenghe White Peony Tea"),
+            "English card"
+        );
+
+        // The edit form gives them back; too long or with a control character: refused, and
+        // nothing changes.
+        let again = edit_fields(&mut coop, id).await;
+        assert!(again.contains(&("form[title_en]".into(), "Zhenghe White Peony Tea".into())));
+        let mut long = again.clone();
+        set(&mut long, "form[title_en]", &"x".repeat(101));
+        let r = post_fields(&mut coop, &long).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.json()["field"], "title_en");
+        let mut bad = again.clone();
+        set(&mut bad, "form[description_en]", "a\u{0}b");
+        assert_eq!(post_fields(&mut coop, &bad).await.status, 400);
+        let (t, d): (String, String) =
+            sqlx::query_as("SELECT title_en, description_en FROM listings WHERE id = $1")
+                .bind(id)
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(t, "Zhenghe White Peony Tea");
+        assert!(d.starts_with("Picked"));
+    }
+
+    pub async fn co_ops_declare_the_rest_of_the_price(app: TestApp) {
+        let yuan = |fen: i64| format!("{}.{:02}", fen / 100, fen % 100);
+        let id = listing_id(&app, WHITE_TEA).await;
+        let d = listing_json(&app, id).await;
+        let price = d["card"]["price_fen"].as_i64().unwrap();
+        let to_households = d["to_households_per_unit_fen"].as_i64().unwrap();
+        assert!(to_households > 0 && price - to_households > 1850, "{d}");
+        let mut coop = demo_login(&app, COOP).await;
+        let mut fields = edit_fields(&mut coop, id).await;
+        set(&mut fields, "form[cost]", "10");
+        set(&mut fields, "form[logistics]", "8.5");
+        let r = post_fields(&mut coop, &fields).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let d = listing_json(&app, id).await;
+        assert_eq!(d["costs"]["costs"], 1000);
+        assert_eq!(d["costs"]["logistics"], 850);
+        assert_eq!(d["costs"]["margin"], Value::Null);
+        // The page shows each declared part, then what is left undeclared.
+        let mut zh = Client::new(&app);
+        zh.accept = "text/html";
+        let page = zh.get(&format!("/listing/{id}")).await;
+        assert!(page.body.contains("data-testid=\"breakdown-cost\""));
+        assert!(page.body.contains("data-testid=\"breakdown-logistics\""));
+        assert!(!page.body.contains("data-testid=\"breakdown-margin\""));
+        assert!(page.body.contains("其余卖家未申报用途"));
+        // The form gives them back as typed.
+        let mut fields = edit_fields(&mut coop, id).await;
+        assert!(fields.contains(&("form[cost]".into(), "10".into())));
+        assert!(fields.contains(&("form[logistics]".into(), "8.50".into())));
+
+        // Declared costs and the households' shares may not pass the price: refused in the
+        // seller's language, and nothing changes.
+        let rest = price - to_households;
+        set(&mut fields, "form[margin]", &yuan(rest - 1849));
+        let r = post_fields(&mut coop, &fields).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.json()["code"], "costs_over_price");
+        assert_eq!(r.json()["field"], "cost");
+        assert!(r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("不能超过售价"));
+        set(&mut fields, "form[margin]", "-1");
+        let r = post_fields(&mut coop, &fields).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["field"], "margin");
+        assert_eq!(listing_json(&app, id).await["costs"]["margin"], Value::Null);
+        // Exactly the rest is allowed: then nothing is left undeclared.
+        set(&mut fields, "form[margin]", &yuan(rest - 1850));
+        let r = post_fields(&mut coop, &fields).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let page = zh.get(&format!("/listing/{id}")).await;
+        assert!(page.body.contains("data-testid=\"breakdown-margin\""));
+        assert!(!page.body.contains("data-testid=\"breakdown-rest\""));
+
+        // A household's own produce pays it the whole price: it has nothing to declare.
+        let mut household = demo_login(&app, "household@demo.zhunong.cn").await;
+        let village: String = sqlx::query_scalar(
+            "SELECT h.region_code FROM households h JOIN users u ON u.household_id = h.id WHERE u.login = 'household@demo.zhunong.cn'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let before = count(&app.db, "SELECT COUNT(*) FROM listings").await;
+        let r = household
+            .post_form(
+                "/api/market/save-listing",
+                &[
+                    ("form[title]", "自家土鸡蛋"),
+                    ("form[category]", "livestock"),
+                    ("form[unit]", "盒"),
+                    ("form[price]", "30"),
+                    ("form[stock]", "5"),
+                    ("form[origin_code]", village.as_str()),
+                    ("form[status]", "on_sale"),
+                    ("form[cost]", "3"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.json()["field"], "cost");
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM listings").await,
+            before
+        );
+    }
+
+    pub async fn a_new_listing_comes_with_its_photos(app: TestApp) {
+        let template = listing_id(&app, WHITE_TEA).await;
+        let mut coop = demo_login(&app, COOP).await;
+        let mut fields: Vec<(String, String)> = edit_fields(&mut coop, template)
+            .await
+            .into_iter()
+            .filter(|(k, _)| {
+                !matches!(k.as_str(), "form[id]" | "form[version]" | "form[stock_was]")
+            })
+            .collect();
+        set(&mut fields, "form[title]", "春茶新品（带照片）");
+        let titled = "SELECT COUNT(*) FROM listings WHERE title = '春茶新品（带照片）'";
+        let files_before = stored_files(&app);
+
+        // Strangers: nothing is read or made.
+        let small = png(40, 30);
+        let r = create_with_photos(&mut Client::new(&app), &fields, &[("a.png", &small)]).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let r = create_with_photos(&mut buyer, &fields, &[("a.png", &small)]).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        // A file that is no picture, or seven of them: refused, and no listing is made.
+        let r = create_with_photos(&mut coop, &fields, &[("a.png", b"not a picture at all")]).await;
+        assert!(
+            r.status == 415 || r.status == 400,
+            "{}: {}",
+            r.status,
+            r.body
+        );
+        assert_eq!(r.json()["field"], "photo");
+        let seven: Vec<(&str, &[u8])> = (0..7).map(|_| ("a.png", small.as_slice())).collect();
+        let r = create_with_photos(&mut coop, &fields, &seven).await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        // A form that the listing rules refuse: no listing, no files.
+        let mut zero = fields.clone();
+        set(&mut zero, "form[price]", "0");
+        let r = create_with_photos(&mut coop, &zero, &[("a.png", &small)]).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.json()["field"], "price");
+        // Only new listings come this way.
+        let mut with_id = fields.clone();
+        set(&mut with_id, "form[id]", &template.to_string());
+        assert_eq!(
+            create_with_photos(&mut coop, &with_id, &[]).await.status,
+            400
+        );
+        assert_eq!(count(&app.db, titled).await, 0);
+        assert_eq!(stored_files(&app), files_before);
+
+        // The seller's form with two photos: one listing with both.
+        let r = create_with_photos(
+            &mut coop,
+            &fields,
+            &[("a.png", &png(1200, 900)), ("b.png", &small)],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let id = r.json()["id"].as_i64().expect("the new listing's id");
+        assert_eq!(r.json()["photo_error"], Value::Null);
+        assert_eq!(photo_count(&app, id).await, 2);
+        let d = listing_json(&app, id).await;
+        assert_eq!(d["card"]["title"], "春茶新品（带照片）");
+        assert_eq!(d["photos"].as_array().unwrap().len(), 2);
+        // The benefit terms came along: the households still get their share.
+        assert!(d["to_households_per_unit_fen"].as_i64().unwrap() > 0);
+
+        // A browser's form (no script) is sent on to the new listing, or back with the error.
+        coop.accept = "text/html";
+        set(&mut fields, "form[title]", "春茶新品（表单）");
+        let r = create_with_photos(&mut coop, &fields, &[("a.png", &small)]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let to = r.header("location").unwrap().to_owned();
+        assert!(to.starts_with("/listing/"), "{to}");
+        let made: i64 = to["/listing/".len()..].parse().unwrap();
+        assert_eq!(photo_count(&app, made).await, 1);
+        set(&mut fields, "form[title]", "");
+        let r = create_with_photos(&mut coop, &fields, &[]).await;
+        assert_eq!(r.status, 303);
+        assert_eq!(
+            r.header("location"),
+            Some("/seller/listings?listing_error=invalid_listing&field=title#new-listing")
+        );
+        // The seller desk shows that error in the form (the page carries the error's status,
+        // as every page that shows one does).
+        let desk = coop
+            .get("/seller/listings?listing_error=invalid_listing&field=title")
+            .await;
+        assert_eq!(desk.status, 400);
+        assert!(desk.body.contains("data-testid=\"listing-form\""));
+        assert!(
+            desk.body.contains("货品信息不完整或不正确"),
+            "the error in the form"
+        );
     }
 }
 

@@ -26,6 +26,7 @@ on_both_backends! {
     sellers_list_produce_for_linked_households;
     institution_purchases_count_toward_the_pledge;
     notices_follow_each_order_and_the_outbox_retries;
+    buyers_share_an_impact_receipt_without_their_name;
 }
 
 mod cases {
@@ -1829,5 +1830,171 @@ mod cases {
         assert!(got.iter().any(|m| m["to"] == "buyer@demo.zhunong.cn"
             && m["channel"] == "email"
             && m["body"] == format!("【助农集市】订单 #{order}：卖家已发货")));
+    }
+
+    pub async fn buyers_share_an_impact_receipt_without_their_name(app: TestApp) {
+        let (id, _, _) = listing_by_title(&app, "政和白茶·白牡丹（演示）").await;
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        let r = checkout(&mut buyer, "share-receipt-0001", &[(id, "1")]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let order_id = r.json()["orders"][0]["id"].as_i64().unwrap().to_string();
+        // Nothing to share before payment.
+        let r = buyer
+            .post_form("/api/orders/share-impact", &[("order_id", &order_id)])
+            .await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        let mut coop = demo_login(&app, "coop.zhenghe@demo.zhunong.cn").await;
+        let r = coop
+            .post_form(
+                "/api/orders/confirm-payment",
+                &[("reference", "SHARE-REF"), ("order_id", &order_id)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        // Only the buyer shares it: not the seller, another buyer, an admin, or nobody.
+        for login in [
+            "coop.zhenghe@demo.zhunong.cn",
+            "school@demo.zhunong.cn",
+            "admin@demo.zhunong.cn",
+        ] {
+            let mut other = demo_login(&app, login).await;
+            let r = other
+                .post_form("/api/orders/share-impact", &[("order_id", &order_id)])
+                .await;
+            assert_eq!(r.status, 403, "{login}: {}", r.body);
+        }
+        let r = Client::new(&app)
+            .post_form("/api/orders/share-impact", &[("order_id", &order_id)])
+            .await;
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM impact_shares").await,
+            0
+        );
+
+        // The buyer shares it: the same link each time, shown on their receipt.
+        let r = buyer
+            .post_form("/api/orders/share-impact", &[("order_id", &order_id)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let link = r.json();
+        let path = link["path"].as_str().unwrap().to_owned();
+        let token = path.strip_prefix("/impact/").expect("the page").to_owned();
+        assert_eq!(token.len(), 12);
+        assert!(link["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/s/r{token}")));
+        assert_eq!(link["qr"], format!("/s/r{token}/qr.svg"));
+        let again = buyer
+            .post_form("/api/orders/share-impact", &[("order_id", &order_id)])
+            .await;
+        assert_eq!(again.json()["path"], path.as_str());
+        let receipt = buyer
+            .post_form("/api/orders/impact", &[("order_id", &order_id)])
+            .await
+            .json();
+        assert_eq!(receipt["shared"]["path"], path.as_str());
+
+        // Anyone with the link sees what was bought and where the money went, not who bought
+        // it, nor who was near the monitoring line. One of its households withdraws its consent
+        // to be named; one keeps it.
+        let households: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT a.household_id FROM order_item_allocations a
+               JOIN order_items i ON i.id = a.order_item_id WHERE i.order_id = $1 ORDER BY a.household_id",
+        )
+        .bind(order_id.parse::<i64>().unwrap())
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+        assert!(!households.is_empty());
+        let keeps = usize::from(households.len() > 1);
+        for (i, h) in households.iter().enumerate() {
+            sqlx::query("UPDATE households SET story_consent = $1 WHERE id = $2")
+                .bind(i64::from(i < keeps))
+                .bind(h)
+                .execute(&app.db.pool)
+                .await
+                .unwrap();
+        }
+        let r = Client::new(&app)
+            .post_form("/api/orders/shared-impact", &[("token", &token)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let public = r.json();
+        assert_eq!(public["to_households_fen"], receipt["to_households_fen"]);
+        assert_eq!(public["households"], receipt["households"]);
+        assert_eq!(public["lines"][0]["title"], "政和白茶·白牡丹（演示）");
+        assert_eq!(public["lines"][0]["quantity"], 1);
+        let mut page = Client::new(&app);
+        page.accept = "text/html";
+        let html = page.get(&path).await;
+        assert_eq!(html.status, 200);
+        assert!(html.body.contains("data-testid=\"impact-public-page\""));
+        assert!(html.body.contains("政和白茶·白牡丹（演示）"));
+        assert!(html
+            .body
+            .contains("<meta name=\"robots\" content=\"noindex\""));
+        // Neither the answer nor the page (with its data for hydration) names the buyer, a
+        // household that did not consent, or anything about the monitoring line.
+        let hidden: Vec<String> = sqlx::query_scalar(
+            "SELECT h.head_name FROM order_item_allocations a JOIN order_items i ON i.id = a.order_item_id
+               JOIN households h ON h.id = a.household_id
+              WHERE i.order_id = $1 AND h.story_consent = 0",
+        )
+        .bind(order_id.parse::<i64>().unwrap())
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(hidden.len(), households.len() - keeps);
+        assert_eq!(public["named"].as_array().unwrap().len(), keeps, "{public}");
+        let text = public.to_string();
+        let main = &html.body[html.body.find("<main").unwrap()..html.body.find("</main>").unwrap()];
+        for secret in ["buyer@demo", "爱心买家", "监测", "lifted"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(hidden)
+        {
+            assert!(!text.contains(&secret), "{secret} in {text}");
+            assert!(!main.contains(&secret), "{secret} on the page");
+        }
+        for name in ["buyer@demo", "爱心买家"] {
+            assert!(!html.body.contains(name), "{name} in the page's data");
+        }
+        // Its short link and QR code.
+        let r = page.get(&format!("/s/r{token}")).await;
+        assert_eq!(r.status, 301);
+        assert_eq!(r.header("location"), Some(path.as_str()));
+        let r = page.get(&format!("/s/r{token}/qr.svg")).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.starts_with("<svg"), "{}", r.body);
+        // Guessing gets nothing.
+        for bad in ["aaaaaaaaaaaa", "short", "AAAAAAAAAAAA", "aaaaaaaaaaa1"] {
+            let r = Client::new(&app)
+                .post_form("/api/orders/shared-impact", &[("token", bad)])
+                .await;
+            assert_eq!(r.status, 404, "{bad}");
+            assert_eq!(page.get(&format!("/s/r{bad}")).await.status, 404);
+        }
+
+        // Refunded, the receipt is gone from the public (the money went back).
+        let r = coop
+            .post_form("/api/orders/refund", &[("order_id", &order_id)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = Client::new(&app)
+            .post_form("/api/orders/shared-impact", &[("token", &token)])
+            .await;
+        assert_eq!(r.status, 404);
+        assert_eq!(page.get(&format!("/s/r{token}")).await.status, 404);
+        // Stopping the sharing removes the link for good (nothing else).
+        let r = buyer
+            .post_form("/api/orders/unshare-impact", &[("order_id", &order_id)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM impact_shares").await,
+            0
+        );
     }
 }

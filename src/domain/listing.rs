@@ -1,5 +1,6 @@
 //! Listings (货品): category, status and the quantity a buyer may order.
 
+use super::money::Fen;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -127,8 +128,136 @@ impl Quantity {
     }
 }
 
+/// The English of the units sellers commonly type, for pages in English; any other unit is
+/// shown as typed.
+pub fn unit_en(unit: &str) -> Option<&'static str> {
+    Some(match unit.trim() {
+        "斤" => "jin (500 g)",
+        "公斤" | "千克" => "kg",
+        "克" => "g",
+        "两" => "liang (50 g)",
+        "箱" => "case",
+        "盒" => "box",
+        "袋" => "bag",
+        "包" => "pack",
+        "罐" => "tin",
+        "瓶" => "bottle",
+        "桶" => "bucket",
+        "篮" => "basket",
+        "筐" => "crate",
+        "个" => "piece",
+        "只" => "each",
+        "份" => "portion",
+        "套" => "set",
+        "件" => "item",
+        "串" => "bunch",
+        "把" => "bundle",
+        "捆" => "bundle",
+        "条" => "piece",
+        "提" => "carton",
+        "饼" => "cake",
+        _ => return None,
+    })
+}
+
+/// What a seller declares about the part of a unit's price that does not go to households:
+/// its own costs (buying, processing, labour), packing and delivery, and its margin. Per
+/// unit; each part may be left undeclared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredCosts {
+    pub costs: Option<Fen>,
+    pub logistics: Option<Fen>,
+    pub margin: Option<Fen>,
+}
+
+/// Why declared costs were refused; `field` names the form field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CostsError {
+    pub field: &'static str,
+}
+
+impl DeclaredCosts {
+    /// The form's three fields, in yuan as typed (empty: not declared).
+    pub fn parse(
+        costs: Option<&str>,
+        logistics: Option<&str>,
+        margin: Option<&str>,
+    ) -> Result<DeclaredCosts, CostsError> {
+        let one = |v: Option<&str>, field: &'static str| match v.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => Fen::parse_yuan(s)
+                .ok()
+                .filter(|f| f.fen() >= 0 && *f <= Fen::MAX_PRICE)
+                .map(Some)
+                .ok_or(CostsError { field }),
+        };
+        Ok(DeclaredCosts {
+            costs: one(costs, "cost")?,
+            logistics: one(logistics, "logistics")?,
+            margin: one(margin, "margin")?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.costs.is_none() && self.logistics.is_none() && self.margin.is_none()
+    }
+
+    /// The declared parts added up (each at most [`Fen::MAX_PRICE`], so no overflow).
+    pub fn total(&self) -> Fen {
+        [self.costs, self.logistics, self.margin]
+            .into_iter()
+            .flatten()
+            .fold(Fen::ZERO, |a, f| a.checked_add(f).unwrap_or(Fen::MAX_INPUT))
+    }
+
+    /// What is declared and what goes to households may not add up to more than the price.
+    pub fn check(&self, price: Fen, to_households: Fen) -> Result<(), CostsError> {
+        match self.total().checked_add(to_households) {
+            Some(sum) if sum <= price => Ok(()),
+            _ => Err(CostsError { field: "cost" }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn declared_costs_are_optional_and_never_pass_the_price() {
+        let d = DeclaredCosts::parse(Some("20"), Some(" 8.50 "), None).unwrap();
+        assert_eq!(d.costs, Some(Fen::new(2000)));
+        assert_eq!(d.logistics, Some(Fen::new(850)));
+        assert_eq!(d.margin, None);
+        assert_eq!(d.total(), Fen::new(2850));
+        // ¥100: ¥60 to households + ¥28.50 declared fits; ¥72 to households does not.
+        assert!(d.check(Fen::new(10_000), Fen::new(6_000)).is_ok());
+        assert!(d.check(Fen::new(10_000), Fen::new(7_150)).is_ok());
+        assert_eq!(
+            d.check(Fen::new(10_000), Fen::new(7_200)),
+            Err(CostsError { field: "cost" })
+        );
+        assert!(DeclaredCosts::parse(None, Some(""), Some(" "))
+            .unwrap()
+            .is_empty());
+        for (bad, field) in [
+            ((Some("-1"), None, None), "cost"),
+            ((None, Some("abc"), None), "logistics"),
+            ((None, None, Some("1000000.01")), "margin"),
+            ((None, None, Some("1.234")), "margin"),
+        ] {
+            assert_eq!(
+                DeclaredCosts::parse(bad.0, bad.1, bad.2),
+                Err(CostsError { field })
+            );
+        }
+    }
+
+    #[test]
+    fn common_units_have_english_names() {
+        assert_eq!(unit_en("斤"), Some("jin (500 g)"));
+        assert_eq!(unit_en(" 箱 "), Some("case"));
+        assert_eq!(unit_en("5斤装"), None);
+    }
+
     use super::*;
 
     #[test]

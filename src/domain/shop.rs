@@ -4,7 +4,8 @@
 //! A key is a letter and a number: `c12` (organisation 12), `h34` (household 34),
 //! `v350725100201` (a village's division code), `l56` (listing 56, short links only). The same
 //! key names the shop's page (`/shop/c12`), its short link (`/s/c12`) and its QR code
-//! (`/s/c12/qr.svg`).
+//! (`/s/c12/qr.svg`). `r` and a random token (`rabcdefgh2345`) is an impact receipt its
+//! buyer chose to share (`/impact/abcdefgh2345`).
 
 use super::region::{RegionCode, RegionLevel};
 use std::fmt;
@@ -25,6 +26,37 @@ pub enum ShopKey {
 pub enum ShareKey {
     Shop(ShopKey),
     Listing(i64),
+    /// An impact receipt its buyer chose to share: `r` and its token.
+    Impact(ImpactToken),
+}
+
+/// The random name of a shared impact receipt: [`ImpactToken::LEN`] characters of the
+/// lower-case base32 alphabet (60 bits), so a receipt is found only through its link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImpactToken(String);
+
+impl ImpactToken {
+    pub const LEN: usize = 12;
+    const ALPHABET: &'static [u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+    pub fn parse(s: &str) -> Option<ImpactToken> {
+        (s.len() == Self::LEN && s.bytes().all(|b| Self::ALPHABET.contains(&b)))
+            .then(|| ImpactToken(s.to_owned()))
+    }
+
+    /// A token from random bytes (one character from the low five bits of each).
+    pub fn from_random(bytes: [u8; Self::LEN]) -> ImpactToken {
+        ImpactToken(
+            bytes
+                .iter()
+                .map(|b| char::from(Self::ALPHABET[usize::from(b & 31)]))
+                .collect(),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The longest key: `v` and a 12-digit code.
@@ -81,6 +113,9 @@ impl ShareKey {
         if let Some(id) = id_after(s, 'l') {
             return Some(ShareKey::Listing(id));
         }
+        if let Some(t) = s.strip_prefix('r').and_then(ImpactToken::parse) {
+            return Some(ShareKey::Impact(t));
+        }
         ShopKey::parse(s).map(ShareKey::Shop)
     }
 
@@ -89,6 +124,7 @@ impl ShareKey {
         match self {
             ShareKey::Shop(k) => k.path(),
             ShareKey::Listing(id) => format!("/listing/{id}"),
+            ShareKey::Impact(t) => format!("/impact/{}", t.as_str()),
         }
     }
 
@@ -103,6 +139,7 @@ impl fmt::Display for ShareKey {
         match self {
             ShareKey::Shop(k) => k.fmt(f),
             ShareKey::Listing(id) => write!(f, "l{id}"),
+            ShareKey::Impact(t) => write!(f, "r{}", t.as_str()),
         }
     }
 }
@@ -121,6 +158,13 @@ mod tests {
         assert_eq!(ShareKey::parse("l56"), Some(ShareKey::Listing(56)));
         assert_eq!(ShareKey::parse("l56").unwrap().path(), "/listing/56");
         assert_eq!(ShareKey::parse("c3").unwrap().short_path(), "/s/c3");
+        let r = ShareKey::parse("rabcdefgh2345").unwrap();
+        assert_eq!(r.path(), "/impact/abcdefgh2345");
+        assert_eq!(r.to_string(), "rabcdefgh2345");
+        assert_eq!(r.to_string().len(), MAX_KEY_LEN);
+        let t = ImpactToken::from_random([0, 31, 32, 255, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(t.as_str(), "a7a7bcdefghi");
+        assert_eq!(ImpactToken::parse(t.as_str()), Some(t));
     }
 
     #[test]
@@ -154,5 +198,16 @@ mod tests {
         // A listing is shared by a short link; it has no shop.
         assert_eq!(ShopKey::parse("l5"), None);
         assert_eq!(ShareKey::parse("l-5"), None);
+        for s in [
+            "r",
+            "rabc",
+            "rabcdefgh23456",
+            "rABCDEFGH2345",
+            "rabcdefgh2341",
+            "rabcdefgh234 ",
+            "r\u{e9}bcdefgh23",
+        ] {
+            assert_eq!(ShareKey::parse(s), None, "{s:?}");
+        }
     }
 }

@@ -9,11 +9,16 @@ use serde::{Deserialize, Serialize};
 pub const MAX_PHOTOS: usize = 6;
 /// Where a seller's browser posts photos (multipart: `listing_id`, then `photo` files).
 pub const PHOTO_UPLOAD_PATH: &str = "/api/market/photos";
+/// Where the new-listing form posts (multipart: its fields and `photo` files).
+pub const NEW_LISTING_PATH: &str = "/api/market/new-listing";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListingCard {
     pub id: i64,
     pub title: String,
+    /// The seller's English title (empty: none given).
+    #[serde(default)]
+    pub title_en: String,
     pub category: String,
     pub unit: String,
     pub price_fen: i64,
@@ -42,6 +47,22 @@ pub struct ListingCard {
 }
 
 impl ListingCard {
+    /// The title in `lang`: the English one where the seller gave it.
+    pub fn title_in(&self, lang: crate::i18n::Lang) -> String {
+        match lang {
+            crate::i18n::Lang::En if !self.title_en.is_empty() => self.title_en.clone(),
+            _ => self.title.clone(),
+        }
+    }
+
+    /// The unit in `lang`: common units in English, any other as the seller typed it.
+    pub fn unit_in(&self, lang: crate::i18n::Lang) -> String {
+        match (lang, crate::domain::listing::unit_en(&self.unit)) {
+            (crate::i18n::Lang::En, Some(en)) => en.to_owned(),
+            _ => self.unit.clone(),
+        }
+    }
+
     /// The county's name in `lang` (the Chinese name where no English one is known).
     pub fn county_in(&self, lang: crate::i18n::Lang) -> String {
         match (lang, &self.county_en) {
@@ -89,6 +110,12 @@ pub struct PriceShare {
 pub struct ListingDetail {
     pub card: ListingCard,
     pub description: String,
+    /// The seller's English description (empty: none given).
+    #[serde(default)]
+    pub description_en: String,
+    /// What the seller declares about the rest of the price, per unit.
+    #[serde(default)]
+    pub costs: crate::domain::listing::DeclaredCosts,
     pub harvest_date: Option<String>,
     /// "¥x of this ¥y goes to the household": the declared terms for one unit.
     pub breakdown: Vec<PriceShare>,
@@ -181,9 +208,14 @@ pub struct ListingForm {
     /// For a cadre acting for one of their households.
     pub household_id: Option<i64>,
     pub title: String,
+    /// Optional English title and description (on an update, left out: kept).
+    #[serde(default)]
+    pub title_en: Option<String>,
     pub category: String,
     #[serde(default)]
     pub description: String,
+    #[serde(default)]
+    pub description_en: Option<String>,
     pub unit: String,
     /// Price per unit in yuan, as typed (`128`, `128.50`).
     pub price: String,
@@ -201,6 +233,14 @@ pub struct ListingForm {
     /// When given, they replace `terms`.
     #[serde(default)]
     pub terms_by: Option<std::collections::BTreeMap<String, String>>,
+    /// A co-op's declaration of the rest of the price, per unit in yuan (empty: not declared;
+    /// on an update, left out: kept): its own costs, packing and delivery, its margin.
+    #[serde(default)]
+    pub cost: Option<String>,
+    #[serde(default)]
+    pub logistics: Option<String>,
+    #[serde(default)]
+    pub margin: Option<String>,
     /// When updating: the listing's version the form was loaded at (a newer one: 409).
     pub version: Option<i64>,
     /// When updating: the stock the form was loaded with. `stock − stock_was` is applied as a

@@ -61,9 +61,9 @@ pub fn ListingCardView(card: ListingCard, #[prop(optional)] lead: bool) -> impl 
                     }.into_any(),
                 }}
                 <div class="listing-body">
-                    <h3 class="listing-title">{card.title.clone()}</h3>
+                    <h3 class="listing-title">{let c = card.clone(); move || c.title_in(lang.get())}</h3>
                     <p class="listing-meta">{let c = card.clone(); move || format!("{} {}", c.county_in(lang.get()), c.origin_in(lang.get()))}</p>
-                    <p class="listing-price"><Money fen=card.price_fen/> <span class="unit">" / " {card.unit.clone()}</span></p>
+                    <p class="listing-price"><Money fen=card.price_fen/> <span class="unit">" / " {let c = card.clone(); move || c.unit_in(lang.get())}</span></p>
                     <p class="badges">
                         {card.stalled.then(|| view! { <span class="badge badge-below">{tr(T::badge_stalled)}</span> })}
                         {card.certified.then(|| view! { <span class="badge badge-above">{tr(T::badge_certified)}</span> })}
@@ -254,18 +254,18 @@ pub fn ListingPage() -> impl IntoView {
                     };
                     view! {
                         <PageMeta
-                            title=Words::each(format!("{} · {}", c.title, c.county), format!("{} · {}", c.title, c.county))
+                            title=Words::each(format!("{} · {}", c.title, c.county), format!("{} · {}", c.title_in(Lang::En), c.county_in(Lang::En)))
                             description=Words::each(
                                 format!("{}，产自{}{}，{} / {}，{}出售。{}", c.title, c.county, c.origin, Fen::new(c.price_fen), c.unit, c.seller_name,
                                     if d.to_households_per_unit_fen > 0 { format!("每{}有 {} 记入受益农户的收入台账。", c.unit, Fen::new(d.to_households_per_unit_fen)) } else { String::new() }),
-                                format!("{} from {} {}, {} per {}, sold by {}.{}", c.title, c.county, c.origin, Fen::new(c.price_fen), c.unit, c.seller_name,
-                                    if d.to_households_per_unit_fen > 0 { format!(" {} of each {} goes to the income ledger of the households it benefits.", Fen::new(d.to_households_per_unit_fen), c.unit) } else { String::new() }),
+                                format!("{} from {} {}, {} per {}, sold by {}.{}", c.title_in(Lang::En), c.county_in(Lang::En), c.origin_in(Lang::En), Fen::new(c.price_fen), c.unit_in(Lang::En), c.seller_name,
+                                    if d.to_households_per_unit_fen > 0 { format!(" {} of each {} goes to the income ledger of the households it benefits.", Fen::new(d.to_households_per_unit_fen), c.unit_in(Lang::En)) } else { String::new() }),
                             )
                             image=d.photos.first().map(|p| p.url.clone())/>
                         <article class="listing-page">
                             <Gallery photos=d.photos.clone() title=c.title.clone() category=c.category.clone()/>
                             <div class="listing-main">
-                                <h1>{c.title.clone()}</h1>
+                                <h1>{let c = c.clone(); move || c.title_in(lang.get())}</h1>
                                 {d.can_edit.then(|| view! {
                                     <p class="page-actions"><A href=format!("/listing/{}/edit", c.id) attr:class="button" attr:data-testid="edit-listing">{tr(T::listing_edit)}</A></p>
                                 })}
@@ -274,7 +274,7 @@ pub fn ListingPage() -> impl IntoView {
                                     {c.certified.then(|| view! { <span class="badge badge-above">{tr(T::badge_certified)}</span> })}
                                 </p>
                                 {c.stalled_reason.clone().map(|r| view! { <p class="notice notice-warn">{r}</p> })}
-                                <p class="price-big"><Money fen=c.price_fen/> <span class="unit">" / " {c.unit.clone()}</span></p>
+                                <p class="price-big"><Money fen=c.price_fen/> <span class="unit">" / " {let c = c.clone(); move || c.unit_in(lang.get())}</span></p>
                                 <dl class="facts">
                                     <dt>{tr(T::listing_seller)}</dt>
                                     <dd><a href=format!("/shop/{}", c.seller_key) data-testid="seller-shop">{c.seller_name.clone()}</a></dd>
@@ -312,11 +312,17 @@ pub fn ListingPage() -> impl IntoView {
                                     <p>{tr(T::listing_breakdown_lead)} " " <strong><Money fen=d.to_households_per_unit_fen/></strong> " / " <Money fen=c.price_fen/></p>
                                     <ul>
                                         {d.breakdown.iter().map(|b| view! { <li><Money fen=b.amount_fen/> " " {tr(T::listing_goes_to)} " " {b.label.clone()}</li> }).collect_view()}
-                                        // The rest of the price, said plainly: the seller keeps it for costs,
-                                        // delivery and running the business (not declared item by item).
-                                        {(c.price_fen > d.to_households_per_unit_fen).then(|| view! {
-                                            <li data-testid="breakdown-rest"><Money fen={c.price_fen - d.to_households_per_unit_fen}/> " " {tr(T::listing_rest)}</li>
-                                        })}
+                                        // The rest of the price: what the seller declared of it, item by
+                                        // item, then what is left undeclared, said plainly.
+                                        {[(d.costs.costs, T::listing_cost, "breakdown-cost"), (d.costs.logistics, T::listing_logistics, "breakdown-logistics"), (d.costs.margin, T::listing_margin, "breakdown-margin")]
+                                            .into_iter()
+                                            .filter_map(|(f, t, id)| f.map(|f| view! { <li data-testid=id><Money fen=f.fen()/> " " {tr(t)}</li> }))
+                                            .collect_view()}
+                                        {
+                                            let rest = c.price_fen - d.to_households_per_unit_fen - d.costs.total().fen();
+                                            let text = if d.costs.is_empty() { T::listing_rest } else { T::listing_rest_undeclared };
+                                            (rest > 0).then(|| view! { <li data-testid="breakdown-rest"><Money fen=rest/> " " {tr(text)}</li> })
+                                        }
                                     </ul>
                                     // Never a lead of "¥0.00": before its first paid order, what will happen.
                                     {if d.added_to_incomes_fen > 0 {
@@ -328,7 +334,14 @@ pub fn ListingPage() -> impl IntoView {
                                 {d.certificate.clone().map(|cert| view! { <p class="muted">{tr(T::listing_certificate)} ": " {cert}</p> })}
                                 {(d.can_edit || d.can_moderate).then(|| view! { <StalledForm listing_id=c.id stalled=c.stalled refresh=refresh/> })}
                                 {d.can_moderate.then(|| view! { <CertifyForm listing_id=c.id refresh=refresh/> })}
-                                {(!d.description.is_empty()).then(|| view! { <p>{d.description.clone()}</p> })}
+                                {
+                                    // The English description on the English page, where the seller wrote one.
+                                    let (zh, en) = (d.description.clone(), d.description_en.clone());
+                                    move || {
+                                        let text = if lang.get() == Lang::En && !en.is_empty() { en.clone() } else { zh.clone() };
+                                        (!text.is_empty()).then(|| view! { <p class="description">{text}</p> })
+                                    }
+                                }
                                 {(!d.stories.is_empty()).then(|| view! {
                                     <section><h2>{tr(T::listing_stories)}</h2>
                                         {d.stories.iter().map(|s| view! { <p class="story">{s.clone()}</p> }).collect_view()}
@@ -520,8 +533,69 @@ fn ListingFields(
     desk: SellerDeskView,
 ) -> impl IntoView {
     let lang = use_lang();
-    let error = move || save.value().get().and_then(Result::err);
+    let editing = initial.id.is_some();
+    // A new listing is sent with its photos (`NEW_LISTING_PATH`, multipart); its error comes
+    // back in the answer, or (without the script) in the seller desk's address.
+    let sent_error = RwSignal::new(None::<AppError>);
+    let progress = RwSignal::new(None::<u32>);
+    let query = use_query_map();
+    let error = move || {
+        sent_error
+            .get()
+            .or_else(|| save.value().get().and_then(Result::err))
+            .or_else(|| {
+                (!editing)
+                    .then(|| query.with(|m| (m.get("listing_error"), m.get("field"))))
+                    .and_then(|(c, f)| Some((ErrorCode::parse(&c?)?, f)))
+                    .map(|(c, f)| match f {
+                        Some(f) if !f.is_empty() => AppError::new(c).field(&f),
+                        _ => AppError::new(c),
+                    })
+            })
+    };
     let navigate = leptos_router::hooks::use_navigate();
+    let on_submit = {
+        let navigate = navigate.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            #[cfg(feature = "hydrate")]
+            {
+                sent_error.set(None);
+                let navigate = navigate.clone();
+                crate::ui::send::send_form(
+                    ev,
+                    api::NEW_LISTING_PATH,
+                    progress,
+                    move |ok, v| match v.get("id").and_then(serde_json::Value::as_i64) {
+                        Some(id) if ok => {
+                            let to = match v.get("photo_error").and_then(|c| c.as_str()) {
+                                Some(code) => {
+                                    format!("/listing/{id}/edit?photo_error={code}#photos")
+                                }
+                                None => format!("/listing/{id}"),
+                            };
+                            navigate(&to, Default::default());
+                        }
+                        _ => {
+                            progress.set(None);
+                            // No answer at all (the network): say the service could not be reached.
+                            let fallback = if v.is_null() {
+                                ErrorCode::Unavailable
+                            } else {
+                                ErrorCode::Internal
+                            };
+                            sent_error.set(Some(
+                                serde_json::from_value::<AppError>(v)
+                                    .unwrap_or_else(|_| AppError::new(fallback)),
+                            ));
+                        }
+                    },
+                );
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (ev, &navigate, progress, sent_error);
+        }
+    };
+    let busy = move || save.pending().get() || progress.get().is_some();
     let v0 = save.version().get_untracked();
     Effect::new(move |_| {
         if save.version().get() > v0 {
@@ -530,7 +604,6 @@ fn ListingFields(
             }
         }
     });
-    let editing = initial.id.is_some();
     let is_org = desk.seller_kind == "organisation";
     let is_cadre = desk.seller_kind == "cadre";
     let f = initial;
@@ -598,8 +671,7 @@ fn ListingFields(
             county.set(v.chars().take(6).collect());
         }
     });
-    view! {
-        <ActionForm action=save attr:class="form" attr:data-testid="listing-form">
+    let fields = view! {
             {f.id.map(|id| view! { <input type="hidden" name="form[id]" value=id/> })}
             {f.version.map(|v| view! { <input type="hidden" name="form[version]" value=v/> })}
             {f.stock_was.map(|s| view! { <input type="hidden" name="form[stock_was]" value=s/> })}
@@ -624,6 +696,8 @@ fn ListingFields(
             }}
             <label for="title">{tr(T::field_title)}</label>
             <input id="title" name="form[title]" required maxlength="60" value=f.title.clone()/>
+            <label for="title_en">{tr(T::field_title_en)}</label>
+            <input id="title_en" name="form[title_en]" maxlength="100" lang="en" value=f.title_en.clone().unwrap_or_default()/>
             <label for="category">{tr(T::field_category)}</label>
             <select id="category" name="form[category]">
                 {Category::ALL.into_iter().map(|c| view! {
@@ -646,6 +720,8 @@ fn ListingFields(
             <input id="surcharge" name="form[shipping_surcharge]" inputmode="decimal" value=f.shipping_surcharge.clone().unwrap_or_default()/>
             <label for="description">{tr(T::field_description)}</label>
             <crate::ui::TextArea id="description" name="form[description]" rows=3 maxlength=2000 value=f.description.clone()/>
+            <label for="description_en">{tr(T::field_description_en)}</label>
+            <crate::ui::TextArea id="description_en" name="form[description_en]" rows=3 maxlength=2000 value=f.description_en.clone().unwrap_or_default()/>
             {is_org.then(|| view! {
                 <label for="terms_kind">{tr(T::field_terms_kind)}</label>
                 <select id="terms_kind" name="form[terms_kind]" node_ref=kind_ref on:change=move |ev| kind.set(event_target_value(&ev))>
@@ -653,14 +729,42 @@ fn ListingFields(
                     <option value="shares" selected=terms_kind == "shares">{tr(T::terms_shares)}</option>
                 </select>
                 <TermsEditor households=desk.households.clone() initial=f.terms.clone().unwrap_or_default() kind=kind price=price/>
+                <fieldset class="costs" aria-describedby="costs-hint">
+                    <legend>{tr(T::field_costs)}</legend>
+                    <small id="costs-hint" class="hint">{tr(T::field_costs_hint)}</small>
+                    <label for="cost">{tr(T::field_cost)}</label>
+                    <input id="cost" name="form[cost]" inputmode="decimal" value=f.cost.clone().unwrap_or_default()/>
+                    <label for="logistics">{tr(T::field_logistics)}</label>
+                    <input id="logistics" name="form[logistics]" inputmode="decimal" value=f.logistics.clone().unwrap_or_default()/>
+                    <label for="margin">{tr(T::field_margin)}</label>
+                    <input id="margin" name="form[margin]" inputmode="decimal" value=f.margin.clone().unwrap_or_default()/>
+                </fieldset>
             })}
             <label for="status">{tr(T::field_status)}</label>
             <select id="status" name="form[status]">
                 {statuses.iter().map(|(v, t)| view! { <option value=*v selected=f.status == *v>{tr(*t)}</option> }).collect_view()}
             </select>
+            {(!editing).then(|| view! {
+                <label for="new-photo">{tr(T::photos_choose)}</label>
+                <input id="new-photo" name="photo" type="file" accept="image/jpeg,image/png,image/webp" multiple aria-describedby="new-photo-hint"/>
+                <small id="new-photo-hint" class="hint">{tr(T::photos_hint)}</small>
+            })}
             <div class="form-error">{move || error().map(|e| view! { <ErrorNotice error=e/> })}</div>
-            <button type="submit" class="button primary" disabled=move || save.pending().get()>{tr(T::save)}</button>
-        </ActionForm>
+            {move || progress.get().map(|p| view! {
+                <progress max="100" value=p aria-label=move || T::photos_upload.t(lang.get())>{p} "%"</progress>
+            })}
+            <button type="submit" class="button primary" disabled=busy>{tr(T::save)}</button>
+    };
+    if editing {
+        view! { <ActionForm action=save attr:class="form" attr:data-testid="listing-form">{fields}</ActionForm> }.into_any()
+    } else {
+        // A plain multipart form: before the script (or without one) it posts itself, photos
+        // and all, and the server sends the browser on to the new listing.
+        view! {
+            <form class="form" data-testid="listing-form" method="post" action=api::NEW_LISTING_PATH
+                enctype="multipart/form-data" on:submit=on_submit>{fields}</form>
+        }
+        .into_any()
     }
 }
 

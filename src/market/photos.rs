@@ -377,24 +377,13 @@ fn back_to(listing_id: Option<i64>, outcome: Result<usize, ErrorCode>) -> Respon
 /// `POST /api/market/photos`.
 pub async fn upload(State(state): State<AppState>, request: Request) -> Response {
     let headers = request.headers().clone();
-    let lang = crate::server::request_lang(&headers);
-    let from_form = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
+    let from_form = crate::server::wants_html(&headers);
     let mut listing_id = None;
     let result = receive(&state, &headers, request, &mut listing_id).await;
     match (from_form, result) {
         (true, r) => back_to(listing_id, r.map_err(|e| e.code)),
         (false, Ok(n)) => Json(serde_json::json!({ "added": n })).into_response(),
-        (false, Err(e)) => {
-            let e = AppError {
-                field: e.field,
-                ..AppError::in_lang(e.code, lang)
-            };
-            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, Json(e)).into_response()
-        }
+        (false, Err(e)) => crate::server::json_error(&headers, e),
     }
 }
 
@@ -460,8 +449,181 @@ async fn receive_fields(
     if files.is_empty() {
         return Err(AppError::new(ErrorCode::NoPhoto).field("photo"));
     }
-    // Decoding is bounded like hashing: a few at once, a short queue, 503 past it.
-    let encoded = state
+    let encoded = encode_all(state, files).await?;
+    let dir: PathBuf = state.settings.upload_dir.clone();
+    store(&state.db, &dir, id, &encoded).await?;
+    tracing::info!(listing_id = id, added = encoded.len(), "photos added");
+    Ok(encoded.len())
+}
+
+/// `POST /api/market/new-listing`: the new-listing form with its photos, in one request
+/// (multipart: the form's fields, `form[title]` and the rest as `save-listing` takes them, and
+/// `photo` files). The photos are decoded first, so one that cannot be read creates nothing;
+/// then the listing is saved as `save-listing` saves it, and the photos are stored with it. A
+/// browser form is sent on to the new listing (to its edit page if the photos could not be
+/// stored after all, to the seller desk with the error if nothing was saved); any other client
+/// gets JSON: `{"id": …, "photo_error": null}`, or the error.
+pub async fn create(State(state): State<AppState>, request: Request) -> Response {
+    let headers = request.headers().clone();
+    let from_form = crate::server::wants_html(&headers);
+    let result = create_from(&state, &headers, request).await;
+    match (from_form, result) {
+        (true, Ok((id, None))) => Redirect::to(&format!("/listing/{id}")).into_response(),
+        (true, Ok((id, Some(code)))) => back_to(Some(id), Err(code)),
+        (true, Err(e)) => Redirect::to(&format!(
+            "/seller/listings?listing_error={}&field={}#new-listing",
+            e.code.as_str(),
+            e.field.as_deref().unwrap_or("")
+        ))
+        .into_response(),
+        (false, Ok((id, photo_error))) => Json(serde_json::json!({
+            "id": id,
+            "photo_error": photo_error.map(ErrorCode::as_str),
+        }))
+        .into_response(),
+        (false, Err(e)) => crate::server::json_error(&headers, e),
+    }
+}
+
+/// The most form fields the new-listing form sends (the terms editor has a row per linked
+/// household, [`super::server`] bounds them further).
+const MAX_FORM_FIELDS: usize = 1_000;
+/// The most text all the form's fields hold together: the room [`MAX_UPLOAD_BYTES`] leaves
+/// beside the photos.
+const MAX_FORM_TEXT: usize = 64 * 1024;
+
+async fn create_from(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: Request,
+) -> Result<(i64, Option<ErrorCode>), AppError> {
+    let user = user_of_request(&state.db, headers)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated))?;
+    // Only those who may sell get their files read and decoded (the policy decides the rest
+    // when the listing is saved).
+    if !matches!(
+        user.role,
+        crate::domain::role::Role::Household
+            | crate::domain::role::Role::Cadre
+            | crate::domain::role::Role::OrgManager
+    ) {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let mut form = Multipart::from_request(request, state)
+        .await
+        .map_err(|_| AppError::new(ErrorCode::BadRequest))?;
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut files = Vec::new();
+    let mut text_room = MAX_FORM_TEXT;
+    let read = async {
+        while let Some(field) = form.next_field().await.map_err(field_error)? {
+            let name = field.name().unwrap_or("").to_owned();
+            if name == "photo" {
+                let bytes = read_limited(field).await?;
+                if !bytes.is_empty() {
+                    if files.len() == MAX_PHOTOS {
+                        return Err(AppError::new(ErrorCode::TooManyPhotos).field("photo"));
+                    }
+                    files.push(bytes);
+                }
+            } else if name.starts_with("form[") {
+                if fields.len() == MAX_FORM_FIELDS {
+                    return Err(AppError::new(ErrorCode::BadRequest));
+                }
+                let value = read_text(field, &mut text_room).await?;
+                fields.push((name, value));
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = read {
+        // Read what the client is still sending (the body limit bounds it), so that it gets
+        // this answer rather than a connection reset mid-upload.
+        while let Ok(Some(mut field)) = form.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+        return Err(e);
+    }
+    // The same check of every text value as the server functions' bodies get.
+    if !fields
+        .iter()
+        .all(|(k, v)| crate::domain::text::is_clean(k) && crate::domain::text::is_clean(v))
+    {
+        return Err(AppError::new(ErrorCode::ControlCharacter));
+    }
+    let listing: super::api::ListingForm = form_of(&fields)?;
+    if listing.id.is_some() {
+        return Err(AppError::new(ErrorCode::BadRequest).field("id"));
+    }
+    // Whether this user may sell for this seller, before any photo is decoded.
+    super::server::may_save(&state.db, &user, &listing).await?;
+    let encoded = if files.is_empty() {
+        Vec::new()
+    } else {
+        encode_all(state, files).await?
+    };
+    let id = super::server::save_listing_as(&state.db, &user, &listing).await?;
+    if encoded.is_empty() {
+        return Ok((id, None));
+    }
+    let dir: PathBuf = state.settings.upload_dir.clone();
+    match store(&state.db, &dir, id, &encoded).await {
+        Ok(_) => {
+            tracing::info!(
+                listing_id = id,
+                added = encoded.len(),
+                "listing created with photos"
+            );
+            Ok((id, None))
+        }
+        // Saved, but its photos not: the seller adds them again on the edit page.
+        Err(e) => {
+            tracing::error!(listing_id = id, error = %e, "photos of a new listing not stored");
+            Ok((id, Some(e.code)))
+        }
+    }
+}
+
+/// The listing form from its multipart fields, read as `save-listing` reads its body.
+fn form_of(fields: &[(String, String)]) -> Result<super::api::ListingForm, AppError> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        form: super::api::ListingForm,
+    }
+    // Brackets stay as they are in the names (`form[terms_by][12]`); everything else that is
+    // not plainly safe is percent-encoded.
+    fn encode(out: &mut String, s: &str, brackets: bool) {
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric()
+                || matches!(b, b'_' | b'-' | b'.')
+                || (brackets && matches!(b, b'[' | b']'))
+            {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    let mut query = String::new();
+    for (k, v) in fields {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        encode(&mut query, k, true);
+        query.push('=');
+        encode(&mut query, v, false);
+    }
+    serde_qs::from_str::<Body>(&query)
+        .map(|b| b.form)
+        .map_err(|_| AppError::new(ErrorCode::InvalidListing))
+}
+
+/// Decodes and re-encodes uploaded files, all or none. Bounded like hashing: a few at once, a
+/// short queue, 503 past it.
+async fn encode_all(state: &AppState, files: Vec<Vec<u8>>) -> Result<Vec<Encoded>, AppError> {
+    state
         .images
         .run(move || {
             files
@@ -470,11 +632,23 @@ async fn receive_fields(
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?
-        .map_err(|code| AppError::new(code).field("photo"))?;
-    let dir: PathBuf = state.settings.upload_dir.clone();
-    store(&state.db, &dir, id, &encoded).await?;
-    tracing::info!(listing_id = id, added = encoded.len(), "photos added");
-    Ok(encoded.len())
+        .map_err(|code| AppError::new(code).field("photo"))
+}
+
+/// Reads one text field as UTF-8, taking its bytes from `room` (413 once the form's text passes
+/// it).
+async fn read_text(
+    mut field: axum::extract::multipart::Field<'_>,
+    room: &mut usize,
+) -> Result<String, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(field_error)? {
+        *room = room
+            .checked_sub(chunk.len())
+            .ok_or_else(|| AppError::new(ErrorCode::TooLarge))?;
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| AppError::new(ErrorCode::BadRequest))
 }
 
 /// Reads one file, refusing it as soon as it passes [`MAX_PHOTO_BYTES`].

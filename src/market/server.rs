@@ -9,7 +9,7 @@ use crate::auth::api::CurrentUser;
 use crate::auth::server::{current_user, require_user};
 use crate::domain::allocation::BenefitTerms;
 use crate::domain::income;
-use crate::domain::listing::{Category, ListingStatus};
+use crate::domain::listing::{Category, DeclaredCosts, ListingStatus};
 use crate::domain::money::Fen;
 use crate::domain::page::Page;
 use crate::domain::region::RegionCode;
@@ -29,7 +29,7 @@ enum Bind {
 }
 
 /// The columns of a listing card (`CardRow`).
-const CARD_COLUMNS: &str = "l.id, l.title, l.category, l.unit, l.price_fen, l.stock, l.status,
+const CARD_COLUMNS: &str = "l.id, l.title, l.title_en, l.category, l.unit, l.price_fen, l.stock, l.status,
         COALESCE(org.name, hv.name || ' 农户') AS seller_name, origin.name AS origin, county.name AS county,
         origin.name_en AS origin_en, county.name_en AS county_en,
         l.stalled, l.stalled_reason,
@@ -93,11 +93,13 @@ const BY_NEED: Keyset = Keyset(&[
     desc("l.id"),
 ]);
 /// How many of the search words (`$2`…`$6`, see [`Filter`]) a listing's title lacks.
-const TITLE_MISSES: &str = "(CASE WHEN lower(l.title) LIKE '%' || $2 || '%' THEN 0 ELSE 1 END
-    + CASE WHEN lower(l.title) LIKE '%' || $3 || '%' THEN 0 ELSE 1 END
-    + CASE WHEN lower(l.title) LIKE '%' || $4 || '%' THEN 0 ELSE 1 END
-    + CASE WHEN lower(l.title) LIKE '%' || $5 || '%' THEN 0 ELSE 1 END
-    + CASE WHEN lower(l.title) LIKE '%' || $6 || '%' THEN 0 ELSE 1 END)";
+/// Either title counts: the Chinese one or the seller's English one.
+const TITLE_MISSES: &str =
+    "(CASE WHEN lower(l.title || ' ' || l.title_en) LIKE '%' || $2 || '%' THEN 0 ELSE 1 END
+    + CASE WHEN lower(l.title || ' ' || l.title_en) LIKE '%' || $3 || '%' THEN 0 ELSE 1 END
+    + CASE WHEN lower(l.title || ' ' || l.title_en) LIKE '%' || $4 || '%' THEN 0 ELSE 1 END
+    + CASE WHEN lower(l.title || ' ' || l.title_en) LIKE '%' || $5 || '%' THEN 0 ELSE 1 END
+    + CASE WHEN lower(l.title || ' ' || l.title_en) LIKE '%' || $6 || '%' THEN 0 ELSE 1 END)";
 /// A search by need: listings whose title holds the words first (a co-op whose name holds
 /// them, or a description that mentions them, comes after), then as [`BY_NEED`].
 const BY_RELEVANCE: Keyset = Keyset(&[
@@ -118,6 +120,7 @@ const BY_ID_DESC: Keyset = Keyset(&[desc("l.id")]);
 struct CardRow {
     id: i64,
     title: String,
+    title_en: String,
     category: String,
     unit: String,
     price_fen: i64,
@@ -151,6 +154,7 @@ impl From<CardRow> for ListingCard {
         ListingCard {
             id: r.id,
             title: r.title,
+            title_en: r.title_en,
             category: r.category,
             unit: r.unit,
             price_fen: r.price_fen,
@@ -602,7 +606,7 @@ async fn origin_options(
 }
 
 #[derive(sqlx::FromRow)]
-struct ListingFacts {
+pub struct ListingFacts {
     household_id: Option<i64>,
     organisation_id: Option<i64>,
     origin_code: String,
@@ -610,12 +614,28 @@ struct ListingFacts {
     price_fen: i64,
     benefit_terms: String,
     description: String,
+    title_en: String,
+    description_en: String,
     harvest_date: Option<String>,
+    cost_fen: Option<i64>,
+    logistics_fen: Option<i64>,
+    margin_fen: Option<i64>,
+}
+
+impl ListingFacts {
+    fn costs(&self) -> DeclaredCosts {
+        DeclaredCosts {
+            costs: self.cost_fen.map(Fen::new),
+            logistics: self.logistics_fen.map(Fen::new),
+            margin: self.margin_fen.map(Fen::new),
+        }
+    }
 }
 
 async fn facts(db: &Db, id: i64) -> Result<ListingFacts, AppError> {
     sqlx::query_as(
-        "SELECT household_id, organisation_id, origin_code, status, price_fen, benefit_terms, description, harvest_date
+        "SELECT household_id, organisation_id, origin_code, status, price_fen, benefit_terms, description, title_en, description_en,
+                harvest_date, cost_fen, logistics_fen, margin_fen
            FROM listings WHERE id = $1",
     )
     .bind(id)
@@ -699,7 +719,9 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
     .map_err(AppError::internal)?;
     Ok(ListingDetail {
         card: card.into(),
+        costs: f.costs(),
         description: f.description,
+        description_en: f.description_en,
         harvest_date: f.harvest_date,
         to_households_per_unit_fen: per_unit.iter().map(|p| p.1).sum(),
         breakdown,
@@ -771,8 +793,9 @@ pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
     let user = require_user().await?;
     require_seller(db, &user, id).await?;
     let f = facts(db, id).await?;
-    let (title, category, unit, stock, version, surcharge): (String, String, String, i64, i64, i64) =
-        sqlx::query_as("SELECT title, category, unit, stock, version, shipping_surcharge_fen FROM listings WHERE id = $1")
+    type Row = (String, String, String, String, i64, i64, i64);
+    let (title, title_en, category, unit, stock, version, surcharge): Row =
+        sqlx::query_as("SELECT title, title_en, category, unit, stock, version, shipping_surcharge_fen FROM listings WHERE id = $1")
             .bind(id)
             .fetch_one(&db.pool)
             .await
@@ -794,12 +817,15 @@ pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
             )),
         ),
     };
+    let costs = f.costs();
     let form = ListingForm {
         id: Some(id),
         household_id: f.household_id,
         title,
+        title_en: Some(title_en),
         category,
-        description: f.description,
+        description: f.description.clone(),
+        description_en: Some(f.description_en.clone()),
         unit,
         price: Fen::new(f.price_fen).plain_yuan(),
         stock,
@@ -810,6 +836,9 @@ pub async fn editable_listing(id: i64) -> Result<ListingEditView, AppError> {
         terms_kind: terms_kind.map(str::to_owned),
         terms: terms_text,
         terms_by: None,
+        cost: costs.costs.map(Fen::plain_yuan),
+        logistics: costs.logistics.map(Fen::plain_yuan),
+        margin: costs.margin.map(Fen::plain_yuan),
         version: Some(version),
         stock_was: Some(stock),
     };
@@ -841,8 +870,18 @@ fn invalid(field: &str) -> AppError {
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
     let state = AppState::get()?;
-    let db = &state.db;
     let user = require_user().await?;
+    save_listing_as(&state.db, &user, form).await
+}
+
+/// Who sells what `form` saves (the household, the organisation), and the listing as stored
+/// when it updates one: passes only when `user` may sell for them (and, for an update, sells
+/// that listing, which never moves to another seller). Checked before anything else is read.
+pub async fn may_save(
+    db: &Db,
+    user: &CurrentUser,
+    form: &ListingForm,
+) -> Result<(Option<i64>, Option<i64>, Option<ListingFacts>), AppError> {
     // Who sells: the household itself, a cadre for a paired household, or a co-op manager.
     let (household, org) = match user.role {
         Role::Household => (user.household_id, None),
@@ -853,17 +892,35 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
         Role::OrgManager => (None, user.organisation_id),
         _ => (None, None),
     };
-    let pf = policy::seller_facts(db, &user, household, org).await?;
-    policy::require(&user, Action::SellListing, &pf)?;
-    if let Some(id) = form.id {
-        let f = facts(db, id).await?;
-        let existing = policy::listing_facts(db, &user, id).await?;
-        policy::require(&user, Action::SellListing, &existing)?;
-        // An edit never moves a listing to another seller.
-        if f.household_id != household || f.organisation_id != org {
-            return Err(AppError::new(ErrorCode::Forbidden));
+    let pf = policy::seller_facts(db, user, household, org).await?;
+    policy::require(user, Action::SellListing, &pf)?;
+    let stored = match form.id {
+        Some(id) => {
+            let f = facts(db, id).await?;
+            let existing = policy::listing_facts(db, user, id).await?;
+            policy::require(user, Action::SellListing, &existing)?;
+            // An edit never moves a listing to another seller.
+            if f.household_id != household || f.organisation_id != org {
+                return Err(AppError::new(ErrorCode::Forbidden));
+            }
+            Some(f)
         }
-    }
+        None => None,
+    };
+    Ok((household, org, stored))
+}
+
+/// Saves `form` for `user`: the body of `save-listing`, and of the new-listing form that
+/// brings its photos (`photos::create`). On an update, an English text or a declared cost the
+/// form leaves out keeps its stored value (a client that does not know the field clears
+/// nothing); sent empty, it is cleared.
+pub async fn save_listing_as(
+    db: &Db,
+    user: &CurrentUser,
+    form: &ListingForm,
+) -> Result<i64, AppError> {
+    let (household, org, stored) = may_save(db, user, form).await?;
+    let user = user.clone();
     let title = form.title.trim();
     if title.is_empty() || title.chars().count() > 60 {
         return Err(invalid("title"));
@@ -874,6 +931,39 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
     }
     if form.description.chars().count() > 2000 {
         return Err(invalid("description"));
+    }
+    // English is optional; longer words, so a longer title.
+    let title_en = match (&form.title_en, &stored) {
+        (Some(t), _) => t.trim().to_owned(),
+        (None, Some(f)) => f.title_en.clone(),
+        (None, None) => String::new(),
+    };
+    if title_en.chars().count() > 100 {
+        return Err(invalid("title_en"));
+    }
+    let description_en = match (&form.description_en, &stored) {
+        (Some(d), _) => d.trim().to_owned(),
+        (None, Some(f)) => f.description_en.clone(),
+        (None, None) => String::new(),
+    };
+    if description_en.chars().count() > 2000 {
+        return Err(invalid("description_en"));
+    }
+    let mut costs = DeclaredCosts::parse(
+        form.cost.as_deref(),
+        form.logistics.as_deref(),
+        form.margin.as_deref(),
+    )
+    .map_err(|e| invalid(e.field))?;
+    let kept = stored.as_ref().map(ListingFacts::costs).unwrap_or_default();
+    if form.cost.is_none() {
+        costs.costs = kept.costs;
+    }
+    if form.logistics.is_none() {
+        costs.logistics = kept.logistics;
+    }
+    if form.margin.is_none() {
+        costs.margin = kept.margin;
     }
     let category = Category::parse(&form.category).ok_or_else(|| invalid("category"))?;
     let status = ListingStatus::parse(&form.status).ok_or_else(|| invalid("status"))?;
@@ -959,6 +1049,21 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
         }
         (None, None) => return Err(AppError::new(ErrorCode::Forbidden)),
     };
+    // Only a co-op keeps part of the price (a household's own produce pays it all): what it
+    // declares of that part, with the households' shares, stays within the price.
+    if !costs.is_empty() {
+        if org.is_none() {
+            return Err(invalid("cost"));
+        }
+        let to_households = terms
+            .per_unit(price)
+            .iter()
+            .try_fold(Fen::ZERO, |a, (_, f)| a.checked_add(Fen::new(*f)))
+            .ok_or_else(|| AppError::new(ErrorCode::CostsOverPrice).field("cost"))?;
+        costs
+            .check(price, to_households)
+            .map_err(|e| AppError::new(ErrorCode::CostsOverPrice).field(e.field))?;
+    }
     let terms_json = serde_json::to_string(&terms).map_err(AppError::internal)?;
     // An update names the version and stock its form was loaded with.
     let loaded = match form.id {
@@ -993,7 +1098,8 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
             moved_from = Some(o0);
         }
     }
-    // Insert and update bind the same fields in the same order ($1–$11), then their own. The
+    // Insert and update bind the same fields in the same order ($1–$11), then their own
+    // ($12–$14), then the same again ($15–$20). The
     // update applies the stock as a change from what the form showed, only at the version the
     // form was loaded at, and never below zero.
     let sql = match form.id {
@@ -1001,14 +1107,15 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
             "UPDATE listings SET title = $1, category = $2, description = $3, unit = $4, price_fen = $5,
                     stock = stock + ($6 - $14),
                     origin_code = $7, harvest_date = $8, status = $9, benefit_terms = $10, updated_at = $11,
-                    version = version + 1, shipping_surcharge_fen = $15
+                    version = version + 1, shipping_surcharge_fen = $15, title_en = $16, description_en = $17,
+                    cost_fen = $18, logistics_fen = $19, margin_fen = $20
               WHERE id = $12 AND version = $13 AND stock + ($6 - $14) >= 0 RETURNING id"
         }
         None => {
             "INSERT INTO listings (title, category, description, unit, price_fen, stock, origin_code, harvest_date, status,
                                    benefit_terms, updated_at, created_at, household_id, organisation_id, created_by,
-                                   shipping_surcharge_fen)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15) RETURNING id"
+                                   shipping_surcharge_fen, title_en, description_en, cost_fen, logistics_fen, margin_fen)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id"
         }
     };
     let query = sqlx::query_scalar::<_, i64>(sql)
@@ -1027,7 +1134,12 @@ pub async fn save_listing(form: &ListingForm) -> Result<i64, AppError> {
         (Some(id), Some((version, stock_was))) => query.bind(id).bind(version).bind(stock_was),
         _ => query.bind(household).bind(org).bind(user.id),
     }
-    .bind(surcharge);
+    .bind(surcharge)
+    .bind(title_en)
+    .bind(description_en)
+    .bind(costs.costs.map(Fen::fen))
+    .bind(costs.logistics.map(Fen::fen))
+    .bind(costs.margin.map(Fen::fen));
     let Some(id) = query
         .fetch_optional(&mut *tx)
         .await

@@ -933,62 +933,18 @@ pub fn ImportPage() -> impl IntoView {
 /// goes to the result. (Without a script the form posts itself and the server redirects.)
 #[cfg(feature = "hydrate")]
 fn upload_with_progress(ev: leptos::ev::SubmitEvent, progress: RwSignal<Option<u32>>) {
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
-    let Some(form) = ev
-        .target()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
-    else {
-        return;
-    };
-    let (Ok(data), Ok(xhr)) = (
-        web_sys::FormData::new_with_form(&form),
-        web_sys::XmlHttpRequest::new(),
-    ) else {
-        return;
-    };
-    ev.prevent_default();
-    progress.set(Some(0));
-    if xhr.open("POST", "/import/households").is_err() {
-        progress.set(None);
-        return;
-    }
-    let _ = xhr.set_request_header("Accept", "application/json");
-    if let Ok(upload) = xhr.upload() {
-        let on_progress =
-            Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
-                if e.length_computable() && e.total() > 0.0 {
-                    progress.set(Some(((e.loaded() / e.total()) * 100.0) as u32));
-                }
-            });
-        upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
-        on_progress.forget();
-    }
-    let x = xhr.clone();
-    let on_load = Closure::<dyn FnMut()>::new(move || {
-        progress.set(Some(100));
-        let body = x.response_text().ok().flatten().unwrap_or_default();
-        let target = match serde_json::from_str::<serde_json::Value>(&body) {
-            Ok(v) if v.get("id").and_then(|i| i.as_i64()).is_some() => {
-                format!("/import?id={}", v["id"].as_i64().unwrap_or(0))
-            }
-            Ok(v) => format!(
+    crate::ui::send::send_form(ev, "/import/households", progress, |_, v| {
+        let target = match v.get("id").and_then(|i| i.as_i64()) {
+            Some(id) => format!("/import?id={id}"),
+            None => format!(
                 "/import?error={}",
-                v.get("code")
-                    .and_then(|c| c.as_str())
-                    .unwrap_or("bad_request")
+                v.get("code").and_then(|c| c.as_str()).unwrap_or("internal")
             ),
-            Err(_) => "/import?error=internal".to_owned(),
         };
         if let Some(w) = web_sys::window() {
             let _ = w.location().set_href(&target);
         }
     });
-    xhr.set_onload(Some(on_load.as_ref().unchecked_ref()));
-    on_load.forget();
-    if xhr.send_with_opt_form_data(Some(&data)).is_err() {
-        progress.set(None);
-    }
 }
 
 /// `/organisations/:id`: an organisation's side of 阳光 1+1 牵手计划: the villages it is paired

@@ -21,7 +21,7 @@ use crate::policy::{self, Action, Decision};
 use crate::server::db::{current_year, now, Db};
 use crate::server::state::AppState;
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -925,26 +925,16 @@ async fn receive(state: &AppState, request: Request, lang: Lang) -> Result<Outco
 }
 
 pub async fn upload(State(state): State<AppState>, request: Request) -> Response {
-    let lang = crate::server::request_lang(request.headers());
-    let from_form = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
+    let headers = request.headers().clone();
+    let lang = crate::server::request_lang(&headers);
+    let from_form = crate::server::wants_html(&headers);
     match (from_form, receive(&state, request, lang).await) {
         (true, Ok(out)) => Redirect::to(&format!("/import?id={}", out.id)).into_response(),
         (true, Err(e)) => {
             Redirect::to(&format!("/import?error={}", e.code.as_str())).into_response()
         }
         (false, Ok(out)) => Json(out).into_response(),
-        (false, Err(e)) => {
-            let e = AppError {
-                field: e.field,
-                ..AppError::in_lang(e.code, lang)
-            };
-            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, Json(e)).into_response()
-        }
+        (false, Err(e)) => crate::server::json_error(&headers, e),
     }
 }
 

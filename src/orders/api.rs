@@ -148,6 +148,48 @@ pub struct ImpactReceipt {
     /// the seller's word and counts as attested, not verified.
     pub verified: bool,
     pub paid_with: Option<String>,
+    /// The public link, when the buyer shares this receipt.
+    #[serde(default)]
+    pub shared: Option<ImpactShare>,
+}
+
+/// A shared impact receipt's link and QR code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImpactShare {
+    /// The short link (`https://…/s/rabcdefgh2345`).
+    pub url: String,
+    /// The QR code of the short link (`/s/rabcdefgh2345/qr.svg`).
+    pub qr: String,
+    /// The receipt's page (`/impact/abcdefgh2345`).
+    pub path: String,
+}
+
+/// One line of a shared receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedLine {
+    pub listing_id: i64,
+    pub title: String,
+    pub title_en: String,
+    pub quantity: i64,
+    pub unit: String,
+}
+
+/// An impact receipt as anyone with its link sees it: what was bought and where the money
+/// went, without the buyer and without any household's monitoring status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicImpact {
+    /// The month it was bought (`2026-11`).
+    pub month: String,
+    pub lines: Vec<SharedLine>,
+    pub total_fen: i64,
+    pub to_households_fen: i64,
+    pub households: i64,
+    pub villages: Vec<String>,
+    /// Households that consented to be named.
+    pub named: Vec<String>,
+    /// Paid through a provider (WeChat Pay, Alipay) rather than on the seller's word.
+    pub verified: bool,
+    pub share_url: String,
 }
 
 /// Places the cart as orders (one per seller) in one transaction. The same `idempotency_key`
@@ -299,6 +341,25 @@ pub async fn refund(order_id: i64) -> Result<OrderView, AppError> {
 #[server(prefix = "/api", endpoint = "orders/impact", output = crate::codec::Json)]
 pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
     crate::orders::server::impact(order_id).await
+}
+
+/// Shares the order's impact receipt: a public page and its short link (the same one each
+/// time). The buyer only, once the order is paid.
+#[server(prefix = "/api", endpoint = "orders/share-impact", output = crate::codec::Json)]
+pub async fn share_impact(order_id: i64) -> Result<ImpactShare, AppError> {
+    crate::orders::server::share_impact(order_id).await
+}
+
+/// Stops sharing the order's impact receipt: its link then leads nowhere.
+#[server(prefix = "/api", endpoint = "orders/unshare-impact", output = crate::codec::Json)]
+pub async fn unshare_impact(order_id: i64) -> Result<(), AppError> {
+    crate::orders::server::unshare_impact(order_id).await
+}
+
+/// A shared impact receipt, by its token: public.
+#[server(prefix = "/api", endpoint = "orders/shared-impact", output = crate::codec::Json)]
+pub async fn shared_impact(token: String) -> Result<PublicImpact, AppError> {
+    crate::orders::server::shared_impact(&token).await
 }
 
 /// An institution's progress against its annual pledge (以购代捐承诺).

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod buy;
 pub mod cart;
+pub mod impact;
 #[cfg(feature = "ssr")]
 pub mod server;
 
@@ -445,6 +446,9 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
                                 <p class="muted" data-testid="impact-evidence">{tr(if r.verified { T::impact_verified } else { T::impact_attested })}</p>
                             })}
                             {(!r.named.is_empty()).then(|| view! { <p class="muted">{r.named.join("、")}</p> })}
+                            {matches!(r.status.as_str(), "paid" | "shipped" | "delivered").then(|| view! {
+                                <impact::ImpactShareControls order_id=id shared=r.shared.clone()/>
+                            })}
                         </div>
                     }.into_any(),
                 })}

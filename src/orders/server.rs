@@ -1,8 +1,8 @@
 //! Orders on the server: the checkout transaction, the lifecycle, and posting to the ledger.
 
 use super::api::{
-    CartLine, CheckoutResult, ImpactReceipt, OrderItemView, OrderView, PledgeStatus,
-    ORDERS_PAGE_SIZE,
+    CartLine, CheckoutResult, ImpactReceipt, ImpactShare, OrderItemView, OrderView, PledgeStatus,
+    PublicImpact, SharedLine, ORDERS_PAGE_SIZE,
 };
 use super::api::{CartQuote, QuoteGroup};
 use crate::auth::api::CurrentUser;
@@ -16,6 +16,7 @@ use crate::domain::money::Fen;
 use crate::domain::notice::NoticeKind;
 use crate::domain::page::{Cursor, Page};
 use crate::domain::role::Role;
+use crate::domain::shop::{ImpactToken, ShareKey};
 use crate::error::{AppError, ErrorCode, PriceChange};
 use crate::ledger::post::{Evidence, Posting};
 use crate::live::server::LivePrice;
@@ -1280,7 +1281,149 @@ pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
     let user = require_user().await?;
     let facts = policy::order_facts(&state.db, &user, order_id).await?;
     policy::require(&user, Action::ViewImpact, &facts)?;
+    let mut receipt = impact_of(&state.db, order_id, true).await?;
+    let token: Option<String> =
+        sqlx::query_scalar("SELECT token FROM impact_shares WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_optional(&state.db.pool)
+            .await
+            .map_err(AppError::internal)?;
+    receipt.shared = token
+        .as_deref()
+        .and_then(ImpactToken::parse)
+        .map(impact_share);
+    Ok(receipt)
+}
+
+/// Orders whose money has reached the ledger (and not gone back).
+pub const POSTED: &str = "('paid', 'shipped', 'delivered')";
+
+fn impact_share(token: ImpactToken) -> ImpactShare {
+    let key = ShareKey::Impact(token);
+    ImpactShare {
+        url: format!(
+            "{}{}",
+            crate::ui::meta::site_origin().unwrap_or_default(),
+            key.short_path()
+        ),
+        qr: format!("{}/qr.svg", key.short_path()),
+        path: key.path(),
+    }
+}
+
+pub async fn share_impact(order_id: i64) -> Result<ImpactShare, AppError> {
+    let state = AppState::get()?;
     let db = &state.db;
+    let user = require_user().await?;
+    let facts = policy::order_facts(db, &user, order_id).await?;
+    policy::require(&user, Action::ShareImpact, &facts)?;
+    // Only what was paid shows anything: a placed order has added nothing yet.
+    let posted: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM orders WHERE id = $1 AND status IN {POSTED}"
+    ))
+    .bind(order_id)
+    .fetch_one(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    if posted == 0 {
+        return Err(AppError::new(ErrorCode::InvalidOrderState));
+    }
+    // The same link each time: a new token only when the order has none.
+    for _ in 0..3 {
+        use rand::RngCore;
+        let mut bytes = [0u8; ImpactToken::LEN];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let fresh = ImpactToken::from_random(bytes);
+        sqlx::query(
+            "INSERT INTO impact_shares (token, order_id, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(fresh.as_str())
+        .bind(order_id)
+        .bind(now())
+        .execute(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+        let token: Option<String> =
+            sqlx::query_scalar("SELECT token FROM impact_shares WHERE order_id = $1")
+                .bind(order_id)
+                .fetch_optional(&db.pool)
+                .await
+                .map_err(AppError::internal)?;
+        if let Some(t) = token.as_deref().and_then(ImpactToken::parse) {
+            return Ok(impact_share(t));
+        }
+    }
+    // Three tokens taken by other orders in a row: 60 random bits make this unreachable.
+    Err(AppError::internal("no free impact token"))
+}
+
+pub async fn unshare_impact(order_id: i64) -> Result<(), AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let user = require_user().await?;
+    let facts = policy::order_facts(db, &user, order_id).await?;
+    policy::require(&user, Action::ShareImpact, &facts)?;
+    sqlx::query("DELETE FROM impact_shares WHERE order_id = $1")
+        .bind(order_id)
+        .execute(&db.pool)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(())
+}
+
+pub async fn shared_impact(token: &str) -> Result<PublicImpact, AppError> {
+    let not_found = || AppError::new(ErrorCode::NotFound);
+    let token = ImpactToken::parse(token).ok_or_else(not_found)?;
+    let state = AppState::get()?;
+    let db = &state.db;
+    let order: Option<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT o.id, o.created_at FROM impact_shares s JOIN orders o ON o.id = s.order_id
+          WHERE s.token = $1 AND o.status IN {POSTED}"
+    ))
+    .bind(token.as_str())
+    .fetch_optional(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    let (order_id, created_at) = order.ok_or_else(not_found)?;
+    let r = impact_of(db, order_id, false).await?;
+    let lines: Vec<(i64, String, String, i64, String)> = sqlx::query_as(
+        "SELECT l.id, l.title, l.title_en, i.quantity, l.unit FROM order_items i
+           JOIN listings l ON l.id = i.listing_id WHERE i.order_id = $1 ORDER BY i.id",
+    )
+    .bind(order_id)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    Ok(PublicImpact {
+        month: crate::server::db::date_of(created_at)
+            .get(..7)
+            .unwrap_or_default()
+            .to_owned(),
+        lines: lines
+            .into_iter()
+            .map(|(listing_id, title, title_en, quantity, unit)| SharedLine {
+                listing_id,
+                title,
+                title_en,
+                quantity,
+                unit,
+            })
+            .collect(),
+        total_fen: r.total_fen,
+        to_households_fen: r.to_households_fen,
+        households: r.households,
+        villages: r.villages,
+        named: r.named,
+        verified: r.verified,
+        share_url: impact_share(token).url,
+    })
+}
+
+/// Where one order's money went (for its buyer, or as the shared receipt's figures).
+/// `count_lifted`: also count the households it lifted past the monitoring line (a query per
+/// household; the buyer's receipt only, never the public one).
+async fn impact_of(db: &Db, order_id: i64, count_lifted: bool) -> Result<ImpactReceipt, AppError> {
     let (total, status, paid_with): (i64, String, Option<String>) =
         sqlx::query_as("SELECT total_fen, status, paid_with FROM orders WHERE id = $1")
             .bind(order_id)
@@ -1318,7 +1461,7 @@ pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
         if *consent == 1 {
             named.push(name.clone());
         }
-        if let (true, Some(line)) = (verified, line) {
+        if let (true, true, Some(line)) = (count_lifted, verified, line) {
             let this_year: i64 = sqlx::query_scalar(&format!(
                 "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM ledger_entries
                   WHERE household_id = $1 AND occurred_at >= $2 AND occurred_at < $3
@@ -1349,6 +1492,7 @@ pub async fn impact(order_id: i64) -> Result<ImpactReceipt, AppError> {
         named,
         verified,
         paid_with,
+        shared: None,
     })
 }
 

@@ -150,6 +150,7 @@ pub async fn load(
     let mut limit = Duration::from_secs(state.settings.request_timeout_secs);
     // Uploads, and workbooks (built whole before they are sent).
     if path == crate::market::photos::UPLOAD_PATH
+        || path == crate::market::api::NEW_LISTING_PATH
         || path == crate::official::import::PATH
         || (path.starts_with(crate::official::export::PREFIX) && path.ends_with(".xlsx"))
     {

@@ -309,6 +309,13 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route(
+            crate::market::api::NEW_LISTING_PATH,
+            axum::routing::post(photos::create).layer((
+                axum::extract::DefaultBodyLimit::disable(),
+                RequestBodyLimitLayer::new(photos::MAX_UPLOAD_BYTES),
+            )),
+        )
+        .route(
             crate::official::import::PATH,
             axum::routing::post(crate::official::import::upload).layer((
                 axum::extract::DefaultBodyLimit::disable(),
@@ -556,6 +563,26 @@ pub fn plain_error(headers: &HeaderMap, e: AppError) -> Response {
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
     }
     res
+}
+
+/// Whether a browser's form sent the request (it accepts HTML): the plain upload routes answer
+/// it with a redirect, any other client with JSON.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+/// An error of a plain route as JSON in the request's language, keeping its field: what a
+/// script gets from the upload routes, like a server function's error.
+pub fn json_error(headers: &HeaderMap, e: AppError) -> Response {
+    let e = AppError {
+        field: e.field,
+        ..AppError::in_lang(e.code, request_lang(headers))
+    };
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, Json(e)).into_response()
 }
 
 fn error_response(code: ErrorCode, status: StatusCode, lang: Lang) -> Response {

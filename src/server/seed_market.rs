@@ -125,6 +125,24 @@ const COOP_LISTINGS: &[(&str, &str, &str, &str, i64, i64, &str)] = &[
     ),
 ];
 
+/// The demo listings' English titles (sellers may give one; these did), by Chinese title.
+const ENGLISH_TITLES: &[(&str, &str)] = &[
+    ("政和白茶·白牡丹", "Zhenghe White Tea, White Peony"),
+    ("政和工夫红茶", "Zhenghe Gongfu Black Tea"),
+    ("霞浦头水紫菜", "Xiapu First-Harvest Laver"),
+    ("霞浦淡干海带", "Xiapu Sun-Dried Kelp"),
+    ("屏南高山蔬菜礼盒", "Pingnan Highland Vegetable Box"),
+    ("上杭红心蜜柚", "Shanghang Red Honey Pomelo"),
+    ("长泰芦柑", "Changtai Ponkan Mandarins"),
+    ("晋江胡萝卜", "Jinjiang Carrots"),
+    ("涵江龙眼干", "Hanjiang Dried Longan"),
+    ("罗源秀珍菇干", "Luoyuan Dried Oyster Mushrooms"),
+    ("尤溪金柑", "Youxi Kumquats"),
+    ("农家土鸡蛋", "Free-Range Farm Eggs"),
+    ("手工竹编果篮", "Handwoven Bamboo Fruit Basket"),
+    ("高山红薯", "Highland Sweet Potatoes"),
+];
+
 /// Households' own listings: (county, title, category, unit, price in yuan, stock, description).
 const HOUSEHOLD_LISTINGS: &[(&str, &str, &str, &str, i64, i64, &str)] = &[
     (
@@ -288,6 +306,13 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
         report.listings += 1;
     }
 
+    for (zh, en) in ENGLISH_TITLES {
+        sqlx::query("UPDATE listings SET title_en = $1 WHERE title = $2 AND is_demo = 1")
+            .bind(en)
+            .bind(format!("{zh}（演示）"))
+            .execute(&db.pool)
+            .await?;
+    }
     // 滞销: two co-op lines with a bumper crop or a lost order.
     for (title, reason, qty) in [
         (

@@ -83,6 +83,7 @@ const READ_ONLY_ENDPOINTS: &[&str] = &[
     "/api/official/dashboard",
     "/api/official/households",
     "/api/orders/pledge",
+    "/api/orders/shared-impact",
 ];
 
 /// Middleware: with a read replica, a request that may have written (any method but GET, HEAD

@@ -279,6 +279,17 @@ async fn exists(db: &Db, key: &ShareKey) -> Result<bool, AppError> {
             Err(e) if e.code == ErrorCode::NotFound => Ok(false),
             Err(e) => Err(e),
         },
+        // A receipt only while its buyer shares it and its money stands.
+        ShareKey::Impact(t) => Ok(sqlx::query_scalar::<_, i64>(&format!(
+            "SELECT COUNT(*) FROM impact_shares s JOIN orders o ON o.id = s.order_id
+              WHERE s.token = $1 AND o.status IN {}",
+            crate::orders::server::POSTED
+        ))
+        .bind(t.as_str())
+        .fetch_one(&db.pool)
+        .await
+        .map_err(AppError::internal)?
+            > 0),
         ShareKey::Listing(id) => Ok(sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM listings WHERE id = $1 AND status IN ('on_sale', 'sold_out')",
         )

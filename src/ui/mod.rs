@@ -9,6 +9,7 @@ use leptos_router::components::A;
 use meta::PageMeta;
 
 pub mod meta;
+pub mod send;
 
 /// The numeric `:id` of the current route; 0 when it is missing or not a number (the server
 /// answers that with 404).

@@ -179,6 +179,21 @@ test('a new buyer adds an address, buys from two sellers with shipping, pays wit
   await page.getByTestId('impact-receipt').waitFor();
   assert.match(await page.getByTestId('impact-receipt').textContent(), /户农户受益/);
   assert.match(await page.getByTestId('impact-evidence').textContent(), /支付渠道核实/);
+  // The buyer shares it: a public page with a QR code, without the buyer's name.
+  const receipt = page.getByTestId('order').filter({ hasText: 'SF1234567890' });
+  await receipt.getByTestId('impact-share').click();
+  await receipt.getByTestId('share-qr').waitFor();
+  assert.match(await receipt.getByTestId('share-url').inputValue(), /\/s\/r[a-z2-7]{12}$/);
+  const publicPath = await receipt.getByTestId('impact-public').getAttribute('href');
+  const stranger = await browser.newContext({ locale: 'zh-CN', viewport: { width: 375, height: 800 } });
+  const shared = await stranger.newPage();
+  await shared.goto(`${server.base}${publicPath}`);
+  await shared.getByTestId('impact-public-page').waitFor();
+  assert.match(await shared.getByTestId('impact-public-added').textContent(), /¥/);
+  assert.doesNotMatch(await shared.locator('main').textContent(), /爱心买家|新买家/);
+  const sharedWidth = await shared.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(sharedWidth <= 375, `the shared receipt is ${sharedWidth}px wide`);
+  await stranger.close();
 
   assert.deepEqual([...problems], [], 'no console errors (buyer)');
   for (const who of [official, coop]) {
@@ -195,7 +210,7 @@ test('a co-op lists new produce for its linked households through the form', asy
   const page = coop.page;
   await page.goto(`${server.base}/seller/listings`);
   await page.getByTestId('listing-form').waitFor();
-  await page.getByLabel('品名').fill('政和白茶·寿眉饼');
+  await page.getByLabel('品名', { exact: true }).fill('政和白茶·寿眉饼');
   await page.getByLabel('品类').selectOption('tea');
   await page.getByLabel('销售单位').fill('300克/饼');
   await page.getByLabel('单价（元）').fill('98');
@@ -208,6 +223,9 @@ test('a co-op lists new produce for its linked households through the form', asy
   await untilTrue(async () => /超过了单价/.test(await page.getByTestId('terms-total').textContent()));
   await row.fill('30');
   await untilTrue(async () => /每件归农户合计 ¥30\.00 \/ 单价 ¥98\.00/.test(await page.getByTestId('terms-total').textContent()));
+  // What the rest of the price pays for, as the co-op declares it.
+  await page.getByLabel('收购加工与人工').fill('20');
+  await page.getByLabel('包装与物流').fill('8');
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 375, `the seller desk is ${width}px wide`);
   await untilTrue(async () => {
@@ -218,8 +236,10 @@ test('a co-op lists new produce for its linked households through the form', asy
   });
   await page.getByRole('heading', { name: '政和白茶·寿眉饼' }).waitFor();
   assert.match(await page.locator('.breakdown').textContent(), /¥30\.00/);
-  // The rest of the price is said plainly, not left for the buyer to guess.
-  assert.match(await page.getByTestId('breakdown-rest').textContent(), /¥68\.00 其余归卖家/);
+  // The rest of the price is said plainly, item by item as declared, not left for the buyer to guess.
+  assert.match(await page.getByTestId('breakdown-cost').textContent(), /¥20\.00 卖家申报：收购加工与人工/);
+  assert.match(await page.getByTestId('breakdown-logistics').textContent(), /¥8\.00 卖家申报：包装与物流/);
+  assert.match(await page.getByTestId('breakdown-rest').textContent(), /¥40\.00 其余卖家未申报用途/);
   const listingUrl = page.url();
 
   // The co-op adds a photo (a picture the browser itself takes) and edits the price.
@@ -255,7 +275,7 @@ test('a co-op lists new produce for its linked households through the form', asy
   await coop.context.close();
 });
 
-test('on a phone a household lists its own produce, choosing the origin from its village', async () => {
+test('on a phone a household lists its own produce with a photo, choosing the origin from its village', async () => {
   const home = await loggedIn('household@demo.zhunong.cn');
   const page = home.page;
   await page.goto(`${server.base}/seller/listings`);
@@ -265,12 +285,15 @@ test('on a phone a household lists its own produce, choosing the origin from its
   const picker = page.getByTestId('origin-picker');
   const options = await picker.locator('option').allTextContents();
   assert.ok(options.length >= 1 && options.every((o) => /村/.test(o)), `origins: ${options}`);
-  await page.getByLabel('品名').fill('自家土鸡蛋');
+  await page.getByLabel('品名', { exact: true }).fill('自家土鸡蛋');
   await page.getByLabel('品类').selectOption('livestock');
   await page.getByLabel('销售单位').fill('30枚/箱');
   await page.getByLabel('单价（元）').fill('60');
   await page.getByLabel('库存').fill('20');
   await picker.selectOption({ index: 0 });
+  // The photo goes in the same form.
+  const picture = await page.screenshot({ type: 'jpeg', quality: 80 });
+  await page.getByLabel('选择照片（可多选）').setInputFiles({ name: 'eggs.jpg', mimeType: 'image/jpeg', buffer: picture });
   let width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 375, `the seller desk is ${width}px wide`);
   await untilTrue(async () => {
@@ -280,6 +303,7 @@ test('on a phone a household lists its own produce, choosing the origin from its
     return /\/listing\/\d+$/.test(page.url());
   });
   await page.getByRole('heading', { name: '自家土鸡蛋' }).waitFor();
+  await page.getByTestId('gallery-main').waitFor();
   // The whole price goes to the household, and the listing leads to its shop.
   assert.match(await page.locator('.breakdown').textContent(), /¥60\.00/);
   assert.match(await page.getByTestId('seller-shop').getAttribute('href'), /^\/shop\/h\d+$/);
