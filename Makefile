@@ -8,7 +8,7 @@ ENV := . scripts/env.sh &&
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(TARGET_DIR)/release/zhunong
 
-.PHONY: migrations-check crash run test setup setup-test build unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench bench-rollup bench-live bench-scale flamegraph failover-drill audit clean-data
+.PHONY: migrations-check crash run test setup setup-test build rust-tests unit integration e2e lint fmt fmt-check clippy wasm-check screenshots bench bench-rollup bench-live bench-scale flamegraph failover-drill audit clean-data
 
 # The demo: `zhunong serve` never loads demo data by itself, so this asks for it explicitly
 # (idempotent). A production deploy runs `zhunong create-admin` and `zhunong serve` instead.
@@ -19,7 +19,7 @@ run: setup build
 	$(ENV) ZHUNONG_FAKE_PAYMENTS=$${ZHUNONG_FAKE_PAYMENTS:-1} \
 	  ZHUNONG_TRANSFER_ACCOUNT="$${ZHUNONG_TRANSFER_ACCOUNT:-助农集市演示收款账户|中国农业银行福州分行（演示）|6228480000000000000}" $(BIN) serve
 
-test: setup-test build unit integration e2e
+test: setup-test build rust-tests e2e
 	@echo "==> all test layers passed"
 
 setup:
@@ -32,13 +32,20 @@ build:
 	@echo "==> cargo leptos build --release --precompress --split (server + WebAssembly split by route, .br/.gz beside each asset)"
 	$(ENV) cargo leptos build --release --precompress --split $$LEPTOS_LIB_ARGS
 
+# `--no-default-features --features ssr`: exactly what `cargo leptos build` passes for the server,
+# so the tests link the library and binary it built instead of building both again.
+# One cargo run builds the unit-test harness and the integration binary side by side on two cores.
+rust-tests:
+	@echo "==> unit tests (domain types and rules), then integration tests (real server on port 0; SQLite, and PostgreSQL when TEST_DATABASE_URL is set)"
+	$(ENV) cargo test --release --no-default-features --features ssr --no-fail-fast --lib --test integration
+
 unit:
 	@echo "==> unit tests (domain types and rules)"
-	$(ENV) cargo test --release --features ssr --lib
+	$(ENV) cargo test --release --no-default-features --features ssr --lib
 
 integration:
 	@echo "==> integration tests (real server on port 0; SQLite, and PostgreSQL when TEST_DATABASE_URL is set)"
-	$(ENV) cargo test --release --features ssr --no-fail-fast --test api --test money --test payments --test delivery --test market --test hardening --test memory --test fuzz --test monitoring --test live --test scale
+	$(ENV) cargo test --release --no-default-features --features ssr --no-fail-fast --test integration
 
 e2e:
 	@echo "==> browser tests (headless Chromium)"

@@ -44,6 +44,7 @@ lazy_pages! {
     AccountRoute => AccountPage;
     CountyRoute => crate::home::CountyPage;
     ShopRoute => crate::shops::ShopPage;
+    ShopEditRoute => crate::shops::ShopEditPage;
     NoticesRoute => crate::notices::NoticesPage;
     BuyRoute => crate::orders::buy::BuyPage;
     OrdersRoute => OrdersPage;
@@ -242,6 +243,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/county/:code") view={Lazy::<CountyRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/listing/:id") view=ListingPage ssr=SsrMode::Async/>
                     <Route path=path!("/shop/:key") view={Lazy::<ShopRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/shop/:key/edit") view={Lazy::<ShopEditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/notices") view={Lazy::<NoticesRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/listing/:id/edit") view={Lazy::<ListingEditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>

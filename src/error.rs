@@ -115,6 +115,9 @@ pub enum ErrorCode {
     AlreadyReplied,
     /// A seller's declared costs that, with the households' shares, pass the price.
     CostsOverPrice,
+    /// A shop's English name or story that is too long, or a field its kind of shop has not
+    /// (`field` names it).
+    InvalidShopProfile,
 }
 
 impl ErrorCode {
@@ -145,7 +148,8 @@ impl ErrorCode {
             | InvalidInvoice
             | ConsentRequired
             | UnknownAccount
-            | CostsOverPrice => 400,
+            | CostsOverPrice
+            | InvalidShopProfile => 400,
             FlashLimit | FlashSoldOut | EventEnded | CoverNeedsPhoto => 409,
             NotDelivered | AlreadyReviewed | AlreadyReplied => 409,
             InvalidStep | NoticeRunning | ExitTooEarly | ReviewDone => 409,
@@ -256,6 +260,7 @@ impl ErrorCode {
             AlreadyReviewed => T::err_already_reviewed,
             AlreadyReplied => T::err_already_replied,
             CostsOverPrice => T::err_costs_over_price,
+            InvalidShopProfile => T::err_invalid_shop_profile,
         }
     }
 }

@@ -27,6 +27,21 @@ impl Lang {
         }
     }
 
+    /// Of a text a user wrote in Chinese and (optionally) English, the one for this language:
+    /// the other one where this one is empty. Titles, stories and names are shown through it.
+    pub fn pick(self, zh: &str, en: &str) -> String {
+        let (first, second) = match self {
+            Lang::Zh => (zh, en),
+            Lang::En => (en, zh),
+        };
+        if first.trim().is_empty() {
+            second
+        } else {
+            first
+        }
+        .to_owned()
+    }
+
     pub fn other(self) -> Lang {
         match self {
             Lang::Zh => Lang::En,
@@ -305,6 +320,16 @@ messages! {
     shop_pages => "本店货品分页", "Pages of this shop's produce";
     shop_certificates => "扶贫产品认定", "Poverty-alleviation product certificates";
     shop_share => "分享本店", "Share this shop";
+    shop_edit => "编辑店铺介绍", "Edit this shop's words";
+    seller_shops => "我的店铺", "My shops";
+    shop_edit_title => "店铺介绍", "This shop's words";
+    shop_edit_lead => "买家在店铺页看到的名称和介绍。英文内容选填，在英文页面上显示。", "The name and story buyers see on the shop's page. English is optional and shown on English pages.";
+    shop_field_name_en => "英文名称（选填）", "Name in English (optional)";
+    shop_field_story => "店铺介绍", "Story";
+    shop_field_story_en => "英文介绍（选填）", "Story in English (optional)";
+    shop_story_consent => "这户农户尚未同意公开姓名和故事：介绍会保存，但在同意之前不会在店铺页显示。", "This household has not agreed to be named: the story is kept, but not shown on the shop's page until it agrees.";
+    shop_back => "返回店铺", "Back to the shop";
+    shop_saved => "已保存。", "Saved.";
     share_short => "短链接", "Short link";
     share_qr_alt => "二维码：扫码打开", "QR code: scan to open";
     share_download => "下载二维码（SVG，可打印）", "Download the QR code (SVG, for printing)";
@@ -481,6 +506,7 @@ messages! {
     err_out_of_stock_left => "库存不足：只剩 {n} 件，请减少数量", "Not enough stock: only {n} left; please order fewer";
     err_invalid_listing => "货品信息不完整或不正确", "The listing details are incomplete or invalid";
     err_invalid_terms => "利益联结分配不正确：受益农户须为本社联结农户，金额和比例不能超过售价", "Invalid benefit terms: households must be linked to your organisation and amounts may not exceed the price";
+    err_invalid_shop_profile => "店铺介绍过长，或填写了这类店铺没有的项目", "The shop's details are too long, or name something this kind of shop does not have";
     err_costs_over_price => "申报的成本、物流和利润加上农户所得，不能超过售价", "Declared costs, delivery and margin plus what households receive may not exceed the price";
     err_invalid_amount => "金额格式不正确", "Invalid amount";
     err_invalid_order_state => "订单当前状态不允许此操作", "The order's current status does not allow this";

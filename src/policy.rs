@@ -64,10 +64,12 @@ pub enum Action {
     HideReview,
     /// Share an order's impact receipt as a public link, or stop sharing it.
     ShareImpact,
+    /// Write a shop's own words: its English name and its story in Chinese and English.
+    EditShop,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::ViewHousehold,
         Action::RecordIncome,
         Action::SellListing,
@@ -92,6 +94,7 @@ impl Action {
         Action::ReplyReview,
         Action::HideReview,
         Action::ShareImpact,
+        Action::EditShop,
     ];
 }
 
@@ -221,6 +224,9 @@ pub fn decide(user: &CurrentUser, action: Action, f: &Facts) -> Decision {
         WriteReview => is_buyer(user, f),
         ReplyReview => is_seller(user, f),
         HideReview => admin,
+        // A shop speaks for its seller; a village's shop for the village, so its officials
+        // keep it. Support may correct any.
+        EditShop => admin || is_seller(user, f) || official_over(user, f),
     };
     if allowed {
         Decision::Allow
@@ -261,6 +267,7 @@ pub fn describe(action: Action) -> &'static str {
         WriteReview => "the buyer, once the order is delivered",
         ReplyReview => "the listing's seller (household, paired cadre, co-op manager)",
         HideReview => "admins",
+        EditShop => "the shop's seller (household, paired cadre, co-op manager); for a village's shop, officials whose region contains it; admins",
     }
 }
 
@@ -321,6 +328,8 @@ pub const ENDPOINTS: &[(&str, Action)] = &[
     ("/api/reviews/write", Action::WriteReview),
     ("/api/reviews/reply", Action::ReplyReview),
     ("/api/reviews/hide", Action::HideReview),
+    ("/api/shops/profile", Action::EditShop),
+    ("/api/shops/save-profile", Action::EditShop),
 ];
 
 #[cfg(feature = "ssr")]
@@ -464,6 +473,22 @@ mod load {
         })
     }
 
+    /// The facts of a shop: its household or organisation (as its seller), or its village.
+    /// Whether it exists is the caller's to check, after the decision, so that a refusal
+    /// never tells a stranger which households or organisations there are.
+    pub async fn shop_facts(
+        db: &Db,
+        user: &CurrentUser,
+        key: &crate::domain::shop::ShopKey,
+    ) -> Result<Facts, AppError> {
+        use crate::domain::shop::ShopKey;
+        Ok(match key {
+            ShopKey::Organisation(id) => seller_facts(db, user, None, Some(*id)).await?,
+            ShopKey::Household(id) => seller_facts(db, user, Some(*id), None).await?,
+            ShopKey::Village(code) => region_facts(code.clone()),
+        })
+    }
+
     pub async fn seller_facts(
         db: &Db,
         user: &CurrentUser,
@@ -593,6 +618,7 @@ mod tests {
             ViewAudit => &[Admin, Official],
             HostEvent => &[Admin, Official, OrgManager],
             RunEvent => &Role::ALL,
+            EditShop => &[Admin, Official, Household, Cadre, OrgManager],
         }
     }
 

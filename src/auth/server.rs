@@ -117,6 +117,12 @@ async fn verify_password(
         .await
 }
 
+/// Whether the server function was called by a browser's form posted without a script (it
+/// asks for HTML; a script asks for JSON): such a call answers with a redirect to a page.
+pub fn from_plain_form() -> bool {
+    request_parts().is_some_and(|p| crate::server::wants_html(&p.headers))
+}
+
 pub fn request_parts() -> Option<Parts> {
     use_context::<Parts>()
 }

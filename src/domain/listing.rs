@@ -128,6 +128,20 @@ impl Quantity {
     }
 }
 
+/// A listing's title in `lang`: the English one where the seller gave it, else the Chinese.
+/// Cards, the cart, buy-now and order lines all show titles through this.
+pub fn title_in(lang: crate::i18n::Lang, title: &str, title_en: &str) -> String {
+    lang.pick(title, title_en)
+}
+
+/// A unit in `lang`: common units in English ([`unit_en`]), any other as the seller typed it.
+pub fn unit_in(lang: crate::i18n::Lang, unit: &str) -> String {
+    match (lang, unit_en(unit)) {
+        (crate::i18n::Lang::En, Some(en)) => en.to_owned(),
+        _ => unit.to_owned(),
+    }
+}
+
 /// The English of the units sellers commonly type, for pages in English; any other unit is
 /// shown as typed.
 pub fn unit_en(unit: &str) -> Option<&'static str> {
@@ -256,6 +270,19 @@ mod tests {
         assert_eq!(unit_en("斤"), Some("jin (500 g)"));
         assert_eq!(unit_en(" 箱 "), Some("case"));
         assert_eq!(unit_en("5斤装"), None);
+    }
+
+    #[test]
+    fn titles_and_units_follow_the_page_language() {
+        use crate::i18n::Lang;
+        assert_eq!(title_in(Lang::En, "白茶", "White tea"), "White tea");
+        assert_eq!(title_in(Lang::Zh, "白茶", "White tea"), "白茶");
+        // No English title (or only spaces): the Chinese one, on English pages too.
+        assert_eq!(title_in(Lang::En, "白茶", ""), "白茶");
+        assert_eq!(title_in(Lang::En, "白茶", "  "), "白茶");
+        assert_eq!(unit_in(Lang::En, "斤"), "jin (500 g)");
+        assert_eq!(unit_in(Lang::Zh, "斤"), "斤");
+        assert_eq!(unit_in(Lang::En, "5斤装"), "5斤装");
     }
 
     use super::*;

@@ -231,6 +231,7 @@ fn FeaturedItem(
     clock: RwSignal<i64>,
 ) -> impl IntoView {
     let cart = use_cart();
+    let lang = crate::i18n::use_lang();
     let c = item.card.clone();
     let id = c.id;
     let added = RwSignal::new(false);
@@ -238,11 +239,14 @@ fn FeaturedItem(
     let pinned = move || state.get().pinned_listing_id == Some(id);
     let price = move || flash().map_or(c.price_fen, |f| f.price_fen);
     let title = c.title.clone();
+    let title_en = c.title_en.clone();
+    let shown = (c.title.clone(), c.title_en.clone());
     let unit = c.unit.clone();
     let add = move |()| {
         cart.add(CartItem {
             listing_id: id,
             title: title.clone(),
+            title_en: title_en.clone(),
             unit: unit.clone(),
             price_fen: price(),
             quantity: 1,
@@ -257,7 +261,7 @@ fn FeaturedItem(
             {c.photo.clone().map(|src| view! { <img src=src alt="" width="480" height="360" loading="lazy"/> })}
             <div class="live-item-body">
                 {move || pinned().then(|| view! { <p class="badge badge-live">{tr(T::live_pinned)}</p> })}
-                <h3><A href=format!("/listing/{id}")>{c.title.clone()}</A></h3>
+                <h3><A href=format!("/listing/{id}")>{move || lang.get().pick(&shown.0, &shown.1)}</A></h3>
                 <p class="muted">{c.seller_name.clone()} " · " {c.origin.clone()}
                     {c.stalled.then(|| view! { " · " <span class="badge badge-near">{tr(T::badge_stalled)}</span> })}</p>
                 <p class="price" data-testid="featured-price">

@@ -49,18 +49,12 @@ pub struct ListingCard {
 impl ListingCard {
     /// The title in `lang`: the English one where the seller gave it.
     pub fn title_in(&self, lang: crate::i18n::Lang) -> String {
-        match lang {
-            crate::i18n::Lang::En if !self.title_en.is_empty() => self.title_en.clone(),
-            _ => self.title.clone(),
-        }
+        crate::domain::listing::title_in(lang, &self.title, &self.title_en)
     }
 
     /// The unit in `lang`: common units in English, any other as the seller typed it.
     pub fn unit_in(&self, lang: crate::i18n::Lang) -> String {
-        match (lang, crate::domain::listing::unit_en(&self.unit)) {
-            (crate::i18n::Lang::En, Some(en)) => en.to_owned(),
-            _ => self.unit.clone(),
-        }
+        crate::domain::listing::unit_in(lang, &self.unit)
     }
 
     /// The county's name in `lang` (the Chinese name where no English one is known).
@@ -291,6 +285,18 @@ pub struct SellerDeskView {
     /// The places produce may be listed from: the villages of the households one sells for,
     /// inside the seller's county (township and village names), for the origin picker.
     pub origins: Vec<crate::delivery::api::RegionOption>,
+    /// The shops one keeps: the co-op's, the household's own, a cadre's paired households'.
+    #[serde(default)]
+    pub shops: Vec<DeskShop>,
+}
+
+/// A shop on the seller desk: its words can be edited whether or not it has a page yet (a
+/// household's shop has one while it sells its own produce).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeskShop {
+    pub key: String,
+    pub name: String,
+    pub has_page: bool,
 }
 
 /// The seller's own listings (a page; `after` is the previous page's `next`) and the households

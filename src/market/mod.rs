@@ -246,7 +246,7 @@ pub fn ListingPage() -> impl IntoView {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 Ok(d) => {
                     let c = d.card.clone();
-                    let item = CartItem { listing_id: c.id, title: c.title.clone(), unit: c.unit.clone(), price_fen: c.price_fen, quantity: 1, event_id: None };
+                    let item = CartItem { listing_id: c.id, title: c.title.clone(), title_en: c.title_en.clone(), unit: c.unit.clone(), price_fen: c.price_fen, quantity: 1, event_id: None };
                     let on_sale = c.status == "on_sale";
                     let add = move |()| {
                         cart.add(CartItem { quantity: quantity.get_untracked(), ..item.clone() });
@@ -386,6 +386,23 @@ pub fn SellerPage() -> impl IntoView {
                                 {listing_cards(d.listings.items.iter().cloned(), false)}
                             </ul>
                             <Pager key="after" next=d.listings.next.clone() label=T::seller_listings_pages first_text=T::pages_first next_text=T::pages_next/>
+                            {(!d.shops.is_empty()).then(|| view! {
+                                <section class="card" aria-labelledby="my-shops">
+                                    <h2 id="my-shops">{tr(T::seller_shops)}</h2>
+                                    <ul class="plain-list" data-testid="my-shops">
+                                        {d.shops.iter().map(|s| view! {
+                                            <li>
+                                                {if s.has_page {
+                                                    view! { <a href=format!("/shop/{}", s.key)>{s.name.clone()}</a> }.into_any()
+                                                } else {
+                                                    view! { <span>{s.name.clone()}</span> }.into_any()
+                                                }}
+                                                " · " <a href=format!("/shop/{}/edit", s.key)>{tr(T::shop_edit)}</a>
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                </section>
+                            })}
                             <section class="card" aria-labelledby="new-listing">
                                 <h2 id="new-listing">{tr(T::seller_new)}</h2>
                                 <ListingFields save=save initial=ListingForm {

@@ -1,8 +1,9 @@
 //! Listings and the catalogue on the server.
 
 use super::api::{
-    CatalogueQuery, ListingCard, ListingDetail, ListingEditView, ListingForm, MarketResults,
-    PhotoView, PriceShare, SellableFor, SellerDeskView, CATALOGUE_PAGE_SIZE, SELLER_DESK_PAGE_SIZE,
+    CatalogueQuery, DeskShop, ListingCard, ListingDetail, ListingEditView, ListingForm,
+    MarketResults, PhotoView, PriceShare, SellableFor, SellerDeskView, CATALOGUE_PAGE_SIZE,
+    SELLER_DESK_PAGE_SIZE,
 };
 use super::photos::public_url;
 use crate::auth::api::CurrentUser;
@@ -14,6 +15,7 @@ use crate::domain::money::Fen;
 use crate::domain::page::Page;
 use crate::domain::region::RegionCode;
 use crate::domain::role::Role;
+use crate::domain::shop::ShopKey;
 use crate::error::{AppError, ErrorCode};
 use crate::policy::{self, Action, Decision};
 use crate::server::db::monitoring_line;
@@ -678,9 +680,10 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
     let mut breakdown = Vec::new();
     let mut stories = Vec::new();
     for (hid, amount) in &per_unit {
-        let (name, village, consent, story): (String, String, i64, Option<String>) = sqlx::query_as(
-            "SELECT h.head_name, v.name, h.story_consent, h.story FROM households h JOIN regions v ON v.code = h.region_code WHERE h.id = $1",
-        )
+        let (name, village, consent, story): (String, String, i64, Option<String>) = sqlx::query_as(&format!(
+            "SELECT h.head_name, v.name, h.story_consent, {} FROM households h JOIN regions v ON v.code = h.region_code WHERE h.id = $1",
+            crate::shops::server::HOUSEHOLD_STORY_SQL
+        ))
         .bind(hid)
         .fetch_one(&primary.pool)
         .await
@@ -691,7 +694,7 @@ pub async fn listing(id: i64) -> Result<ListingDetail, AppError> {
             format!("{village} 农户")
         };
         if consent == 1 {
-            stories.extend(story);
+            stories.extend(story.filter(|s| !s.trim().is_empty()));
         }
         breakdown.push(PriceShare {
             label,
@@ -1282,8 +1285,49 @@ pub async fn seller_desk(after: Option<&str>) -> Result<SellerDeskView, AppError
         .fetch_all(&db.pool)
         .await
         .map_err(AppError::internal)?;
+    let shops = match (user.role, user.organisation_id) {
+        (Role::OrgManager, Some(org)) => vec![DeskShop {
+            key: ShopKey::Organisation(org).to_string(),
+            name: user
+                .organisation_name
+                .clone()
+                .unwrap_or_else(|| ShopKey::Organisation(org).to_string()),
+            has_page: true,
+        }],
+        _ => {
+            // Which of them sell their own produce (and so have a page), in one query.
+            let selling: std::collections::BTreeSet<i64> = if households.is_empty() {
+                Default::default()
+            } else {
+                let marks: Vec<String> = (1..=households.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT DISTINCT household_id FROM listings
+                      WHERE household_id IN ({}) AND status IN ('on_sale', 'sold_out')",
+                    marks.join(", ")
+                );
+                let mut q = sqlx::query_scalar::<_, i64>(&sql);
+                for h in &households {
+                    q = q.bind(h.household_id);
+                }
+                q.fetch_all(&db.pool)
+                    .await
+                    .map_err(AppError::internal)?
+                    .into_iter()
+                    .collect()
+            };
+            households
+                .iter()
+                .map(|h| DeskShop {
+                    key: ShopKey::Household(h.household_id).to_string(),
+                    name: h.label.clone(),
+                    has_page: selling.contains(&h.household_id),
+                })
+                .collect()
+        }
+    };
     Ok(SellerDeskView {
         seller_kind: kind.to_owned(),
+        shops,
         default_origin: households.first().map(|h| h.village_code.clone()),
         households,
         origins,

@@ -153,13 +153,7 @@ pub async fn submit_report(
             tracing::info!(village = village.as_str(), "monitoring: self-report filed");
             // A browser's form posted without a script: show the receipt on the status page
             // (a script's call gets the receipt as the answer and shows it in place).
-            let from_form = request_parts().is_some_and(|p| {
-                p.headers
-                    .get(axum::http::header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|a| a.contains("text/html"))
-            });
-            if from_form {
+            if crate::auth::server::from_plain_form() {
                 leptos_axum::redirect(&format!("/report?receipt={receipt}"));
             }
             return Ok(receipt);

@@ -73,6 +73,8 @@ pub struct OrderItemView {
     pub rating: Option<i64>,
     pub listing_id: i64,
     pub title: String,
+    #[serde(default)]
+    pub title_en: String,
     pub unit: String,
     pub quantity: i64,
     pub unit_price_fen: i64,
@@ -234,6 +236,7 @@ pub async fn quote(
 pub struct BuyNowView {
     pub listing_id: i64,
     pub title: String,
+    pub title_en: String,
     pub unit: String,
     pub photo: Option<String>,
     pub seller_name: String,

@@ -4,6 +4,7 @@
 
 use super::api::{buy_now, BuyNowView, DeliveryChoice};
 use super::method_text;
+use crate::domain::listing::title_in;
 use crate::error::ErrorCode;
 use crate::i18n::{tr, use_lang, T};
 use crate::ui::meta::PageMeta;
@@ -104,7 +105,7 @@ fn BuyBody(v: BuyNowView) -> impl IntoView {
         <div class="buy-item">
             {v.photo.clone().map(|src| view! { <img src=src alt="" width="160" height="120"/> })}
             <div>
-                <h2><a href=format!("/listing/{id}")>{v.title.clone()}</a></h2>
+                <h2><a href=format!("/listing/{id}")>{let (zh, en) = (v.title.clone(), v.title_en.clone()); move || title_in(lang.get(), &zh, &en)}</a></h2>
                 <p class="muted">{v.seller_name.clone()}</p>
                 {v.event_title.clone().map(|t| view! {
                     <p><span class="badge badge-live">{tr(T::live_title)}</span> " "

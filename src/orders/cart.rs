@@ -13,6 +13,9 @@ const CHECKOUT_KEY: &str = "zn_checkout_key";
 pub struct CartItem {
     pub listing_id: i64,
     pub title: String,
+    /// The seller's English title, shown on English pages (carts saved before it had none).
+    #[serde(default)]
+    pub title_en: String,
     pub unit: String,
     pub price_fen: i64,
     pub quantity: i64,
@@ -65,6 +68,15 @@ pub fn provide_cart() -> Cart {
         });
     }
     cart
+}
+
+impl CartItem {
+    pub fn title_in(&self, lang: crate::i18n::Lang) -> String {
+        crate::domain::listing::title_in(lang, &self.title, &self.title_en)
+    }
+    pub fn unit_in(&self, lang: crate::i18n::Lang) -> String {
+        crate::domain::listing::unit_in(lang, &self.unit)
+    }
 }
 
 impl Cart {

@@ -3,8 +3,9 @@
 //! who bought it.
 
 use super::api::{shared_impact, ImpactShare, ShareImpact, UnshareImpact};
+use crate::domain::listing::{title_in, unit_in};
 use crate::domain::money::Fen;
-use crate::i18n::{tr, use_lang, Lang, T};
+use crate::i18n::{tr, use_lang, T};
 use crate::shops::ShareBox;
 use crate::ui::meta::{PageMeta, Words};
 use crate::ui::{ErrorNotice, Money};
@@ -99,13 +100,12 @@ pub fn ImpactSharePage() -> impl IntoView {
                                 <h2>{tr(T::impact_public_bought)}</h2>
                                 <ul class="impact-lines">
                                     {s.lines.iter().map(|l| {
-                                        let (zh, en) = (l.title.clone(), l.title_en.clone());
-                                        let unit = l.unit.clone();
+                                        let (zh, en, unit) = (l.title.clone(), l.title_en.clone(), l.unit.clone());
                                         let quantity = l.quantity;
                                         view! {
                                             <li>
-                                                <a href=format!("/listing/{}", l.listing_id)>{move || if lang.get() == Lang::En && !en.is_empty() { en.clone() } else { zh.clone() }}</a>
-                                                " · " {unit} " × " {quantity}
+                                                <a href=format!("/listing/{}", l.listing_id)>{move || title_in(lang.get(), &zh, &en)}</a>
+                                                " · " {move || unit_in(lang.get(), &unit)} " × " {quantity}
                                             </li>
                                         }
                                     }).collect_view()}

@@ -8,7 +8,8 @@ pub mod impact;
 pub mod server;
 
 use crate::app::use_session;
-use crate::i18n::{tr, T};
+use crate::domain::listing::title_in;
+use crate::i18n::{tr, use_lang, T};
 use crate::ui::meta::PageMeta;
 use crate::ui::{ErrorNotice, Money, Pager};
 use api::{
@@ -35,6 +36,7 @@ pub fn status_text(status: &str) -> T {
 
 #[component]
 pub fn CartPage() -> impl IntoView {
+    let lang = use_lang();
     let cart = use_cart();
     let session = use_session();
     let action = ServerAction::<Checkout>::new();
@@ -156,8 +158,8 @@ pub fn CartPage() -> impl IntoView {
                             view! {
                                 <li class="cart-line">
                                     <div>
-                                        <a href=format!("/listing/{id}")>{i.title.clone()}</a>
-                                        <p class="muted"><Money fen=i.price_fen/> " / " {i.unit.clone()}</p>
+                                        <a href=format!("/listing/{id}")>{let i = i.clone(); move || i.title_in(lang.get())}</a>
+                                        <p class="muted"><Money fen=i.price_fen/> " / " {let i = i.clone(); move || i.unit_in(lang.get())}</p>
                                     </div>
                                     <label class="visually-hidden" for=qid.clone()>{tr(T::quantity)}</label>
                                     <input id=qid type="number" min="1" max="9999" class="qty" prop:value=i.quantity.to_string()
@@ -271,6 +273,7 @@ fn CartDelivery(
 /// One order with the actions the viewer may take.
 #[component]
 fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> impl IntoView {
+    let lang = use_lang();
     let id = order.id;
     let status = order.status.clone();
     let cancel = ServerAction::<Cancel>::new();
@@ -316,7 +319,7 @@ fn OrderCard(order: OrderView, seller_view: bool, refresh: RwSignal<usize>) -> i
             </p>
             <ul class="order-items">
                 {order.items.iter().map(|i| view! {
-                    <li>{i.title.clone()} " × " {i.quantity} " " <Money fen=i.line_total_fen/>
+                    <li>{let (zh, en) = (i.title.clone(), i.title_en.clone()); move || title_in(lang.get(), &zh, &en)} " × " {i.quantity} " " <Money fen=i.line_total_fen/>
                         // The buyer reviews what was delivered, once per item.
                         {(!seller_view && s_delivered && i.item_id > 0).then(|| view! {
                             <crate::reviews::ReviewItemForm item_id=i.item_id rating=i.rating/>

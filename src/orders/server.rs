@@ -789,13 +789,24 @@ async fn orders_where(
     if !rows.is_empty() {
         let marks: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT i.order_id, i.id, i.listing_id, l.title, l.unit, i.quantity, i.unit_price_fen, i.line_total_fen, r.rating
+            "SELECT i.order_id, i.id, i.listing_id, l.title, l.title_en, l.unit, i.quantity, i.unit_price_fen, i.line_total_fen, r.rating
                FROM order_items i JOIN listings l ON l.id = i.listing_id
                LEFT JOIN listing_reviews r ON r.order_item_id = i.id
               WHERE i.order_id IN ({}) ORDER BY i.id",
             marks.join(", ")
         );
-        type ItemRow = (i64, i64, i64, String, String, i64, i64, i64, Option<i64>);
+        type ItemRow = (
+            i64,
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+        );
         let mut q = sqlx::query_as::<_, ItemRow>(&sql);
         for r in &rows {
             q = q.bind(r.id);
@@ -805,6 +816,7 @@ async fn orders_where(
             item_id,
             listing_id,
             title,
+            title_en,
             unit,
             quantity,
             unit_price_fen,
@@ -817,6 +829,7 @@ async fn orders_where(
                 rating,
                 listing_id,
                 title,
+                title_en,
                 unit,
                 quantity,
                 unit_price_fen,
@@ -1620,6 +1633,7 @@ pub async fn buy_now(
     Ok(super::api::BuyNowView {
         listing_id,
         title: card.title,
+        title_en: card.title_en,
         unit: card.unit,
         photo: card.photo,
         seller_name: card.seller_name,

@@ -78,6 +78,7 @@ const READ_ONLY_ENDPOINTS: &[&str] = &[
     "/api/market/search",
     "/api/market/listing",
     "/api/shops/shop",
+    "/api/shops/profile",
     "/api/reviews/listing",
     "/api/notices/list",
     "/api/official/dashboard",

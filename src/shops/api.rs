@@ -35,8 +35,10 @@ pub struct ShopView {
     /// Where it is, province to village (or to the co-op's county).
     pub place: String,
     pub place_en: Option<String>,
-    /// A household's story, shown with its consent.
+    /// The shop's story (a household's only with its consent), and in English where given.
     pub story: Option<String>,
+    #[serde(default)]
+    pub story_en: Option<String>,
     /// A co-op's line of products as registered.
     pub products: Option<String>,
     /// The village a household's shop lies in.
@@ -60,6 +62,52 @@ pub struct ShopView {
     /// The short link to share (`https://…/s/c12`); its QR code is this and `/qr.svg`.
     pub share_url: String,
     pub share_path: String,
+    /// Whether the visitor may edit the shop's own words (`/shop/<key>/edit`).
+    #[serde(default)]
+    pub editable: bool,
+}
+
+/// The most characters of a shop's English name, and of its story in either language.
+pub const MAX_SHOP_NAME_EN: usize = 100;
+pub const MAX_SHOP_STORY: usize = 2000;
+
+/// A shop's own words, as whoever keeps it edits them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopText {
+    pub key: String,
+    /// As on [`ShopView`].
+    pub kind: String,
+    /// The shop's name in Chinese (a co-op's or village's registered name, a household's head).
+    pub name: String,
+    /// Households have none: their shop goes by the head's name, with its consent.
+    pub has_name_en: bool,
+    pub name_en: String,
+    /// A village's English name in the registry, shown until its officials write their own.
+    pub name_en_default: String,
+    pub story: String,
+    pub story_en: String,
+    /// False for a household that has not consented to be named: its story is kept, not shown.
+    pub story_shown: bool,
+    /// False for a household that sells nothing itself yet: its shop has no page until it does.
+    pub has_page: bool,
+}
+
+/// A shop's own words, for its edit form: its seller, a village's officials, admins.
+#[server(prefix = "/api", endpoint = "shops/profile", output = crate::codec::Json)]
+pub async fn shop_profile(key: String) -> Result<ShopText, AppError> {
+    super::server::profile(&key).await
+}
+
+/// Saves a shop's own words (each at most [`MAX_SHOP_STORY`] characters; the English name
+/// [`MAX_SHOP_NAME_EN`], and only for co-ops, enterprises and villages). Empty text clears it.
+#[server(prefix = "/api", endpoint = "shops/save-profile", output = crate::codec::Json)]
+pub async fn save_shop_profile(
+    key: String,
+    #[server(default)] name_en: Option<String>,
+    story: String,
+    story_en: String,
+) -> Result<ShopText, AppError> {
+    super::server::save_profile(&key, name_en.as_deref(), &story, &story_en).await
 }
 
 /// A shop's page: public. `after` is the previous page's `next` of its listings.

@@ -68,13 +68,14 @@ fn meta_of(s: &ShopView) -> (Words, Words) {
     } else {
         "Every payment goes to the income records of the households it benefits.".to_owned()
     };
-    let first: Vec<String> = s
-        .listings
-        .items
-        .iter()
-        .take(3)
-        .map(|c| c.title.clone())
-        .collect();
+    let first = |lang: Lang| -> Vec<String> {
+        s.listings
+            .items
+            .iter()
+            .take(3)
+            .map(|c| c.title_in(lang))
+            .collect()
+    };
     (
         Words::each(zh_title, en_name.clone()),
         Words::each(
@@ -82,7 +83,7 @@ fn meta_of(s: &ShopView) -> (Words, Words) {
                 "{}（{}）的网店：{}。{}",
                 s.name,
                 s.place,
-                first.join("、"),
+                first(Lang::Zh).join("、"),
                 zh_added
             ),
             format!(
@@ -91,7 +92,7 @@ fn meta_of(s: &ShopView) -> (Words, Words) {
                     .as_ref()
                     .map(|p| format!(" ({p})"))
                     .unwrap_or_default(),
-                first.join(", ")
+                first(Lang::En).join(", ")
             ),
         ),
     )
@@ -134,7 +135,12 @@ pub fn ShopPage() -> impl IntoView {
                                 {s.village.clone().map(|v| view! {
                                     <p>{tr(T::shop_village)} " " <a href=format!("/shop/{}", v.key) data-testid="village-link">{v.name}</a></p>
                                 })}
-                                {s.story.clone().map(|st| view! { <p class="story">{st}</p> })}
+                                {let (zh, en) = (s.story.clone().unwrap_or_default(), s.story_en.clone().unwrap_or_default());
+                                 move || Some(lang.get().pick(&zh, &en)).filter(|st| !st.is_empty())
+                                    .map(|st| view! { <p class="story" data-testid="shop-story">{st}</p> })}
+                                {s.editable.then(|| view! {
+                                    <p><a class="button" href=format!("/shop/{}/edit", s.key) data-testid="shop-edit">{tr(T::shop_edit)}</a></p>
+                                })}
                             </header>
                             {s.figures_shown.then(|| view! {
                             <section class="shop-figures" aria-labelledby="shop-figures-title">
@@ -208,5 +214,64 @@ pub fn ShopPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// `/shop/:key/edit`: the shop's own words, for whoever keeps it. A plain form: without a
+/// script it posts and the server answers with the shop's page.
+#[component]
+pub fn ShopEditPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = move || params.with(|p| p.get("key")).unwrap_or_default();
+    let profile = Resource::new(key, api::shop_profile);
+    let save = ServerAction::<api::SaveShopProfile>::new();
+    let navigate = leptos_router::hooks::use_navigate();
+    // Saved: to the shop's page, which shows the new words (a household that sells nothing
+    // itself yet has none: the form says it was saved).
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = save.value().get() {
+            if p.has_page {
+                navigate(&format!("/shop/{}", p.key), Default::default());
+            }
+        }
+    });
+    let saved = move || matches!(save.value().get(), Some(Ok(_)));
+    let error = move || save.value().get().and_then(Result::err);
+    view! {
+        <section class="card">
+            <PageMeta title=T::shop_edit_title description=T::shop_edit_lead private=true/>
+            <Transition fallback=move || view! { <p>{tr(T::loading)}</p> }>
+                {move || profile.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Ok(p) => view! {
+                        <h1>{tr(T::shop_edit_title)} " · " {p.name.clone()}</h1>
+                        <p class="muted">{tr(T::shop_edit_lead)}</p>
+                        <ActionForm action=save attr:class="form" attr:data-testid="shop-edit-form">
+                            <input type="hidden" name="key" value=p.key.clone()/>
+                            {p.has_name_en.then(|| view! {
+                                <label for="name_en">{tr(T::shop_field_name_en)}</label>
+                                <input id="name_en" name="name_en" maxlength=api::MAX_SHOP_NAME_EN lang="en" value=p.name_en.clone()
+                                    placeholder=p.name_en_default.clone()/>
+                            })}
+                            <label for="story">{tr(T::shop_field_story)}</label>
+                            <crate::ui::TextArea id="story" name="story" rows=5 maxlength={api::MAX_SHOP_STORY as u32} value=p.story.clone()/>
+                            <label for="story_en">{tr(T::shop_field_story_en)}</label>
+                            <crate::ui::TextArea id="story_en" name="story_en" rows=5 maxlength={api::MAX_SHOP_STORY as u32} value=p.story_en.clone()/>
+                            {(!p.story_shown).then(|| view! { <p class="muted" data-testid="shop-story-consent">{tr(T::shop_story_consent)}</p> })}
+                            <div class="form-error">{move || error().map(|e| view! { <ErrorNotice error=e/> })}</div>
+                            {move || saved().then(|| view! { <p class="muted" role="status" data-testid="shop-saved">{tr(T::shop_saved)}</p> })}
+                            <p>
+                                <button type="submit" class="button primary">{tr(T::save)}</button> " "
+                                {if p.has_page {
+                                    view! { <a href=format!("/shop/{}", p.key)>{tr(T::shop_back)}</a> }.into_any()
+                                } else {
+                                    view! { <a href="/seller/listings">{tr(T::seller_title)}</a> }.into_any()
+                                }}
+                            </p>
+                        </ActionForm>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
     }
 }

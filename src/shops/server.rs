@@ -1,12 +1,16 @@
 //! Shops on the server: the page's data, short links and QR codes. Public: a shop shows only
 //! what listing pages already show (a household's name and story only with its consent).
 
-use super::api::{ShopEvent, ShopLink, ShopView};
+use super::api::{ShopEvent, ShopLink, ShopText, ShopView, MAX_SHOP_NAME_EN, MAX_SHOP_STORY};
+use crate::auth::api::CurrentUser;
+use crate::auth::server::{current_user, require_user};
 use crate::domain::region::RegionCode;
+use crate::domain::role::Role;
 use crate::domain::shop::{ShareKey, ShopKey};
 use crate::error::{AppError, ErrorCode};
 use crate::market::server::{figures_of, listings_of, ListingScope};
-use crate::server::db::{current_year, year_start, Db};
+use crate::policy::{self, Action, Decision};
+use crate::server::db::{current_year, now, year_start, Db};
 use crate::server::plain_error;
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
@@ -33,6 +37,7 @@ struct Head {
     name_en: Option<String>,
     region: String,
     story: Option<String>,
+    story_en: Option<String>,
     products: Option<String>,
     village: Option<ShopLink>,
     scope: ListingScope,
@@ -50,7 +55,46 @@ fn household_label(head: String, consent: i64, village: &str) -> String {
     }
 }
 
+/// A household's story, for a query over `households h`: what the household (or its cadre)
+/// wrote replaces the registry's, even when it cleared it (`''`). Shown only with the
+/// household's consent; listing pages use it too.
+pub const HOUSEHOLD_STORY_SQL: &str =
+    "COALESCE((SELECT p.story FROM shop_profiles p WHERE p.shop_key = 'h' || h.id), h.story)";
+
+/// What a shop's keeper wrote (`shop_profiles`), if anything.
+#[derive(Default)]
+struct Words {
+    name_en: String,
+    story: String,
+    story_en: String,
+}
+
+async fn words(db: &Db, key: &ShopKey) -> Result<Option<Words>, AppError> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT name_en, story, story_en FROM shop_profiles WHERE shop_key = $1")
+            .bind(key.to_string())
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::internal)?;
+    Ok(row.map(|(name_en, story, story_en)| Words {
+        name_en,
+        story,
+        story_en,
+    }))
+}
+
+/// Empty text is no text.
+fn given(s: String) -> Option<String> {
+    (!s.trim().is_empty()).then_some(s)
+}
+
 async fn head(db: &Db, key: &ShopKey) -> Result<Head, AppError> {
+    let words = words(db, key).await?.unwrap_or_default();
+    let (name_en, story, story_en) = (
+        given(words.name_en),
+        given(words.story),
+        given(words.story_en),
+    );
     match key {
         ShopKey::Organisation(id) => {
             let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
@@ -65,9 +109,10 @@ async fn head(db: &Db, key: &ShopKey) -> Result<Head, AppError> {
             Ok(Head {
                 kind: if kind == "coop" { "coop" } else { "enterprise" },
                 name,
-                name_en: None,
+                name_en,
                 region,
-                story: None,
+                story,
+                story_en,
                 products,
                 village: None,
                 scope: ListingScope::Organisation(*id),
@@ -76,12 +121,13 @@ async fn head(db: &Db, key: &ShopKey) -> Result<Head, AppError> {
         }
         ShopKey::Household(id) => {
             // A household has a shop while it sells its own produce.
-            let row: Option<(String, i64, Option<String>, String, String)> = sqlx::query_as(
-                "SELECT h.head_name, h.story_consent, h.story, h.region_code, v.name FROM households h
-                   JOIN regions v ON v.code = h.region_code
-                  WHERE h.id = $1 AND EXISTS (SELECT 1 FROM listings l
-                        WHERE l.household_id = h.id AND l.status IN ('on_sale', 'sold_out'))",
-            )
+            let row: Option<(String, i64, Option<String>, String, String)> =
+                sqlx::query_as(&format!(
+                    "SELECT h.head_name, h.story_consent, {HOUSEHOLD_STORY_SQL}, h.region_code, v.name
+                       FROM households h JOIN regions v ON v.code = h.region_code
+                      WHERE h.id = $1 AND EXISTS (SELECT 1 FROM listings l
+                            WHERE l.household_id = h.id AND l.status IN ('on_sale', 'sold_out'))"
+                ))
             .bind(id)
             .fetch_optional(&db.pool)
             .await
@@ -97,9 +143,11 @@ async fn head(db: &Db, key: &ShopKey) -> Result<Head, AppError> {
             Ok(Head {
                 kind: "household",
                 name: household_label(head, consent, &village),
+                // It goes by its head's name, with consent, never by another.
                 name_en: None,
                 region,
-                story: if consent == 1 { story } else { None },
+                story: story.and_then(given).filter(|_| consent == 1),
+                story_en: story_en.filter(|_| consent == 1),
                 products: None,
                 village: village_link,
                 scope: ListingScope::Household(*id),
@@ -114,13 +162,15 @@ async fn head(db: &Db, key: &ShopKey) -> Result<Head, AppError> {
             .fetch_optional(&db.pool)
             .await
             .map_err(AppError::internal)?;
-            let (name, name_en) = row.ok_or_else(not_found)?;
+            let (name, registered_en) = row.ok_or_else(not_found)?;
             Ok(Head {
                 kind: "village",
                 name,
-                name_en,
+                // The officials' English name, else the registry's.
+                name_en: name_en.or(registered_en),
                 region: code.as_str().to_owned(),
-                story: None,
+                story,
+                story_en,
                 products: None,
                 village: None,
                 scope: ListingScope::Origin(code.clone()),
@@ -228,6 +278,14 @@ pub async fn shop(key: &str, after: Option<&str>) -> Result<ShopView, AppError> 
         _ => Vec::new(),
     };
     let share = ShareKey::Shop(key.clone());
+    // The edit link, for whoever may follow it (the edit itself decides again).
+    let editable = match current_user().await? {
+        Some(user) if !matches!(user.role, Role::Buyer | Role::InstitutionBuyer) => {
+            let facts = policy::shop_facts(&db, &user, &key).await?;
+            policy::decide(&user, Action::EditShop, &facts) == Decision::Allow
+        }
+        _ => false,
+    };
     Ok(ShopView {
         key: key.to_string(),
         kind: head.kind.to_owned(),
@@ -236,6 +294,7 @@ pub async fn shop(key: &str, after: Option<&str>) -> Result<ShopView, AppError> 
         place,
         place_en,
         story: head.story,
+        story_en: head.story_en,
         products: head.products,
         village: head.village,
         households: figures.households,
@@ -267,7 +326,162 @@ pub async fn shop(key: &str, after: Option<&str>) -> Result<ShopView, AppError> 
         listings,
         share_url: share_url(crate::ui::meta::site_origin(), &share),
         share_path: share.short_path(),
+        editable,
     })
+}
+
+/// The shop `key` names and the signed-in user, if the policy lets them edit it. Decided
+/// before anything is looked up, so a refusal says nothing about what exists.
+async fn keeper(db: &Db, key: &str) -> Result<(ShopKey, CurrentUser), AppError> {
+    let user = require_user().await?;
+    if matches!(user.role, Role::Buyer | Role::InstitutionBuyer) {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let key = ShopKey::parse(key).ok_or_else(not_found)?;
+    policy::require(
+        &user,
+        Action::EditShop,
+        &policy::shop_facts(db, &user, &key).await?,
+    )?;
+    Ok((key, user))
+}
+
+/// The edit form's values (404 if there is no such shop): what was written, else (for a
+/// household) the registry's story.
+async fn profile_of(db: &Db, key: &ShopKey) -> Result<ShopText, AppError> {
+    let written = words(db, key).await?;
+    let given_words = written.is_some();
+    let words = written.unwrap_or_default();
+    let mut text = ShopText {
+        key: key.to_string(),
+        kind: String::new(),
+        name: String::new(),
+        has_name_en: true,
+        name_en: words.name_en,
+        name_en_default: String::new(),
+        story: words.story,
+        story_en: words.story_en,
+        story_shown: true,
+        has_page: true,
+    };
+    match key {
+        ShopKey::Organisation(id) => {
+            let (name, kind): (String, String) = sqlx::query_as(
+                "SELECT name, kind FROM organisations WHERE id = $1 AND kind IN ('coop', 'enterprise')",
+            )
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or_else(not_found)?;
+            text.kind = if kind == "coop" { "coop" } else { "enterprise" }.into();
+            text.name = name;
+        }
+        ShopKey::Household(id) => {
+            let (name, story, consent, selling): (String, Option<String>, i64, i64) =
+                sqlx::query_as(
+                    "SELECT h.head_name, h.story, h.story_consent,
+                            (SELECT COUNT(*) FROM listings l
+                              WHERE l.household_id = h.id AND l.status IN ('on_sale', 'sold_out'))
+                       FROM households h WHERE h.id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&db.pool)
+                .await
+                .map_err(AppError::internal)?
+                .ok_or_else(not_found)?;
+            text.kind = "household".into();
+            text.name = name;
+            text.has_name_en = false;
+            if !given_words {
+                text.story = story.unwrap_or_default();
+            }
+            text.story_shown = consent == 1;
+            text.has_page = selling > 0;
+        }
+        ShopKey::Village(code) => {
+            let (name, registered_en): (String, Option<String>) = sqlx::query_as(
+                "SELECT name, name_en FROM regions WHERE code = $1 AND level = 'village'",
+            )
+            .bind(code.as_str())
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or_else(not_found)?;
+            text.kind = "village".into();
+            text.name = name;
+            text.name_en_default = registered_en.unwrap_or_default();
+        }
+    }
+    Ok(text)
+}
+
+pub async fn profile(key: &str) -> Result<ShopText, AppError> {
+    let state = AppState::get()?;
+    let (key, _) = keeper(&state.db, key).await?;
+    profile_of(&state.db, &key).await
+}
+
+/// Text of at most `max` characters, trimmed, its line breaks as `\n` (a browser sends a
+/// textarea's as `\r\n`, which its `maxlength` counts as one); too long: 400 naming `field`.
+fn shop_text(raw: &str, max: usize, field: &str) -> Result<String, AppError> {
+    let t = raw.trim().replace("\r\n", "\n");
+    if t.chars().count() > max {
+        return Err(AppError::new(ErrorCode::InvalidShopProfile).field(field));
+    }
+    Ok(t)
+}
+
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn save_profile(
+    key: &str,
+    name_en: Option<&str>,
+    story: &str,
+    story_en: &str,
+) -> Result<ShopText, AppError> {
+    let state = AppState::get()?;
+    let db = &state.db;
+    let (key, user) = keeper(db, key).await?;
+    let name_en = shop_text(name_en.unwrap_or(""), MAX_SHOP_NAME_EN, "name_en")?;
+    // A name is one line; and a household's shop goes by its head's name, never by another.
+    if name_en.contains(['\n', '\r', '\t'])
+        || (matches!(key, ShopKey::Household(_)) && !name_en.is_empty())
+    {
+        return Err(AppError::new(ErrorCode::InvalidShopProfile).field("name_en"));
+    }
+    let story = shop_text(story, MAX_SHOP_STORY, "story")?;
+    let story_en = shop_text(story_en, MAX_SHOP_STORY, "story_en")?;
+    // 404 for a shop that is not there, before anything is written.
+    profile_of(db, &key).await?;
+    sqlx::query(
+        "INSERT INTO shop_profiles (shop_key, name_en, story, story_en, updated_by, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (shop_key) DO UPDATE SET name_en = excluded.name_en, story = excluded.story,
+             story_en = excluded.story_en, updated_by = excluded.updated_by,
+             updated_at = excluded.updated_at",
+    )
+    .bind(key.to_string())
+    .bind(&name_en)
+    .bind(&story)
+    .bind(&story_en)
+    .bind(user.id)
+    .bind(now())
+    .execute(&db.pool)
+    .await
+    .map_err(AppError::internal)?;
+    tracing::info!(shop = %key, user = user.id, "shop words saved");
+    let text = profile_of(db, &key).await?;
+    // A browser's form posted without a script: to the shop's page, which shows the new words
+    // (back to the form for a household that has no page yet).
+    if crate::auth::server::from_plain_form() {
+        let to = if text.has_page {
+            key.path()
+        } else {
+            format!("{}/edit", key.path())
+        };
+        leptos_axum::redirect(&to);
+    }
+    Ok(text)
 }
 
 /// Whether what `key` names is there to be shared: a shop (see [`head`]), or a listing on

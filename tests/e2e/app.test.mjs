@@ -227,6 +227,32 @@ test('from a listing a buyer finds its shop and its village, and shares the shop
   assert.ok(width <= 375, `the village is ${width}px wide`);
 });
 
+test('a co-op writes its shop\'s story in Chinese and English from the seller desk, at 375 px', async () => {
+  const r = await context.request.post(`${server.base}/api/auth/login`, { form: { login: 'coop.zhenghe@demo.zhunong.cn', password: 'zhunong2020' } });
+  assert.equal(r.status(), 200, await r.text());
+  await page.goto(`${server.base}/seller/listings`);
+  await page.locator('body[data-hydrated]').waitFor();
+  await page.getByTestId('my-shops').getByRole('link', { name: '编辑店铺介绍' }).click();
+  await page.waitForURL(/\/shop\/c\d+\/edit$/);
+  const shop = new URL(page.url()).pathname.replace(/\/edit$/, '');
+  await page.getByTestId('shop-edit-form').waitFor();
+  await page.locator('body[data-hydrated]').waitFor();
+  await page.getByLabel('英文名称（选填）').fill('Zhenghe White Tea Co-op');
+  await page.getByLabel('店铺介绍', { exact: true }).fill('茶园在海拔八百米的山上，三十二户茶农一起种。');
+  await page.getByLabel('英文介绍（选填）').fill('Our gardens are 800 m up; thirty-two families grow the tea together.');
+  let width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `the form is ${width}px wide`);
+  await page.getByRole('button', { name: '保存' }).click();
+  await page.waitForURL((u) => u.pathname === shop);
+  await page.getByTestId('shop-story').getByText('三十二户茶农').waitFor();
+  // In English, the shop goes by its English name and story.
+  await switchLanguage('en');
+  await page.getByRole('heading', { name: 'Zhenghe White Tea Co-op' }).waitFor();
+  await page.getByTestId('shop-story').getByText('thirty-two families').waitFor();
+  width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `the shop is ${width}px wide`);
+});
+
 test('unknown pages show the 404 page with status 404', async () => {
   problems.allowStatus(404);
   const res = await page.goto(`${server.base}/no-such-page`);

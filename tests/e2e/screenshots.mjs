@@ -91,6 +91,21 @@ try {
     await coopPage.goto(`${server.base}/seller/listings`); await coopPage.getByRole('heading', { name: '配送设置' }).waitFor();
     await coopPage.waitForTimeout(600);
     await coopPage.screenshot({ path: join(out, `seller-desk-${width}.png`), fullPage: true });
+    // The shop's own words: the form, then the shop in English.
+    await coopPage.getByTestId('my-shops').getByRole('link', { name: '编辑店铺介绍' }).click();
+    await coopPage.getByTestId('shop-edit-form').waitFor();
+    await coopPage.waitForTimeout(600);
+    await coopPage.screenshot({ path: join(out, `shop-edit-${width}.png`), fullPage: true });
+    const shopPath = new URL(coopPage.url()).pathname.replace(/\/edit$/, '');
+    await coopPage.locator('body[data-hydrated]').waitFor();
+    await coopPage.getByLabel('英文名称（选填）').fill('Zhenghe White Tea Co-op');
+    await coopPage.getByLabel('店铺介绍', { exact: true }).fill('我们的茶园在海拔八百米的山上。\n三十二户茶农一起种，一起卖。');
+    await coopPage.getByLabel('英文介绍（选填）').fill('Our tea gardens are 800 m up the hills.\nThirty-two families grow it and sell it together.');
+    await coopPage.getByRole('button', { name: '保存' }).click();
+    await coopPage.waitForURL((u) => u.pathname === shopPath);
+    await coopPage.getByTestId('shop-story').waitFor();
+    await coopPage.waitForTimeout(600);
+    await coopPage.screenshot({ path: join(out, `shop-${width}.png`), fullPage: true });
     await coopPage.goto(`${server.base}/seller/orders`); await coopPage.getByTestId('seller-cancel').first().waitFor();
     await coopPage.waitForTimeout(600);
     await coopPage.screenshot({ path: join(out, `seller-orders-${width}.png`), fullPage: true });
@@ -146,6 +161,8 @@ try {
     await context.addCookies([{ name: 'zn_lang', value: 'en', url: server.base }]);
     await page.goto(`${server.base}/`); await shot('home-en');
     await page.goto(`${server.base}/market`); await shot('market-en');
+    await page.goto(`${server.base}${shopPath}`); await page.getByTestId('shop').waitFor(); await shot('shop-en');
+    await page.goto(`${server.base}/cart`); await page.getByTestId('cart-lines').waitFor(); await shot('cart-en');
     await context.close();
   }
   console.log(`screenshots in ${out}`);

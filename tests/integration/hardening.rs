@@ -3,10 +3,7 @@
 //! password change, log out everywhere), the migration repair, backup and restore, the
 //! production guard and `/metrics`. Each case runs on SQLite and on PostgreSQL.
 
-#![cfg(feature = "ssr")]
-
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{
     count, demo_login, form_fields, listing_id, post_fields, set, spawn_app_with, Backend, Client,

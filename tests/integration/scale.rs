@@ -8,10 +8,7 @@
 //! installs it). Skipped without `TEST_DATABASE_URL`, a failure when `ZHUNONG_REQUIRE_POSTGRES`
 //! is set (CI), as is a missing nginx then.
 
-#![cfg(feature = "ssr")]
-
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{Backend, Client, TestApp};
 use std::net::SocketAddr;

@@ -2,10 +2,7 @@
 //! shipping charged apart from the produce, invoices, fulfilment (tracking, masking, overdue,
 //! the to-do list) and automatic receipt. Both backends.
 
-#![cfg(feature = "ssr")]
-
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{count, demo_login, Client, TestApp};
 

@@ -1,10 +1,7 @@
 //! Integration tests: the real app on port 0, a fresh database per test, plain HTTP.
 //! Every case runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
-#![cfg(feature = "ssr")]
-
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{count, demo_login, spawn_app, Backend, Client, TestApp};
 

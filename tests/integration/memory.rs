@@ -3,9 +3,7 @@
 //! then four decompression-bomb PNGs uploaded at once. The server's peak resident size must stay
 //! under [`PEAK_LIMIT_MB`], it must keep answering, and every bomb must be refused.
 
-#![cfg(feature = "ssr")]
-
-mod common;
+use crate::common;
 
 use std::process::{Child, Command};
 

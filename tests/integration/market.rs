@@ -2,10 +2,7 @@
 //! under monitoring" filter, photo uploads, and editing a listing. Every case runs on SQLite, and
 //! on PostgreSQL when `TEST_DATABASE_URL` is set.
 
-#![cfg(feature = "ssr")]
-
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{count, demo_login, form_fields, listing_id, post_fields, set, Client, TestApp};
 use serde_json::Value;
@@ -26,6 +23,7 @@ on_both_backends! {
     english_titles_are_shown_and_searched;
     co_ops_declare_the_rest_of_the_price;
     a_new_listing_comes_with_its_photos;
+    shops_keep_their_own_words_in_both_languages;
 }
 
 const COOP: &str = "coop.zhenghe@demo.zhunong.cn";
@@ -1333,6 +1331,35 @@ mod cases {
             "English card"
         );
 
+        // Buying it in English: the buy page and the order's lines carry the English title, the
+        // Chinese pages the Chinese one.
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await.english();
+        buyer.accept = "text/html";
+        let buy = buyer.get(&format!("/buy?listing={id}&quantity=1")).await;
+        assert_eq!(buy.status, 200, "{}", buy.body);
+        assert!(
+            buy.body.contains(&format!(
+                "<h2><a href=\"/listing/{id}\">Zhenghe White Peony Tea"
+            )),
+            "English buy page"
+        );
+        buyer.accept = "application/json";
+        let order = order_one(&mut buyer, "english-lines-1", id, 1).await;
+        buyer.accept = "text/html";
+        let orders = buyer.get("/orders").await;
+        assert!(
+            orders.body.contains("<li>Zhenghe White Peony Tea"),
+            "English order line of #{order}"
+        );
+        let mut zh_buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        zh_buyer.accept = "text/html";
+        let orders = zh_buyer.get("/orders").await;
+        assert!(
+            orders.body.contains(&format!("<li>{WHITE_TEA}")),
+            "Chinese order line"
+        );
+        assert!(!orders.body.contains("<li>Zhenghe White Peony Tea"));
+
         // The edit form gives them back; too long or with a control character: refused, and
         // nothing changes.
         let again = edit_fields(&mut coop, id).await;
@@ -1353,6 +1380,266 @@ mod cases {
                 .unwrap();
         assert_eq!(t, "Zhenghe White Peony Tea");
         assert!(d.starts_with("Picked"));
+    }
+
+    pub async fn shops_keep_their_own_words_in_both_languages(app: TestApp) {
+        let id = listing_id(&app, WHITE_TEA).await;
+        let (org, origin): (i64, String) =
+            sqlx::query_as("SELECT organisation_id, origin_code FROM listings WHERE id = $1")
+                .bind(id)
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        let key = format!("c{org}");
+        let save = |key: &str, name_en: &str, story: &str, story_en: &str| {
+            vec![
+                ("key".to_owned(), key.to_owned()),
+                ("name_en".to_owned(), name_en.to_owned()),
+                ("story".to_owned(), story.to_owned()),
+                ("story_en".to_owned(), story_en.to_owned()),
+            ]
+        };
+        let post = |c: &mut Client, fields: Vec<(String, String)>| {
+            let mut c = c.clone();
+            async move {
+                let f: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                c.post_form("/api/shops/save-profile", &f).await
+            }
+        };
+
+        // Nobody signed in, a buyer, an official: not theirs to write. Nothing is stored.
+        let mut anonymous = Client::new(&app);
+        let words = save(&key, "Zhenghe Tea Co-op", "茶园在山上。", "Up the hills.");
+        assert_eq!(post(&mut anonymous, words.clone()).await.status, 401);
+        let mut buyer = demo_login(&app, "buyer@demo.zhunong.cn").await;
+        assert_eq!(post(&mut buyer, words.clone()).await.status, 403);
+        let mut official = demo_login(&app, "gov.zhenghe@demo.zhunong.cn").await;
+        let r = post(&mut official, words.clone()).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert_eq!(
+            count(&app.db, "SELECT COUNT(*) FROM shop_profiles").await,
+            0
+        );
+        for c in [&mut buyer, &mut official] {
+            let r = c.post_form("/api/shops/shop", &[("key", &key)]).await;
+            assert_eq!(r.json()["editable"], false, "{}", r.body);
+            // Nor may they read the form: refused before anything is looked up, so a stranger
+            // cannot tell which households exist.
+            for k in [key.as_str(), "h999999"] {
+                let r = c.post_form("/api/shops/profile", &[("key", k)]).await;
+                assert_eq!(r.status, 403, "{k}: {}", r.body);
+            }
+        }
+
+        // The co-op's manager writes its words; the shop shows them in each language.
+        let mut coop = demo_login(&app, COOP).await;
+        let r = coop.post_form("/api/shops/shop", &[("key", &key)]).await;
+        assert_eq!(r.json()["editable"], true, "{}", r.body);
+        let r = post(
+            &mut coop,
+            save(
+                &key,
+                "Zhenghe Tea Co-op",
+                "我们的茶园在海拔八百米的山上。",
+                "Our tea gardens are 800 m up the hills.",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            r.json()["story_en"],
+            "Our tea gardens are 800 m up the hills."
+        );
+        let mut en = Client::new(&app).english();
+        en.accept = "text/html";
+        let page = en.get(&format!("/shop/{key}")).await;
+        assert!(page.body.contains("<h1>Zhenghe Tea Co-op"), "English name");
+        assert!(page.body.contains("class=\"story\">Our tea gardens"));
+        let mut zh = Client::new(&app);
+        zh.accept = "text/html";
+        let page = zh.get(&format!("/shop/{key}")).await;
+        assert!(page.body.contains("class=\"story\">我们的茶园"));
+        assert!(!page.body.contains("data-testid=\"shop-edit\""));
+        // Its manager finds the form from the shop and from the seller desk, and the form
+        // holds what was written.
+        let desk = coop.post_form("/api/market/seller-desk", &[]).await.json();
+        assert_eq!(desk["shops"][0]["key"], key.as_str(), "{desk}");
+        coop.accept = "text/html";
+        let page = coop.get(&format!("/shop/{key}")).await;
+        assert!(page.body.contains(&format!("href=\"/shop/{key}/edit\"")));
+        let form = coop.get(&format!("/shop/{key}/edit")).await;
+        assert_eq!(form.status, 200);
+        assert!(form
+            .body
+            .contains(">我们的茶园在海拔八百米的山上。</textarea>"));
+        coop.accept = "application/json";
+
+        // Too long, or an English name for a household: refused in the writer's language, and
+        // nothing changes.
+        let r = post(&mut coop, save(&key, "", &"长".repeat(2001), "")).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.json()["code"], "invalid_shop_profile");
+        assert_eq!(r.json()["field"], "story");
+        let r = post(&mut coop, save(&key, &"n".repeat(101), "", "")).await;
+        assert_eq!(r.json()["field"], "name_en");
+        let stored: String =
+            sqlx::query_scalar("SELECT story FROM shop_profiles WHERE shop_key = $1")
+                .bind(&key)
+                .fetch_one(&app.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(stored, "我们的茶园在海拔八百米的山上。");
+        let mut household = demo_login(&app, "household@demo.zhunong.cn").await;
+        let own: i64 = sqlx::query_scalar(
+            "SELECT household_id FROM users WHERE login = 'household@demo.zhunong.cn'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let r = post(&mut household, save(&format!("h{own}"), "Li", "", "")).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.json()["field"], "name_en");
+        let r = post(
+            &mut household,
+            save(
+                &format!("h{own}"),
+                "",
+                "种了三十年茶。\r\n第二行。",
+                "Tea for thirty years.",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["has_name_en"], false);
+        // A textarea's line break is one character, kept as a line feed.
+        assert_eq!(r.json()["story"], "种了三十年茶。\n第二行。");
+        // Its story replaces the registry's on its shop and on the listings that benefit it,
+        // and only with its consent.
+        let own_listing: i64 = sqlx::query_scalar(
+            "SELECT id FROM listings WHERE household_id = $1 AND status = 'on_sale' ORDER BY id LIMIT 1",
+        )
+        .bind(own)
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("the demo household sells its own produce");
+        let h = shop(&app, &format!("h{own}")).await.json();
+        assert_eq!(h["story"], "种了三十年茶。\n第二行。", "{h}");
+        assert_eq!(h["story_en"], "Tea for thirty years.");
+        let stories = listing_json(&app, own_listing).await["stories"].to_string();
+        assert!(stories.contains("种了三十年茶"), "{stories}");
+        sqlx::query("UPDATE households SET story_consent = 0 WHERE id = $1")
+            .bind(own)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        let h = shop(&app, &format!("h{own}")).await.json();
+        assert!(h["story"].is_null() && h["story_en"].is_null(), "{h}");
+        let stories = listing_json(&app, own_listing).await["stories"].to_string();
+        assert!(!stories.contains("三十年"), "{stories}");
+        let r = household
+            .post_form("/api/shops/profile", &[("key", &format!("h{own}"))])
+            .await;
+        assert_eq!(r.json()["story_shown"], false, "{}", r.body);
+        // An official may not write a household's words, even in their county.
+        let r = post(&mut official, save(&format!("h{own}"), "", "x", "")).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        // A cadre writes for the households paired with them, and for no other.
+        let mut cadre = demo_login(&app, "cadre@demo.zhunong.cn").await;
+        let paired: Vec<i64> = sqlx::query_scalar(
+            "SELECT p.household_id FROM cadre_pairings p JOIN users u ON u.id = p.user_id
+              WHERE u.login = 'cadre@demo.zhunong.cn' ORDER BY p.household_id",
+        )
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+        let r = post(
+            &mut cadre,
+            save(&format!("h{}", paired[0]), "", "帮扶户的故事。", ""),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let stranger: i64 = sqlx::query_scalar(&format!(
+            "SELECT id FROM households WHERE id NOT IN ({}) ORDER BY id LIMIT 1",
+            paired
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let r = post(&mut cadre, save(&format!("h{stranger}"), "", "x", "")).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        // Not the co-op's, nor another household's.
+        assert_eq!(post(&mut household, words.clone()).await.status, 403);
+        assert_eq!(
+            post(&mut coop, save(&format!("h{own}"), "", "x", ""))
+                .await
+                .status,
+            403
+        );
+
+        // The village's shop is its officials' to write, within their region only.
+        let village = format!("v{origin}");
+        let r = post(
+            &mut official,
+            save(
+                &village,
+                "Shuangxi Village",
+                "双溪村，白茶之乡。",
+                "Home of white tea.",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = shop(&app, &village).await.json();
+        assert_eq!(v["name_en"], "Shuangxi Village");
+        assert_eq!(v["story_en"], "Home of white tea.");
+        let elsewhere: String = sqlx::query_scalar(
+            "SELECT code FROM regions WHERE level = 'village' AND code NOT LIKE '350725%' LIMIT 1",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("a village outside 政和县 in the demo");
+        let r = post(&mut official, save(&format!("v{elsewhere}"), "", "x", "")).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert_eq!(r.json()["code"], "out_of_region");
+        // A name is one line.
+        let r = post(&mut official, save(&village, "Shuang\nxi", "", "")).await;
+        assert_eq!(r.json()["field"], "name_en", "{}", r.body);
+        // Another co-op's key, there or not: 403, the same answer. An administrator may write
+        // any shop's words, so learns that there is no such shop: 404; a malformed key: 404.
+        assert_eq!(
+            post(&mut coop, save("c999999", "", "x", "")).await.status,
+            403
+        );
+        let mut admin = demo_login(&app, "admin@demo.zhunong.cn").await;
+        assert_eq!(
+            post(&mut admin, save("c999999", "", "x", "")).await.status,
+            404
+        );
+        assert_eq!(post(&mut coop, save("q1", "", "x", "")).await.status, 404);
+
+        // Markup is text.
+        let r = post(
+            &mut coop,
+            save(&key, "<b>Co-op</b>", "<script>alert(1)</script>", ""),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let page = zh.get(&format!("/shop/{key}")).await;
+        assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!page.body.contains("<script>alert(1)"));
+        let page = en.get(&format!("/shop/{key}")).await;
+        assert!(
+            page.body.contains("<h1>&lt;b&gt;Co-op&lt;/b&gt;"),
+            "English name as text"
+        );
+        assert!(!page.body.contains("<b>Co-op"));
     }
 
     pub async fn co_ops_declare_the_rest_of_the_price(app: TestApp) {

@@ -4,10 +4,7 @@
 //! - every endpoint gets random, hostile form bodies as each kind of user (a fixed-seed
 //!   generator, so a failure repeats): no answer is ever 5xx, and the books still balance.
 
-#![cfg(feature = "ssr")]
-
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{demo_login, Client, TestApp};
 use proptest::prelude::*;
@@ -104,6 +101,11 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("market/catalogue", CATALOGUE_FIELDS),
     ("market/search", CATALOGUE_FIELDS),
     ("shops/shop", &["key", "after"]),
+    ("shops/profile", &["key"]),
+    (
+        "shops/save-profile",
+        &["key", "name_en", "story", "story_en"],
+    ),
     ("reviews/listing", &["listing_id", "after"]),
     ("reviews/write", &["order_item_id", "rating", "body"]),
     ("reviews/reply", &["review_id", "reply"]),

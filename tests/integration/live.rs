@@ -4,10 +4,7 @@
 //! who may host and run an event. Every case runs on SQLite, and on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
-#![cfg(feature = "ssr")]
-
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{add_address, count, demo_login, Client, TestApp};
 

@@ -3,10 +3,7 @@
 //! signing, verification and decryption. Every case runs on SQLite, and on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
-#![cfg(feature = "ssr")]
-
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{count, demo_login, Client, TestApp};
 

@@ -3,10 +3,7 @@
 //! official function, masking, the audit log, roll-ups equal to the ledger's sums, the one
 //! definition of rolling income, the CSV export, and the self-report's rate limit. Both backends.
 
-#![cfg(feature = "ssr")]
-
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{count, demo_login, Client, TestApp};
 

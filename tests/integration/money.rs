@@ -1,10 +1,7 @@
 //! Integration tests of the money path: checkout, payment, refunds, the ledger, and the books.
 //! Every case runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
-#![cfg(feature = "ssr")]
-
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{count, demo_login, Client, TestApp};
 
