@@ -883,7 +883,7 @@ fn TermsEditor(
                         }
                     });
                     view! {
-                        <li class="terms-row" style:display=move || if shown() { "" } else { "none" }>
+                        <li class="terms-row" class:is-filtered=move || !shown()>
                             <label for=id.clone()>{h.label.clone()}</label>
                             <span class="terms-input">
                                 <input id=id name=format!("form[terms_by][{}]", h.household_id) inputmode="decimal"
@@ -921,6 +921,8 @@ fn origin_field(
     let known = origins.iter().any(|o| o.code == current);
     view! {
         <select id="origin" name="form[origin_code]" required data-testid="origin-picker" node_ref=select>
+            // A required list starts with an empty choice, so nothing is sent by mistake.
+            <option value="" selected=current.is_empty()>{tr(T::picker_choose)}</option>
             {(!known && !current.is_empty()).then(|| view! { <option value=current.clone() selected=true>{current.clone()}</option> })}
             {origins.iter().map(|o| {
                 let code = o.code.clone();

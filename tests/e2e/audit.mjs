@@ -30,7 +30,8 @@ try {
   const market = await (await fetch(`${server.base}/market`)).text();
   const listing = market.match(/href="(\/listing\/\d+)"/)?.[1] || '/listing/1';
   const county = (await (await fetch(`${server.base}/`)).text()).match(/href="(\/county\/\d+)"/)?.[1] || '/county/350725';
-  const pages = ['/', '/market', listing, '/cart', '/live', county, '/login'];
+  const shop = (await (await fetch(`${server.base}${listing}`)).text()).match(/href="(\/shop\/[ch]\d+)"/)?.[1] || '/shop/c1';
+  const pages = ['/', '/market', listing, shop, '/cart', '/live', county, '/login'];
 
   for (const path of pages) {
     const row = { path };
