@@ -235,6 +235,12 @@ pub fn decide(user: &CurrentUser, action: Action, f: &Facts) -> Decision {
     }
 }
 
+/// Whether `user`'s role keeps any shop [`Action::EditShop`] could allow them: buyers keep
+/// none, so the shop pages skip the lookup for them and the edit refuses them before it.
+pub fn may_keep_shops(user: &CurrentUser) -> bool {
+    !matches!(user.role, Role::Buyer | Role::InstitutionBuyer)
+}
+
 /// Who may, in words: the README's "Who may call" column for each action's endpoints.
 pub fn describe(action: Action) -> &'static str {
     use Action::*;

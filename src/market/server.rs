@@ -1295,26 +1295,8 @@ pub async fn seller_desk(after: Option<&str>) -> Result<SellerDeskView, AppError
             has_page: true,
         }],
         _ => {
-            // Which of them sell their own produce (and so have a page), in one query.
-            let selling: std::collections::BTreeSet<i64> = if households.is_empty() {
-                Default::default()
-            } else {
-                let marks: Vec<String> = (1..=households.len()).map(|i| format!("${i}")).collect();
-                let sql = format!(
-                    "SELECT DISTINCT household_id FROM listings
-                      WHERE household_id IN ({}) AND status IN ('on_sale', 'sold_out')",
-                    marks.join(", ")
-                );
-                let mut q = sqlx::query_scalar::<_, i64>(&sql);
-                for h in &households {
-                    q = q.bind(h.household_id);
-                }
-                q.fetch_all(&db.pool)
-                    .await
-                    .map_err(AppError::internal)?
-                    .into_iter()
-                    .collect()
-            };
+            let ids: Vec<i64> = households.iter().map(|h| h.household_id).collect();
+            let selling = crate::shops::server::with_pages(db, &ids).await?;
             households
                 .iter()
                 .map(|h| DeskShop {

@@ -113,16 +113,10 @@ pub fn ShopPage() -> impl IntoView {
                 Ok(s) => {
                     let (title, description) = meta_of(&s);
                     let image = s.listings.items.iter().find_map(|c| c.photo.clone());
-                    let s2 = s.clone();
-                    let name = move || match (lang.get(), &s2.name_en) {
-                        (Lang::En, Some(en)) if !en.is_empty() => en.clone(),
-                        _ => s2.name.clone(),
-                    };
-                    let s3 = s.clone();
-                    let place = move || match (lang.get(), &s3.place_en) {
-                        (Lang::En, Some(en)) => en.clone(),
-                        _ => s3.place.clone(),
-                    };
+                    let (zh_name, en_name) = (s.name.clone(), s.name_en.clone().unwrap_or_default());
+                    let name = move || lang.get().pick(&zh_name, &en_name);
+                    let (zh_place, en_place) = (s.place.clone(), s.place_en.clone().unwrap_or_default());
+                    let place = move || lang.get().pick(&zh_place, &en_place);
                     let qr = format!("{}/qr.svg", s.share_path);
                     view! {
                         <PageMeta title=title description=description image=image/>

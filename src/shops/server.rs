@@ -5,7 +5,6 @@ use super::api::{ShopEvent, ShopLink, ShopText, ShopView, MAX_SHOP_NAME_EN, MAX_
 use crate::auth::api::CurrentUser;
 use crate::auth::server::{current_user, require_user};
 use crate::domain::region::RegionCode;
-use crate::domain::role::Role;
 use crate::domain::shop::{ShareKey, ShopKey};
 use crate::error::{AppError, ErrorCode};
 use crate::market::server::{figures_of, listings_of, ListingScope};
@@ -60,6 +59,35 @@ fn household_label(head: String, consent: i64, village: &str) -> String {
 /// household's consent; listing pages use it too.
 pub const HOUSEHOLD_STORY_SQL: &str =
     "COALESCE((SELECT p.story FROM shop_profiles p WHERE p.shop_key = 'h' || h.id), h.story)";
+
+/// Of `households`, those that sell their own produce (a listing on sale or sold out), and so
+/// have a shop page: the rule [`head`] applies, for the seller desk and the edit form.
+pub async fn with_pages(
+    db: &Db,
+    households: &[i64],
+) -> Result<std::collections::BTreeSet<i64>, AppError> {
+    if households.is_empty() {
+        return Ok(Default::default());
+    }
+    let marks: Vec<String> = (1..=households.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT DISTINCT household_id FROM listings
+          WHERE household_id IN ({}) AND {SELLING}",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query_scalar::<_, i64>(&sql);
+    for h in households {
+        q = q.bind(h);
+    }
+    Ok(q.fetch_all(&db.pool)
+        .await
+        .map_err(AppError::internal)?
+        .into_iter()
+        .collect())
+}
+
+/// A listing that gives its seller a shop page.
+const SELLING: &str = "status IN ('on_sale', 'sold_out')";
 
 /// What a shop's keeper wrote (`shop_profiles`), if anything.
 #[derive(Default)]
@@ -125,8 +153,8 @@ async fn head(db: &Db, key: &ShopKey) -> Result<Head, AppError> {
                 sqlx::query_as(&format!(
                     "SELECT h.head_name, h.story_consent, {HOUSEHOLD_STORY_SQL}, h.region_code, v.name
                        FROM households h JOIN regions v ON v.code = h.region_code
-                      WHERE h.id = $1 AND EXISTS (SELECT 1 FROM listings l
-                            WHERE l.household_id = h.id AND l.status IN ('on_sale', 'sold_out'))"
+                      WHERE h.id = $1 AND EXISTS (SELECT 1 FROM listings
+                            WHERE household_id = h.id AND {SELLING})"
                 ))
             .bind(id)
             .fetch_optional(&db.pool)
@@ -280,7 +308,7 @@ pub async fn shop(key: &str, after: Option<&str>) -> Result<ShopView, AppError> 
     let share = ShareKey::Shop(key.clone());
     // The edit link, for whoever may follow it (the edit itself decides again).
     let editable = match current_user().await? {
-        Some(user) if !matches!(user.role, Role::Buyer | Role::InstitutionBuyer) => {
+        Some(user) if policy::may_keep_shops(&user) => {
             let facts = policy::shop_facts(&db, &user, &key).await?;
             policy::decide(&user, Action::EditShop, &facts) == Decision::Allow
         }
@@ -334,7 +362,7 @@ pub async fn shop(key: &str, after: Option<&str>) -> Result<ShopView, AppError> 
 /// before anything is looked up, so a refusal says nothing about what exists.
 async fn keeper(db: &Db, key: &str) -> Result<(ShopKey, CurrentUser), AppError> {
     let user = require_user().await?;
-    if matches!(user.role, Role::Buyer | Role::InstitutionBuyer) {
+    if !policy::may_keep_shops(&user) {
         return Err(AppError::new(ErrorCode::Forbidden));
     }
     let key = ShopKey::parse(key).ok_or_else(not_found)?;
@@ -378,18 +406,14 @@ async fn profile_of(db: &Db, key: &ShopKey) -> Result<ShopText, AppError> {
             text.name = name;
         }
         ShopKey::Household(id) => {
-            let (name, story, consent, selling): (String, Option<String>, i64, i64) =
-                sqlx::query_as(
-                    "SELECT h.head_name, h.story, h.story_consent,
-                            (SELECT COUNT(*) FROM listings l
-                              WHERE l.household_id = h.id AND l.status IN ('on_sale', 'sold_out'))
-                       FROM households h WHERE h.id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&db.pool)
-                .await
-                .map_err(AppError::internal)?
-                .ok_or_else(not_found)?;
+            let (name, story, consent): (String, Option<String>, i64) = sqlx::query_as(
+                "SELECT head_name, story, story_consent FROM households WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or_else(not_found)?;
             text.kind = "household".into();
             text.name = name;
             text.has_name_en = false;
@@ -397,7 +421,7 @@ async fn profile_of(db: &Db, key: &ShopKey) -> Result<ShopText, AppError> {
                 text.story = story.unwrap_or_default();
             }
             text.story_shown = consent == 1;
-            text.has_page = selling > 0;
+            text.has_page = !with_pages(db, &[*id]).await?.is_empty();
         }
         ShopKey::Village(code) => {
             let (name, registered_en): (String, Option<String>) = sqlx::query_as(
@@ -452,7 +476,7 @@ pub async fn save_profile(
     let story = shop_text(story, MAX_SHOP_STORY, "story")?;
     let story_en = shop_text(story_en, MAX_SHOP_STORY, "story_en")?;
     // 404 for a shop that is not there, before anything is written.
-    profile_of(db, &key).await?;
+    let mut text = profile_of(db, &key).await?;
     sqlx::query(
         "INSERT INTO shop_profiles (shop_key, name_en, story, story_en, updated_by, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -470,7 +494,10 @@ pub async fn save_profile(
     .await
     .map_err(AppError::internal)?;
     tracing::info!(shop = %key, user = user.id, "shop words saved");
-    let text = profile_of(db, &key).await?;
+    // What was saved is what the form shows now (a written story replaces the registry's).
+    text.name_en = name_en;
+    text.story = story;
+    text.story_en = story_en;
     // A browser's form posted without a script: to the shop's page, which shows the new words
     // (back to the form for a household that has no page yet).
     if crate::auth::server::from_plain_form() {
