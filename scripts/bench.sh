@@ -5,8 +5,8 @@
 #      rendered) and for a signed-in buyer (rendered every time), with their ceiling: the same
 #      HTML served by axum as a static file;
 #      (and, for information, a search through the full-text index);
-#   2. the checkout server function, with its ceiling: a raw sqlx loop inserting the same rows
-#      without any checks.
+#   2. the checkout server function, one-line checkouts of 64 buyers in turn, with its ceiling:
+#      a raw sqlx loop inserting the same rows without any checks.
 # Prints requests/s for each and the two ratios. Uses the release binary (make build first).
 # BENCH_SECONDS (default 10) and BENCH_CONNECTIONS (default 32) tune the load.
 set -euo pipefail
@@ -57,7 +57,9 @@ p99() { awk '$1=="99%" {print $2}'; }
 income_p99=$(wrk -t1 -c4 -d"${SECS}s" --latency -H "Cookie: $official" "$base/households/$household" | p99)
 county_p99=$(wrk -t1 -c4 -d"${SECS}s" --latency -H "Cookie: $official" "$base/county/350725" | p99)
 echo "    income page of household $household, p99 at 4 connections: $income_p99; county page: $county_p99"
-checkout=$(BENCH_COOKIE="$cookie" BENCH_LISTING="$listing" wrk -t2 -c"$CONNS" -d"${SECS}s" -s scripts/bench-checkout.lua "$base" | rps)
+# Checkouts from 64 buyers in turn (each with a session made by `zhunong bench --buyers`).
+"$BIN" bench --buyers 64 | grep '^zn_session=' > "$dir/cookies.txt"
+checkout=$(BENCH_COOKIES="$dir/cookies.txt" BENCH_LISTING="$listing" wrk -t2 -c"$CONNS" -d"${SECS}s" -s scripts/bench-checkout.lua "$base" | rps)
 echo "    checkout server function: $checkout req/s"
 rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""

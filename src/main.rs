@@ -70,6 +70,10 @@ async fn main() -> std::process::ExitCode {
             /// Time this many raw checkout-shaped insert transactions and print the rate.
             #[arg(long, default_value_t = 0)]
             raw_inserts: usize,
+            /// Add this many buyers, each with an address and a session, and print one
+            /// `Cookie` value a line (for the checkout benchmark).
+            #[arg(long, default_value_t = 0)]
+            buyers: usize,
             /// Give the generated households this many months of income, then time the
             /// officials' roll-up for the province and for one county.
             #[arg(long, default_value_t = 0)]
@@ -159,7 +163,7 @@ async fn main() -> std::process::ExitCode {
             Ok(())
         }
         .await,
-        Command::Bench { households, listings, raw_inserts, rollup_months, villages, explain } => async {
+        Command::Bench { households, listings, raw_inserts, buyers, rollup_months, villages, explain } => async {
             let db = server::open_database(&settings).await?;
             if households + listings > 0 {
                 seed::seed_demo(&db).await?;
@@ -216,6 +220,11 @@ async fn main() -> std::process::ExitCode {
                             println!("    {line}");
                         }
                     }
+                }
+            }
+            if buyers > 0 {
+                for cookie in server::bench::add_buyers(&db, buyers).await? {
+                    println!("{cookie}");
                 }
             }
             if raw_inserts > 0 {

@@ -913,9 +913,11 @@ pub async fn rebuild_sums(db: &Db) -> Result<(), AppError> {
 }
 
 /// The China-time years from the first to the last time `sql` returns (none when empty).
-async fn years_of(tx: &mut Tx, sql: &str) -> Result<std::ops::RangeInclusive<i64>, AppError> {
-    let (first, last): (Option<i64>, Option<i64>) =
-        sqlx::query_as(sql).fetch_one(&mut **tx).await?;
+async fn years_of(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+) -> Result<std::ops::RangeInclusive<i64>, AppError> {
+    let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(sql).fetch_one(conn).await?;
     Ok(match (first, last) {
         (Some(a), Some(b)) => china_year(a)..=china_year(b),
         #[allow(clippy::reversed_empty_ranges)]

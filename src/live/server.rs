@@ -20,9 +20,8 @@ use crate::policy::{self, Action, Decision};
 use crate::server::db::{now, Db};
 use crate::server::keyset::{desc, Keyset};
 use crate::server::state::AppState;
-use sqlx::{Any, Transaction};
 
-type Tx = Transaction<'static, Any>;
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// The longest event.
 const MAX_EVENT_SECS: i64 = 24 * 3600;
@@ -144,7 +143,7 @@ async fn held_at_flash<'e, E>(
     since: i64,
 ) -> Result<i64, AppError>
 where
-    E: sqlx::Executor<'e, Database = Any>,
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     Ok(sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(oi.quantity), 0) AS BIGINT) FROM order_items oi JOIN orders o ON o.id = oi.order_id

@@ -299,7 +299,7 @@ pub async fn store(
 }
 
 async fn record(db: &Db, listing_id: i64, written: &[Written]) -> Result<Vec<i64>, AppError> {
-    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    let mut tx = db.begin_write().await.map_err(AppError::from)?;
     // Touching the listing locks its row (PostgreSQL), so two uploads cannot both pass the count.
     let touched = sqlx::query("UPDATE listings SET updated_at = $1 WHERE id = $2")
         .bind(now())

@@ -1078,7 +1078,7 @@ pub async fn save_listing_as(
         )),
         None => None,
     };
-    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    let mut tx = db.begin_write().await.map_err(AppError::from)?;
     // A change of what the product is, or where it comes from, voids its 扶贫产品 certificate
     // until an official records a new one.
     let mut moved_from = None;

@@ -24,10 +24,9 @@ use crate::policy::{self, Action};
 use crate::server::db::{current_year, now, year_start, Db};
 use crate::server::keyset::{desc, Keyset};
 use crate::server::state::AppState;
-use sqlx::{Any, Transaction};
 use std::collections::BTreeMap;
 
-type Tx = Transaction<'static, Any>;
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Tells the buyer or the seller what happened to the order (the notification centre and
 /// the outbox), in `tx`.
@@ -412,7 +411,7 @@ pub async fn place(
     let address = crate::delivery::server::address_for(db, user.id, req.address_id).await?;
 
     let hash = request_hash(&lines, &events, &req.fingerprint());
-    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    let mut tx = db.begin_write().await.map_err(AppError::from)?;
     // One buyer's checkouts one at a time, so concurrent checkouts cannot all pass the count of
     // unpaid ones: a row lock on PostgreSQL; on SQLite the write transaction (`BEGIN
     // IMMEDIATE`) already is one for every writer.
@@ -426,13 +425,19 @@ pub async fn place(
     // The checkout row, made only under the limit of unpaid checkouts (counted up to the limit:
     // a bounded read whatever the buyer's history, from the partial index
     // `orders_buyer_placed`) and only for a new key, in one statement.
-    let inserted: Option<i64> = sqlx::query_scalar(
+    // SQLite is told the index: without statistics its planner takes `orders_unpaid` (status,
+    // expires_at) and counts every buyer's unpaid orders, all of them, inside the write lock.
+    let unpaid_orders = match db.backend {
+        crate::server::db::Backend::Sqlite => "orders INDEXED BY orders_buyer_placed",
+        crate::server::db::Backend::Postgres => "orders",
+    };
+    let inserted: Option<i64> = sqlx::query_scalar(&format!(
         "INSERT INTO checkouts (buyer_id, idempotency_key, request_hash, created_at)
          SELECT $1, $2, $3, $4
-          WHERE (SELECT COUNT(*) FROM (SELECT DISTINCT checkout_id FROM orders
+          WHERE (SELECT COUNT(*) FROM (SELECT DISTINCT checkout_id FROM {unpaid_orders}
                   WHERE buyer_id = $1 AND status = 'placed' AND expires_at > $4 LIMIT $5) unpaid) < $5
-         ON CONFLICT (buyer_id, idempotency_key) DO NOTHING RETURNING id",
-    )
+         ON CONFLICT (buyer_id, idempotency_key) DO NOTHING RETURNING id"
+    ))
     .bind(user.id)
     .bind(key)
     .bind(&hash)
@@ -978,7 +983,7 @@ pub async fn ship_order(
     tracking: Option<&str>,
     t: i64,
 ) -> Result<(), AppError> {
-    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    let mut tx = db.begin_write().await.map_err(AppError::from)?;
     let n = sqlx::query(
         "UPDATE orders SET status = 'shipped', courier = $1, tracking_no = $2, shipped_at = $3, updated_at = $3
           WHERE id = $4 AND status = 'paid'",
@@ -1000,7 +1005,7 @@ pub async fn ship_order(
 /// Marks a shipped order delivered at `t`, by the buyer or automatically (409 if it is not
 /// shipped), and tells the seller.
 pub async fn deliver_order(db: &Db, order_id: i64, by: &str, t: i64) -> Result<(), AppError> {
-    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    let mut tx = db.begin_write().await.map_err(AppError::from)?;
     let n = sqlx::query(
         "UPDATE orders SET status = 'delivered', delivered_at = $1, delivered_by = $2, updated_at = $1
           WHERE id = $3 AND status = 'shipped'",
@@ -1185,7 +1190,7 @@ pub async fn pay_by_transfer(
     by: Option<i64>,
     t: i64,
 ) -> Result<(), AppError> {
-    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    let mut tx = db.begin_write().await.map_err(AppError::from)?;
     if !mark_paid(
         &mut tx,
         order_id,
@@ -1209,7 +1214,7 @@ pub async fn move_order(
     to: &str,
     t: i64,
 ) -> Result<(), AppError> {
-    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    let mut tx = db.begin_write().await.map_err(AppError::from)?;
     if !transition(&mut tx, order_id, from, to, t).await? {
         return Err(AppError::new(ErrorCode::InvalidOrderState));
     }
@@ -1243,7 +1248,7 @@ pub async fn cancel(order_id: i64) -> Result<OrderView, AppError> {
 /// Cancels an order that is still unpaid, returning its stock, in one transaction; false if it
 /// was no longer unpaid.
 async fn cancel_unpaid(db: &Db, order_id: i64, reason: &str, t: i64) -> Result<bool, AppError> {
-    let mut tx = db.begin_write().await.map_err(AppError::internal)?;
+    let mut tx = db.begin_write().await.map_err(AppError::from)?;
     if !transition(&mut tx, order_id, "placed", "cancelled", t).await? {
         return Ok(false);
     }

@@ -94,6 +94,50 @@ pub async fn insert_catalogue(
     tx.commit().await
 }
 
+/// Adds `n` buyers for the checkout benchmark, each with a copy of the demo buyer's addresses
+/// and a session of its own; returns their `Cookie` header values. Checkouts in the benchmark
+/// come from many buyers, as they do in life: one buyer's checkouts are serialised, and one
+/// buyer holding thousands of unpaid orders (past any real limit) would measure counting them.
+pub async fn add_buyers(db: &Db, n: usize) -> Result<Vec<String>, sqlx::Error> {
+    let t = now();
+    let mut cookies = Vec::with_capacity(n);
+    let mut tx = db.begin_write().await?;
+    for i in 0..n {
+        let login = format!("bench-buyer-{i}@bench.zhunong.cn");
+        let user: i64 = sqlx::query_scalar(
+            "INSERT INTO users (login, password_hash, display_name, role, is_demo, created_at)
+             SELECT $1, password_hash, $2, 'buyer', 1, $3 FROM users WHERE login = 'buyer@demo.zhunong.cn'
+             RETURNING id",
+        )
+        .bind(&login)
+        .bind(format!("压测买家{i}"))
+        .bind(t)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO addresses (user_id, recipient, mobile, region_code, detail, unit_name, is_default, created_at)
+             SELECT $1, a.recipient, a.mobile, a.region_code, a.detail, a.unit_name, a.is_default, $2
+               FROM addresses a JOIN users u ON u.id = a.user_id
+              WHERE u.login = 'buyer@demo.zhunong.cn' AND a.removed_at IS NULL",
+        )
+        .bind(user)
+        .bind(t)
+        .execute(&mut *tx)
+        .await?;
+        let token = super::session::new_token();
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(super::session::hash_token(&token))
+            .bind(user)
+            .bind(t)
+            .bind(t + 86_400)
+            .execute(&mut *tx)
+            .await?;
+        cookies.push(format!("{}={token}", super::session::SESSION_COOKIE));
+    }
+    tx.commit().await?;
+    Ok(cookies)
+}
+
 /// The ceiling for checkout: `rounds` transactions that each insert what a one-line checkout
 /// inserts (checkout, order, item, allocation) with no checks at all. Returns transactions/s.
 pub async fn raw_insert_loop(db: &Db, rounds: usize) -> Result<f64, sqlx::Error> {
