@@ -122,12 +122,10 @@ fn hash_file(opts: &LeptosOptions) -> Option<std::path::PathBuf> {
     Some(exe.parent()?.join(opts.hash_file.as_ref()))
 }
 
-/// The address of one of the built assets under /pkg/ (`kind` as cargo-leptos names it in the
-/// hash file: `css`, `js` or `wasm`, which is also the file's extension), with its content hash
-/// when the build has one.
-pub fn asset_href(opts: &LeptosOptions, kind: &str) -> String {
-    let hash = opts
-        .hash_files
+/// The content hash cargo-leptos gave one of the built assets (`kind` as it names them in the
+/// hash file: `css`, `js`, `wasm`, `split`), when the build has one.
+fn asset_hash(opts: &LeptosOptions, kind: &str) -> Option<String> {
+    opts.hash_files
         .then(|| hash_file(opts))
         .flatten()
         .and_then(|p| std::fs::read_to_string(p).ok())
@@ -137,11 +135,22 @@ pub fn asset_href(opts: &LeptosOptions, kind: &str) -> String {
                     .filter(|(k, _)| k.trim() == kind)
                     .map(|(_, h)| h.trim().to_owned())
             })
-        });
-    match hash {
+        })
+}
+
+/// The address of one of the built assets under /pkg/ (`kind`: `css`, `js` or `wasm`, which is
+/// also the file's extension), with its content hash when the build has one.
+pub fn asset_href(opts: &LeptosOptions, kind: &str) -> String {
+    match asset_hash(opts, kind) {
         Some(h) => format!("/{}/{}.{h}.{kind}", opts.site_pkg_dir, opts.output_name),
         None => format!("/{}/{}.{kind}", opts.site_pkg_dir, opts.output_name),
     }
+}
+
+/// The address of the script that loads the split WebAssembly's chunks, which the app's script
+/// imports (a build with `--split` and hashed names only).
+pub fn split_js_href(opts: &LeptosOptions) -> Option<String> {
+    asset_hash(opts, "split").map(|h| format!("/{}/__wasm_split.{h}.js", opts.site_pkg_dir))
 }
 
 /// The stylesheet's address (for pages that are not rendered by the app, like the local fake
