@@ -13,7 +13,7 @@ use crate::official::HouseholdsPage;
 use crate::orders::{CartPage, OrdersPage, SellerOrdersPage};
 use crate::ui::NotFound;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, Lazy, LazyRoute, SsrMode};
 
@@ -78,17 +78,17 @@ lazy_pages! {
 /// priority, so after `load` hydration waits on one round trip, not three.
 /// In place of Leptos' `HydrationScripts`, which preloads the WebAssembly with the page (and,
 /// on a lazy route, the route's split code): the split code is fetched when hydration needs it.
+/// With the stylesheet; all of them addressed under the build's directory (`server::assets`).
 fn hydration_scripts(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let (js, wasm, split) = (
-        crate::server::asset_href(&options, "js"),
-        crate::server::asset_href(&options, "wasm"),
-        crate::server::split_js_href(&options),
-    );
+    let (css, js, wasm, split) = {
+        let a = crate::server::assets::Assets::get(&options);
+        (a.css.clone(), a.js.clone(), a.wasm.clone(), a.split.clone())
+    };
     #[cfg(not(feature = "ssr"))]
-    let (js, wasm, split) = {
+    let (css, js, wasm, split) = {
         let _ = options;
-        (String::new(), String::new(), None::<String>)
+        (String::new(), String::new(), String::new(), None::<String>)
     };
     let script = format!(
         "(function (js, wasm) {{ let started = false; \
@@ -100,6 +100,7 @@ fn hydration_scripts(options: LeptosOptions) -> impl IntoView {
          setTimeout(go, 3000); }})({js:?}, {wasm:?});"
     );
     view! {
+        <link rel="stylesheet" id="leptos" href=css/>
         <link rel="modulepreload" href=js fetchpriority="low"/>
         {split.map(|href| view! { <link rel="modulepreload" href=href fetchpriority="low"/> })}
         <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script>
@@ -117,7 +118,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="theme-color" content="#2d6a3e"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HashedStylesheet options=options.clone() id="leptos"/>
                 {hydration_scripts(options)}
                 <MetaTags/>
             </head>
@@ -197,6 +197,13 @@ pub fn App() -> impl IntoView {
         |_| async move {
             match crate::auth::api::session().await {
                 Ok(user) => user,
+                // On the server, `unavailable`: the request ended before its session was read
+                // (see `AppState::get`); nobody is left to tell.
+                Err(e)
+                    if cfg!(feature = "ssr") && e.code == crate::error::ErrorCode::Unavailable =>
+                {
+                    None
+                }
                 Err(e) => {
                     leptos::logging::error!("session: {e}");
                     None

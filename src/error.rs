@@ -359,14 +359,30 @@ impl From<AccountInputError> for AppError {
     }
 }
 
+/// Whether a database error code is SQLite's `SQLITE_BUSY`, plain or extended.
+#[cfg(feature = "ssr")]
+fn sqlite_busy(code: Option<&str>) -> bool {
+    code.filter(|c| c.len() < 5)
+        .and_then(|c| c.parse::<i64>().ok())
+        .is_some_and(|c| c & 0xff == 5)
+}
+
 /// A database error: the cause goes to the log, the caller gets a generic 500; a pool that
-/// cannot give a connection in time is 503 (busy), not a failure.
+/// cannot give a connection in time, or SQLite busy past its timeout, is 503 (busy), not a
+/// failure.
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> AppError {
         match e {
             sqlx::Error::PoolTimedOut => {
                 tracing::warn!("database pool busy");
+                AppError::new(ErrorCode::Busy)
+            }
+            // SQLITE_BUSY and its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT):
+            // another process held the lock for longer than the busy timeout. Nothing was
+            // written; the client may try again. (PostgreSQL's codes are five characters.)
+            sqlx::Error::Database(d) if sqlite_busy(d.code().as_deref()) => {
+                tracing::warn!("database busy: {}", d.message());
                 AppError::new(ErrorCode::Busy)
             }
             e => AppError::internal(e),
@@ -397,6 +413,19 @@ impl FromServerFnError for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn sqlite_busy_is_told_from_postgres_codes() {
+        for busy in ["5", "261", "517", "773"] {
+            assert!(sqlite_busy(Some(busy)), "{busy}");
+        }
+        // SQLITE_LOCKED, a constraint, and PostgreSQL's 22021 (which is 5 modulo 256).
+        for other in ["6", "2067", "22021", "40001", "42P01"] {
+            assert!(!sqlite_busy(Some(other)), "{other}");
+        }
+        assert!(!sqlite_busy(None));
+    }
 
     #[test]
     fn errors_carry_status_and_language() {

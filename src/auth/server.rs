@@ -263,9 +263,9 @@ async fn start_session(state: &AppState, user_id: i64) -> Result<(), AppError> {
     if let Some(old) = parts.as_ref().and_then(|p| session_token(&p.headers)) {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(session::hash_token(&old))
-            .execute(&state.db.pool)
+            .execute(state.db.writer())
             .await
-            .map_err(AppError::internal)?;
+            .map_err(AppError::from)?;
     }
     let token = session::new_token();
     let max_age = state.settings.session_days.max(1) * 86_400;
@@ -275,9 +275,9 @@ async fn start_session(state: &AppState, user_id: i64) -> Result<(), AppError> {
         .bind(user_id)
         .bind(t)
         .bind(t + max_age)
-        .execute(&state.db.pool)
+        .execute(state.db.writer())
         .await
-        .map_err(AppError::internal)?;
+        .map_err(AppError::from)?;
     set_cookie(session::cookie(
         Some(&token),
         max_age,
@@ -605,7 +605,7 @@ pub async fn logout_everywhere() -> Result<(), AppError> {
     let user = require_user().await?;
     let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user.id)
-        .execute(&state.db.pool)
+        .execute(state.db.writer())
         .await?
         .rows_affected();
     tracing::info!(user_id = user.id, sessions = n, "logged out everywhere");
@@ -624,9 +624,9 @@ pub async fn logout() -> Result<(), AppError> {
     if let Some(token) = parts.as_ref().and_then(|p| session_token(&p.headers)) {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(session::hash_token(&token))
-            .execute(&state.db.pool)
+            .execute(state.db.writer())
             .await
-            .map_err(AppError::internal)?;
+            .map_err(AppError::from)?;
     }
     set_cookie(session::cookie(
         None,

@@ -407,7 +407,7 @@ pub async fn save_terms(
     .bind(i64::from(institution))
     .bind(hours)
     .bind(now())
-    .execute(&db.pool)
+    .execute(db.writer())
     .await?;
     let name: String = match (h, o) {
         (_, Some(o)) => sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1").bind(o),

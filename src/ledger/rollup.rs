@@ -809,7 +809,7 @@ async fn purge(db: &Db) -> Result<(), AppError> {
                 CHUNK * 5
             ))
             .bind(epoch)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?
             .rows_affected();
             if n == 0 {
@@ -818,11 +818,11 @@ async fn purge(db: &Db) -> Result<(), AppError> {
         }
         sqlx::query("DELETE FROM rollup_regions WHERE epoch = $1")
             .bind(epoch)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?;
         sqlx::query("DELETE FROM rollup_epochs WHERE id = $1")
             .bind(epoch)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?;
     }
     Ok(())

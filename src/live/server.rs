@@ -582,7 +582,7 @@ pub async fn end_overdue(db: &Db, t: i64) -> Result<u64, sqlx::Error> {
           WHERE status IN ('scheduled', 'live') AND ends_at < $1",
     )
     .bind(t - 2 * 3600)
-    .execute(&db.pool)
+    .execute(db.writer())
     .await?
     .rows_affected())
 }
@@ -681,7 +681,7 @@ pub async fn create(f: &EventForm) -> Result<i64, AppError> {
     .bind(external_url)
     .bind(user.id)
     .bind(t)
-    .fetch_one(&db.pool)
+    .fetch_one(db.writer())
     .await?;
     tracing::info!(event = id, by = user.id, "live event scheduled");
     Ok(id)

@@ -345,9 +345,9 @@ pub async fn remove(db: &Db, dir: &Path, photo_id: i64) -> Result<(), AppError> 
         "DELETE FROM listing_photos WHERE id = $1 RETURNING path, thumb_path, medium_path",
     )
     .bind(photo_id)
-    .fetch_optional(&db.pool)
+    .fetch_optional(db.writer())
     .await
-    .map_err(AppError::internal)?;
+    .map_err(AppError::from)?;
     let (path, thumb_path, medium_path) = row.ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
     remove_files(
         dir,

@@ -1185,9 +1185,9 @@ pub async fn set_stalled(
         .bind(if stalled { quantity } else { None })
         .bind(now())
         .bind(listing_id)
-        .execute(&db.pool)
+        .execute(db.writer())
         .await
-        .map_err(AppError::internal)?;
+        .map_err(AppError::from)?;
     Ok(())
 }
 
@@ -1217,9 +1217,9 @@ pub async fn certify(
         .bind(until)
         .bind(user.id)
         .bind(now())
-        .execute(&db.pool)
+        .execute(db.writer())
         .await
-        .map_err(AppError::internal)?;
+        .map_err(AppError::from)?;
     Ok(())
 }
 

@@ -30,7 +30,7 @@ const CLAIM_KEY: &str = "warning_scan_at";
 async fn claim(db: &Db, t: i64) -> Result<bool, sqlx::Error> {
     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, '0') ON CONFLICT (key) DO NOTHING")
         .bind(CLAIM_KEY)
-        .execute(&db.pool)
+        .execute(db.writer())
         .await?;
     let n = sqlx::query(
         "UPDATE settings SET value = $1 WHERE key = $2 AND CAST(value AS BIGINT) <= $3",
@@ -38,7 +38,7 @@ async fn claim(db: &Db, t: i64) -> Result<bool, sqlx::Error> {
     .bind(t.to_string())
     .bind(CLAIM_KEY)
     .bind(t - EVERY_SECS)
-    .execute(&db.pool)
+    .execute(db.writer())
     .await?
     .rows_affected();
     Ok(n == 1)

@@ -195,18 +195,18 @@ pub async fn mark_read(id: Option<i64>) -> Result<i64, AppError> {
         .bind(now())
         .bind(id)
         .bind(user.id)
-        .execute(&db.pool)
+        .execute(db.writer())
         .await
-        .map_err(AppError::internal)?
+        .map_err(AppError::from)?
         .rows_affected(),
         None => sqlx::query(
             "UPDATE user_notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL",
         )
         .bind(now())
         .bind(user.id)
-        .execute(&db.pool)
+        .execute(db.writer())
         .await
-        .map_err(AppError::internal)?
+        .map_err(AppError::from)?
         .rows_affected(),
     };
     if let Some(id) = id {

@@ -834,7 +834,7 @@ async fn begin_record(db: &Db, user: &CurrentUser) -> Result<i64, AppError> {
     )
     .bind(user.id)
     .bind(now())
-    .fetch_one(&db.pool)
+    .fetch_one(db.writer())
     .await?)
 }
 
@@ -851,7 +851,7 @@ async fn update_record(db: &Db, out: &Outcome) -> Result<(), AppError> {
     .bind(out.failed as i64)
     .bind(errors)
     .bind(out.id)
-    .execute(&db.pool)
+    .execute(db.writer())
     .await?;
     Ok(())
 }

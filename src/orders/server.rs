@@ -410,44 +410,42 @@ pub async fn place(
     req.check()?;
     let address = crate::delivery::server::address_for(db, user.id, req.address_id).await?;
 
-    let hash = request_hash(&lines, &events, &req.fingerprint());
-    let mut tx = db.begin_write().await.map_err(AppError::from)?;
-    // One buyer's checkouts one at a time, so concurrent checkouts cannot all pass the count of
-    // unpaid ones: a row lock on PostgreSQL; on SQLite the write transaction (`BEGIN
-    // IMMEDIATE`) already is one for every writer.
-    if db.backend == crate::server::db::Backend::Postgres {
-        sqlx::query("UPDATE users SET login = login WHERE id = $1")
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(AppError::internal)?;
+    // Nobody buys what they sell: a sale to oneself would post income that no buyer paid. A
+    // listing's seller never changes, so this is decided before the write lock, not in it.
+    if matches!(user.role, Role::Household | Role::Cadre | Role::OrgManager) {
+        for &listing_id in lines.keys() {
+            let seller: Option<(Option<i64>, Option<i64>)> =
+                sqlx::query_as("SELECT household_id, organisation_id FROM listings WHERE id = $1")
+                    .bind(listing_id)
+                    .fetch_optional(&db.pool)
+                    .await?;
+            let Some((household, organisation)) = seller else {
+                continue; // the write answers `listing_unavailable`
+            };
+            let pf = policy::seller_facts(db, user, household, organisation).await?;
+            if policy::decide(user, Action::SellListing, &pf) == policy::Decision::Allow {
+                return Err(AppError::new(ErrorCode::OwnListing).field("items"));
+            }
+        }
     }
-    // The checkout row, made only under the limit of unpaid checkouts (counted up to the limit:
-    // a bounded read whatever the buyer's history, from the partial index
-    // `orders_buyer_placed`) and only for a new key, in one statement.
-    // SQLite is told the index: without statistics its planner takes `orders_unpaid` (status,
-    // expires_at) and counts every buyer's unpaid orders, all of them, inside the write lock.
-    let unpaid_orders = match db.backend {
-        crate::server::db::Backend::Sqlite => "orders INDEXED BY orders_buyer_placed",
-        crate::server::db::Backend::Postgres => "orders",
+    let hash = request_hash(&lines, &events, &req.fingerprint());
+    // The work in the write lock, with what it needs moved in: on SQLite it runs in the
+    // batcher's task, sharing its commit with the checkouts that arrived with it.
+    let placing = Placing {
+        backend: db.backend,
+        user: user.clone(),
+        key: key.to_owned(),
+        hash: hash.clone(),
+        req: req.clone(),
+        address: address.clone(),
+        lines,
+        events,
+        seen_price,
+        t,
+        hold,
     };
-    let inserted: Option<i64> = sqlx::query_scalar(&format!(
-        "INSERT INTO checkouts (buyer_id, idempotency_key, request_hash, created_at)
-         SELECT $1, $2, $3, $4
-          WHERE (SELECT COUNT(*) FROM (SELECT DISTINCT checkout_id FROM {unpaid_orders}
-                  WHERE buyer_id = $1 AND status = 'placed' AND expires_at > $4 LIMIT $5) unpaid) < $5
-         ON CONFLICT (buyer_id, idempotency_key) DO NOTHING RETURNING id"
-    ))
-    .bind(user.id)
-    .bind(key)
-    .bind(&hash)
-    .bind(t)
-    .bind(hold.max_unpaid)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(AppError::internal)?;
-    let Some(checkout_id) = inserted else {
-        tx.rollback().await.map_err(AppError::internal)?;
+    let placed = db.write(move |tx| Box::pin(reserve(tx, placing))).await?;
+    let Some(checkout_id) = placed else {
         let stored: Option<(i64, Option<String>)> = sqlx::query_as(
             "SELECT id, request_hash FROM checkouts WHERE buyer_id = $1 AND idempotency_key = $2",
         )
@@ -472,6 +470,94 @@ pub async fn place(
         });
     };
 
+    tracing::info!(checkout_id, buyer = user.id, "checkout placed");
+    let orders = orders_where(
+        db,
+        "o.checkout_id = $1",
+        checkout_id,
+        None,
+        MAX_LINES as i64,
+    )
+    .await?;
+    Ok(CheckoutResult {
+        checkout_id,
+        replayed: false,
+        orders,
+    })
+}
+
+/// What a checkout's work in the write lock needs, owned (it may run in another task).
+struct Placing {
+    backend: crate::server::db::Backend,
+    user: CurrentUser,
+    key: String,
+    hash: String,
+    req: DeliveryRequest,
+    address: Option<AddressView>,
+    lines: BTreeMap<i64, i64>,
+    events: BTreeMap<i64, i64>,
+    seen_price: BTreeMap<i64, i64>,
+    t: i64,
+    hold: Hold,
+}
+
+/// The checkout's writes, in the write transaction `tx` (reading only through it, and passing
+/// every database error up: see [`Db::write`]): the checkout row (unless the key is
+/// taken or the buyer holds the limit of unpaid checkouts: `None`), the stock reservations, one
+/// order per seller with its items and their allocation to households. An error leaves nothing
+/// written.
+async fn reserve(tx: &mut Tx, p: Placing) -> Result<Option<i64>, AppError> {
+    let Placing {
+        backend,
+        user,
+        key,
+        hash,
+        req,
+        address,
+        lines,
+        events,
+        seen_price,
+        t,
+        hold,
+    } = p;
+    // One buyer's checkouts one at a time, so concurrent checkouts cannot all pass the count of
+    // unpaid ones: a row lock on PostgreSQL; on SQLite the write transaction (`BEGIN
+    // IMMEDIATE`) already is one for every writer.
+    if backend == crate::server::db::Backend::Postgres {
+        sqlx::query("UPDATE users SET login = login WHERE id = $1")
+            .bind(user.id)
+            .execute(&mut **tx)
+            .await
+            .map_err(AppError::internal)?;
+    }
+    // The checkout row, made only under the limit of unpaid checkouts (counted up to the limit:
+    // a bounded read whatever the buyer's history, from the partial index
+    // `orders_buyer_placed`) and only for a new key, in one statement.
+    // SQLite is told the index: without statistics its planner takes `orders_unpaid` (status,
+    // expires_at) and counts every buyer's unpaid orders, all of them, inside the write lock.
+    let unpaid_orders = match backend {
+        crate::server::db::Backend::Sqlite => "orders INDEXED BY orders_buyer_placed",
+        crate::server::db::Backend::Postgres => "orders",
+    };
+    let inserted: Option<i64> = sqlx::query_scalar(&format!(
+        "INSERT INTO checkouts (buyer_id, idempotency_key, request_hash, created_at)
+         SELECT $1, $2, $3, $4
+          WHERE (SELECT COUNT(*) FROM (SELECT DISTINCT checkout_id FROM {unpaid_orders}
+                  WHERE buyer_id = $1 AND status = 'placed' AND expires_at > $4 LIMIT $5) unpaid) < $5
+         ON CONFLICT (buyer_id, idempotency_key) DO NOTHING RETURNING id"
+    ))
+    .bind(user.id)
+    .bind(key)
+    .bind(&hash)
+    .bind(t)
+    .bind(hold.max_unpaid)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(AppError::internal)?;
+    let Some(checkout_id) = inserted else {
+        return Ok(None);
+    };
+
     // Reserve stock with a conditional update, listing by listing (in id order).
     let mut by_seller: BTreeMap<Seller, Vec<(i64, i64, Reserved, LivePrice)>> = BTreeMap::new();
     for (&listing_id, &qty) in &lines {
@@ -486,17 +572,17 @@ pub async fn place(
         .bind(qty)
         .bind(t)
         .bind(listing_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .map_err(AppError::internal)?;
         let Some(mut r) = row else {
             let now: Option<(String, i64)> =
                 sqlx::query_as("SELECT status, stock FROM listings WHERE id = $1")
                     .bind(listing_id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut **tx)
                     .await
                     .map_err(AppError::internal)?;
-            // Dropping the transaction rolls every reservation back.
+            // The error rolls every reservation (and the checkout) back.
             return Err(match now {
                 // The buyer is told how many are left, to order that many instead.
                 Some((status, left)) if status == "on_sale" && left > 0 => {
@@ -524,7 +610,7 @@ pub async fn place(
                     terms: &terms,
                     seen: seen_price.get(&listing_id).copied(),
                 };
-                crate::live::server::price_line(&mut tx, line, t).await?
+                crate::live::server::price_line(tx, line, t).await?
             }
             None => LivePrice::default(),
         };
@@ -533,20 +619,13 @@ pub async fn place(
         }
         if let Some(&seen) = seen_price.get(&listing_id) {
             if seen != r.price_fen {
-                // Dropping the transaction rolls every reservation (and the checkout) back.
+                // The error rolls every reservation (and the checkout) back.
                 let mut e = AppError::new(ErrorCode::PriceChanged).field("items");
                 e.price_change = Some(PriceChange {
                     listing_id,
                     price_fen: r.price_fen,
                 });
                 return Err(e);
-            }
-        }
-        // Nobody buys what they sell: a sale to oneself would post income that no buyer paid.
-        if matches!(user.role, Role::Household | Role::Cadre | Role::OrgManager) {
-            let pf = policy::seller_facts(db, user, r.household_id, r.organisation_id).await?;
-            if policy::decide(user, Action::SellListing, &pf) == policy::Decision::Allow {
-                return Err(AppError::new(ErrorCode::OwnListing).field("items"));
             }
         }
         by_seller
@@ -575,14 +654,14 @@ pub async fn place(
             bulky = bulky.checked_add(surcharge).ok_or_else(overflow)?;
         }
         let terms =
-            crate::delivery::server::terms_of(&mut *tx, seller_household, seller_org).await?;
+            crate::delivery::server::terms_of(&mut **tx, seller_household, seller_org).await?;
         let plan = ship_plan(
-            user,
+            &user,
             (seller_household, seller_org),
             terms,
             goods,
             bulky,
-            req,
+            &req,
             address.as_ref(),
         )?;
         // The address is copied onto the order: later edits of the book do not move it.
@@ -617,7 +696,7 @@ pub async fn place(
         .bind(&req.invoice_tax_no)
         .bind(plan.terms.dispatch_hours)
         .bind(live_event)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(AppError::internal)?;
         for (listing_id, qty, r, live) in lines {
@@ -633,7 +712,7 @@ pub async fn place(
             .bind(line_total)
             .bind(live.event_id)
             .bind(i64::from(live.flash_price_fen.is_some()))
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await
             .map_err(AppError::internal)?;
             let terms: BenefitTerms =
@@ -648,28 +727,14 @@ pub async fn place(
                     .bind(item_id)
                     .bind(a.household_id)
                     .bind(a.amount.fen())
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await
                     .map_err(AppError::internal)?;
             }
         }
-        notice(&mut tx, NoticeKind::OrderPlaced, order_id, t).await?;
+        notice(tx, NoticeKind::OrderPlaced, order_id, t).await?;
     }
-    tx.commit().await.map_err(AppError::internal)?;
-    tracing::info!(checkout_id, buyer = user.id, "checkout placed");
-    let orders = orders_where(
-        db,
-        "o.checkout_id = $1",
-        checkout_id,
-        None,
-        MAX_LINES as i64,
-    )
-    .await?;
-    Ok(CheckoutResult {
-        checkout_id,
-        replayed: false,
-        orders,
-    })
+    Ok(Some(checkout_id))
 }
 
 #[derive(sqlx::FromRow)]
@@ -1359,9 +1424,9 @@ pub async fn share_impact(order_id: i64) -> Result<ImpactShare, AppError> {
         .bind(fresh.as_str())
         .bind(order_id)
         .bind(now())
-        .execute(&db.pool)
+        .execute(db.writer())
         .await
-        .map_err(AppError::internal)?;
+        .map_err(AppError::from)?;
         let token: Option<String> =
             sqlx::query_scalar("SELECT token FROM impact_shares WHERE order_id = $1")
                 .bind(order_id)
@@ -1384,9 +1449,9 @@ pub async fn unshare_impact(order_id: i64) -> Result<(), AppError> {
     policy::require(&user, Action::ShareImpact, &facts)?;
     sqlx::query("DELETE FROM impact_shares WHERE order_id = $1")
         .bind(order_id)
-        .execute(&db.pool)
+        .execute(db.writer())
         .await
-        .map_err(AppError::internal)?;
+        .map_err(AppError::from)?;
     Ok(())
 }
 

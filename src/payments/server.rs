@@ -384,7 +384,7 @@ async fn start(
     sqlx::query("UPDATE payments SET pay_url = $1 WHERE id = $2")
         .bind(&url)
         .bind(payment_id)
-        .execute(&state.db.pool)
+        .execute(state.db.writer())
         .await?;
     tracing::info!(order_id = order.id, payment_id, method, "payment started");
     action_for(kind, url)
@@ -411,7 +411,7 @@ pub async fn new_payment(
     .bind(amount_fen)
     .bind(t)
     .bind(kind)
-    .fetch_one(&db.pool)
+    .fetch_one(db.writer())
     .await?;
     Ok((id, out_trade_no))
 }

@@ -180,9 +180,9 @@ pub async fn write(order_item_id: i64, rating: &str, body: &str) -> Result<Revie
     .bind(rating)
     .bind(body)
     .bind(now())
-    .fetch_optional(&db.pool)
+    .fetch_optional(db.writer())
     .await
-    .map_err(AppError::internal)?;
+    .map_err(AppError::from)?;
     let id = id.ok_or_else(|| AppError::new(ErrorCode::AlreadyReviewed))?;
     one(db, id).await
 }
@@ -216,9 +216,9 @@ pub async fn reply(review_id: i64, text: &str) -> Result<ReviewView, AppError> {
     .bind(user.id)
     .bind(now())
     .bind(review_id)
-    .execute(&db.pool)
+    .execute(db.writer())
     .await
-    .map_err(AppError::internal)?
+    .map_err(AppError::from)?
     .rows_affected();
     if changed == 0 {
         return Err(AppError::new(ErrorCode::AlreadyReplied));
@@ -236,9 +236,9 @@ pub async fn hide(review_id: i64, hidden: bool) -> Result<ReviewView, AppError> 
             .bind(hidden.then(now))
             .bind(hidden.then_some(user.id))
             .bind(review_id)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await
-            .map_err(AppError::internal)?
+            .map_err(AppError::from)?
             .rows_affected();
     if changed == 0 {
         return Err(AppError::new(ErrorCode::NotFound));

@@ -33,7 +33,7 @@ pub async fn create_admin(
         household_id: None,
         is_demo: false,
     };
-    match insert_user(&db.pool, &new).await {
+    match insert_user(db.writer(), &new).await {
         Ok(id) => Ok(id),
         Err(CreateUserError::Exists) => {
             Err(format!("an account with the log-in {login} exists already").into())
@@ -114,15 +114,13 @@ async fn verify(file: &Path) -> Result<String, BoxError> {
     // Read-only and without the serving pragmas (WAL would write to the file).
     sqlx::any::install_default_drivers();
     let url = format!("sqlite://{}?mode=ro", file.display());
-    let db = Db {
-        pool: sqlx::any::AnyPoolOptions::new()
+    let db = Db::on_pool(
+        sqlx::any::AnyPoolOptions::new()
             .max_connections(1)
             .connect(&url)
             .await?,
-        backend: Backend::Sqlite,
-        rollup_building: Default::default(),
-        replica: None,
-    };
+        Backend::Sqlite,
+    );
     let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(&db.pool)
         .await?;
@@ -130,7 +128,7 @@ async fn verify(file: &Path) -> Result<String, BoxError> {
         return Err(format!("{}: integrity check failed: {integrity}", file.display()).into());
     }
     let c = crate::ledger::server::check_ledger(&db).await?;
-    db.pool.close().await;
+    db.close().await;
     if !c.problems.is_empty() {
         return Err(format!(
             "{}: the ledger does not balance: {}",
@@ -181,7 +179,7 @@ pub async fn restore(settings: &Settings, backup: &Path, force: bool) -> Result<
     std::fs::rename(&tmp, &target)?;
     let db = Db::connect(url).await?;
     db.migrate().await?;
-    db.pool.close().await;
+    db.close().await;
     let ledger = verify(&target).await?;
     Ok(format!(
         "restored {} from {}: {ledger}",

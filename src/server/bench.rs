@@ -235,7 +235,7 @@ pub async fn seed_income_months(db: &Db, first: i64, months: i64) -> Result<u64,
     )
     .bind(year - 1)
     .bind(first)
-    .execute(&db.pool)
+    .execute(db.writer())
     .await?;
     let mut rows = 0;
     let current = crate::domain::calendar::month_start_of(now());
@@ -247,7 +247,7 @@ pub async fn seed_income_months(db: &Db, first: i64, months: i64) -> Result<u64,
         )
         .bind(month)
         .bind(first)
-        .execute(&db.pool)
+        .execute(db.writer())
         .await?
         .rows_affected();
     }

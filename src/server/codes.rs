@@ -124,7 +124,7 @@ pub async fn check(
     .bind(purpose.as_str())
     .bind(MAX_ATTEMPTS)
     .bind(now())
-    .fetch_optional(&db.pool)
+    .fetch_optional(db.writer())
     .await?;
     let Some((id, stored, payload)) = row else {
         return Err(invalid());

@@ -34,6 +34,10 @@ impl Backend {
 #[derive(Debug, Clone)]
 pub struct Db {
     pub pool: AnyPool,
+    /// Where statements that write run (see [`Db::writer`]).
+    writer: AnyPool,
+    /// SQLite's group commit (see [`Db::write`]).
+    batcher: Option<super::batch::Batcher>,
     pub backend: Backend,
     /// Whether this process is building the roll-ups of this database (one build at a time).
     pub rollup_building: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -49,6 +53,10 @@ pub struct Replica {
     pub pool: AnyPool,
     usable: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// How long a write waits for SQLite's write connection before it answers 503 (as long as
+/// SQLite's own busy timeout).
+pub const WRITE_WAIT: Duration = Duration::from_secs(5);
 
 /// How far behind the primary the replica may be and still be read.
 pub const MAX_REPLICA_LAG: Duration = Duration::from_secs(5);
@@ -180,7 +188,10 @@ impl Db {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(Duration::from_secs(10))
+            // A round trip to check each connection before use: worth it for PostgreSQL's
+            // network connections, not for SQLite's, which live in this process.
+            .test_before_acquire(backend == Backend::Postgres);
         let options = if backend == Backend::Sqlite {
             options.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -201,13 +212,52 @@ impl Db {
         } else {
             options
         };
-        let pool = options.connect(&url).await?;
+        let pool = options.clone().connect(&url).await?;
+        // SQLite has one writer at a time. Its busy handler makes the others sleep and poll
+        // (1, 2, 5, 10 … 100 ms), and under load a writer can lose every poll until its 5 s
+        // are up; one connection for every write of this process turns that into a queue
+        // (sqlx's pool hands its connection out in the order asked, and at once when it is
+        // given back). Other processes on the same file still meet the busy handler.
+        let writer = match backend {
+            Backend::Sqlite => {
+                options
+                    .max_connections(1)
+                    .min_connections(1)
+                    .test_before_acquire(false)
+                    .acquire_timeout(WRITE_WAIT)
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => pool.clone(),
+        };
+        let batcher =
+            (backend == Backend::Sqlite).then(|| super::batch::Batcher::start(writer.clone()));
         Ok(Db {
             pool,
+            writer,
+            batcher,
             backend,
             rollup_building: Default::default(),
             replica: None,
         })
+    }
+
+    /// A `Db` on one pool that serves reads and writes alike (a read-only copy being checked).
+    pub fn on_pool(pool: AnyPool, backend: Backend) -> Db {
+        Db {
+            writer: pool.clone(),
+            batcher: None,
+            pool,
+            backend,
+            rollup_building: Default::default(),
+            replica: None,
+        }
+    }
+
+    /// Closes the connections, letting SQLite checkpoint its WAL into the file.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.pool.close().await;
     }
 
     /// Adds a read replica (PostgreSQL only, like the primary). The app starts while it is
@@ -250,6 +300,8 @@ impl Db {
         match &self.replica {
             Some(r) if r.usable() => Db {
                 pool: r.pool.clone(),
+                writer: self.writer.clone(),
+                batcher: self.batcher.clone(),
                 backend: self.backend,
                 rollup_building: self.rollup_building.clone(),
                 replica: None,
@@ -342,7 +394,7 @@ impl Db {
         let Some(current) = migrator.iter().find(|m| m.version == VERSION) else {
             return Ok(());
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for statement in repair {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
@@ -359,13 +411,51 @@ impl Db {
         Ok(())
     }
 
-    /// Starts a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing when a
-    /// read lock would have to be upgraded; PostgreSQL's row locks need no such care.
+    /// Where a statement that writes outside [`Db::begin_write`]'s transactions runs: on
+    /// SQLite the process's one write connection, taken in turn (waiting at most
+    /// [`WRITE_WAIT`], then `PoolTimedOut`, which answers 503); on PostgreSQL the pool.
+    /// Reads go to [`Db::pool`]: with WAL they never wait for a writer.
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    /// Runs `work` in a write transaction and commits it; answers once it is committed. On
+    /// SQLite the work shares its commit with the writes that arrived with it (see
+    /// [`super::batch`]): it must neither commit nor roll back the transaction, and it returns
+    /// an error to undo what it wrote. On PostgreSQL it has a transaction of its own.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, crate::error::AppError>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(
+                &'t mut super::batch::Tx,
+            )
+                -> futures_util::future::BoxFuture<'t, Result<T, crate::error::AppError>>
+            + Send
+            + 'static,
+    {
+        match &self.batcher {
+            Some(b) => b.write(work).await,
+            None => {
+                let mut tx = self.begin_write().await?;
+                let out = work(&mut tx).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// The group commit's batches and the pieces of work they carried (SQLite only).
+    pub fn batch_counts(&self) -> Option<(u64, u64)> {
+        self.batcher.as_ref().map(|b| b.counts())
+    }
+
+    /// Starts a transaction that will write, on [`Db::writer`]. On SQLite it takes the write
+    /// lock at once (`BEGIN IMMEDIATE`), so a read lock never has to be upgraded (which fails
+    /// when another process writes); PostgreSQL's row locks need no such care.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
         }
     }
 

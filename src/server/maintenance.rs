@@ -14,13 +14,13 @@ pub async fn sweep(db: &Db) -> Result<(u64, u64), sqlx::Error> {
     let t = now();
     let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(t)
-        .execute(&db.pool)
+        .execute(db.writer())
         .await?
         .rows_affected();
     // Codes are kept a day past expiry: they count towards the daily limit per log-in.
     let codes = sqlx::query("DELETE FROM one_time_codes WHERE expires_at <= $1")
         .bind(t - 86_400)
-        .execute(&db.pool)
+        .execute(db.writer())
         .await?
         .rows_affected();
     // Sent messages (codes among them, in clear) go a day after sending; an undelivered one
@@ -31,7 +31,7 @@ pub async fn sweep(db: &Db) -> Result<(u64, u64), sqlx::Error> {
     )
     .bind(t - 86_400)
     .bind(t)
-    .execute(&db.pool)
+    .execute(db.writer())
     .await?;
     // Rate-limit rows whose counts no longer matter.
     super::ratelimit::sweep(db, t).await?;

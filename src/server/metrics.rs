@@ -170,6 +170,9 @@ pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {
     let _ = writeln!(out, "# HELP zhunong_page_cache_total Anonymous public pages answered from the page cache (hit) or rendered (miss).\n# TYPE zhunong_page_cache_total counter\nzhunong_page_cache_total{{result=\"hit\"}} {hits}\nzhunong_page_cache_total{{result=\"miss\"}} {misses}");
     let pool = &state.db.pool;
     let _ = writeln!(out, "# HELP zhunong_db_pool_connections Database connections by state.\n# TYPE zhunong_db_pool_connections gauge\nzhunong_db_pool_connections{{state=\"open\"}} {}\nzhunong_db_pool_connections{{state=\"idle\"}} {}", pool.size(), pool.num_idle());
+    if let Some((batches, pieces)) = state.db.batch_counts() {
+        let _ = writeln!(out, "# HELP zhunong_write_batches_total SQLite's group commits, and the writes they carried.\n# TYPE zhunong_write_batches_total counter\nzhunong_write_batches_total {batches}\n# HELP zhunong_write_batch_pieces_total Writes committed (or failed) in SQLite's group commits.\n# TYPE zhunong_write_batch_pieces_total counter\nzhunong_write_batch_pieces_total {pieces}");
+    }
     if let Some(replica) = &state.db.replica {
         let _ = writeln!(out, "# HELP zhunong_read_replica_usable Whether reads that may be a moment old go to the replica (1) or, while it is down or behind, to the primary (0).\n# TYPE zhunong_read_replica_usable gauge\nzhunong_read_replica_usable {}", u8::from(replica.usable()));
     }

@@ -1,6 +1,8 @@
 //! The server half: configuration, database, sessions, routing and the CLI's commands.
 
 pub mod admin;
+pub mod assets;
+pub mod batch;
 pub mod bench;
 pub mod bounded;
 pub mod client;
@@ -122,50 +124,42 @@ fn hash_file(opts: &LeptosOptions) -> Option<std::path::PathBuf> {
     Some(exe.parent()?.join(opts.hash_file.as_ref()))
 }
 
-/// The content hash cargo-leptos gave one of the built assets (`kind` as it names them in the
-/// hash file: `css`, `js`, `wasm`, `split`), when the build has one.
-fn asset_hash(opts: &LeptosOptions, kind: &str) -> Option<String> {
-    opts.hash_files
-        .then(|| hash_file(opts))
-        .flatten()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|text| {
-            text.lines().find_map(|l| {
-                l.split_once(':')
-                    .filter(|(k, _)| k.trim() == kind)
-                    .map(|(_, h)| h.trim().to_owned())
-            })
-        })
-}
-
-/// The address of one of the built assets under /pkg/ (`kind`: `css`, `js` or `wasm`, which is
-/// also the file's extension), with its content hash when the build has one.
-pub fn asset_href(opts: &LeptosOptions, kind: &str) -> String {
-    match asset_hash(opts, kind) {
-        Some(h) => format!("/{}/{}.{h}.{kind}", opts.site_pkg_dir, opts.output_name),
-        None => format!("/{}/{}.{kind}", opts.site_pkg_dir, opts.output_name),
-    }
-}
-
-/// The address of the script that loads the split WebAssembly's chunks, which the app's script
-/// imports (a build with `--split` and hashed names only).
-pub fn split_js_href(opts: &LeptosOptions) -> Option<String> {
-    asset_hash(opts, "split").map(|h| format!("/{}/__wasm_split.{h}.js", opts.site_pkg_dir))
-}
-
 /// The stylesheet's address (for pages that are not rendered by the app, like the local fake
 /// payment provider's).
 pub fn stylesheet_href(opts: &LeptosOptions) -> String {
-    asset_href(opts, "css")
+    assets::Assets::get(opts).css.clone()
 }
 
-/// How long browsers and proxies may keep an answer: the files under /pkg/ a year when their
-/// names carry a content hash (a new build has new names), else they ask again each time; other
-/// static files (the icon) a day; pages never without asking, and only the browser (they show
-/// who is logged in). Answers that set their own (photos, exports, streams) keep it.
-async fn cache_control(State(hashed): State<bool>, req: Request, next: Next) -> Response {
+/// How long browsers and proxies may keep an answer: the built files a year when addressed
+/// under the running build's directory (see [`assets`]; a new build has a new one), any other
+/// file under /pkg/ is revalidated each time; other static files (the icon) a day; pages never
+/// without asking, and only the browser (they show who is logged in). Answers that set their own
+/// (photos, exports, streams) keep it.
+async fn cache_control(
+    State(build): State<Option<String>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     use header::{CACHE_CONTROL, CONTENT_TYPE, LAST_MODIFIED};
-    let pkg = req.uri().path().starts_with("/pkg/");
+    let (pkg, hashed) = match assets::classify(req.uri().path(), build.as_deref()) {
+        assets::PkgPath::Other => (false, false),
+        assets::PkgPath::Plain => (true, false),
+        assets::PkgPath::Build { rest, current } => {
+            // The file itself is in /pkg/, not in a directory of the build's name.
+            let query = req
+                .uri()
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            match format!("/pkg/{rest}{query}").parse() {
+                Ok(uri) => {
+                    *req.uri_mut() = uri;
+                    (true, current)
+                }
+                Err(_) => (true, false),
+            }
+        }
+    };
     let mut res = next.run(req).await;
     if res.headers().contains_key(CACHE_CONTROL) {
         return res;
@@ -341,7 +335,7 @@ pub fn router(state: AppState) -> Router {
             self::state::mark_writes,
         ))
         .layer(middleware::from_fn_with_state(
-            state.leptos_options.hash_files,
+            assets::Assets::get(&state.leptos_options).build.clone(),
             cache_control,
         ))
         // gzip for whoever asks (pages, JSON, the 2 MB WebAssembly, scripts and styles); photos,

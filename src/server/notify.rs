@@ -198,9 +198,9 @@ async fn deliver(
         .bind(clock(t, started) + CLAIM_SECS)
         .bind(id)
         .bind(due)
-        .execute(&db.pool)
+        .execute(db.writer())
         .await
-        .map_err(AppError::internal)?
+        .map_err(AppError::from)?
         .rows_affected();
         if claimed == 0 {
             continue;
@@ -211,9 +211,9 @@ async fn deliver(
                 sqlx::query("UPDATE notifications SET sent_at = $1 WHERE id = $2")
                     .bind(now().max(t))
                     .bind(id)
-                    .execute(&db.pool)
+                    .execute(db.writer())
                     .await
-                    .map_err(AppError::internal)?;
+                    .map_err(AppError::from)?;
                 round.sent += 1;
             }
             Err(failure) => {
@@ -245,9 +245,9 @@ async fn deliver(
                 .bind(next)
                 .bind(error)
                 .bind(id)
-                .execute(&db.pool)
+                .execute(db.writer())
                 .await
-                .map_err(AppError::internal)?;
+                .map_err(AppError::from)?;
                 round.failed += 1;
             }
         }

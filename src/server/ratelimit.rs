@@ -457,7 +457,7 @@ pub async fn sweep(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     Ok(
         sqlx::query("DELETE FROM rate_limits WHERE expires_at <= $1")
             .bind(now)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?
             .rows_affected(),
     )

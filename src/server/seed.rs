@@ -7,7 +7,6 @@ use super::db::{now, Db};
 use crate::auth::server::{hash_password, insert_user, CreateUserError, NewUser};
 use crate::domain::account::{LoginId, Password};
 use crate::domain::role::Role;
-use sqlx::Acquire;
 
 /// Every demo account has this password (listed in the README).
 pub const DEMO_PASSWORD: &str = "zhunong2020";
@@ -288,7 +287,7 @@ pub(super) async fn set_marker(db: &Db, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
         .bind(key)
         .bind(now().to_string())
-        .execute(&db.pool)
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -335,8 +334,7 @@ async fn seed_base(db: &Db) -> Result<SeedReport, SeedError> {
         .map_err(|e| SeedError::Other(e.message))?;
 
     let mut report = SeedReport::default();
-    let mut conn = db.pool.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = db.begin_write().await?;
     let t = now();
 
     for (code, name, en, level, parent) in REGIONS {

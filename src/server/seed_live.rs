@@ -56,7 +56,7 @@ pub async fn seed_live(db: &Db) -> Result<usize, SeedError> {
             .bind(live.0)
             .bind(live.1)
             .bind(id)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?;
             sqlx::query(
                 "UPDATE live_event_listings SET flash_starts_at = $1, flash_ends_at = $2
@@ -65,7 +65,7 @@ pub async fn seed_live(db: &Db) -> Result<usize, SeedError> {
             .bind(flash.0)
             .bind(flash.1)
             .bind(id)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?;
         }
         if let Some(id) = event_id(db, NEXT).await? {
@@ -75,7 +75,7 @@ pub async fn seed_live(db: &Db) -> Result<usize, SeedError> {
             .bind(next.0)
             .bind(next.1)
             .bind(id)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?;
         }
         return Ok(0);
@@ -139,7 +139,7 @@ pub async fn seed_live(db: &Db) -> Result<usize, SeedError> {
         .bind(status)
         .bind((status == "live").then_some(starts))
         .bind(starts.min(t) - 3 * 86_400)
-        .fetch_one(&db.pool)
+        .fetch_one(db.writer())
         .await?;
         made += 1;
         for (pos, (listing, price)) in listings.iter().enumerate() {
@@ -167,7 +167,7 @@ pub async fn seed_live(db: &Db) -> Result<usize, SeedError> {
             .bind(fe)
             .bind(fp.map(|_| 50i64))
             .bind(fp.map(|_| 5i64))
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?;
         }
         sqlx::query(
@@ -175,7 +175,7 @@ pub async fn seed_live(db: &Db) -> Result<usize, SeedError> {
         )
         .bind(listings[0].0)
         .bind(id)
-        .execute(&db.pool)
+        .execute(db.writer())
         .await?;
         // Orders from the event, paid by transfer a minute after: during the flash sale for
         // the first listing, at the normal price for the others.
@@ -227,7 +227,7 @@ pub async fn seed_live(db: &Db) -> Result<usize, SeedError> {
             )
             .bind(ends)
             .bind(id)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?;
         }
     }

@@ -259,7 +259,7 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
         .bind(serde_json::to_string(&terms).map_err(|e| SeedError::Other(e.to_string()))?)
         .bind(created_by)
         .bind(at(1 + i as i64 % 3, 2 + i as i64))
-        .fetch_one(&db.pool)
+        .fetch_one(db.writer())
         .await?;
         listing_ids.push(id);
         report.listings += 1;
@@ -300,7 +300,7 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
         .bind(serde_json::to_string(&terms).map_err(|e| SeedError::Other(e.to_string()))?)
         .bind(user_id(db, "admin@demo.zhunong.cn").await?)
         .bind(at(2, 10))
-        .fetch_one(&db.pool)
+        .fetch_one(db.writer())
         .await?;
         listing_ids.push(id);
         report.listings += 1;
@@ -310,7 +310,7 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
         sqlx::query("UPDATE listings SET title_en = $1 WHERE title = $2 AND is_demo = 1")
             .bind(en)
             .bind(format!("{zh}（演示）"))
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?;
     }
     // 滞销: two co-op lines with a bumper crop or a lost order.
@@ -326,7 +326,7 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
             .bind(reason)
             .bind(qty)
             .bind(title)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?;
     }
     // 扶贫产品 certificates, recorded by the county official; one has expired and no longer shows.
@@ -367,7 +367,7 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
         .bind(official)
         .bind(t0)
         .bind(title)
-        .execute(&db.pool)
+        .execute(db.writer())
         .await?;
     }
     // Institutional pledges for this year.
@@ -377,7 +377,7 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
             .bind(year)
             .bind(Fen::from_yuan(yuan).fen())
             .bind(name)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?;
     }
 
@@ -463,7 +463,7 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
         .bind(detail)
         .bind(unit)
         .bind(at(1, 1))
-        .execute(&db.pool)
+        .execute(db.writer())
         .await?;
     }
     let coops: Vec<i64> = sqlx::query_scalar(
@@ -486,7 +486,7 @@ pub async fn seed_market(db: &Db) -> Result<MarketReport, SeedError> {
         .bind(free)
         .bind(pickup)
         .bind(at(1, 1))
-        .execute(&db.pool)
+        .execute(db.writer())
         .await?;
     }
     let plan: &[(bool, usize, i64, i64, &str)] = &[

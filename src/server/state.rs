@@ -32,10 +32,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of the request being served, from the server function's context.
+    /// The state of the request being served, from the server function's context. Missing
+    /// only when the request has ended (its client went away mid-render and Leptos disposed
+    /// the page, while a resource of it was still running): 503, logged at debug level, since
+    /// nobody is waiting for the answer. (Were it missing in a live request, every page would
+    /// fail, which the tests would show at once.)
     pub fn get() -> Result<AppState, crate::error::AppError> {
-        leptos::prelude::use_context::<AppState>()
-            .ok_or_else(|| crate::error::AppError::internal("AppState missing from context"))
+        leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+            tracing::debug!("no AppState in context: the request has ended");
+            crate::error::AppError::new(crate::error::ErrorCode::Unavailable)
+        })
     }
 
     /// The database for reads that may be a moment old: the catalogue, the public pages and

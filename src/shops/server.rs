@@ -490,9 +490,9 @@ pub async fn save_profile(
     .bind(&story_en)
     .bind(user.id)
     .bind(now())
-    .execute(&db.pool)
+    .execute(db.writer())
     .await
-    .map_err(AppError::internal)?;
+    .map_err(AppError::from)?;
     tracing::info!(shop = %key, user = user.id, "shop words saved");
     // What was saved is what the form shows now (a written story replaces the registry's).
     text.name_en = name_en;

@@ -275,15 +275,18 @@ async function raw(path, headers) {
   });
 }
 
-test('the app\'s files have content-hashed names, go out precompressed and are cached for a year; pages are not', async () => {
+test('the app\'s files have content-hashed names under the build\'s directory, go out precompressed and are cached for a year; pages are not', async () => {
   const html = await (await fetch(`${server.base}/`)).text();
   // The WebAssembly is named in the hydration script (it is not preloaded with the page).
-  const wasm = html.match(/"(\/pkg\/zhunong\.[\w-]+\.wasm)"/)?.[1];
-  const js = html.match(/href="(\/pkg\/zhunong\.[\w-]+\.js)"/)?.[1];
-  const css = html.match(/href="(\/pkg\/zhunong\.[\w-]+\.css)"/)?.[1];
-  assert.ok(wasm && js && css, `hashed names in the page: ${wasm} ${js} ${css}`);
+  const wasm = html.match(/"(\/pkg\/[0-9a-f]{16}\/zhunong\.[\w-]+\.wasm)"/)?.[1];
+  const js = html.match(/href="(\/pkg\/[0-9a-f]{16}\/zhunong\.[\w-]+\.js)"/)?.[1];
+  const css = html.match(/href="(\/pkg\/[0-9a-f]{16}\/zhunong\.[\w-]+\.css)"/)?.[1];
+  const split = html.match(/href="(\/pkg\/[0-9a-f]{16}\/__wasm_split\.[\w-]+\.js)"/)?.[1];
+  assert.ok(wasm && js && css && split, `hashed names in the page: ${wasm} ${js} ${css} ${split}`);
+  const build = js.split('/')[2];
+  for (const path of [wasm, css, split]) assert.equal(path.split('/')[2], build, `${path}: one build directory`);
   assert.ok(!/<link[^>]*rel="preload"[^>]*\.wasm/.test(html), 'the WebAssembly waits for the page: it is not preloaded with it');
-  for (const path of [wasm, js, css]) {
+  for (const path of [wasm, js, css, split]) {
     const plain = await raw(path, {});
     const br = await raw(path, { 'Accept-Encoding': 'br, gzip' });
     assert.equal(br.status, 200, path);
@@ -293,7 +296,20 @@ test('the app\'s files have content-hashed names, go out precompressed and are c
     assert.match(br.headers.vary || '', /accept-encoding/i, `${path}: caches keep the encodings apart`);
     const gz = await raw(path, { 'Accept-Encoding': 'gzip' });
     assert.equal(gz.headers['content-encoding'], 'gzip', path);
+    // The same file by its plain name, or under another build's directory (a page of the
+    // previous build during a deploy): served, but asked for again next time, since a name
+    // alone does not say which build's bytes it holds.
+    const name = path.split('/').pop();
+    for (const other of [`/pkg/${name}`, `/pkg/${build === '0123456789abcdef' ? 'fedcba9876543210' : '0123456789abcdef'}/${name}`]) {
+      const r = await raw(other, {});
+      assert.equal(r.status, 200, other);
+      assert.equal(r.headers['cache-control'], 'no-cache', other);
+    }
   }
+  // The app's script imports the loader, which imports the app's script back: relative
+  // addresses, inside the build's directory, so the browser loads each module once.
+  const script = await (await fetch(`${server.base}${js}`)).text();
+  assert.match(script, /from\s*["']\.\/__wasm_split\.[\w-]+\.js["']/, 'the loader is imported by a relative address');
   const page = await raw('/', { 'Accept-Encoding': 'br, gzip' });
   assert.equal(page.headers['cache-control'], 'private, no-cache');
   assert.ok(['br', 'gzip'].includes(page.headers['content-encoding']), 'pages are compressed on the fly');

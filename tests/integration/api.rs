@@ -838,7 +838,7 @@ mod cases {
                 .unwrap();
             assert_eq!(fk, 1);
         }
-        app.db.pool.close().await;
+        app.db.close().await;
         let r = c.get("/healthz").await;
         assert_eq!(r.status, 503);
         assert_eq!(r.json()["database"]["ok"], false);

@@ -1272,7 +1272,7 @@ mod cases {
             }
             let c = check_ledger(&db).await.unwrap();
             assert!(c.problems.is_empty(), "{:?}", c.problems);
-            db.pool.close().await;
+            db.close().await;
         }
         .await;
         for s in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {

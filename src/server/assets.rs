@@ -1,0 +1,277 @@
+//! The built front end under `/pkg/`: the addresses pages give its files, and how long browsers
+//! may keep them.
+//!
+//! cargo-leptos names each file by a hash of its content, but with `--split` it computes the
+//! hashes of the app's script and of the WebAssembly *before* it writes the split loader's
+//! hashed name into them: two builds whose split code differs can produce files of the same name
+//! and different bytes. Kept for a year under that name, a returning browser would run last
+//! build's script against this build's loader and stay plain HTML.
+//!
+//! So the pages address the files under a directory named by the build: `/pkg/<build>/…`, where
+//! `<build>` is a digest of the names and bytes of every file in `/pkg/` as served, found once
+//! when the process starts (a deployment restarts it with the new files). The relative imports
+//! between the files (script → loader → script, loader → chunks) stay inside that directory, so
+//! every module is loaded once, under one address. Only what is addressed under the running
+//! build's directory is cached for a year; anything else under `/pkg/` (the plain names,
+//! another build's directory during a rolling deploy) is revalidated.
+
+use leptos::config::LeptosOptions;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// How many hex digits name a build (64 bits of SHA-256).
+const BUILD_DIGITS: usize = 16;
+
+/// The addresses of the built files, found once per process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assets {
+    /// The build's directory name under `/pkg/`, when the build has hashed names and its files
+    /// could be read.
+    pub build: Option<String>,
+    pub css: String,
+    pub js: String,
+    pub wasm: String,
+    /// The split WebAssembly's loader, which the app's script imports (`--split` builds).
+    pub split: Option<String>,
+}
+
+impl Assets {
+    /// Finds the addresses for a site built under `site_root`, whose hash file (cargo-leptos'
+    /// `hash.txt`, absent for a plain `cargo build`) is `hash_file`.
+    pub fn find(opts: &LeptosOptions, hash_file: Option<&Path>) -> Assets {
+        let pkg = &opts.site_pkg_dir;
+        let name = &opts.output_name;
+        let hashes = hash_file
+            .filter(|_| opts.hash_files)
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|t| parse_hashes(&t))
+            .unwrap_or_default();
+        let hash = |kind: &str| {
+            hashes
+                .iter()
+                .find(|(k, _)| k == kind)
+                .map(|(_, h)| h.clone())
+        };
+        let file = |kind: &str| match hash(kind) {
+            Some(h) => format!("{name}.{h}.{kind}"),
+            None => format!("{name}.{kind}"),
+        };
+        let (css, js, wasm) = (file("css"), file("js"), file("wasm"));
+        let split = hash("split").map(|h| format!("__wasm_split.{h}.js"));
+        let dir = PathBuf::from(opts.site_root.as_ref()).join(pkg.as_ref());
+        let build = if hashes.is_empty() {
+            None
+        } else {
+            match build_digest(&dir) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot read the built files in {}: {e}; they are served without a year's cache",
+                        dir.display()
+                    );
+                    None
+                }
+            }
+        };
+        let at = |f: &str| match &build {
+            Some(b) => format!("/{pkg}/{b}/{f}"),
+            None => format!("/{pkg}/{f}"),
+        };
+        Assets {
+            css: at(&css),
+            js: at(&js),
+            wasm: at(&wasm),
+            split: split.as_deref().map(at),
+            build,
+        }
+    }
+
+    /// This process's addresses (the options and the build do not change while it runs).
+    pub fn get(opts: &LeptosOptions) -> &'static Assets {
+        static ASSETS: OnceLock<Assets> = OnceLock::new();
+        ASSETS.get_or_init(|| Assets::find(opts, super::hash_file(opts).as_deref()))
+    }
+}
+
+/// The `kind: hash` lines of cargo-leptos' hash file.
+fn parse_hashes(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, h)| (k.trim().to_owned(), h.trim().to_owned()))
+        .filter(|(k, h)| !k.is_empty() && !h.is_empty())
+        .collect()
+}
+
+/// The digest naming a build: SHA-256 over the names and bytes of every file under `dir` (the
+/// compressed copies too, which the file handler serves in place of the plain ones), in hex.
+/// A few MB, read once at start.
+pub fn build_digest(dir: &Path) -> std::io::Result<String> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut h = Sha256::new();
+    for f in &files {
+        let name = f
+            .strip_prefix(dir)
+            .unwrap_or(f)
+            .to_string_lossy()
+            .into_owned();
+        let bytes = std::fs::read(f)?;
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    let mut digest = hex::encode(h.finalize());
+    digest.truncate(BUILD_DIGITS);
+    Ok(digest)
+}
+
+/// Where a request under `/pkg/` goes. `path` is the request's path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PkgPath<'a> {
+    /// Not under `/pkg/`.
+    Other,
+    /// Under `/pkg/` with no build directory: served as it is, revalidated.
+    Plain,
+    /// Under a build's directory: the file is at `/pkg/<rest>`; `current` says whether it is
+    /// the running build's (cached for a year) or another's (revalidated).
+    Build { rest: &'a str, current: bool },
+}
+
+/// Sorts a request path under `/pkg/` (see [`PkgPath`]); `build` is the running build's name.
+pub fn classify<'a>(path: &'a str, build: Option<&str>) -> PkgPath<'a> {
+    let Some(under) = path.strip_prefix("/pkg/") else {
+        return PkgPath::Other;
+    };
+    match under.split_once('/') {
+        Some((dir, rest))
+            if dir.len() == BUILD_DIGITS
+                && dir.bytes().all(|b| b.is_ascii_hexdigit())
+                && !rest.split('/').any(|s| s == "..") =>
+        {
+            PkgPath::Build {
+                rest,
+                current: build == Some(dir),
+            }
+        }
+        _ => PkgPath::Plain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(dir: &Path, js: &[u8], wasm: &[u8]) -> (LeptosOptions, PathBuf) {
+        let pkg = dir.join("pkg");
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(pkg.join("zhunong.AAA.js"), js).unwrap();
+        std::fs::write(pkg.join("zhunong.BBB.wasm"), wasm).unwrap();
+        let hashes = dir.join("hash.txt");
+        std::fs::write(&hashes, "js: AAA\nwasm: BBB\ncss: CCC\nsplit: DDD\n").unwrap();
+        let mut opts = LeptosOptions::builder()
+            .output_name("zhunong")
+            .site_root(dir.to_str().unwrap())
+            .site_pkg_dir("pkg")
+            .build();
+        opts.hash_files = true;
+        (opts, hashes)
+    }
+
+    #[test]
+    fn the_build_directory_changes_when_a_files_bytes_do_under_the_same_name() {
+        let tmp = std::env::temp_dir().join(format!("zhunong-assets-{}", std::process::id()));
+        let (opts, hashes) = site(&tmp, b"import './__wasm_split.X.js'", b"\0asm1");
+        let a = Assets::find(&opts, Some(&hashes));
+        let build = a.build.clone().expect("a build directory");
+        assert_eq!(build.len(), BUILD_DIGITS);
+        assert_eq!(a.js, format!("/pkg/{build}/zhunong.AAA.js"));
+        assert_eq!(a.wasm, format!("/pkg/{build}/zhunong.BBB.wasm"));
+        assert_eq!(a.css, format!("/pkg/{build}/zhunong.CCC.css"));
+        assert_eq!(a.split, Some(format!("/pkg/{build}/__wasm_split.DDD.js")));
+        // The same names, the script now importing another loader: another directory.
+        let (opts, hashes) = site(&tmp, b"import './__wasm_split.Y.js'", b"\0asm1");
+        let b = Assets::find(&opts, Some(&hashes));
+        assert_ne!(b.build, a.build);
+        assert_eq!(b.js.rsplit('/').next(), a.js.rsplit('/').next());
+        // The WebAssembly's bytes count too, and so does any other file (a compressed copy).
+        let (opts, hashes) = site(&tmp, b"import './__wasm_split.Y.js'", b"\0asm2");
+        let c = Assets::find(&opts, Some(&hashes));
+        assert_ne!(c.build, b.build);
+        std::fs::write(tmp.join("pkg/zhunong.AAA.js.br"), b"stale").unwrap();
+        assert_ne!(Assets::find(&opts, Some(&hashes)).build, c.build);
+        std::fs::remove_file(tmp.join("pkg/zhunong.AAA.js.br")).unwrap();
+        // The same bytes: the same directory (a restart, or a second process, keeps the cache).
+        let (opts, hashes) = site(&tmp, b"import './__wasm_split.Y.js'", b"\0asm2");
+        let again = Assets::find(&opts, Some(&hashes));
+        assert_eq!(Assets::find(&opts, Some(&hashes)), again);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn without_hashed_names_or_readable_files_there_is_no_build_directory() {
+        let opts = LeptosOptions::builder()
+            .output_name("zhunong")
+            .site_root("/nonexistent")
+            .site_pkg_dir("pkg")
+            .build();
+        let a = Assets::find(&opts, None);
+        assert_eq!(a.build, None);
+        assert_eq!(a.js, "/pkg/zhunong.js");
+        assert_eq!(a.split, None);
+        let tmp = std::env::temp_dir().join(format!("zhunong-assets-x-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let hashes = tmp.join("hash.txt");
+        std::fs::write(&hashes, "js: AAA\nwasm: BBB\ncss: CCC\n").unwrap();
+        let mut hashed = opts.clone();
+        hashed.hash_files = true;
+        let a = Assets::find(&hashed, Some(&hashes));
+        assert_eq!(a.build, None, "the files are not there");
+        assert_eq!(a.js, "/pkg/zhunong.AAA.js");
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn requests_are_sorted_by_build() {
+        let b = "0123456789abcdef";
+        assert_eq!(classify("/market", Some(b)), PkgPath::Other);
+        assert_eq!(classify("/pkg/zhunong.A.js", Some(b)), PkgPath::Plain);
+        assert_eq!(
+            classify("/pkg/snippets/x/inline0.js", Some(b)),
+            PkgPath::Plain
+        );
+        assert_eq!(
+            classify(&format!("/pkg/{b}/zhunong.A.js"), Some(b)),
+            PkgPath::Build {
+                rest: "zhunong.A.js",
+                current: true
+            }
+        );
+        assert_eq!(
+            classify("/pkg/fedcba9876543210/zhunong.A.js", Some(b)),
+            PkgPath::Build {
+                rest: "zhunong.A.js",
+                current: false
+            }
+        );
+        assert_eq!(
+            classify(&format!("/pkg/{b}/zhunong.A.js"), None),
+            PkgPath::Build {
+                rest: "zhunong.A.js",
+                current: false
+            }
+        );
+    }
+}
