@@ -111,11 +111,13 @@ pub fn build_digest(dir: &Path) -> std::io::Result<String> {
     let mut dirs = vec![dir.to_path_buf()];
     while let Some(d) = dirs.pop() {
         for entry in std::fs::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                files.push(path);
+            let entry = entry?;
+            // Not following links: a loop of them cannot hold the start up.
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_file() {
+                files.push(entry.path());
             }
         }
     }

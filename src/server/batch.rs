@@ -87,7 +87,11 @@ impl<T: Send, F: Work<T>> Job for Pending<T, F> {
                     {
                         Ok(Ok(out)) => out,
                         Ok(Err(_)) => Err(AppError::internal("a write panicked")),
-                        Err(_) => Err(AppError::internal("a write took too long")),
+                        // Undone like any failed piece: the client may try again.
+                        Err(_) => {
+                            tracing::warn!("a batched write took longer than {MAX_PIECE:?}");
+                            Err(AppError::new(ErrorCode::Busy))
+                        }
                     }
                 }
                 Err(_) => Err(AppError::internal("a write panicked")),
