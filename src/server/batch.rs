@@ -315,6 +315,23 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// One statement as a batched write, in a task of its own.
+    fn spawn_statement(
+        db: &Db,
+        sql: &'static str,
+    ) -> tokio::task::JoinHandle<Result<(), AppError>> {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(sql).execute(&mut **tx).await?;
+                    Ok(())
+                })
+            })
+            .await
+        })
+    }
+
     /// A failed commit fails every write of its batch: none is answered Ok.
     #[tokio::test]
     async fn nothing_is_acknowledged_when_the_commit_fails() {
@@ -327,35 +344,9 @@ mod tests {
         .await
         .unwrap();
         let held = db.writer().acquire().await.unwrap();
-        let good = {
-            let db = db.clone();
-            tokio::spawn(async move {
-                db.write(|tx| {
-                    Box::pin(async move {
-                        sqlx::query("INSERT INTO t (n) VALUES (1)")
-                            .execute(&mut **tx)
-                            .await?;
-                        Ok(())
-                    })
-                })
-                .await
-            })
-        };
+        let good = spawn_statement(&db, "INSERT INTO t (n) VALUES (1)");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let bad = {
-            let db = db.clone();
-            tokio::spawn(async move {
-                db.write(|tx| {
-                    Box::pin(async move {
-                        sqlx::query("INSERT INTO c (id, p) VALUES (1, 99)")
-                            .execute(&mut **tx)
-                            .await?;
-                        Ok(())
-                    })
-                })
-                .await
-            })
-        };
+        let bad = spawn_statement(&db, "INSERT INTO c (id, p) VALUES (1, 99)");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         drop(held);
         assert!(good.await.unwrap().is_err(), "its batch did not commit");
