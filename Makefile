@@ -29,10 +29,10 @@ setup-test:
 	@scripts/setup.sh test
 
 build:
-	@echo "==> cargo leptos build --release --precompress --split (server + WebAssembly split by route, .br/.gz beside each asset)"
-	$(ENV) cargo leptos build --release --precompress --split $$LEPTOS_LIB_ARGS
+	@echo "==> zhunong-sitebuild (tools/sitebuild): the WebAssembly split by route, bound, optimised, .br/.gz beside each file; then the server"
+	$(ENV) zhunong-sitebuild $$SITE_BUILD_ARGS
 
-# `--no-default-features --features ssr`: exactly what `cargo leptos build` passes for the server,
+# `--no-default-features --features ssr`: exactly what `zhunong-sitebuild` passes for the server,
 # so the tests link the library and binary it built instead of building both again.
 # One cargo run builds the unit-test harness and the integration binary side by side on two cores.
 rust-tests:
@@ -59,14 +59,17 @@ migrations-check:
 
 fmt:
 	$(ENV) cargo fmt --all
+	$(ENV) cargo fmt --manifest-path tools/sitebuild/Cargo.toml
 
 fmt-check:
 	@echo "==> cargo fmt --check"
 	$(ENV) cargo fmt --all -- --check
+	$(ENV) cargo fmt --manifest-path tools/sitebuild/Cargo.toml -- --check
 
 clippy:
 	@echo "==> clippy (server build, warnings are errors)"
 	$(ENV) cargo clippy --release --features ssr --all-targets -- -D warnings
+	$(ENV) cargo clippy --release --manifest-path tools/sitebuild/Cargo.toml -- -D warnings
 
 wasm-check:
 	@echo "==> cargo check of the browser build (hydrate, wasm32)"

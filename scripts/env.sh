@@ -5,17 +5,17 @@
 ZHUNONG_CACHE="${ZHUNONG_CACHE:-$HOME/.cache/zhunong}"
 export ZHUNONG_CACHE
 export PATH="$ZHUNONG_CACHE/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-# cargo-leptos bakes this into the server at compile time; plain cargo builds need the same value
-# or they would rebuild leptos.
+# Leptos bakes this into the server at compile time (the names under /pkg/); every cargo build
+# (the site's, the tests', clippy) needs the same value or it would rebuild leptos.
 export LEPTOS_OUTPUT_NAME=zhunong
 ZHUNONG_TOOLCHAIN="${ZHUNONG_TOOLCHAIN:-$(cat "$ZHUNONG_CACHE/toolchain" 2>/dev/null || echo rustup)}"
 if [ "$ZHUNONG_TOOLCHAIN" = debian ]; then
   export PATH="/usr/bin:$PATH"
   export RUSTC_BOOTSTRAP=1
-  LEPTOS_LIB_ARGS="--lib-cargo-args=-Zbuild-std=std,panic_abort"
+  SITE_BUILD_ARGS="--lib-cargo-arg -Zbuild-std=std,panic_abort"
   WASM_CHECK_ARGS="-Zbuild-std=std,panic_abort"
 else
-  LEPTOS_LIB_ARGS=""
+  SITE_BUILD_ARGS=""
   WASM_CHECK_ARGS=""
 fi
-export ZHUNONG_TOOLCHAIN LEPTOS_LIB_ARGS WASM_CHECK_ARGS
+export ZHUNONG_TOOLCHAIN SITE_BUILD_ARGS WASM_CHECK_ARGS

@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building (and, with `test`, testing) 助农集市 needs. Each step says what it does
 # and skips what is already done, so a re-run is quick.
-#   scripts/setup.sh build   toolchain able to build wasm32, cargo-leptos, wasm-bindgen, wasm-opt
+#   scripts/setup.sh build   toolchain able to build wasm32, the site's build tool, wasm-opt, esbuild
 #   scripts/setup.sh test    the above, plus Chromium, CJK fonts and the browser-test packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-build}"
 
-CARGO_LEPTOS_VERSION=0.3.11
-WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pin in Cargo.toml
 BINARYEN_VERSION=132.0.0       # never Debian's binaryen 108: its wasm-opt output breaks hydration
+ESBUILD_VERSION=0.25.9
 ZHUNONG_CACHE="${ZHUNONG_CACHE:-$HOME/.cache/zhunong}"
 mkdir -p "$ZHUNONG_CACHE/tools"
 export PATH="$ZHUNONG_CACHE/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -73,49 +72,39 @@ echo "$mode" > "$ZHUNONG_CACHE/toolchain"
 . scripts/env.sh
 ok "using $(cargo --version) ($mode mode)"
 
-# --- 2. cargo-leptos and its helpers (no downloads at build time) ------------------------------
-step "cargo-leptos $CARGO_LEPTOS_VERSION"
-if cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
+# --- 2. the site's build tool and its helpers (no downloads at build time) ---------------------
+# tools/sitebuild: splits, binds (wasm-bindgen as a library, the version the app pins), then
+# runs wasm-opt and esbuild. Rebuilt when its source changes (a fingerprint of its files).
+step "zhunong-sitebuild (tools/sitebuild)"
+app_wb=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
+tool_wb=$(sed -n 's/^wasm-bindgen-cli-support = "=\([0-9.]*\)"/\1/p' tools/sitebuild/Cargo.toml)
+if [ -z "$app_wb" ] || [ "$app_wb" != "$tool_wb" ]; then
+  echo "wasm-bindgen '$app_wb' (Cargo.toml) and wasm-bindgen-cli-support '$tool_wb' (tools/sitebuild/Cargo.toml) must be pinned to one version" >&2
+  exit 1
+fi
+sum=$(cat tools/sitebuild/Cargo.toml tools/sitebuild/Cargo.lock tools/sitebuild/src/*.rs | sha256sum | cut -c1-16)
+bin_dir="${CARGO_HOME:-$HOME/.cargo}/bin"
+if [ -x "$bin_dir/zhunong-sitebuild" ] && [ "$(cat "$ZHUNONG_CACHE/sitebuild.sum" 2>/dev/null)" = "$sum" ]; then
   ok "already installed"
 else
-  ok "building it (5 to 15 minutes on two cores, once)"
-  # A build tool, not the app: opt-level 1 without LTO halves its compile time, and what it
-  # does at build time (splitting, hashing, compressing) stays a few seconds.
-  export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=0
-  if ! cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION" --features no_downloads; then
-    # Its lockfile names cargo-util-schemas 0.14.2, which needs rustc 1.96. On an older rustc,
-    # build the same source (now unpacked in cargo's registry) with only that crate moved back
-    # to 0.14.1, the newest release this rustc supports; every other version stays as locked.
-    ok "retrying with cargo-util-schemas 0.14.1 for $(rustc --version)"
-    src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cargo-leptos-"$CARGO_LEPTOS_VERSION" | head -n 1)
-    work="$ZHUNONG_CACHE/build/cargo-leptos-$CARGO_LEPTOS_VERSION"
-    rm -rf "$work" && mkdir -p "$ZHUNONG_CACHE/build" && cp -r "$src" "$work"
-    (cd "$work" && cargo update -p cargo-util-schemas --precise 0.14.1)
-    cargo install --path "$work" --locked --features no_downloads
-  fi
-  unset CARGO_PROFILE_RELEASE_LTO CARGO_PROFILE_RELEASE_CODEGEN_UNITS \
-    CARGO_PROFILE_RELEASE_OPT_LEVEL CARGO_PROFILE_RELEASE_DEBUG
+  ok "building it (about 3 minutes on two cores, once)"
+  # Its own target directory: a shared CARGO_TARGET_DIR would mix its profile with the app's.
+  CARGO_TARGET_DIR="$ZHUNONG_CACHE/build/sitebuild" \
+    cargo install --path tools/sitebuild --locked --force --root "${CARGO_HOME:-$HOME/.cargo}"
+  echo "$sum" > "$ZHUNONG_CACHE/sitebuild.sum"
 fi
 
-step "wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-if wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
-  ok "already installed"
-else
-  # Not --locked: its lockfile names a webpki-roots release the registry no longer has.
-  # On an older rustc, pick the newest dependency releases it supports.
-  CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
-    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-fi
-
-step "wasm-opt (npm binaryen@$BINARYEN_VERSION)"
 if ! command -v npm >/dev/null; then apt_install nodejs npm; fi
-if [ -f "$ZHUNONG_CACHE/tools/node_modules/binaryen/package.json" ] && grep -q "\"version\": \"$BINARYEN_VERSION\"" "$ZHUNONG_CACHE/tools/node_modules/binaryen/package.json"; then
-  ok "already installed"
-else
-  npm install --prefix "$ZHUNONG_CACHE/tools" --no-audit --no-fund "binaryen@$BINARYEN_VERSION"
-fi
+npm_tool() { # package version: installed into $ZHUNONG_CACHE/tools, its commands on PATH
+  step "$1 $2 (npm)"
+  if grep -qs "\"version\": \"$2\"" "$ZHUNONG_CACHE/tools/node_modules/$1/package.json"; then
+    ok "already installed"
+  else
+    npm install --prefix "$ZHUNONG_CACHE/tools" --no-audit --no-fund "$1@$2"
+  fi
+}
+npm_tool binaryen "$BINARYEN_VERSION"   # wasm-opt
+npm_tool esbuild "$ESBUILD_VERSION"     # minifies the glue script and the stylesheet
 
 # --- 3. for the tests -------------------------------------------------------------------------
 if [ "$what" = test ]; then

@@ -17,9 +17,9 @@ use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, Lazy, LazyRoute, SsrMode};
 
-/// Every page but the three a first visit lands on (home, market, listing): with
-/// `cargo leptos build --split` each one's code is split out of the first WebAssembly download
-/// and fetched when it is first visited (on a first load, before that page hydrates). The
+/// Every page but the three a first visit lands on (home, market, listing): `zhunong-sitebuild`
+/// (tools/sitebuild) splits each one's code out of the first WebAssembly download
+/// and it is fetched when first visited (on a first load, before that page hydrates). The
 /// server renders each page in full as before, so nothing waits for the download to be read.
 macro_rules! lazy_pages {
     ($($route:ident => $page:path;)*) => {$(

@@ -1,19 +1,20 @@
 //! The built front end under `/pkg/`: the addresses pages give its files, and how long browsers
 //! may keep them.
 //!
-//! cargo-leptos names each file by a hash of its content, but with `--split` it computes the
-//! hashes of the app's script and of the WebAssembly *before* it writes the split loader's
-//! hashed name into them: two builds whose split code differs can produce files of the same name
-//! and different bytes. Kept for a year under that name, a returning browser would run last
-//! build's script against this build's loader and stay plain HTML.
+//! `zhunong-sitebuild` (tools/sitebuild) writes the files under plain names (`zhunong.js`,
+//! `zhunong.wasm`, `zhunong.css`, the split loader `__wasm_split.js` and the lazily loaded
+//! modules it fetches). The pages address them under a directory named by the build:
+//! `/pkg/<build>/…`, where `<build>` is a digest of the names and bytes of every file in `/pkg/`
+//! as served, found once when the process starts (a deployment restarts it with the new files).
+//! The relative imports between the files (script → loader → script, loader → chunks) stay
+//! inside that directory, so every module is loaded once, under one address, and a browser
+//! never mixes two builds' files. Only what is addressed under the running build's directory is
+//! cached for a year; anything else under `/pkg/` (the plain names, another build's directory
+//! during a rolling deploy) is revalidated.
 //!
-//! So the pages address the files under a directory named by the build: `/pkg/<build>/…`, where
-//! `<build>` is a digest of the names and bytes of every file in `/pkg/` as served, found once
-//! when the process starts (a deployment restarts it with the new files). The relative imports
-//! between the files (script → loader → script, loader → chunks) stay inside that directory, so
-//! every module is loaded once, under one address. Only what is addressed under the running
-//! build's directory is cached for a year; anything else under `/pkg/` (the plain names,
-//! another build's directory during a rolling deploy) is revalidated.
+//! (Per-file content hashes, as cargo-leptos wrote them, cannot do this with split WebAssembly:
+//! cargo-leptos 0.3.11 hashed the script *before* writing the loader's hashed name into it, so
+//! two builds could ship different bytes under one "content-hashed" name.)
 
 use leptos::config::LeptosOptions;
 use sha2::{Digest, Sha256};
@@ -23,44 +24,30 @@ use std::sync::OnceLock;
 /// How many hex digits name a build (64 bits of SHA-256).
 const BUILD_DIGITS: usize = 16;
 
+/// The split WebAssembly's loader, which the app's script imports.
+const SPLIT_LOADER: &str = "__wasm_split.js";
+
 /// The addresses of the built files, found once per process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assets {
-    /// The build's directory name under `/pkg/`, when the build has hashed names and its files
-    /// could be read.
+    /// The build's directory name under `/pkg/`, when the site has been built and its files
+    /// could be read (not for a plain `cargo build`, as in the tests).
     pub build: Option<String>,
     pub css: String,
     pub js: String,
     pub wasm: String,
-    /// The split WebAssembly's loader, which the app's script imports (`--split` builds).
+    /// The split loader, when the build has one.
     pub split: Option<String>,
 }
 
 impl Assets {
-    /// Finds the addresses for a site built under `site_root`, whose hash file (cargo-leptos'
-    /// `hash.txt`, absent for a plain `cargo build`) is `hash_file`.
-    pub fn find(opts: &LeptosOptions, hash_file: Option<&Path>) -> Assets {
+    /// Finds the addresses for the site under the options' `site_root`.
+    pub fn find(opts: &LeptosOptions) -> Assets {
         let pkg = &opts.site_pkg_dir;
         let name = &opts.output_name;
-        let hashes = hash_file
-            .filter(|_| opts.hash_files)
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .map(|t| parse_hashes(&t))
-            .unwrap_or_default();
-        let hash = |kind: &str| {
-            hashes
-                .iter()
-                .find(|(k, _)| k == kind)
-                .map(|(_, h)| h.clone())
-        };
-        let file = |kind: &str| match hash(kind) {
-            Some(h) => format!("{name}.{h}.{kind}"),
-            None => format!("{name}.{kind}"),
-        };
-        let (css, js, wasm) = (file("css"), file("js"), file("wasm"));
-        let split = hash("split").map(|h| format!("__wasm_split.{h}.js"));
         let dir = PathBuf::from(opts.site_root.as_ref()).join(pkg.as_ref());
-        let build = if hashes.is_empty() {
+        let js = format!("{name}.js");
+        let build = if !dir.join(&js).is_file() {
             None
         } else {
             match build_digest(&dir) {
@@ -79,10 +66,10 @@ impl Assets {
             None => format!("/{pkg}/{f}"),
         };
         Assets {
-            css: at(&css),
+            css: at(&format!("{name}.css")),
             js: at(&js),
-            wasm: at(&wasm),
-            split: split.as_deref().map(at),
+            wasm: at(&format!("{name}.wasm")),
+            split: dir.join(SPLIT_LOADER).is_file().then(|| at(SPLIT_LOADER)),
             build,
         }
     }
@@ -90,17 +77,8 @@ impl Assets {
     /// This process's addresses (the options and the build do not change while it runs).
     pub fn get(opts: &LeptosOptions) -> &'static Assets {
         static ASSETS: OnceLock<Assets> = OnceLock::new();
-        ASSETS.get_or_init(|| Assets::find(opts, super::hash_file(opts).as_deref()))
+        ASSETS.get_or_init(|| Assets::find(opts))
     }
-}
-
-/// The `kind: hash` lines of cargo-leptos' hash file.
-fn parse_hashes(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, h)| (k.trim().to_owned(), h.trim().to_owned()))
-        .filter(|(k, h)| !k.is_empty() && !h.is_empty())
-        .collect()
 }
 
 /// The digest naming a build: SHA-256 over the names and bytes of every file under `dir` (the
@@ -176,73 +154,63 @@ pub fn classify<'a>(path: &'a str, build: Option<&str>) -> PkgPath<'a> {
 mod tests {
     use super::*;
 
-    fn site(dir: &Path, js: &[u8], wasm: &[u8]) -> (LeptosOptions, PathBuf) {
+    fn site(dir: &Path, js: &[u8], wasm: &[u8]) -> LeptosOptions {
         let pkg = dir.join("pkg");
         std::fs::create_dir_all(&pkg).unwrap();
-        std::fs::write(pkg.join("zhunong.AAA.js"), js).unwrap();
-        std::fs::write(pkg.join("zhunong.BBB.wasm"), wasm).unwrap();
-        let hashes = dir.join("hash.txt");
-        std::fs::write(&hashes, "js: AAA\nwasm: BBB\ncss: CCC\nsplit: DDD\n").unwrap();
-        let mut opts = LeptosOptions::builder()
+        std::fs::write(pkg.join("zhunong.js"), js).unwrap();
+        std::fs::write(pkg.join("zhunong.wasm"), wasm).unwrap();
+        std::fs::write(pkg.join("zhunong.css"), b"body{}").unwrap();
+        std::fs::write(pkg.join(SPLIT_LOADER), b"import './zhunong.js'").unwrap();
+        LeptosOptions::builder()
             .output_name("zhunong")
             .site_root(dir.to_str().unwrap())
             .site_pkg_dir("pkg")
-            .build();
-        opts.hash_files = true;
-        (opts, hashes)
+            .build()
     }
 
     #[test]
     fn the_build_directory_changes_when_a_files_bytes_do_under_the_same_name() {
         let tmp = std::env::temp_dir().join(format!("zhunong-assets-{}", std::process::id()));
-        let (opts, hashes) = site(&tmp, b"import './__wasm_split.X.js'", b"\0asm1");
-        let a = Assets::find(&opts, Some(&hashes));
+        let opts = site(&tmp, b"import './__wasm_split.js' // 1", b"\0asm1");
+        let a = Assets::find(&opts);
         let build = a.build.clone().expect("a build directory");
         assert_eq!(build.len(), BUILD_DIGITS);
-        assert_eq!(a.js, format!("/pkg/{build}/zhunong.AAA.js"));
-        assert_eq!(a.wasm, format!("/pkg/{build}/zhunong.BBB.wasm"));
-        assert_eq!(a.css, format!("/pkg/{build}/zhunong.CCC.css"));
-        assert_eq!(a.split, Some(format!("/pkg/{build}/__wasm_split.DDD.js")));
-        // The same names, the script now importing another loader: another directory.
-        let (opts, hashes) = site(&tmp, b"import './__wasm_split.Y.js'", b"\0asm1");
-        let b = Assets::find(&opts, Some(&hashes));
+        assert_eq!(a.js, format!("/pkg/{build}/zhunong.js"));
+        assert_eq!(a.wasm, format!("/pkg/{build}/zhunong.wasm"));
+        assert_eq!(a.css, format!("/pkg/{build}/zhunong.css"));
+        assert_eq!(a.split, Some(format!("/pkg/{build}/__wasm_split.js")));
+        // The same names, another script: another directory.
+        let opts = site(&tmp, b"import './__wasm_split.js' // 2", b"\0asm1");
+        let b = Assets::find(&opts);
         assert_ne!(b.build, a.build);
         assert_eq!(b.js.rsplit('/').next(), a.js.rsplit('/').next());
-        // The WebAssembly's bytes count too, and so does any other file (a compressed copy).
-        let (opts, hashes) = site(&tmp, b"import './__wasm_split.Y.js'", b"\0asm2");
-        let c = Assets::find(&opts, Some(&hashes));
+        // The WebAssembly's bytes count too, and so does any other file (a compressed copy,
+        // a lazily loaded module).
+        let opts = site(&tmp, b"import './__wasm_split.js' // 2", b"\0asm2");
+        let c = Assets::find(&opts);
         assert_ne!(c.build, b.build);
-        std::fs::write(tmp.join("pkg/zhunong.AAA.js.br"), b"stale").unwrap();
-        assert_ne!(Assets::find(&opts, Some(&hashes)).build, c.build);
-        std::fs::remove_file(tmp.join("pkg/zhunong.AAA.js.br")).unwrap();
+        std::fs::write(tmp.join("pkg/zhunong.js.br"), b"stale").unwrap();
+        assert_ne!(Assets::find(&opts).build, c.build);
+        std::fs::remove_file(tmp.join("pkg/zhunong.js.br")).unwrap();
         // The same bytes: the same directory (a restart, or a second process, keeps the cache).
-        let (opts, hashes) = site(&tmp, b"import './__wasm_split.Y.js'", b"\0asm2");
-        let again = Assets::find(&opts, Some(&hashes));
-        assert_eq!(Assets::find(&opts, Some(&hashes)), again);
+        let opts = site(&tmp, b"import './__wasm_split.js' // 2", b"\0asm2");
+        let again = Assets::find(&opts);
+        assert_eq!(Assets::find(&opts), again);
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 
     #[test]
-    fn without_hashed_names_or_readable_files_there_is_no_build_directory() {
+    fn without_a_built_site_the_names_are_plain() {
         let opts = LeptosOptions::builder()
             .output_name("zhunong")
             .site_root("/nonexistent")
             .site_pkg_dir("pkg")
             .build();
-        let a = Assets::find(&opts, None);
+        let a = Assets::find(&opts);
         assert_eq!(a.build, None);
         assert_eq!(a.js, "/pkg/zhunong.js");
+        assert_eq!(a.css, "/pkg/zhunong.css");
         assert_eq!(a.split, None);
-        let tmp = std::env::temp_dir().join(format!("zhunong-assets-x-{}", std::process::id()));
-        std::fs::create_dir_all(&tmp).unwrap();
-        let hashes = tmp.join("hash.txt");
-        std::fs::write(&hashes, "js: AAA\nwasm: BBB\ncss: CCC\n").unwrap();
-        let mut hashed = opts.clone();
-        hashed.hash_files = true;
-        let a = Assets::find(&hashed, Some(&hashes));
-        assert_eq!(a.build, None, "the files are not there");
-        assert_eq!(a.js, "/pkg/zhunong.AAA.js");
-        std::fs::remove_dir_all(&tmp).unwrap();
     }
 
     #[test]

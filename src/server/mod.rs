@@ -99,8 +99,8 @@ pub async fn open_database(settings: &Settings) -> Result<Db, db::DbError> {
     }
 }
 
-/// The Leptos options: site root and package names as cargo-leptos set them (environment), with
-/// the defaults of Cargo.toml's `[package.metadata.leptos]` when run directly.
+/// The Leptos options: site root and package names from the environment (`LEPTOS_SITE_ROOT`,
+/// `LEPTOS_OUTPUT_NAME`, …), else the defaults `zhunong-sitebuild` builds to.
 pub fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
     let mut opts = leptos::config::get_configuration(None)
         .map(|c| c.leptos_options)
@@ -112,16 +112,10 @@ pub fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
                 .build()
         });
     opts.site_addr = site_addr;
-    // cargo-leptos writes the hashes of /pkg/'s files next to the server binary; without that
-    // file (a plain `cargo build`, the tests) the names are the plain ones.
-    opts.hash_files = hash_file(&opts).is_some_and(|p| p.exists());
+    // The files under /pkg/ have plain names; `server::assets` puts them under the build's
+    // directory instead of per-file hashes.
+    opts.hash_files = false;
     opts
-}
-
-/// Where cargo-leptos put the content hashes of the built assets: beside the running binary.
-fn hash_file(opts: &LeptosOptions) -> Option<std::path::PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    Some(exe.parent()?.join(opts.hash_file.as_ref()))
 }
 
 /// The stylesheet's address (for pages that are not rendered by the app, like the local fake
