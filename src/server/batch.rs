@@ -10,6 +10,14 @@
 //! Nothing is acknowledged before it is on disk, and the result is as if the pieces had run one
 //! after another in the order they arrived.
 //!
+//! The work runs in the batcher's task, so the request that asked for it may have been answered
+//! already (503 when its time limit passed). Each piece therefore carries its request's deadline
+//! ([`super::guard::Deadline`]) less [`COMMIT_MARGIN`]: a piece is not started past it, runs no
+//! longer than it, and a batch is committed only before the earliest deadline of the pieces it
+//! would commit; past it, the whole batch is rolled back and every piece answered 503. So a
+//! client told "try again" finds nothing of its write committed (unless a commit that started in
+//! time takes longer than the margin; a retry with the same idempotency key then finds it).
+//!
 //! PostgreSQL needs none of this (its commits run side by side): [`super::db::Db::write`] runs
 //! the work in a transaction of its own there.
 
@@ -21,6 +29,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 /// A write transaction as the work sees it.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -34,6 +43,9 @@ pub const MAX_QUEUED: usize = 1024;
 pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The longest one piece may run; then it fails and its writes are undone.
 pub const MAX_PIECE: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long before its request's deadline a piece must be committed: room for the commit
+/// itself (a disk flush) before the client is answered 503.
+pub const COMMIT_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A piece of work, run in a write transaction that it must neither commit nor roll back. It
 /// reads and writes through that transaction only, and passes every database error up: a
@@ -55,11 +67,14 @@ trait Job: Send {
     fn run<'t>(&'t mut self, tx: &'t mut Tx) -> BoxFuture<'t, bool>;
     /// Answers the caller, once the batch's commit is known.
     fn finish(self: Box<Self>, commit: Result<(), AppError>);
+    /// By when its writes must be committed, if at all.
+    fn deadline(&self) -> Instant;
 }
 
 struct Pending<T, F> {
     work: Option<F>,
     queued: std::time::Instant,
+    deadline: Instant,
     out: Option<Result<T, AppError>>,
     reply: oneshot::Sender<Result<T, AppError>>,
 }
@@ -73,23 +88,23 @@ impl<T: Send, F: Work<T>> Job for Pending<T, F> {
             // Not started for a caller who is gone or who waited too long: its client has its
             // answer already (the request's time limit, or a dropped connection), and a write
             // made now would be one nobody was told of.
-            if self.reply.is_closed() || self.queued.elapsed() > MAX_WAIT {
+            let now = Instant::now();
+            if self.reply.is_closed() || self.queued.elapsed() > MAX_WAIT || now >= self.deadline {
                 self.out = Some(Err(AppError::new(ErrorCode::Busy)));
                 return false;
             }
+            let limit = MAX_PIECE.min(self.deadline - now);
             // A panic in one caller's work fails that work, not the batcher (nor the batch);
             // so does work that takes longer than a piece may.
             let started = std::panic::catch_unwind(AssertUnwindSafe(move || work(tx)));
             let out = match started {
                 Ok(fut) => {
-                    match tokio::time::timeout(MAX_PIECE, AssertUnwindSafe(fut).catch_unwind())
-                        .await
-                    {
+                    match tokio::time::timeout(limit, AssertUnwindSafe(fut).catch_unwind()).await {
                         Ok(Ok(out)) => out,
                         Ok(Err(_)) => Err(AppError::internal("a write panicked")),
                         // Undone like any failed piece: the client may try again.
                         Err(_) => {
-                            tracing::warn!("a batched write took longer than {MAX_PIECE:?}");
+                            tracing::warn!("a batched write took longer than {limit:?}");
                             Err(AppError::new(ErrorCode::Busy))
                         }
                     }
@@ -115,6 +130,10 @@ impl<T: Send, F: Work<T>> Job for Pending<T, F> {
             // retry with the same idempotency key finds it.
             tracing::debug!("a batched write finished after its caller left");
         }
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
     }
 }
 
@@ -150,16 +169,18 @@ impl Batcher {
         )
     }
 
-    /// Runs `work` in the next batch and answers once its batch has committed.
-    pub async fn write<T, F>(&self, work: F) -> Result<T, AppError>
+    /// Runs `work` in the next batch and answers once its batch has committed, which is before
+    /// `deadline` less [`COMMIT_MARGIN`] or not at all (503).
+    pub async fn write<T, F>(&self, work: F, deadline: Instant) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, AppError>> + Send + 'static,
+        F: Work<T> + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(Pending {
             work: Some(work),
             queued: std::time::Instant::now(),
+            deadline: deadline.checked_sub(COMMIT_MARGIN).unwrap_or(deadline),
             out: None,
             reply,
         });
@@ -213,22 +234,35 @@ async fn run(writer: AnyPool, mut rx: mpsc::Receiver<Box<dyn Job>>, counts: Arc<
     }
 }
 
-/// Runs the batch in the transaction and commits it.
+/// Runs the batch in the transaction and commits it, if that is still in time for every piece
+/// that succeeded; else rolls it all back (503).
 async fn commit(mut tx: Tx, batch: &mut [Box<dyn Job>]) -> Result<(), AppError> {
+    let mut commit_by: Option<Instant> = None;
     if let [job] = batch {
         // Alone, the work needs no savepoint: its failure rolls the transaction back.
-        return if job.run(&mut tx).await {
-            tx.commit().await.map_err(AppError::from)
-        } else {
-            tx.rollback().await.map_err(AppError::from)
-        };
-    }
-    for job in batch.iter_mut() {
-        sqlx::query("SAVEPOINT piece").execute(&mut *tx).await?;
         if !job.run(&mut tx).await {
-            sqlx::query("ROLLBACK TO piece").execute(&mut *tx).await?;
+            return tx.rollback().await.map_err(AppError::from);
         }
-        sqlx::query("RELEASE piece").execute(&mut *tx).await?;
+        commit_by = Some(job.deadline());
+    } else {
+        for job in batch.iter_mut() {
+            sqlx::query("SAVEPOINT piece").execute(&mut *tx).await?;
+            if job.run(&mut tx).await {
+                let d = job.deadline();
+                commit_by = Some(commit_by.map_or(d, |c| c.min(d)));
+            } else {
+                sqlx::query("ROLLBACK TO piece").execute(&mut *tx).await?;
+            }
+            sqlx::query("RELEASE piece").execute(&mut *tx).await?;
+        }
+    }
+    if commit_by.is_some_and(|by| Instant::now() >= by) {
+        tracing::warn!(
+            pieces = batch.len(),
+            "a batch of writes ran past a caller's deadline: rolled back"
+        );
+        tx.rollback().await?;
+        return Err(AppError::new(ErrorCode::Busy));
     }
     tx.commit().await.map_err(AppError::from)
 }
@@ -330,6 +364,91 @@ mod tests {
             })
             .await
         })
+    }
+
+    /// One statement as a batched write that must be committed before `deadline` (less the
+    /// margin), after waiting `delay` inside its transaction.
+    fn spawn_until(
+        db: &Db,
+        n: i64,
+        delay: std::time::Duration,
+        deadline: Instant,
+    ) -> tokio::task::JoinHandle<Result<(), AppError>> {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write_until(
+                move |tx| {
+                    Box::pin(async move {
+                        tokio::time::sleep(delay).await;
+                        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                            .bind(n)
+                            .execute(&mut **tx)
+                            .await?;
+                        Ok(())
+                    })
+                },
+                deadline,
+            )
+            .await
+        })
+    }
+
+    /// Nothing is committed after a caller's deadline, when its client has been answered 503:
+    /// not a write whose turn comes too late, and not a batch that runs past the deadline of one
+    /// of its writes (the whole batch is rolled back, and every caller told to try again).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nothing_is_committed_after_a_callers_deadline() {
+        use std::time::Duration;
+        let (db, dir) = db("deadline").await;
+        let busy = |r: Result<(), AppError>| matches!(r, Err(e) if e.code == ErrorCode::Busy);
+        let held = db.writer().acquire().await.unwrap();
+        let now = Instant::now();
+        // To be committed within 300 ms; queued behind it, in the same batch, a write that
+        // takes 600 ms.
+        let soon = spawn_until(
+            &db,
+            1,
+            Duration::ZERO,
+            now + COMMIT_MARGIN + Duration::from_millis(300),
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let slow = spawn_until(
+            &db,
+            2,
+            Duration::from_millis(600),
+            now + Duration::from_secs(30),
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(held);
+        assert!(
+            busy(soon.await.unwrap()),
+            "the first write's deadline passed before the commit"
+        );
+        assert!(busy(slow.await.unwrap()), "its batch was rolled back");
+        assert!(rows(&db).await.is_empty(), "nothing committed");
+        // A write whose time is up when its turn comes is not run.
+        let late = spawn_until(&db, 3, Duration::ZERO, Instant::now() + COMMIT_MARGIN);
+        assert!(busy(late.await.unwrap()));
+        // A write that runs past its own deadline is stopped there and undone.
+        let long = spawn_until(
+            &db,
+            4,
+            Duration::from_secs(5),
+            Instant::now() + COMMIT_MARGIN + Duration::from_millis(200),
+        );
+        assert!(busy(long.await.unwrap()));
+        assert!(rows(&db).await.is_empty());
+        // In time: committed.
+        let ok = spawn_until(
+            &db,
+            5,
+            Duration::ZERO,
+            Instant::now() + Duration::from_secs(30),
+        );
+        ok.await.unwrap().unwrap();
+        assert_eq!(rows(&db).await, vec![5]);
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A failed commit fails every write of its batch: none is answered Ok.

@@ -422,22 +422,49 @@ impl Db {
     /// Runs `work` in a write transaction and commits it; answers once it is committed. On
     /// SQLite the work shares its commit with the writes that arrived with it (see
     /// [`super::batch`]): it must neither commit nor roll back the transaction, and it returns
-    /// an error to undo what it wrote. On PostgreSQL it has a transaction of its own.
+    /// an error to undo what it wrote. On PostgreSQL it has a transaction of its own. Either
+    /// way it is committed in time for the request's answer (its [`super::guard::Deadline`]),
+    /// or not at all (503).
     pub async fn write<T, F>(&self, work: F) -> Result<T, crate::error::AppError>
     where
         T: Send + 'static,
-        F: for<'t> FnOnce(
-                &'t mut super::batch::Tx,
-            )
-                -> futures_util::future::BoxFuture<'t, Result<T, crate::error::AppError>>
-            + Send
-            + 'static,
+        F: super::batch::Work<T> + 'static,
+    {
+        // Without a request (the command line, a background job): as long as a request may.
+        let deadline = super::guard::Deadline::current().unwrap_or_else(|| {
+            tokio::time::Instant::now()
+                + super::batch::MAX_WAIT
+                + super::batch::MAX_PIECE
+                + super::batch::COMMIT_MARGIN
+        });
+        self.write_until(work, deadline).await
+    }
+
+    /// [`Db::write`] for a given deadline: the work is committed before `deadline` less
+    /// [`super::batch::COMMIT_MARGIN`], or not at all (503).
+    pub async fn write_until<T, F>(
+        &self,
+        work: F,
+        deadline: tokio::time::Instant,
+    ) -> Result<T, crate::error::AppError>
+    where
+        T: Send + 'static,
+        F: super::batch::Work<T> + 'static,
     {
         match &self.batcher {
-            Some(b) => b.write(work).await,
+            Some(b) => b.write(work, deadline).await,
             None => {
+                // Here the work runs in the request's own future, which its time limit drops
+                // (rolling the transaction back); the same check keeps the two backends alike.
+                let by = deadline
+                    .checked_sub(super::batch::COMMIT_MARGIN)
+                    .unwrap_or(deadline);
                 let mut tx = self.begin_write().await?;
                 let out = work(&mut tx).await?;
+                if tokio::time::Instant::now() >= by {
+                    tx.rollback().await?;
+                    return Err(crate::error::AppError::new(crate::error::ErrorCode::Busy));
+                }
                 tx.commit().await?;
                 Ok(out)
             }

@@ -26,6 +26,20 @@ use tokio::sync::Semaphore;
 #[derive(Clone, Debug)]
 pub struct CspNonce(pub String);
 
+/// When this request's time is up and its client is answered 503 ([`load`]); set on every
+/// request but `/healthz` and `/metrics`. Work that outlives the request (a batched write, run
+/// in another task) reads it so that it never commits what the client was told failed.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline(pub tokio::time::Instant);
+
+impl Deadline {
+    /// This request's deadline, from the request the server function runs for.
+    pub fn current() -> Option<tokio::time::Instant> {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Deadline>().map(|d| d.0))
+    }
+}
+
 /// A refusal in the caller's language: JSON for `/api/…`, a short page otherwise.
 pub fn refuse(path: &str, lang: Lang, code: ErrorCode) -> Response {
     let e = AppError::in_lang(code, lang);
@@ -119,7 +133,7 @@ impl Drop for AddressSlot<'_> {
 /// uploads get ten times as long). `/healthz` and `/metrics` are always answered.
 pub async fn load(
     State((state, in_flight)): State<(AppState, Arc<InFlight>)>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     let path = req.uri().path().to_owned();
@@ -156,6 +170,8 @@ pub async fn load(
     {
         limit *= 10;
     }
+    req.extensions_mut()
+        .insert(Deadline(tokio::time::Instant::now() + limit));
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => {
