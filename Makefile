@@ -28,7 +28,8 @@ setup:
 setup-test:
 	@scripts/setup.sh test
 
-build:
+# After setup (quick when nothing is missing): a pulled change to tools/sitebuild is built first.
+build: setup
 	@echo "==> zhunong-sitebuild (tools/sitebuild): the WebAssembly split by route, bound, optimised, .br/.gz beside each file; then the server"
 	$(ENV) zhunong-sitebuild $$SITE_BUILD_ARGS
 

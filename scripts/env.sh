@@ -10,7 +10,9 @@ export PATH="$ZHUNONG_CACHE/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/
 export LEPTOS_OUTPUT_NAME=zhunong
 ZHUNONG_TOOLCHAIN="${ZHUNONG_TOOLCHAIN:-$(cat "$ZHUNONG_CACHE/toolchain" 2>/dev/null || echo rustup)}"
 if [ "$ZHUNONG_TOOLCHAIN" = debian ]; then
-  export PATH="/usr/bin:$PATH"
+  # Debian's cargo and rustc first, but the pinned npm tools before any apt-installed
+  # esbuild or binaryen (Debian's binaryen 108 breaks hydration).
+  export PATH="$ZHUNONG_CACHE/tools/node_modules/.bin:/usr/bin:$PATH"
   export RUSTC_BOOTSTRAP=1
   SITE_BUILD_ARGS="--lib-cargo-arg -Zbuild-std=std,panic_abort"
   WASM_CHECK_ARGS="-Zbuild-std=std,panic_abort"

@@ -12,11 +12,15 @@
 //!
 //! The work runs in the batcher's task, so the request that asked for it may have been answered
 //! already (503 when its time limit passed). Each piece therefore carries its request's deadline
-//! ([`super::guard::Deadline`]) less [`COMMIT_MARGIN`]: a piece is not started past it, runs no
-//! longer than it, and a batch is committed only before the earliest deadline of the pieces it
-//! would commit; past it, the whole batch is rolled back and every piece answered 503. So a
-//! client told "try again" finds nothing of its write committed (unless a commit that started in
-//! time takes longer than the margin; a retry with the same idempotency key then finds it).
+//! ([`super::guard::Deadline`]) less [`COMMIT_MARGIN`], and a batch is committed before the
+//! earliest deadline of the pieces it commits: a piece is not started past its own deadline;
+//! once pieces have succeeded, the next one runs only while it can end [`CUT`] before their
+//! earliest deadline (it is stopped there and undone, answered 503), and a piece whose turn
+//! comes later than that waits for the next batch. Should the batch still reach that deadline,
+//! it is rolled back whole and every piece answered 503. So a client told "try again" finds
+//! nothing of its write committed (unless a commit that started in time takes longer than the
+//! margin; a retry with the same idempotency key then finds it), and one slow or late checkout
+//! does not take the others of its batch down with it.
 //!
 //! PostgreSQL needs none of this (its commits run side by side): [`super::db::Db::write`] runs
 //! the work in a transaction of its own there.
@@ -46,6 +50,9 @@ pub const MAX_PIECE: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long before its request's deadline a piece must be committed: room for the commit
 /// itself (a disk flush) before the client is answered 503.
 pub const COMMIT_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+/// How much time before the batch's commit deadline (the earliest deadline of the pieces that
+/// succeeded) the last piece must end: room for the savepoint's release and the commit's start.
+pub const CUT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A piece of work, run in a write transaction that it must neither commit nor roll back. It
 /// reads and writes through that transaction only, and passes every database error up: a
@@ -63,8 +70,9 @@ impl<T, F> Work<T> for F where
 
 /// A queued piece of work with the way back to its caller, its result type erased.
 trait Job: Send {
-    /// Runs the work; whether it succeeded (else its writes must be rolled back).
-    fn run<'t>(&'t mut self, tx: &'t mut Tx) -> BoxFuture<'t, bool>;
+    /// Runs the work, to end before `commit_by` less [`CUT`] when the batch has one; whether it
+    /// succeeded (else its writes must be rolled back).
+    fn run<'t>(&'t mut self, tx: &'t mut Tx, commit_by: Option<Instant>) -> BoxFuture<'t, bool>;
     /// Answers the caller, once the batch's commit is known.
     fn finish(self: Box<Self>, commit: Result<(), AppError>);
     /// By when its writes must be committed, if at all.
@@ -80,7 +88,7 @@ struct Pending<T, F> {
 }
 
 impl<T: Send, F: Work<T>> Job for Pending<T, F> {
-    fn run<'t>(&'t mut self, tx: &'t mut Tx) -> BoxFuture<'t, bool> {
+    fn run<'t>(&'t mut self, tx: &'t mut Tx, commit_by: Option<Instant>) -> BoxFuture<'t, bool> {
         Box::pin(async move {
             let Some(work) = self.work.take() else {
                 return false;
@@ -93,7 +101,10 @@ impl<T: Send, F: Work<T>> Job for Pending<T, F> {
                 self.out = Some(Err(AppError::new(ErrorCode::Busy)));
                 return false;
             }
-            let limit = MAX_PIECE.min(self.deadline - now);
+            let mut limit = MAX_PIECE.min(self.deadline - now);
+            if let Some(by) = commit_by {
+                limit = limit.min(by.saturating_duration_since(now).saturating_sub(CUT));
+            }
             // A panic in one caller's work fails that work, not the batcher (nor the batch);
             // so does work that takes longer than a piece may.
             let started = std::panic::catch_unwind(AssertUnwindSafe(move || work(tx)));
@@ -204,8 +215,14 @@ impl Batcher {
 
 async fn run(writer: AnyPool, mut rx: mpsc::Receiver<Box<dyn Job>>, counts: Arc<Counts>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
+    loop {
+        // What the last batch had no time for goes first.
+        if batch.is_empty() {
+            match rx.recv().await {
+                Some(first) => batch.push(first),
+                None => return,
+            }
+        }
         // The connection first, then what queued meanwhile: the work that arrives while
         // another writer has its turn joins this batch.
         let tx = writer.begin_with("BEGIN IMMEDIATE").await;
@@ -215,39 +232,45 @@ async fn run(writer: AnyPool, mut rx: mpsc::Receiver<Box<dyn Job>>, counts: Arc<
                 Err(_) => break,
             }
         }
+        let mut ran = 0;
         let commit = match tx {
-            Ok(tx) => commit(tx, &mut batch).await,
-            Err(e) => Err(AppError::from(e)),
+            Ok(tx) => commit(tx, &mut batch, &mut ran).await,
+            Err(e) => {
+                ran = batch.len();
+                Err(AppError::from(e))
+            }
         };
         counts.batches.fetch_add(1, Relaxed);
-        counts.pieces.fetch_add(batch.len() as u64, Relaxed);
+        counts.pieces.fetch_add(ran as u64, Relaxed);
         if let Err(e) = &commit {
-            tracing::warn!(
-                pieces = batch.len(),
-                "a batch of writes failed: {}",
-                e.message
-            );
+            tracing::warn!(pieces = ran, "a batch of writes failed: {}", e.message);
         }
-        for job in batch.drain(..) {
+        for job in batch.drain(..ran) {
             job.finish(commit.clone());
         }
     }
 }
 
-/// Runs the batch in the transaction and commits it, if that is still in time for every piece
-/// that succeeded; else rolls it all back (503).
-async fn commit(mut tx: Tx, batch: &mut [Box<dyn Job>]) -> Result<(), AppError> {
+/// Runs the batch's pieces in the transaction, in order, and commits them before the earliest
+/// deadline of those that succeeded, or rolls it all back (503). `ran` counts the pieces run
+/// (or refused): the rest, whose turn came too close to that deadline, wait for the next batch.
+async fn commit(mut tx: Tx, batch: &mut [Box<dyn Job>], ran: &mut usize) -> Result<(), AppError> {
     let mut commit_by: Option<Instant> = None;
     if let [job] = batch {
         // Alone, the work needs no savepoint: its failure rolls the transaction back.
-        if !job.run(&mut tx).await {
+        *ran = 1;
+        if !job.run(&mut tx, None).await {
             return tx.rollback().await.map_err(AppError::from);
         }
         commit_by = Some(job.deadline());
     } else {
         for job in batch.iter_mut() {
+            if commit_by.is_some_and(|by| Instant::now() + CUT >= by) {
+                break;
+            }
+            *ran += 1;
             sqlx::query("SAVEPOINT piece").execute(&mut *tx).await?;
-            if job.run(&mut tx).await {
+            if job.run(&mut tx, commit_by).await {
                 let d = job.deadline();
                 commit_by = Some(commit_by.map_or(d, |c| c.min(d)));
             } else {
@@ -258,8 +281,8 @@ async fn commit(mut tx: Tx, batch: &mut [Box<dyn Job>]) -> Result<(), AppError> 
     }
     if commit_by.is_some_and(|by| Instant::now() >= by) {
         tracing::warn!(
-            pieces = batch.len(),
-            "a batch of writes ran past a caller's deadline: rolled back"
+            pieces = *ran,
+            "a batch of writes reached a caller's deadline: rolled back"
         );
         tx.rollback().await?;
         return Err(AppError::new(ErrorCode::Busy));
@@ -393,60 +416,56 @@ mod tests {
         })
     }
 
-    /// Nothing is committed after a caller's deadline, when its client has been answered 503:
-    /// not a write whose turn comes too late, and not a batch that runs past the deadline of one
-    /// of its writes (the whole batch is rolled back, and every caller told to try again).
+    /// Nothing is committed after a caller's deadline, when its client has been answered 503,
+    /// and one slow write does not take the others of its batch down: it is stopped in time
+    /// for the first one's deadline and undone, and a write queued behind it waits for the
+    /// next batch. A write whose turn comes too late, or that runs past its own deadline, is
+    /// not committed either.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nothing_is_committed_after_a_callers_deadline() {
         use std::time::Duration;
         let (db, dir) = db("deadline").await;
         let busy = |r: Result<(), AppError>| matches!(r, Err(e) if e.code == ErrorCode::Busy);
         let held = db.writer().acquire().await.unwrap();
-        let now = Instant::now();
-        // To be committed within 300 ms; queued behind it, in the same batch, a write that
-        // takes 600 ms.
-        let soon = spawn_until(
-            &db,
-            1,
-            Duration::ZERO,
-            now + COMMIT_MARGIN + Duration::from_millis(300),
-        );
+        let start = Instant::now();
+        // Its client is answered 503 at 2 s: it must be committed within 1 s (2 s less the
+        // margin). Queued behind it, in the same batch, a write that takes 4 s, then a quick
+        // one.
+        let answered_503_at = start + COMMIT_MARGIN + Duration::from_secs(1);
+        let soon = spawn_until(&db, 1, Duration::ZERO, answered_503_at);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let slow = spawn_until(
-            &db,
-            2,
-            Duration::from_millis(600),
-            now + Duration::from_secs(30),
-        );
+        let far = start + Duration::from_secs(30);
+        let slow = spawn_until(&db, 2, Duration::from_secs(4), far);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let quick = spawn_until(&db, 3, Duration::ZERO, far);
         tokio::time::sleep(Duration::from_millis(100)).await;
         drop(held);
+        soon.await.unwrap().unwrap();
         assert!(
-            busy(soon.await.unwrap()),
-            "the first write's deadline passed before the commit"
+            Instant::now() < answered_503_at,
+            "answered {:?} after the start, past its deadline",
+            start.elapsed()
         );
-        assert!(busy(slow.await.unwrap()), "its batch was rolled back");
-        assert!(rows(&db).await.is_empty(), "nothing committed");
+        assert!(busy(slow.await.unwrap()), "stopped in time for the first");
+        quick.await.unwrap().unwrap();
+        assert_eq!(rows(&db).await, vec![1, 3]);
+        assert_eq!(
+            db.batch_counts(),
+            Some((2, 3)),
+            "the quick write went in a second batch"
+        );
         // A write whose time is up when its turn comes is not run.
-        let late = spawn_until(&db, 3, Duration::ZERO, Instant::now() + COMMIT_MARGIN);
+        let late = spawn_until(&db, 4, Duration::ZERO, Instant::now() + COMMIT_MARGIN);
         assert!(busy(late.await.unwrap()));
         // A write that runs past its own deadline is stopped there and undone.
         let long = spawn_until(
             &db,
-            4,
+            5,
             Duration::from_secs(5),
             Instant::now() + COMMIT_MARGIN + Duration::from_millis(200),
         );
         assert!(busy(long.await.unwrap()));
-        assert!(rows(&db).await.is_empty());
-        // In time: committed.
-        let ok = spawn_until(
-            &db,
-            5,
-            Duration::ZERO,
-            Instant::now() + Duration::from_secs(30),
-        );
-        ok.await.unwrap().unwrap();
-        assert_eq!(rows(&db).await, vec![5]);
+        assert_eq!(rows(&db).await, vec![1, 3]);
         db.close().await;
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -232,7 +232,7 @@ impl Settings {
                 crate::live::stream::MAX_VIEWERS_PER_ADDRESS,
                 1..=crate::live::stream::MAX_VIEWERS,
             )?,
-            request_timeout_secs: env_range("ZHUNONG_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?,
+            request_timeout_secs: env_range("ZHUNONG_REQUEST_TIMEOUT_SECS", 30, 5..=3600)?,
             page_cache_ms: env_range("ZHUNONG_PAGE_CACHE_MS", 2000, 0..=10_000)?,
             order_hold_minutes: env_range("ZHUNONG_ORDER_HOLD_MINUTES", 30, 1..=7 * 24 * 60)?,
             max_unpaid_checkouts: env_range("ZHUNONG_MAX_UNPAID_CHECKOUTS", 3, 1..=1_000_000)?,

@@ -32,11 +32,20 @@ pub struct CspNonce(pub String);
 #[derive(Clone, Copy, Debug)]
 pub struct Deadline(pub tokio::time::Instant);
 
+tokio::task_local! {
+    /// The deadline of the request whose handler this task runs, set by [`load`].
+    static DEADLINE: tokio::time::Instant;
+}
+
 impl Deadline {
-    /// This request's deadline, from the request the server function runs for.
+    /// This request's deadline: set around every handler by [`load`] (plain routes, like the
+    /// checkout form's, and server functions alike), else read from the request Leptos renders
+    /// for (work that Leptos runs in a task of its own).
     pub fn current() -> Option<tokio::time::Instant> {
-        leptos::prelude::use_context::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<Deadline>().map(|d| d.0))
+        DEADLINE.try_with(|d| *d).ok().or_else(|| {
+            leptos::prelude::use_context::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<Deadline>().map(|d| d.0))
+        })
     }
 }
 
@@ -170,9 +179,12 @@ pub async fn load(
     {
         limit *= 10;
     }
-    req.extensions_mut()
-        .insert(Deadline(tokio::time::Instant::now() + limit));
-    match tokio::time::timeout(limit, next.run(req)).await {
+    let deadline = tokio::time::Instant::now() + limit;
+    req.extensions_mut().insert(Deadline(deadline));
+    match DEADLINE
+        .scope(deadline, tokio::time::timeout(limit, next.run(req)))
+        .await
+    {
         Ok(res) => res,
         Err(_) => {
             tracing::warn!(path, "request timed out");

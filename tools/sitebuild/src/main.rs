@@ -8,9 +8,10 @@
 //! 3. wasm-bindgen's glue (`zhunong.js`) for the main module;
 //! 4. `wasm-opt -Oz` on every WebAssembly file, `esbuild --minify` on the glue and the stylesheet;
 //! 5. `public/` copied beside `pkg/`; a brotli and a gzip copy of every file;
-//! 6. the new site put in place of the old one in one rename (no file of an earlier build stays
-//!    behind to be served under this build's directory);
-//! 7. the server: `cargo build --release --bin zhunong --features ssr`.
+//! 6. the server: `cargo build --release --bin zhunong --features ssr`;
+//! 7. once both are built, the new site put in place of the old one (moved aside, the new one
+//!    moved in, the old one removed): no file of an earlier build stays behind to be served
+//!    under this build's directory, and a failed build leaves the old site beside the old server.
 //!
 //! The names are plain (`zhunong.js`, `zhunong.wasm`, `zhunong.css`): the server addresses the
 //! files under a directory named by a digest of all of them (`server::assets`), which is what
@@ -86,13 +87,99 @@ fn run() -> Result<()> {
     if !Path::new("Cargo.toml").exists() {
         bail!("run me in the project's directory (no Cargo.toml here)");
     }
+    check_bindgen_version()?;
     if front {
-        build_front(&proj)?;
+        check_site_root(&proj.site_root, &proj)?;
     }
+    // One after the other: run side by side on two cores, the two builds took longer (18 min
+    // 23 s against 17 min 24 s from cold).
+    let staging = if front {
+        Some(build_front(&proj)?)
+    } else {
+        None
+    };
     if server {
-        build_server(&proj)?;
+        run_cmd("the server", &mut server_command(&proj))?;
+        server_built(&proj)?;
+    }
+    // Only now, so that a failed server build leaves the old site beside the old server.
+    if let Some(staging) = staging {
+        install_site(&proj, &staging)?;
     }
     Ok(())
+}
+
+/// The `wasm-bindgen` this tool was built with (`Cargo.toml`'s pin of
+/// `wasm-bindgen-cli-support`); the app's `Cargo.lock` must name the same one, or the glue and
+/// the WebAssembly would not agree.
+const BINDGEN_VERSION: &str = "0.2.130";
+
+fn check_bindgen_version() -> Result<()> {
+    let lock = fs::read_to_string("Cargo.lock").context("reading Cargo.lock")?;
+    let locked = lock
+        .split("[[package]]")
+        .find(|p| p.contains("\nname = \"wasm-bindgen\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = ")))
+        .map(|v| v.trim_matches('"').to_string());
+    match locked {
+        Some(v) if v == BINDGEN_VERSION => Ok(()),
+        Some(v) => bail!(
+            "Cargo.lock has wasm-bindgen {v}, this zhunong-sitebuild binds {BINDGEN_VERSION}: \
+             run scripts/setup.sh (or upgrade tools/sitebuild's pin with the app's)"
+        ),
+        None => bail!("Cargo.lock names no wasm-bindgen"),
+    }
+}
+
+/// What the tool writes into every site it builds; a site root without it (and without a
+/// build's `pkg/`) is not replaced, since replacing means deleting it.
+const SITE_MARK: &str = ".zhunong-site";
+
+fn check_site_root(root: &Path, p: &Project) -> Result<()> {
+    let Ok(mut entries) = fs::read_dir(root) else {
+        return Ok(()); // not there yet
+    };
+    let built = root.join(SITE_MARK).is_file()
+        || root
+            .join(&p.site_pkg_dir)
+            .join(format!("{}.wasm", p.name))
+            .is_file();
+    if built || entries.next().is_none() {
+        Ok(())
+    } else {
+        bail!(
+            "{} holds files that no build of this tool wrote: refusing to replace it \
+             (set LEPTOS_SITE_ROOT to a directory of its own)",
+            root.display()
+        )
+    }
+}
+
+/// Puts the built site in place of the old one: the old one is moved aside, the new one moved
+/// in (put back if that fails), then the old one removed.
+fn install_site(p: &Project, staging: &Path) -> Result<()> {
+    step(&format!(
+        "putting the new site in {}",
+        p.site_root.display()
+    ));
+    let old = sibling(&p.site_root, "old")?;
+    if old.exists() {
+        fs::remove_dir_all(&old).with_context(|| format!("clearing {}", old.display()))?;
+    }
+    let had_old = p.site_root.exists();
+    if had_old {
+        fs::rename(&p.site_root, &old).context("moving the old site aside")?;
+    }
+    if let Err(e) = fs::rename(staging, &p.site_root) {
+        if had_old {
+            fs::rename(&old, &p.site_root).context("putting the old site back")?;
+        }
+        return Err(e).context("moving the new site in");
+    }
+    if had_old {
+        fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+    }
+    report_sizes(&p.site_root.join(&p.site_pkg_dir), &p.name)
 }
 
 /// Runs a command, failing with its name if it fails.
@@ -117,14 +204,15 @@ fn step(what: &str) {
     eprintln!("\x1b[1m==> [{t:.1} s] {what}\x1b[0m");
 }
 
-fn build_server(p: &Project) -> Result<()> {
-    run_cmd(
-        "the server",
-        Command::new("cargo")
-            .args(["build", "--release", "--package", &p.name, "--bin", &p.name])
-            .args(["--no-default-features", "--features", "ssr"])
-            .env("LEPTOS_OUTPUT_NAME", &p.name),
-    )?;
+fn server_command(p: &Project) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.args(["build", "--release", "--package", &p.name, "--bin", &p.name])
+        .args(["--no-default-features", "--features", "ssr"])
+        .env("LEPTOS_OUTPUT_NAME", &p.name);
+    cmd
+}
+
+fn server_built(p: &Project) -> Result<()> {
     // cargo-leptos' content hashes, from a build before this tool: no longer read by the
     // server, removed so that nobody takes them for this build's.
     let stale = p.target_dir.join("release").join("hash.txt");
@@ -134,7 +222,8 @@ fn build_server(p: &Project) -> Result<()> {
     Ok(())
 }
 
-fn build_front(p: &Project) -> Result<()> {
+/// Builds the front end into a new directory beside the site and returns it.
+fn build_front(p: &Project) -> Result<PathBuf> {
     let front_target = p.target_dir.join("front");
     // The same command and flags as cargo-leptos 0.3.11 gave, so a cache it filled is reused:
     // `--cfg erase_components` (.cargo/config.toml; RUSTFLAGS replaces it, so it is repeated)
@@ -244,22 +333,8 @@ fn build_front(p: &Project) -> Result<()> {
     files.sort_by_key(|f| std::cmp::Reverse(fs::metadata(f).map(|m| m.len()).unwrap_or(0)));
     each_in_parallel(&files, |f| precompress(f))?;
 
-    step(&format!(
-        "putting the new site in {}",
-        p.site_root.display()
-    ));
-    let old = sibling(&p.site_root, "old")?;
-    if old.exists() {
-        fs::remove_dir_all(&old).with_context(|| format!("clearing {}", old.display()))?;
-    }
-    if p.site_root.exists() {
-        fs::rename(&p.site_root, &old).context("moving the old site aside")?;
-    }
-    fs::rename(&staging, &p.site_root).context("moving the new site in")?;
-    if old.exists() {
-        fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
-    }
-    report_sizes(&p.site_root.join(&p.site_pkg_dir), &p.name)
+    fs::write(staging.join(SITE_MARK), "built by zhunong-sitebuild\n")?;
+    Ok(staging)
 }
 
 /// `target/site` → `target/site.<suffix>`.
