@@ -87,9 +87,15 @@ fn run() -> Result<()> {
     if !Path::new("Cargo.toml").exists() {
         bail!("run me in the project's directory (no Cargo.toml here)");
     }
-    check_bindgen_version()?;
     if front {
-        check_site_root(&proj.site_root, &proj)?;
+        check_bindgen_version()?;
+        for dir in [
+            proj.site_root.clone(),
+            sibling(&proj.site_root, "new")?,
+            sibling(&proj.site_root, "old")?,
+        ] {
+            check_site_root(&dir, &proj)?;
+        }
     }
     // One after the other: run side by side on two cores, the two builds took longer (18 min
     // 23 s against 17 min 24 s from cold).
@@ -135,15 +141,22 @@ fn check_bindgen_version() -> Result<()> {
 /// build's `pkg/`) is not replaced, since replacing means deleting it.
 const SITE_MARK: &str = ".zhunong-site";
 
+/// Refuses to go on if `root` (the site, or its `.new` or `.old` beside it, which a build
+/// deletes) holds anything but a site: a build's mark, or an earlier build's `pkg/` (cargo-leptos
+/// named its files `<name>.<hash>.wasm`), or nothing.
 fn check_site_root(root: &Path, p: &Project) -> Result<()> {
-    let Ok(mut entries) = fs::read_dir(root) else {
-        return Ok(()); // not there yet
+    let mut entries = match fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", root.display())),
+    };
+    let built_wasm = |f: &fs::DirEntry| {
+        let name = f.file_name().to_string_lossy().into_owned();
+        name.starts_with(&p.name) && name.ends_with(".wasm")
     };
     let built = root.join(SITE_MARK).is_file()
-        || root
-            .join(&p.site_pkg_dir)
-            .join(format!("{}.wasm", p.name))
-            .is_file();
+        || fs::read_dir(root.join(&p.site_pkg_dir))
+            .is_ok_and(|d| d.filter_map(|f| f.ok()).any(|f| built_wasm(&f)));
     if built || entries.next().is_none() {
         Ok(())
     } else {
@@ -172,12 +185,22 @@ fn install_site(p: &Project, staging: &Path) -> Result<()> {
     }
     if let Err(e) = fs::rename(staging, &p.site_root) {
         if had_old {
-            fs::rename(&old, &p.site_root).context("putting the old site back")?;
+            if let Err(back) = fs::rename(&old, &p.site_root) {
+                bail!(
+                    "moving the new site in: {e}; putting the old one back from {}: {back}",
+                    old.display()
+                );
+            }
         }
         return Err(e).context("moving the new site in");
     }
     if had_old {
-        fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+        if let Err(e) = fs::remove_dir_all(&old) {
+            eprintln!(
+                "warning: the old site is left in {} ({e}); the next build removes it",
+                old.display()
+            );
+        }
     }
     report_sizes(&p.site_root.join(&p.site_pkg_dir), &p.name)
 }
@@ -254,6 +277,8 @@ fn build_front(p: &Project) -> Result<PathBuf> {
     }
     let pkg = staging.join(&p.site_pkg_dir);
     fs::create_dir_all(&pkg).with_context(|| format!("creating {}", pkg.display()))?;
+    // First, so that the next build may remove what a failed one left here.
+    fs::write(staging.join(SITE_MARK), "built by zhunong-sitebuild\n")?;
 
     step("splitting the WebAssembly by route");
     let wasm = fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
@@ -330,10 +355,10 @@ fn build_front(p: &Project) -> Result<PathBuf> {
     step("brotli and gzip copies");
     let mut files = Vec::new();
     list_files(&staging, &mut files)?;
+    files.retain(|f| f.file_name() != Some(std::ffi::OsStr::new(SITE_MARK)));
     files.sort_by_key(|f| std::cmp::Reverse(fs::metadata(f).map(|m| m.len()).unwrap_or(0)));
     each_in_parallel(&files, |f| precompress(f))?;
 
-    fs::write(staging.join(SITE_MARK), "built by zhunong-sitebuild\n")?;
     Ok(staging)
 }
 
