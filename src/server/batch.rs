@@ -50,6 +50,11 @@ pub const MAX_PIECE: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long before its request's deadline a piece must be committed: room for the commit
 /// itself (a disk flush) before the client is answered 503.
 pub const COMMIT_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+/// By when a write for a request answered at `deadline` must be committed: a margin before it.
+pub fn commit_by(deadline: Instant) -> Instant {
+    deadline.checked_sub(COMMIT_MARGIN).unwrap_or(deadline)
+}
+
 /// How much time before the batch's commit deadline (the earliest deadline of the pieces that
 /// succeeded) the last piece must end: room for the savepoint's release and the commit's start.
 pub const CUT: std::time::Duration = std::time::Duration::from_millis(100);
@@ -191,7 +196,7 @@ impl Batcher {
         let job: Box<dyn Job> = Box::new(Pending {
             work: Some(work),
             queued: std::time::Instant::now(),
-            deadline: deadline.checked_sub(COMMIT_MARGIN).unwrap_or(deadline),
+            deadline: commit_by(deadline),
             out: None,
             reply,
         });

@@ -456,9 +456,7 @@ impl Db {
             None => {
                 // Here the work runs in the request's own future, which its time limit drops
                 // (rolling the transaction back); the same check keeps the two backends alike.
-                let by = deadline
-                    .checked_sub(super::batch::COMMIT_MARGIN)
-                    .unwrap_or(deadline);
+                let by = super::batch::commit_by(deadline);
                 let mut tx = self.begin_write().await?;
                 let out = work(&mut tx).await?;
                 if tokio::time::Instant::now() >= by {
