@@ -6,7 +6,8 @@
 //!    WebAssembly file per lazily loaded page, plus the chunks they share, and the JavaScript
 //!    loader between them (`__wasm_split.js`);
 //! 3. wasm-bindgen's glue (`zhunong.js`) for the main module;
-//! 4. `wasm-opt -Oz` on every WebAssembly file, `esbuild --minify` on the glue and the stylesheet;
+//! 4. `wasm-opt -Oz` on every WebAssembly file (npm binaryen's passes, run through its JavaScript
+//!    API in one Node.js process per core), `esbuild --minify` on the glue and the stylesheet;
 //! 5. `public/` copied beside `pkg/`; a brotli and a gzip copy of every file;
 //! 6. the server: `cargo build --release --bin zhunong --features ssr`;
 //! 7. once both are built, the new site put in place of the old one (moved aside, the new one
@@ -315,20 +316,7 @@ fn build_front(p: &Project) -> Result<PathBuf> {
     step("wasm-opt -Oz");
     let mut modules = vec![main_wasm];
     modules.extend(split.split_modules.iter().cloned());
-    each_in_parallel(&modules, |m| {
-        run_quiet(
-            "wasm-opt",
-            Command::new("wasm-opt")
-                .args([
-                    "-Oz",
-                    "--enable-bulk-memory",
-                    "--enable-nontrapping-float-to-int",
-                ])
-                .arg(m)
-                .arg("-o")
-                .arg(m),
-        )
-    })?;
+    optimise(&modules)?;
 
     step("esbuild --minify (the glue and the stylesheet)");
     let glue = pkg.join(format!("{}.js", p.name));
@@ -360,6 +348,85 @@ fn build_front(p: &Project) -> Result<PathBuf> {
     each_in_parallel(&files, |f| precompress(f))?;
 
     Ok(staging)
+}
+
+/// `wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int` on every module, in
+/// place. npm's binaryen (what `scripts/setup.sh` installs) is binaryen compiled to JavaScript:
+/// each run of its `wasm-opt` first spends about a second loading itself, which for two
+/// hundred modules was more than half of this step. So with it the modules are optimised by
+/// its JavaScript API, loaded once in each of one Node.js process per core (`wasm_opt.mjs`:
+/// the same passes, the same output). With a native `wasm-opt` first on PATH, one run per
+/// module as before.
+fn optimise(modules: &[PathBuf]) -> Result<()> {
+    let Some(index) = npm_binaryen() else {
+        return each_in_parallel(modules, |m| {
+            run_quiet(
+                "wasm-opt",
+                Command::new("wasm-opt")
+                    .args([
+                        "-Oz",
+                        "--enable-bulk-memory",
+                        "--enable-nontrapping-float-to-int",
+                    ])
+                    .arg(m)
+                    .arg("-o")
+                    .arg(m),
+            )
+        });
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let sized = modules
+        .iter()
+        .map(|m| Ok((fs::metadata(m)?.len(), m.clone())))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("reading the modules' sizes")?;
+    each_in_parallel(&share_out(sized, threads), |group| {
+        run_quiet(
+            "wasm-opt (binaryen's JavaScript API)",
+            Command::new("node")
+                .args(["--input-type=module", "-e", WASM_OPT_JS])
+                .arg(&index)
+                .args(group),
+        )
+    })
+}
+
+const WASM_OPT_JS: &str = include_str!("wasm_opt.mjs");
+
+/// npm's binaryen, if the `wasm-opt` on PATH is its: the package's `index.js`.
+fn npm_binaryen() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let exe = std::env::split_paths(&path)
+        .map(|d| d.join("wasm-opt"))
+        .find(|p| p.is_file())?;
+    let package = fs::canonicalize(exe)
+        .ok()?
+        .parent()?
+        .parent()?
+        .to_path_buf();
+    let manifest = fs::read_to_string(package.join("package.json")).ok()?;
+    let index = package.join("index.js");
+    (manifest.contains("\"name\": \"binaryen\"") && index.is_file()).then_some(index)
+}
+
+/// Splits the modules into `n` groups of about the same total size, largest first, each to the
+/// group with the least so far: the work is roughly in proportion to the size.
+fn share_out(mut sized: Vec<(u64, PathBuf)>, n: usize) -> Vec<Vec<PathBuf>> {
+    sized.sort_by_key(|m| std::cmp::Reverse(m.0));
+    let mut groups: Vec<(u64, Vec<PathBuf>)> = vec![(0, Vec::new()); n.max(1)];
+    for (size, m) in sized {
+        let least = groups
+            .iter_mut()
+            .min_by_key(|g| g.0)
+            .expect("at least one group");
+        least.0 += size;
+        least.1.push(m);
+    }
+    groups
+        .into_iter()
+        .map(|g| g.1)
+        .filter(|g| !g.is_empty())
+        .collect()
 }
 
 /// `target/site` → `target/site.<suffix>`.
