@@ -96,11 +96,19 @@ macro_rules! messages {
         #[allow(non_camel_case_types)]
         pub enum T { $($key),* }
 
+        /// The texts in the keys' order, one table per language: `t` is an index into one.
+        /// (A `match` on key and language compiled to 16 bytes of code per text, 25 KB in the
+        /// first WebAssembly download; a table is 8 bytes of data per text.)
+        static ZH: &[&str] = &[$($zh),*];
+        static EN: &[&str] = &[$($en),*];
+
         impl T {
             pub fn t(self, lang: Lang) -> &'static str {
-                match (self, lang) {
-                    $((T::$key, Lang::Zh) => $zh, (T::$key, Lang::En) => $en,)*
-                }
+                let table = match lang {
+                    Lang::Zh => ZH,
+                    Lang::En => EN,
+                };
+                table[self as usize]
             }
         }
 
@@ -996,10 +1004,22 @@ mod tests {
 
     #[test]
     fn every_key_has_both_languages() {
+        assert_eq!(ZH.len(), ALL.len());
+        assert_eq!(EN.len(), ALL.len());
         for k in ALL {
             assert!(!k.t(Lang::Zh).is_empty(), "{k:?} zh");
             assert!(!k.t(Lang::En).is_empty(), "{k:?} en");
         }
+    }
+
+    #[test]
+    fn each_key_gives_its_own_text() {
+        assert_eq!(T::app_name.t(Lang::Zh), "助农集市");
+        assert_eq!(T::app_name.t(Lang::En), "Zhunong Market");
+        assert_eq!(T::nav_login.t(Lang::Zh), "登录");
+        assert_eq!(T::nav_login.t(Lang::En), "Log in");
+        assert_eq!(T::order_seller_cancel.t(Lang::Zh), "取消未付款订单");
+        assert_eq!(T::order_seller_cancel.t(Lang::En), "Cancel unpaid order");
     }
 
     #[test]
