@@ -82,7 +82,8 @@ if [ -z "$app_wb" ] || [ "$app_wb" != "$tool_wb" ]; then
   echo "wasm-bindgen '$app_wb' (Cargo.toml) and wasm-bindgen-cli-support '$tool_wb' (tools/sitebuild/Cargo.toml) must be pinned to one version" >&2
   exit 1
 fi
-sum=$(cat tools/sitebuild/Cargo.toml tools/sitebuild/Cargo.lock tools/sitebuild/src/* | sha256sum | cut -c1-16)
+sum=$( (cd tools/sitebuild && find Cargo.toml Cargo.lock src -type f -print0 | LC_ALL=C sort -z \
+  | xargs -0 sha256sum) | sha256sum | cut -c1-16)
 bin_dir="${CARGO_HOME:-$HOME/.cargo}/bin"
 if [ -x "$bin_dir/zhunong-sitebuild" ] && [ "$(cat "$ZHUNONG_CACHE/sitebuild.sum" 2>/dev/null)" = "$sum" ]; then
   ok "already installed"

@@ -63,6 +63,9 @@ def imported_functions(body):
                 _, pos = leb(body, pos)
         elif kind == 3:  # global: valtype, mutability
             pos += 2
+        elif kind == 4:  # tag: attribute, type index
+            pos += 1
+            _, pos = leb(body, pos)
         else:
             sys.exit(f"unknown import kind {kind}")
     return funcs
@@ -84,9 +87,6 @@ def function_names(body):
                 p += n
         pos = end
     return names
-
-
-LEGACY = re.compile(r"_ZN((?:\d+[^\d].*?)+)E")
 
 
 def demangle(name):

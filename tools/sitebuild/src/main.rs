@@ -350,37 +350,42 @@ fn build_front(p: &Project) -> Result<PathBuf> {
     Ok(staging)
 }
 
-/// `wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int` on every module, in
-/// place. npm's binaryen (what `scripts/setup.sh` installs) is binaryen compiled to JavaScript:
-/// each run of its `wasm-opt` first spends about a second loading itself, which for two
-/// hundred modules was more than half of this step. So with it the modules are optimised by
-/// its JavaScript API, loaded once in each of one Node.js process per core (`wasm_opt.mjs`:
-/// the same passes, the same output). With a native `wasm-opt` first on PATH, one run per
-/// module as before.
+/// What `wasm-opt` is asked for. `wasm_opt.mjs` does the same through binaryen's JavaScript
+/// API (its levels, Stack IR and features); change the two together.
+const WASM_OPT_ARGS: [&str; 3] = [
+    "-Oz",
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+];
+
+/// `wasm-opt` ([`WASM_OPT_ARGS`]) on every module, in place. npm's binaryen (what
+/// `scripts/setup.sh` installs) is binaryen compiled to JavaScript: each run of its `wasm-opt`
+/// first spends about a second loading itself, which for two hundred modules was more than half
+/// of this step. So with it the modules are optimised by its JavaScript API, loaded once in each
+/// of one Node.js process per core (`wasm_opt.mjs`: the same passes, the same output). With a
+/// native `wasm-opt` first on PATH (or a path Node.js cannot be given), one run per module.
 fn optimise(modules: &[PathBuf]) -> Result<()> {
-    let Some(index) = npm_binaryen() else {
+    let index = npm_binaryen().filter(|_| modules.iter().all(|m| m.to_str().is_some()));
+    let Some(index) = index else {
+        eprintln!("    one wasm-opt run per module");
         return each_in_parallel(modules, |m| {
             run_quiet(
                 "wasm-opt",
                 Command::new("wasm-opt")
-                    .args([
-                        "-Oz",
-                        "--enable-bulk-memory",
-                        "--enable-nontrapping-float-to-int",
-                    ])
+                    .args(WASM_OPT_ARGS)
                     .arg(m)
                     .arg("-o")
                     .arg(m),
             )
         });
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    eprintln!("    binaryen's JavaScript API ({})", index.display());
     let sized = modules
         .iter()
         .map(|m| Ok((fs::metadata(m)?.len(), m.clone())))
         .collect::<std::io::Result<Vec<_>>>()
         .context("reading the modules' sizes")?;
-    each_in_parallel(&share_out(sized, threads), |group| {
+    each_in_parallel(&share_out(sized, cores()), |group| {
         run_quiet(
             "wasm-opt (binaryen's JavaScript API)",
             Command::new("node")
@@ -393,20 +398,27 @@ fn optimise(modules: &[PathBuf]) -> Result<()> {
 
 const WASM_OPT_JS: &str = include_str!("wasm_opt.mjs");
 
-/// npm's binaryen, if the `wasm-opt` on PATH is its: the package's `index.js`.
+/// npm's binaryen, if the `wasm-opt` a shell would run (the first executable file of that name
+/// on PATH) is its: the package's `index.js`.
 fn npm_binaryen() -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
     let path = std::env::var_os("PATH")?;
     let exe = std::env::split_paths(&path)
         .map(|d| d.join("wasm-opt"))
-        .find(|p| p.is_file())?;
+        .find(|p| {
+            fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })?;
     let package = fs::canonicalize(exe)
         .ok()?
         .parent()?
         .parent()?
         .to_path_buf();
     let manifest = fs::read_to_string(package.join("package.json")).ok()?;
+    let named_binaryen = manifest
+        .lines()
+        .any(|l| l.trim_start().starts_with("\"name\"") && l.contains("\"binaryen\""));
     let index = package.join("index.js");
-    (manifest.contains("\"name\": \"binaryen\"") && index.is_file()).then_some(index)
+    (named_binaryen && index.is_file()).then_some(index)
 }
 
 /// Splits the modules into `n` groups of about the same total size, largest first, each to the
@@ -460,9 +472,13 @@ fn run_quiet(what: &str, cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Runs `f` on every item, on as many threads as there are cores; the first error wins.
 fn each_in_parallel<T: Sync>(items: &[T], f: impl Fn(&T) -> Result<()> + Sync) -> Result<()> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores();
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
